@@ -1,0 +1,90 @@
+# tollgate - see README.md.
+#
+#   make run        install what is missing, build, start a dev Redis, serve
+#   make test       install what is missing, build, run every test
+#   make build      build/tollgate
+#   make SANITIZER=address,undefined build   (into build-address-undefined/)
+#   make bench      performance comparison (see README, Performance)
+
+PKGS := libmicrohttpd hiredis libcjson libjwt sqlite3
+comma := ,
+SANITIZER ?=
+BUILD ?= build$(if $(SANITIZER),-$(subst $(comma),-,$(SANITIZER)))
+
+CC ?= cc
+OPT ?= -O2
+WARN := -Wall -Wextra -Wstrict-prototypes -Wwrite-strings -Wshadow -Werror
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SAN_FLAGS := $(if $(SANITIZER),-fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(SAN_FLAGS) -MMD -MP
+LDFLAGS := $(SAN_FLAGS)
+LDLIBS = $(PKG_LIBS) -lpthread -lm
+
+# Every module but the entry point, so unit tests link the same objects.
+LIB_SRCS := $(wildcard gateway/*.c auth/*.c billing/*.c) migrations/migrate.c
+LIB_SRCS := $(filter-out gateway/main.c,$(LIB_SRCS))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/gen/migrations_sql.o
+MIGRATIONS := $(sort $(wildcard migrations/[0-9]*.sql))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all build run test unit e2e bench deps clean lint-static
+all: build
+build: deps-check $(BUILD)/tollgate
+
+$(BUILD)/tollgate: $(BUILD)/gateway/main.o $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/migrations_sql.c: $(MIGRATIONS) migrations/embed.sh
+	@mkdir -p $(dir $@)
+	sh migrations/embed.sh $@ $(MIGRATIONS)
+
+$(BUILD)/gen/migrations_sql.o: $(BUILD)/gen/migrations_sql.c
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/testhelp.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
+
+unit-bins: $(UNIT_BINS)
+
+# ---- Dependencies: everything the project needs, installed by the project.
+APT_PKGS := build-essential pkg-config libmicrohttpd-dev libhiredis-dev \
+  libcjson-dev libjwt-dev libsqlite3-dev libgnutls28-dev redis-server \
+  redis-tools curl sqlite3 docker-compose nodejs npm
+deps:
+	@sh tools/install-deps.sh $(APT_PKGS)
+deps-check:
+	@pkg-config --exists $(PKGS) || sh tools/install-deps.sh $(APT_PKGS)
+
+tools/node_modules: tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+tests/node/node_modules: tests/node/package.json tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# ---- Running and testing.
+run: deps
+	@$(MAKE) --no-print-directory build
+	@sh tools/dev-run.sh $(BUILD)/tollgate
+
+test: deps
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory SANITIZER=address,undefined build unit-bins
+	@$(MAKE) --no-print-directory tools/node_modules tests/node/node_modules
+	@bash tests/run.sh build/tollgate build-address-undefined
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@bash tests/bench/run.sh build/tollgate
+
+clean:
+	rm -rf build build-* var/test-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,56 @@
+/*
+ * auth.h - the front door of the auth module: token in, grant out.
+ *
+ * One auth_ctx per worker thread (no locking): a bounded cache of verified
+ * tokens keyed by a keyed hash of the token, in front of signature
+ * verification (jwt.h) and the token/database lookup (tenancy.h).
+ *
+ * Cache contract: an entry never outlives its token's exp, and is re-checked
+ * against the state file (revocation, deleted database or tenant) at most
+ * AUTH_RECHECK_S seconds after it was last checked, so a revocation takes
+ * effect on a running gateway within that time.
+ */
+#ifndef TG_AUTH_H
+#define TG_AUTH_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "../gateway/err.h"
+#include "jwt.h"
+#include "tenancy.h"
+
+#define AUTH_RECHECK_S 1
+
+/* A grant as the request path sees it; strings owned by the auth_ctx and
+ * valid until the next auth_authenticate call on the same ctx. */
+typedef struct auth_grant {
+    const char *tenant_id;
+    const char *database_id;
+    const char *jti;
+    const char *redis_url;
+    int db_index;
+    auth_scope scope;
+    long long expires_at;
+} auth_grant;
+
+typedef struct auth_ctx auth_ctx;
+
+/* key is copied by reference (must outlive the ctx). NULL + err if the
+ * state file cannot be opened. */
+auth_ctx *auth_ctx_new(const auth_key *key, const char *sqlite_path,
+                       size_t cache_entries, tg_err *err);
+void auth_ctx_free(auth_ctx *a);
+
+/* Verifies token[0..len) at time now. Returns 0 and fills *out, or -1 with
+ * err (401, or 503 if the state file is unreadable). */
+int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
+                      auth_grant *out, tg_err *err);
+
+/* Counters for tests and metrics. */
+typedef struct auth_stats {
+    unsigned long hits, misses, rechecks;
+} auth_stats;
+void auth_ctx_stats(const auth_ctx *a, auth_stats *out);
+
+#endif

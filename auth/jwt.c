@@ -1,0 +1,186 @@
+/* jwt.c - see jwt.h. */
+#include "jwt.h"
+
+#include <cjson/cJSON.h>
+#include <jwt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../gateway/base64.h"
+#include "../gateway/buf.h"
+#include "../gateway/mem.h"
+
+const char *auth_scope_name(auth_scope s)
+{
+    return s == AUTH_SCOPE_RO ? "ro" : "rw";
+}
+
+int auth_scope_parse(const char *s, auth_scope *out)
+{
+    if (!strcmp(s, "rw")) *out = AUTH_SCOPE_RW;
+    else if (!strcmp(s, "ro")) *out = AUTH_SCOPE_RO;
+    else return -1;
+    return 0;
+}
+
+/* The header is checked before libjwt sees the token: alg must be exactly
+ * the configured algorithm and typ, if present, "JWT". */
+static int check_header(const auth_key *key, const char *tok, size_t hlen,
+                        tg_err *err)
+{
+    buf raw;
+    buf_init(&raw);
+    int rc = -1;
+    if (!base64_decode(&raw, tok, hlen, true)) {
+        tg_fail(err, 401, "invalid token: header is not base64url");
+        goto out;
+    }
+    cJSON *h = cJSON_ParseWithLength(raw.data, raw.len);
+    if (!h || !cJSON_IsObject(h)) {
+        tg_fail(err, 401, "invalid token: header is not a JSON object");
+        goto out_json;
+    }
+    const cJSON *alg = cJSON_GetObjectItemCaseSensitive(h, "alg");
+    const cJSON *typ = cJSON_GetObjectItemCaseSensitive(h, "typ");
+    if (!cJSON_IsString(alg) || strcmp(alg->valuestring, key->alg) != 0) {
+        tg_fail(err, 401, "invalid token: algorithm not accepted");
+        goto out_json;
+    }
+    if (typ && (!cJSON_IsString(typ) || strcasecmp(typ->valuestring, "JWT") != 0)) {
+        tg_fail(err, 401, "invalid token: typ is not JWT");
+        goto out_json;
+    }
+    rc = 0;
+out_json:
+    cJSON_Delete(h);
+out:
+    buf_release(&raw);
+    return rc;
+}
+
+static int claim_string(const cJSON *claims, const char *name, char *out,
+                        bool required, tg_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(claims, name);
+    out[0] = '\0';
+    if (!v) return required ? tg_fail(err, 401, "invalid token: missing claim '%s'", name) : 0;
+    if (!cJSON_IsString(v) || !v->valuestring[0] ||
+        strlen(v->valuestring) >= AUTH_ID_MAX)
+        return tg_fail(err, 401, "invalid token: claim '%s' must be a short "
+                       "non-empty string", name);
+    strcpy(out, v->valuestring);
+    return 0;
+}
+
+static int claim_time(const cJSON *claims, const char *name, long long *out,
+                      bool required, tg_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(claims, name);
+    *out = 0;
+    if (!v) return required ? tg_fail(err, 401, "invalid token: missing claim '%s'", name) : 0;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble > 1e13 || v->valuedouble != floor(v->valuedouble))
+        return tg_fail(err, 401, "invalid token: claim '%s' must be an "
+                       "integer number of seconds", name);
+    *out = (long long)v->valuedouble;
+    return 0;
+}
+
+int auth_jwt_verify(const auth_key *key, const char *token, size_t len,
+                    time_t now, auth_claims *out, tg_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (len == 0) return tg_fail(err, 401, "missing auth token");
+    if (len > AUTH_TOKEN_MAX) return tg_fail(err, 401, "invalid token: too long");
+    const char *dot1 = memchr(token, '.', len);
+    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
+    if (!dot1 || !dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)) ||
+        dot2 + 1 == token + len)
+        return tg_fail(err, 401, "invalid token: not a signed JWT");
+    if (check_header(key, token, (size_t)(dot1 - token), err)) return -1;
+
+    jwt_alg_t want = jwt_str_alg(key->alg);
+    char *tok = xstrndup(token, len);
+    jwt_t *jwt = NULL;
+    char *grants = NULL;
+    cJSON *claims = NULL;
+    int rc = -1;
+    if (jwt_decode(&jwt, tok, key->secret, (int)key->secret_len) != 0 || !jwt) {
+        tg_fail(err, 401, "invalid token: signature verification failed");
+        goto out;
+    }
+    if (want == JWT_ALG_INVAL || want == JWT_ALG_NONE || jwt_get_alg(jwt) != want) {
+        tg_fail(err, 401, "invalid token: algorithm not accepted");
+        goto out;
+    }
+    grants = jwt_get_grants_json(jwt, NULL);
+    claims = grants ? cJSON_Parse(grants) : NULL;
+    if (!cJSON_IsObject(claims)) {
+        tg_fail(err, 401, "invalid token: claims are not a JSON object");
+        goto out;
+    }
+    char scope[AUTH_ID_MAX];
+    if (claim_string(claims, "sub", out->sub, true, err) ||
+        claim_string(claims, "db", out->db, true, err) ||
+        claim_string(claims, "jti", out->jti, true, err) ||
+        claim_string(claims, "scope", scope, true, err) ||
+        claim_time(claims, "exp", &out->exp, true, err) ||
+        claim_time(claims, "nbf", &out->nbf, false, err) ||
+        claim_time(claims, "iat", &out->iat, false, err))
+        goto out;
+    if (auth_scope_parse(scope, &out->scope)) {
+        tg_fail(err, 401, "invalid token: scope must be 'rw' or 'ro'");
+        goto out;
+    }
+    long long t = (long long)now, leeway = key->leeway_s;
+    if (t > out->exp + leeway) {
+        tg_fail(err, 401, "token expired");
+        goto out;
+    }
+    if (out->nbf && t + leeway < out->nbf) {
+        tg_fail(err, 401, "token not yet valid");
+        goto out;
+    }
+    if (out->iat && t + leeway < out->iat) {
+        tg_fail(err, 401, "invalid token: issued in the future");
+        goto out;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(claims);
+    free(grants);
+    jwt_free(jwt);
+    free(tok);
+    return rc;
+}
+
+char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err)
+{
+    jwt_t *jwt = NULL;
+    char *out = NULL;
+    jwt_alg_t alg = jwt_str_alg(key->alg);
+    if (alg == JWT_ALG_INVAL || alg == JWT_ALG_NONE) {
+        tg_fail(err, 400, "unsupported algorithm %s", key->alg);
+        return NULL;
+    }
+    if (jwt_new(&jwt) || !jwt) {
+        tg_fail(err, 500, "jwt_new failed");
+        return NULL;
+    }
+    if (jwt_add_grant(jwt, "sub", c->sub) || jwt_add_grant(jwt, "db", c->db) ||
+        jwt_add_grant(jwt, "jti", c->jti) ||
+        jwt_add_grant(jwt, "scope", auth_scope_name(c->scope)) ||
+        jwt_add_grant_int(jwt, "exp", (long)c->exp) ||
+        (c->iat && jwt_add_grant_int(jwt, "iat", (long)c->iat)) ||
+        (c->nbf && jwt_add_grant_int(jwt, "nbf", (long)c->nbf)) ||
+        jwt_set_alg(jwt, alg, key->secret, (int)key->secret_len)) {
+        tg_fail(err, 500, "cannot build token");
+        goto out;
+    }
+    out = jwt_encode_str(jwt);
+    if (!out) tg_fail(err, 500, "cannot sign token");
+out:
+    jwt_free(jwt);
+    return out;
+}

@@ -1,0 +1,267 @@
+/* tenancy.c - see tenancy.h. */
+#include "tenancy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../gateway/hash.h"
+#include "../gateway/mem.h"
+
+struct tenancy {
+    sqlite3 *db;
+    sqlite3_stmt *check;
+};
+
+static const char check_sql[] =
+    "SELECT k.tenant_id, k.database_id, k.scope, k.expires_at, k.revoked_at,"
+    "       d.deleted_at, t.deleted_at, d.redis_url, d.db_index, d.tenant_id"
+    "  FROM tokens k JOIN databases d ON d.id = k.database_id"
+    "  JOIN tenants t ON t.id = k.tenant_id"
+    " WHERE k.jti = ?";
+
+tenancy *tenancy_open(const char *sqlite_path, tg_err *err)
+{
+    tenancy *t = xcalloc(1, sizeof *t);
+    if (sqlite3_open_v2(sqlite_path, &t->db, SQLITE_OPEN_READONLY |
+                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        tg_fail(err, 503, "sqlite %s: %s", sqlite_path,
+                t->db ? sqlite3_errmsg(t->db) : "cannot open");
+        goto out_free;
+    }
+    sqlite3_busy_timeout(t->db, 2000);
+    if (sqlite3_prepare_v3(t->db, check_sql, -1, SQLITE_PREPARE_PERSISTENT,
+                           &t->check, NULL) != SQLITE_OK) {
+        tg_fail(err, 503, "sqlite %s: %s (run `tollgate migrate`)", sqlite_path,
+                sqlite3_errmsg(t->db));
+        goto out_free;
+    }
+    return t;
+out_free:
+    tenancy_free(t);
+    return NULL;
+}
+
+void tenancy_free(tenancy *t)
+{
+    if (!t) return;
+    sqlite3_finalize(t->check);
+    sqlite3_close(t->db);
+    free(t);
+}
+
+static void copy_col(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+    snprintf(out, cap, "%s", s ? (const char *)s : "");
+}
+
+int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
+                        tg_err *err)
+{
+    sqlite3_stmt *st = t->check;
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, c->jti, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        tg_fail(err, 401, "token not recognised");
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        tg_fail(err, 503, "token store unavailable: %s", sqlite3_errmsg(t->db));
+        goto out;
+    }
+    copy_col(st, 0, out->tenant_id, sizeof out->tenant_id);
+    copy_col(st, 1, out->database_id, sizeof out->database_id);
+    const unsigned char *scope = sqlite3_column_text(st, 2);
+    out->expires_at = sqlite3_column_int64(st, 3);
+    if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+        tg_fail(err, 401, "token revoked");
+        goto out;
+    }
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+        tg_fail(err, 401, "database deleted");
+        goto out;
+    }
+    if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+        tg_fail(err, 401, "tenant deleted");
+        goto out;
+    }
+    char db_owner[AUTH_ID_MAX];
+    copy_col(st, 9, db_owner, sizeof db_owner);
+    /* The claims must match the row: a token cannot be re-pointed at
+     * another tenant's database by editing claims (the signature prevents
+     * that too, this also covers a leaked signing key used with a stolen
+     * jti). */
+    if (strcmp(out->tenant_id, c->sub) || strcmp(out->database_id, c->db) ||
+        strcmp(db_owner, c->sub) || !scope ||
+        strcmp((const char *)scope, auth_scope_name(c->scope))) {
+        tg_fail(err, 401, "token does not match its record");
+        goto out;
+    }
+    copy_col(st, 7, out->redis_url, sizeof out->redis_url);
+    out->db_index = sqlite3_column_int(st, 8);
+    snprintf(out->jti, sizeof out->jti, "%s", c->jti);
+    out->scope = c->scope;
+    if (c->exp < out->expires_at) out->expires_at = c->exp;
+    rc = 0;
+out:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int tenancy_each_backend(tenancy *t, void (*fn)(const char *url, void *arg),
+                         void *arg, tg_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(t->db, "SELECT DISTINCT redis_url FROM databases"
+                           " WHERE deleted_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 503, "sqlite: %s", sqlite3_errmsg(t->db));
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fn((const char *)sqlite3_column_text(st, 0), arg);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* ==== Administration ==== */
+
+static int exec_bind(sqlite3 *db, const char *sql, tg_err *err, int n,
+                     const char **texts)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int changes = sqlite3_changes(db);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return tg_fail(err, 400, "sqlite: %s", sqlite3_errmsg(db));
+    return changes;
+}
+
+int tenancy_tenant_create(sqlite3 *db, const char *name, char *id_out,
+                          tg_err *err)
+{
+    char hex[33], now[24];
+    random_hex(hex, 8);
+    snprintf(id_out, AUTH_ID_MAX, "tn_%s", hex);
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    const char *args[] = {id_out, name, now};
+    return exec_bind(db, "INSERT INTO tenants(id, name, created_at) VALUES (?,?,?)",
+                     err, 3, args) < 0 ? -1 : 0;
+}
+
+static int free_db_index(sqlite3 *db, const char *url, tg_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT db_index FROM databases WHERE redis_url = ?"
+                           " AND deleted_at IS NULL AND isolation = 'dbindex'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
+    unsigned long long used = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int i = sqlite3_column_int(st, 0);
+        if (i >= 0 && i < 64) used |= 1ULL << i;
+    }
+    sqlite3_finalize(st);
+    for (int i = 0; i < 16; i++)
+        if (!(used & (1ULL << i))) return i;
+    return tg_fail(err, 409, "no free logical database on %s (16 in use); "
+                   "pass --db-index or another --redis-url", url);
+}
+
+int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
+                      const char *redis_url, int db_index, char *id_out,
+                      tg_err *err)
+{
+    if (strlen(redis_url) >= TENANCY_URL_MAX)
+        return tg_fail(err, 400, "redis url too long");
+    const char *targ[] = {tenant_id};
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM tenants WHERE id = ? AND deleted_at IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, targ[0], -1, SQLITE_STATIC);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!found) return tg_fail(err, 404, "no tenant %s", tenant_id);
+    if (db_index < 0 && (db_index = free_db_index(db, redis_url, err)) < 0) return -1;
+
+    char hex[33], now[24], idx[16];
+    random_hex(hex, 8);
+    snprintf(id_out, AUTH_ID_MAX, "db_%s", hex);
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    snprintf(idx, sizeof idx, "%d", db_index);
+    const char *args[] = {id_out, tenant_id, name, redis_url, idx, now};
+    return exec_bind(db, "INSERT INTO databases(id, tenant_id, name, redis_url,"
+                     " isolation, db_index, created_at) VALUES (?,?,?,?,'dbindex',?,?)",
+                     err, 6, args) < 0 ? -1 : 0;
+}
+
+int tenancy_db_delete(sqlite3 *db, const char *database_id, tg_err *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    const char *args[] = {now, database_id};
+    int n = exec_bind(db, "UPDATE databases SET deleted_at = ? WHERE id = ?"
+                      " AND deleted_at IS NULL", err, 2, args);
+    if (n < 0) return -1;
+    return n == 0 ? tg_fail(err, 404, "no live database %s", database_id) : 0;
+}
+
+int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,
+                        long long ttl_s, auth_claims *c, tg_err *err)
+{
+    memset(c, 0, sizeof *c);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT tenant_id FROM databases WHERE id = ?"
+                           " AND deleted_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, database_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return tg_fail(err, 404, "no live database %s", database_id);
+    }
+    copy_col(st, 0, c->sub, sizeof c->sub);
+    sqlite3_finalize(st);
+
+    char hex[33];
+    random_hex(hex, 16);
+    snprintf(c->jti, sizeof c->jti, "%s", hex);
+    snprintf(c->db, sizeof c->db, "%s", database_id);
+    c->scope = scope;
+    c->iat = (long long)time(NULL);
+    c->exp = c->iat + ttl_s;
+
+    if (sqlite3_prepare_v2(db, "INSERT INTO tokens(jti, tenant_id, database_id,"
+                           " scope, issued_at, expires_at) VALUES (?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, c->jti, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->sub, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->db, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, auth_scope_name(scope), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, c->iat);
+    sqlite3_bind_int64(st, 6, c->exp);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
+    return 0;
+}
+
+int tenancy_token_revoke(sqlite3 *db, const char *jti, tg_err *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    const char *args[] = {now, jti};
+    int n = exec_bind(db, "UPDATE tokens SET revoked_at = ? WHERE jti = ?"
+                      " AND revoked_at IS NULL", err, 2, args);
+    if (n < 0) return -1;
+    return n == 0 ? tg_fail(err, 404, "no unrevoked token %s", jti) : 0;
+}

@@ -1,0 +1,69 @@
+/*
+ * tenancy.h - tenants, their databases and issued tokens, in SQLite.
+ *
+ * Two kinds of use. The gateway's worker threads each own a tenancy handle
+ * (its own read connection and prepared statement) and call
+ * tenancy_check_token() on a token-cache miss or re-check; handles are not
+ * shared between threads. The admin subcommands call the write functions
+ * with a migrated sqlite3 handle from migrate_open().
+ *
+ * A token is accepted only if its jti row exists, is not revoked, belongs
+ * to the claimed tenant and database, and that database and tenant exist
+ * and are not deleted.
+ */
+#ifndef TG_AUTH_TENANCY_H
+#define TG_AUTH_TENANCY_H
+
+#include <sqlite3.h>
+
+#include "../gateway/err.h"
+#include "jwt.h"
+
+#define TENANCY_URL_MAX 512
+
+/* What a verified token grants: one database on one backend. */
+typedef struct tenancy_grant {
+    char tenant_id[AUTH_ID_MAX];
+    char database_id[AUTH_ID_MAX];
+    char jti[AUTH_ID_MAX];
+    auth_scope scope;
+    long long expires_at;
+    char redis_url[TENANCY_URL_MAX];
+    int db_index;
+} tenancy_grant;
+
+typedef struct tenancy tenancy;
+
+/* Opens a read handle on the state file (already migrated). NULL + err on
+ * failure. Free with tenancy_free (NULL accepted). */
+tenancy *tenancy_open(const char *sqlite_path, tg_err *err);
+void tenancy_free(tenancy *t);
+
+/* Looks the claims up: fills *out and returns 0, or -1 with a 401 (token
+ * unknown, revoked, database or tenant gone, ids that do not match) or a
+ * 503 (state file unreadable). */
+int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
+                        tg_err *err);
+
+/* Distinct backend URLs of live databases, for start-up work. Calls fn for
+ * each. Returns 0 or -1. */
+int tenancy_each_backend(tenancy *t, void (*fn)(const char *url, void *arg),
+                         void *arg, tg_err *err);
+
+/* ==== Administration (CLI now, admin API later) ==== */
+
+/* Each *_create writes the new id (AUTH_ID_MAX bytes) into id_out. */
+int tenancy_tenant_create(sqlite3 *db, const char *name, char *id_out,
+                          tg_err *err);
+/* db_index < 0 picks the lowest free logical DB on redis_url (0..15). */
+int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
+                      const char *redis_url, int db_index, char *id_out,
+                      tg_err *err);
+int tenancy_db_delete(sqlite3 *db, const char *database_id, tg_err *err);
+/* Records a token row for database_id and fills c (sub, db, jti, scope,
+ * iat, exp) ready for signing. */
+int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,
+                        long long ttl_s, auth_claims *c, tg_err *err);
+int tenancy_token_revoke(sqlite3 *db, const char *jti, tg_err *err);
+
+#endif

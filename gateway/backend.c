@@ -1,0 +1,459 @@
+/* backend.c - see backend.h: a pipelined non-blocking Redis connection. */
+#include "backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "mem.h"
+#include "redis_url.h"
+
+#define WORKER_EV_BACKEND 2   /* must match server.c */
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 1000
+
+typedef enum { ST_DOWN, ST_CONNECTING, ST_HANDSHAKE, ST_READY } conn_state;
+
+typedef struct op {
+    void *ctx;
+    redisReply **replies;     /* NULL once cancelled */
+    int n, got;
+    backend_done_fn done;
+    uint64_t deadline;
+} op;
+
+struct backend {
+    backend_tag tag;
+    char *url;
+    int db;
+    redis_url u;
+    backend_opts o;
+    int fd;
+    conn_state st;
+    uint32_t ev;              /* events registered with epoll */
+    buf hbuf;                 /* handshake commands */
+    size_t hpos;
+    int hs_pending;           /* handshake replies still expected */
+    buf obuf;                 /* user commands */
+    size_t opos;
+    redisReader *reader;
+    op *ops;                  /* ring of pending operations */
+    size_t cap, head, count;
+    uint64_t conn_deadline;
+    uint64_t retry_at;
+    int backoff_ms;
+    char last_error[160];
+};
+
+uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+backend *backend_new(const char *url, int db_index, const backend_opts *o,
+                     tg_err *err)
+{
+    backend *b = xcalloc(1, sizeof *b);
+    if (redis_url_parse(url, &b->u, err)) {
+        free(b);
+        return NULL;
+    }
+    b->tag.kind = WORKER_EV_BACKEND;
+    b->tag.b = b;
+    b->url = xstrdup(url);
+    b->db = db_index;
+    b->o = *o;
+    b->fd = -1;
+    buf_init(&b->hbuf);
+    buf_init(&b->obuf);
+    b->cap = 64;
+    b->ops = xcalloc(b->cap, sizeof *b->ops);
+    return b;
+}
+
+const char *backend_url(const backend *b)
+{
+    return b->url;
+}
+
+int backend_db(const backend *b)
+{
+    return b->db;
+}
+
+int backend_pending(const backend *b)
+{
+    return (int)b->count;
+}
+
+bool backend_has_output(const backend *b)
+{
+    return (b->st == ST_READY && b->obuf.len > b->opos) ||
+           (b->st == ST_HANDSHAKE && b->hbuf.len > b->hpos);
+}
+
+/* ==== Encoding ==== */
+
+static void put_header(buf *out, char c, size_t n)
+{
+    buf_putc(out, c);
+    buf_put_i64(out, (long long)n);
+    buf_append(out, "\r\n", 2);
+}
+
+static void put_cmd(buf *out, int argc, char *const *argv, const size_t *lens)
+{
+    put_header(out, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        put_header(out, '$', lens[i]);
+        buf_append(out, argv[i], lens[i]);
+        buf_append(out, "\r\n", 2);
+    }
+}
+
+static void put_words(buf *out, int argc, const char **words)
+{
+    size_t lens[4];
+    for (int i = 0; i < argc; i++) lens[i] = strlen(words[i]);
+    put_cmd(out, argc, (char *const *)words, lens);
+}
+
+/* ==== Failure ==== */
+
+static void set_events(backend *b, uint32_t ev)
+{
+    if (b->fd < 0 || ev == b->ev) return;
+    struct epoll_event e = {.events = ev, .data.ptr = &b->tag};
+    epoll_ctl(b->o.epfd, b->ev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, b->fd, &e);
+    b->ev = ev;
+}
+
+static void close_conn(backend *b)
+{
+    if (b->fd >= 0) {
+        epoll_ctl(b->o.epfd, EPOLL_CTL_DEL, b->fd, NULL);
+        close(b->fd);
+    }
+    b->fd = -1;
+    b->ev = 0;
+    b->st = ST_DOWN;
+    if (b->reader) redisReaderFree(b->reader);
+    b->reader = NULL;
+    buf_reset(&b->hbuf);
+    buf_reset(&b->obuf);
+    b->hpos = b->opos = 0;
+    b->hs_pending = 0;
+}
+
+/* Fails every pending operation and drops the connection. */
+static void fail_all(backend *b, const char *why)
+{
+    tg_err e;
+    tg_fail(&e, 503, "ERR backend unavailable: %s", why);
+    snprintf(b->last_error, sizeof b->last_error, "%s", why);
+    close_conn(b);
+    b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (b->backoff_ms > BACKOFF_MAX_MS) b->backoff_ms = BACKOFF_MAX_MS;
+    b->retry_at = now_ms() + (uint64_t)b->backoff_ms;
+    /* Callbacks may submit again; take the ring out of the way first. */
+    while (b->count > 0) {
+        op o = b->ops[b->head];
+        b->head = (b->head + 1) % b->cap;
+        b->count--;
+        if (o.replies) {
+            for (int i = 0; i < o.got; i++) {
+                freeReplyObject(o.replies[i]);
+                o.replies[i] = NULL;
+            }
+            if (o.done) o.done(o.ctx, &e);
+        }
+    }
+}
+
+/* ==== Connecting ==== */
+
+static void on_connected(backend *b)
+{
+    int one = 1;
+    setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    b->reader = redisReaderCreate();
+    if (b->u.password[0]) {
+        const char *auth[] = {"AUTH", b->u.user, b->u.password};
+        if (b->u.user[0]) put_words(&b->hbuf, 3, auth);
+        else {
+            const char *auth1[] = {"AUTH", b->u.password};
+            put_words(&b->hbuf, 2, auth1);
+        }
+        b->hs_pending++;
+    }
+    if (b->db != 0) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", b->db);
+        const char *sel[] = {"SELECT", num};
+        put_words(&b->hbuf, 2, sel);
+        b->hs_pending++;
+    }
+    b->st = b->hs_pending ? ST_HANDSHAKE : ST_READY;
+    if (b->st == ST_READY) b->backoff_ms = 0;
+    set_events(b, EPOLLIN | EPOLLOUT);
+}
+
+static int start_connect(backend *b, tg_err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int family;
+    memset(&ss, 0, sizeof ss);
+    if (b->u.path[0]) {
+        struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+        sun->sun_family = AF_UNIX;
+        if (strlen(b->u.path) >= sizeof sun->sun_path)
+            return tg_fail(err, 503, "ERR backend unavailable: socket path too long");
+        memcpy(sun->sun_path, b->u.path, strlen(b->u.path) + 1);
+        sl = sizeof *sun;
+        family = AF_UNIX;
+    } else {
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+        char port[8];
+        snprintf(port, sizeof port, "%d", b->u.port);
+        /* Numeric addresses resolve without blocking; names go through
+         * the resolver once per (re)connect. */
+        if (getaddrinfo(b->u.host, port, &hints, &res) || !res) {
+            if (res) freeaddrinfo(res);
+            return tg_fail(err, 503, "ERR backend unavailable: cannot resolve host");
+        }
+        memcpy(&ss, res->ai_addr, res->ai_addrlen);
+        sl = res->ai_addrlen;
+        family = res->ai_family;
+        freeaddrinfo(res);
+    }
+    b->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (b->fd < 0) return tg_fail(err, 503, "ERR backend unavailable: %s", strerror(errno));
+    b->conn_deadline = now_ms() + (uint64_t)b->o.connect_timeout_ms;
+    if (connect(b->fd, (struct sockaddr *)&ss, sl) == 0) {
+        on_connected(b);
+        return 0;
+    }
+    if (errno != EINPROGRESS) {
+        char why[128];
+        snprintf(why, sizeof why, "%s", strerror(errno));
+        close(b->fd);
+        b->fd = -1;
+        b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN_MS;
+        if (b->backoff_ms > BACKOFF_MAX_MS) b->backoff_ms = BACKOFF_MAX_MS;
+        b->retry_at = now_ms() + (uint64_t)b->backoff_ms;
+        snprintf(b->last_error, sizeof b->last_error, "%s", why);
+        return tg_fail(err, 503, "ERR backend unavailable: %s", why);
+    }
+    b->st = ST_CONNECTING;
+    set_events(b, EPOLLOUT);
+    return 0;
+}
+
+/* ==== Submitting ==== */
+
+static void push_op(backend *b, op o)
+{
+    if (b->count == b->cap) {
+        op *n = xcalloc(b->cap * 2, sizeof *n);
+        for (size_t i = 0; i < b->count; i++) n[i] = b->ops[(b->head + i) % b->cap];
+        free(b->ops);
+        b->ops = n;
+        b->head = 0;
+        b->cap *= 2;
+    }
+    b->ops[(b->head + b->count) % b->cap] = o;
+    b->count++;
+}
+
+int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
+                   redisReply **replies, backend_done_fn done, void *ctx,
+                   tg_err *err)
+{
+    if (b->st == ST_DOWN) {
+        if (now_ms() < b->retry_at)
+            return tg_fail(err, 503, "ERR backend unavailable: %s", b->last_error);
+        if (start_connect(b, err)) return -1;
+    }
+    static const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    if (transaction) put_words(&b->obuf, 1, multi);
+    for (int i = 0; i < n; i++) put_cmd(&b->obuf, cmds[i].argc, cmds[i].argv, cmds[i].lens);
+    if (transaction) put_words(&b->obuf, 1, exec);
+    op o = {ctx, replies, n + (transaction ? 2 : 0), 0, done,
+            now_ms() + (uint64_t)b->o.command_timeout_ms};
+    push_op(b, o);
+    return 0;
+}
+
+void backend_cancel(backend *b, void *ctx)
+{
+    for (size_t i = 0; i < b->count; i++) {
+        op *o = &b->ops[(b->head + i) % b->cap];
+        if (o->ctx != ctx || !o->replies) continue;
+        for (int k = 0; k < o->got; k++) {
+            freeReplyObject(o->replies[k]);
+            o->replies[k] = NULL;
+        }
+        o->replies = NULL;
+        o->done = NULL;
+    }
+}
+
+/* ==== I/O ==== */
+
+static void on_reply(backend *b, redisReply *r)
+{
+    if (b->hs_pending > 0) {
+        if (r->type == REDIS_REPLY_ERROR) {
+            char why[160];
+            snprintf(why, sizeof why, "handshake refused: %.120s", r->str);
+            freeReplyObject(r);
+            fail_all(b, why);
+            return;
+        }
+        freeReplyObject(r);
+        if (--b->hs_pending == 0) {
+            b->st = ST_READY;
+            b->backoff_ms = 0;
+        }
+        return;
+    }
+    if (b->count == 0) {
+        freeReplyObject(r);
+        fail_all(b, "reply without a request");
+        return;
+    }
+    op *o = &b->ops[b->head];
+    if (o->replies) o->replies[o->got] = r;
+    else freeReplyObject(r);
+    if (++o->got < o->n) return;
+    op done = *o;
+    b->head = (b->head + 1) % b->cap;
+    b->count--;
+    if (done.replies && done.done) done.done(done.ctx, NULL);
+}
+
+static void do_read(backend *b)
+{
+    char tmp[65536];
+    for (;;) {
+        ssize_t r = read(b->fd, tmp, sizeof tmp);
+        if (r > 0) {
+            if (redisReaderFeed(b->reader, tmp, (size_t)r) != REDIS_OK) {
+                fail_all(b, "protocol error");
+                return;
+            }
+            if ((size_t)r < sizeof tmp) break;
+            continue;
+        }
+        if (r == 0) {
+            fail_all(b, "connection closed by backend");
+            return;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        fail_all(b, strerror(errno));
+        return;
+    }
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(b->reader, &reply) != REDIS_OK) {
+            fail_all(b, "protocol error");
+            return;
+        }
+        if (!reply) break;
+        conn_state before = b->st;
+        on_reply(b, reply);
+        if (b->st == ST_DOWN) return;
+        if (before == ST_HANDSHAKE && b->st == ST_READY) backend_flush(b);
+    }
+}
+
+static int write_some(backend *b, buf *out, size_t *pos)
+{
+    while (*pos < out->len) {
+        ssize_t w = send(b->fd, out->data + *pos, out->len - *pos, MSG_NOSIGNAL);
+        if (w > 0) {
+            *pos += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
+        fail_all(b, w < 0 ? strerror(errno) : "write failed");
+        return -1;
+    }
+    buf_reset(out);
+    *pos = 0;
+    return 0;
+}
+
+void backend_flush(backend *b)
+{
+    int rc = 0;
+    if (b->st == ST_HANDSHAKE) rc = write_some(b, &b->hbuf, &b->hpos);
+    else if (b->st == ST_READY) rc = write_some(b, &b->obuf, &b->opos);
+    else return;
+    if (rc < 0) return;
+    set_events(b, rc == 1 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
+void backend_on_event(backend *b, uint32_t events)
+{
+    if (b->st == ST_CONNECTING) {
+        int soerr = 0;
+        socklen_t l = sizeof soerr;
+        if (getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &soerr, &l) || soerr) {
+            fail_all(b, strerror(soerr ? soerr : errno));
+            return;
+        }
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+        on_connected(b);
+        backend_flush(b);
+        return;
+    }
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+        do_read(b);
+        if (b->st == ST_DOWN) return;
+    }
+    if (events & EPOLLOUT) backend_flush(b);
+}
+
+uint64_t backend_deadline(const backend *b)
+{
+    uint64_t d = UINT64_MAX;
+    if (b->st == ST_CONNECTING || b->st == ST_HANDSHAKE) d = b->conn_deadline;
+    if (b->count > 0 && b->ops[b->head].deadline < d) d = b->ops[b->head].deadline;
+    return d;
+}
+
+void backend_check_timeouts(backend *b, uint64_t now)
+{
+    if ((b->st == ST_CONNECTING || b->st == ST_HANDSHAKE) && now >= b->conn_deadline)
+        fail_all(b, "connect timeout");
+    else if (b->count > 0 && now >= b->ops[b->head].deadline)
+        fail_all(b, "command timeout");
+}
+
+void backend_free(backend *b)
+{
+    if (!b) return;
+    fail_all(b, "shutting down");
+    buf_release(&b->hbuf);
+    buf_release(&b->obuf);
+    free(b->ops);
+    free(b->url);
+    free(b);
+}

@@ -1,0 +1,79 @@
+/*
+ * backend.h - one pipelined, non-blocking connection to a Redis backend.
+ *
+ * Each worker thread owns its backend connections (one per backend URL and
+ * logical DB) and drives them from its event loop; nothing here is shared
+ * between threads or locked. Requests append their commands to the output
+ * buffer and the worker writes it once per loop turn, so commands from many
+ * concurrent HTTP requests reach Redis as one pipeline.
+ *
+ * Connection life: connect (non-blocking, bounded by the connect timeout),
+ * handshake (AUTH, SELECT; user commands are held back until it succeeds,
+ * so they can never run on the wrong logical DB), ready. Any error - a
+ * refused connect, a reply that does not parse, a command timeout - fails
+ * every pending operation with 503 and discards the connection; the next
+ * submission reconnects after a short back-off.
+ *
+ * Ownership: replies handed to an operation's done callback belong to the
+ * operation's owner (free with freeReplyObject).
+ */
+#ifndef TG_BACKEND_H
+#define TG_BACKEND_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "argv.h"
+#include "err.h"
+
+typedef struct backend backend;
+
+typedef struct backend_opts {
+    int epfd;                  /* the owning worker's epoll instance */
+    int connect_timeout_ms;
+    int command_timeout_ms;
+} backend_opts;
+
+/* Called once per operation: err NULL when all replies arrived (in
+ * replies[0..n)), else the operation failed and replies must be ignored
+ * (those that did arrive are freed by the backend). */
+typedef void (*backend_done_fn)(void *ctx, const tg_err *err);
+
+/* The epoll data of a backend's socket points at this tag. */
+typedef struct backend_tag {
+    int kind;                  /* always WORKER_EV_BACKEND (server.c) */
+    backend *b;
+} backend_tag;
+
+backend *backend_new(const char *url, int db_index, const backend_opts *o,
+                     tg_err *err);
+void backend_free(backend *b);       /* fails pending operations; NULL ok */
+
+const char *backend_url(const backend *b);
+int backend_db(const backend *b);
+
+/* Queues cmds[0..n) as one operation. With transaction, they are wrapped
+ * in MULTI/EXEC and replies gets n + 2 entries (MULTI, QUEUED..., EXEC);
+ * otherwise n. replies must stay valid until done is called. Returns 0, or
+ * -1 with a 503 err if the backend is unavailable (done is not called). */
+int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
+                   redisReply **replies, backend_done_fn done, void *ctx,
+                   tg_err *err);
+
+/* Forgets ctx: its operation still completes on the wire, but its replies
+ * are freed and done is not called (the HTTP client went away). */
+void backend_cancel(backend *b, void *ctx);
+
+void backend_on_event(backend *b, uint32_t events);   /* epoll events */
+void backend_flush(backend *b);                       /* write queued output */
+bool backend_has_output(const backend *b);
+
+/* Earliest deadline in ms (monotonic), or UINT64_MAX. */
+uint64_t backend_deadline(const backend *b);
+void backend_check_timeouts(backend *b, uint64_t now_ms);
+int backend_pending(const backend *b);
+
+uint64_t now_ms(void);
+
+#endif

@@ -1,0 +1,372 @@
+/* command.c - see command.h: the backend's command table and the policy. */
+#include "command.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mem.h"
+#include "redis_url.h"
+
+struct cmd_table {
+    cmd_info *cmds;          /* sorted by name */
+    size_t n;
+};
+
+/* ==== Parsing the COMMAND reply ==== */
+
+static const struct {
+    const char *name;
+    uint32_t bit;
+} flag_names[] = {
+    {"write", CMD_WRITE},           {"readonly", CMD_READONLY},
+    {"admin", CMD_ADMIN},           {"blocking", CMD_BLOCKING},
+    {"pubsub", CMD_PUBSUB},         {"noscript", CMD_NOSCRIPT},
+    {"may_replicate", CMD_MAY_REPLICATE}, {"movablekeys", CMD_MOVABLEKEYS},
+    {"fast", CMD_FAST},             {"denyoom", CMD_DENYOOM},
+};
+
+const char *const cmd_category_names[] = {
+    "keyspace", "read", "write", "set", "sortedset", "list", "hash",
+    "string", "bitmap", "hyperloglog", "geo", "stream", "pubsub", "admin",
+    "fast", "slow", "blocking", "dangerous", "connection", "transaction",
+    "scripting", NULL,
+};
+
+static bool is_str(const redisReply *r)
+{
+    return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS);
+}
+
+static int parse_entry(const redisReply *e, const char *parent, cmd_info *out,
+                       tg_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 6 || !is_str(e->element[0]) ||
+        e->element[1]->type != REDIS_REPLY_INTEGER ||
+        e->element[2]->type != REDIS_REPLY_ARRAY)
+        return tg_fail(err, 503, "backend COMMAND reply has an unexpected shape");
+    out->name = xstrndup(e->element[0]->str, e->element[0]->len);
+    for (char *p = out->name; *p; p++) *p = (char)tolower((unsigned char)*p);
+    (void)parent;
+    out->arity = (int)e->element[1]->integer;
+    const redisReply *flags = e->element[2];
+    for (size_t i = 0; i < flags->elements; i++) {
+        if (!is_str(flags->element[i])) continue;
+        for (size_t k = 0; k < sizeof flag_names / sizeof flag_names[0]; k++)
+            if (!strcasecmp(flags->element[i]->str, flag_names[k].name))
+                out->flags |= flag_names[k].bit;
+    }
+    out->first_key = (int)e->element[3]->integer;
+    out->last_key = (int)e->element[4]->integer;
+    out->key_step = (int)e->element[5]->integer;
+    if (e->elements > 6 && e->element[6]->type == REDIS_REPLY_ARRAY) {
+        const redisReply *cats = e->element[6];
+        for (size_t i = 0; i < cats->elements; i++) {
+            if (!is_str(cats->element[i])) continue;
+            const char *c = cats->element[i]->str;
+            if (*c == '@') c++;
+            for (int k = 0; cmd_category_names[k]; k++)
+                if (!strcasecmp(c, cmd_category_names[k])) out->categories |= 1ULL << k;
+        }
+    }
+    if (e->elements > 9 && e->element[9]->type == REDIS_REPLY_ARRAY &&
+        e->element[9]->elements > 0) {
+        const redisReply *subs = e->element[9];
+        out->subs = xcalloc(subs->elements, sizeof *out->subs);
+        for (size_t i = 0; i < subs->elements; i++) {
+            if (parse_entry(subs->element[i], out->name, &out->subs[out->nsubs], err))
+                return -1;
+            out->nsubs++;
+        }
+    }
+    return 0;
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+    return strcmp(((const cmd_info *)a)->name, ((const cmd_info *)b)->name);
+}
+
+static void info_free(cmd_info *c)
+{
+    for (size_t i = 0; i < c->nsubs; i++) info_free(&c->subs[i]);
+    free(c->subs);
+    free(c->name);
+}
+
+cmd_table *cmd_table_from_reply(const redisReply *r, tg_err *err)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        tg_fail(err, 503, "backend COMMAND reply is not a list of commands");
+        return NULL;
+    }
+    cmd_table *t = xcalloc(1, sizeof *t);
+    t->cmds = xcalloc(r->elements, sizeof *t->cmds);
+    for (size_t i = 0; i < r->elements; i++) {
+        if (parse_entry(r->element[i], NULL, &t->cmds[t->n], err)) {
+            info_free(&t->cmds[t->n]);
+            cmd_table_free(t);
+            return NULL;
+        }
+        cmd_info *c = &t->cmds[t->n++];
+        if (c->nsubs) qsort(c->subs, c->nsubs, sizeof *c->subs, cmp_info);
+    }
+    qsort(t->cmds, t->n, sizeof *t->cmds, cmp_info);
+    return t;
+}
+
+void cmd_table_free(cmd_table *t)
+{
+    if (!t) return;
+    for (size_t i = 0; i < t->n; i++) info_free(&t->cmds[i]);
+    free(t->cmds);
+    free(t);
+}
+
+size_t cmd_table_size(const cmd_table *t)
+{
+    return t->n;
+}
+
+static const cmd_info *find(const cmd_info *v, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(name, v[mid].name);
+        if (c == 0) return &v[mid];
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return NULL;
+}
+
+/* Lowercases s[0..n) into out (cap bytes). false if it does not fit. */
+static bool lower_into(char *out, size_t cap, const char *s, size_t n)
+{
+    if (n + 1 > cap) return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!s[i]) return false;
+        out[i] = (char)tolower((unsigned char)s[i]);
+    }
+    out[n] = '\0';
+    return true;
+}
+
+const cmd_info *cmd_lookup(const cmd_table *t, int argc, char **argv,
+                           const size_t *lens)
+{
+    char name[128];
+    if (argc < 1 || !lower_into(name, 64, argv[0], lens[0])) return NULL;
+    const cmd_info *c = find(t->cmds, t->n, name);
+    if (!c || !c->nsubs || argc < 2) return c;
+    size_t nl = strlen(name);
+    name[nl] = '|';
+    if (!lower_into(name + nl + 1, sizeof name - nl - 1, argv[1], lens[1])) return c;
+    const cmd_info *sub = find(c->subs, c->nsubs, name);
+    return sub ? sub : c;
+}
+
+/* ==== Registry of tables by backend URL ==== */
+
+typedef struct reg_entry {
+    struct reg_entry *next;
+    char *url;
+    cmd_table *table;
+} reg_entry;
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static reg_entry *reg_head;
+
+static cmd_table *fetch_table(const char *url, int timeout_ms, tg_err *err)
+{
+    redis_url u;
+    if (redis_url_parse(url, &u, err)) return NULL;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    redisContext *c = u.path[0] ? redisConnectUnixWithTimeout(u.path, tv)
+                                : redisConnectWithTimeout(u.host, u.port, tv);
+    cmd_table *t = NULL;
+    redisReply *r = NULL;
+    if (!c || c->err) {
+        tg_fail(err, 503, "backend unavailable: %s", c ? c->errstr : "out of memory");
+        goto out;
+    }
+    redisSetTimeout(c, tv);
+    if (u.password[0]) {
+        r = u.user[0] ? redisCommand(c, "AUTH %s %s", u.user, u.password)
+                      : redisCommand(c, "AUTH %s", u.password);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            tg_fail(err, 503, "backend refused authentication");
+            goto out;
+        }
+        freeReplyObject(r);
+    }
+    r = redisCommand(c, "COMMAND");
+    if (!r) {
+        tg_fail(err, 503, "backend unavailable: %s", c->errstr);
+        goto out;
+    }
+    t = cmd_table_from_reply(r, err);
+out:
+    if (r) freeReplyObject(r);
+    if (c) redisFree(c);
+    return t;
+}
+
+const cmd_table *cmd_table_for(const char *url, int timeout_ms, tg_err *err)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (reg_entry *e = reg_head; e; e = e->next)
+        if (!strcmp(e->url, url)) {
+            pthread_mutex_unlock(&reg_lock);
+            return e->table;
+        }
+    cmd_table *t = fetch_table(url, timeout_ms, err);
+    if (t) {
+        reg_entry *e = xcalloc(1, sizeof *e);
+        e->url = xstrdup(url);
+        e->table = t;
+        e->next = reg_head;
+        reg_head = e;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return t;
+}
+
+void cmd_registry_clear(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (reg_entry *e = reg_head, *next; e; e = next) {
+        next = e->next;
+        cmd_table_free(e->table);
+        free(e->url);
+        free(e);
+    }
+    reg_head = NULL;
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* ==== Policy ==== */
+
+/* Commands refused for every token, with the reason shown to the caller.
+ * Flag-based rules (admin, blocking) live in policy_check below; these are
+ * the ones whose flags do not say what they do to a shared connection. */
+static const struct {
+    const char *name;
+    const char *why;
+} refused[] = {
+    {"acl", "administration"},
+    {"asking", "cluster connection state"},
+    {"auth", "the gateway authenticates you with your token"},
+    {"client", "connection state"},
+    {"cluster", "administration"},
+    {"config", "administration"},
+    {"debug", "administration"},
+    {"discard", "transactions use the /multi-exec endpoint"},
+    {"exec", "transactions use the /multi-exec endpoint"},
+    {"failover", "administration"},
+    {"hello", "connection state"},
+    {"migrate", "moves keys to another server"},
+    {"module", "administration"},
+    {"monitor", "streaming is not served on this endpoint"},
+    {"move", "moves keys to another database"},
+    {"multi", "transactions use the /multi-exec endpoint"},
+    {"psubscribe", "subscriptions are not served on this endpoint"},
+    {"psync", "replication"},
+    {"punsubscribe", "subscriptions are not served on this endpoint"},
+    {"quit", "connection state"},
+    {"readonly", "cluster connection state"},
+    {"readwrite", "cluster connection state"},
+    {"replicaof", "replication"},
+    {"reset", "connection state"},
+    {"select", "a token is bound to one database"},
+    {"shutdown", "administration"},
+    {"slaveof", "replication"},
+    {"ssubscribe", "subscriptions are not served on this endpoint"},
+    {"subscribe", "subscriptions are not served on this endpoint"},
+    {"sunsubscribe", "subscriptions are not served on this endpoint"},
+    {"swapdb", "touches other databases"},
+    {"sync", "replication"},
+    {"unsubscribe", "subscriptions are not served on this endpoint"},
+    {"unwatch", "connection state"},
+    {"wait", "blocks the connection"},
+    {"waitaof", "blocks the connection"},
+    {"watch", "connection state"},
+};
+
+/* Read-only tokens: like Upstash, no key enumeration either. */
+static const char *const ro_refused[] = {"keys", "scan"};
+
+/* Billing: connection housekeeping is free (Upstash's rule). */
+static const char *const free_cmds[] = {
+    "auth", "command", "config", "echo", "hello", "info", "ping", "quit",
+    "reset", "select",
+};
+
+static bool name_in(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(name, list[i])) return true;
+    return false;
+}
+
+static bool has_arg(int argc, char **argv, const size_t *lens, int from,
+                    const char *word)
+{
+    size_t wl = strlen(word);
+    for (int i = from; i < argc; i++)
+        if (lens[i] == wl && !strncasecmp(argv[i], word, wl)) return true;
+    return false;
+}
+
+int policy_check(const cmd_table *t, auth_scope scope, int argc, char **argv,
+                 size_t *lens, cmd_verdict *out, tg_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (argc < 1 || lens[0] == 0) return tg_fail(err, 400, "ERR empty command");
+    char name[64];
+    if (!lower_into(name, sizeof name, argv[0], lens[0]))
+        return tg_fail(err, 400, "ERR unknown command name");
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (!strcmp(name, refused[i].name))
+            return tg_fail(err, 400, "ERR command '%s' is not allowed: %s",
+                           name, refused[i].why);
+
+    const cmd_info *c = cmd_lookup(t, argc, argv, lens);
+    out->info = c;
+    out->is_free = name_in(name, free_cmds, sizeof free_cmds / sizeof free_cmds[0]);
+    if (!c) return 0; /* unknown: Redis answers with its own error */
+
+    uint32_t f = c->flags;
+    if (f & CMD_ADMIN)
+        return tg_fail(err, 400, "ERR command '%s' is not allowed: administration", c->name);
+    if (f & CMD_BLOCKING) {
+        /* XREAD/XREADGROUP only block with BLOCK; without it they are reads. */
+        bool stream_read = !strcmp(name, "xread") || !strcmp(name, "xreadgroup");
+        if (!stream_read || has_arg(argc, argv, lens, 1, "block"))
+            return tg_fail(err, 400, "ERR command '%s' is not allowed: it blocks "
+                           "the connection", name);
+    }
+    if (!strcmp(name, "copy") && has_arg(argc, argv, lens, 3, "db"))
+        return tg_fail(err, 400, "ERR command 'copy' with DB is not allowed: "
+                       "touches other databases");
+    if (scope == AUTH_SCOPE_RO) {
+        bool ro_ok = (f & CMD_READONLY) ||
+                     !(f & (CMD_WRITE | CMD_MAY_REPLICATE | CMD_NOSCRIPT | CMD_PUBSUB));
+        if (!ro_ok || name_in(name, ro_refused, sizeof ro_refused / sizeof ro_refused[0]))
+            return tg_fail(err, 403, "NOPERM this token is read-only: command "
+                           "'%s' is not allowed", name);
+    }
+    out->is_write = (f & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0 ||
+                    !strcmp(name, "eval") || !strcmp(name, "evalsha") ||
+                    !strcmp(name, "fcall") || !strcmp(name, "publish");
+    if (!strcmp(name, "flushall")) {
+        /* A database is one logical DB: FLUSHALL must not empty the others. */
+        argv[0] = (char *)"FLUSHDB";
+        lens[0] = 7;
+    }
+    return 0;
+}

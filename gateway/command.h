@@ -1,0 +1,85 @@
+/*
+ * command.h - what the backend says about its commands, and what a token
+ * may run.
+ *
+ * The table is built from the backend's own `COMMAND` reply (flags, ACL
+ * categories, key positions, subcommands), never from a hand-kept list of
+ * command names, so read-only scope follows the Redis version in use. A
+ * small table of policy rules (policy_rules in command.c) then refuses
+ * what a stateless HTTP gateway must not pass through: blocking commands,
+ * connection state, administration.
+ *
+ * A cmd_table is immutable once built and shared by all threads; the
+ * registry (cmd_table_for) builds one per backend URL on first use, under a
+ * mutex, and keeps it for the life of the process.
+ */
+#ifndef TG_COMMAND_H
+#define TG_COMMAND_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../auth/jwt.h"
+#include "err.h"
+
+enum {
+    CMD_WRITE = 1 << 0,
+    CMD_READONLY = 1 << 1,
+    CMD_ADMIN = 1 << 2,
+    CMD_BLOCKING = 1 << 3,
+    CMD_PUBSUB = 1 << 4,
+    CMD_NOSCRIPT = 1 << 5,
+    CMD_MAY_REPLICATE = 1 << 6,
+    CMD_MOVABLEKEYS = 1 << 7,
+    CMD_FAST = 1 << 8,
+    CMD_DENYOOM = 1 << 9,
+};
+
+typedef struct cmd_info {
+    char *name;              /* lowercase; "parent|sub" for subcommands */
+    int arity;
+    uint32_t flags;          /* CMD_* */
+    uint64_t categories;     /* bit i: cmd_category_names[i] */
+    int first_key, last_key, key_step;
+    struct cmd_info *subs;   /* container commands (CONFIG, SCRIPT...) */
+    size_t nsubs;
+} cmd_info;
+
+typedef struct cmd_table cmd_table;
+
+extern const char *const cmd_category_names[];
+
+/* Builds a table from a COMMAND reply. NULL + err if it is malformed. */
+cmd_table *cmd_table_from_reply(const redisReply *r, tg_err *err);
+void cmd_table_free(cmd_table *t);
+size_t cmd_table_size(const cmd_table *t);
+
+/* Finds argv[0] (any case) and, for container commands, argv[1]. NULL if
+ * the backend does not know the command. */
+const cmd_info *cmd_lookup(const cmd_table *t, int argc, char **argv,
+                           const size_t *lens);
+
+/* Registry: the shared table for a backend URL, fetched with a blocking
+ * connection (timeout_ms) the first time. NULL + err (503) if the backend
+ * cannot be reached; a later call tries again. */
+const cmd_table *cmd_table_for(const char *url, int timeout_ms, tg_err *err);
+void cmd_registry_clear(void);
+
+/* ==== Policy ==== */
+
+typedef struct cmd_verdict {
+    const cmd_info *info;    /* NULL for commands unknown to the backend */
+    bool is_write;           /* bumps the sync token */
+    bool is_free;            /* housekeeping: not billed (PING, ECHO...) */
+} cmd_verdict;
+
+/* Decides whether argv may run for a token of the given scope. 0 and a
+ * verdict, or -1 with err: 400 for a command no token may run here, 403
+ * for one this token's scope forbids. May rewrite argv in place to a safer
+ * equivalent (FLUSHALL -> FLUSHDB: a database is one logical DB). */
+int policy_check(const cmd_table *t, auth_scope scope, int argc, char **argv,
+                 size_t *lens, cmd_verdict *out, tg_err *err);
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * dataplane.c - the command endpoints of PROTOCOL.md: POST / (JSON), the
+ * path form, /pipeline, /multi-exec, and /healthz.
+ *
+ * Every command handler runs the same steps: response format headers,
+ * token, backend, parse, policy per command, submit; the reply callback
+ * then encodes the answer. Commands refused by policy inside a pipeline
+ * become per-entry errors and are not sent; in a single command or a
+ * transaction they refuse the whole request.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "backend.h"
+#include "mem.h"
+#include "reply.h"
+#include "respond.h"
+#include "route.h"
+
+/* ==== Request preparation ==== */
+
+static int read_format(tg_request *r)
+{
+    const char *enc = request_header(r, "Upstash-Encoding");
+    const char *fmt = request_header(r, "Upstash-Response-Format");
+    bool b64 = enc && !strcasecmp(enc, "base64");
+    r->format = b64 ? RESP_JSON_BASE64 : RESP_JSON;
+    if (!fmt || !strcasecmp(fmt, "json")) return 0;
+    if (strcasecmp(fmt, "resp2") != 0) {
+        request_error(r, 400, "ERR Upstash-Response-Format must be 'json' or 'resp2'");
+        return -1;
+    }
+    if (b64) {
+        request_error(r, 400, "ERR Upstash-Response-Format resp2 cannot be combined "
+                      "with Upstash-Encoding base64");
+        return -1;
+    }
+    r->format = RESP_RESP2;
+    return 0;
+}
+
+/* The token: `Authorization: Bearer <jwt>`, else `?_token=<jwt>`. */
+static int token_of(tg_request *r, const char **tok, size_t *len)
+{
+    const char *h = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    *tok = NULL;
+    *len = 0;
+    if (h) {
+        while (*h == ' ') h++;
+        if (strncasecmp(h, "Bearer ", 7) != 0) return 0;
+        h += 7;
+        while (*h == ' ') h++;
+        size_t n = strlen(h);
+        while (n > 0 && h[n - 1] == ' ') n--;
+        *tok = h;
+        *len = n;
+        return 0;
+    }
+    const char *q = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "_token");
+    if (!q) return 0;
+    char *dec;
+    tg_err err;
+    if (argv_pct_decode(&r->arena, q, strlen(q), true, &dec, len, &err)) return -1;
+    *tok = dec;
+    return 0;
+}
+
+static int prepare(tg_request *r)
+{
+    tg_err err;
+    const char *tok;
+    size_t len;
+    if (read_format(r)) return -1;
+    if (token_of(r, &tok, &len) || !tok || len == 0) {
+        request_error(r, 401, "WRONGPASS invalid or missing auth token");
+        return -1;
+    }
+    auth_grant g;
+    if (auth_authenticate(r->w->auth, tok, len, time(NULL), &g, &err)) {
+        request_error(r, err.status, err.msg);
+        return -1;
+    }
+    /* Grant strings belong to the auth cache, which other requests on this
+     * thread may evict before this one completes: keep copies. */
+    r->tenant_id = arena_strndup(&r->arena, g.tenant_id, strlen(g.tenant_id));
+    r->database_id = arena_strndup(&r->arena, g.database_id, strlen(g.database_id));
+    r->jti = arena_strndup(&r->arena, g.jti, strlen(g.jti));
+    r->scope = g.scope;
+    if (worker_backend(r->w, g.redis_url, g.db_index, &r->be, &r->ctab, &err)) {
+        request_error(r, err.status, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* ==== Encoding the answer ==== */
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void entry_error(tg_request *r, buf *out, const char *msg)
+{
+    if (r->format == RESP_RESP2) {
+        buf_putc(out, '-');
+        buf_puts(out, msg);
+        buf_append(out, "\r\n", 2);
+    } else {
+        reply_json_error(out, msg, strlen(msg));
+    }
+}
+
+static void entry_reply(tg_request *r, buf *out, const redisReply *rep)
+{
+    if (rep->type == REDIS_REPLY_ERROR) r->outcome = METER_REDIS_ERROR;
+    if (r->format == RESP_RESP2) reply_resp2(out, rep);
+    else reply_json_entry(out, rep, r->format == RESP_JSON_BASE64);
+}
+
+/* Pipeline: one entry per command, refusals and replies in order. */
+static void encode_pipeline(tg_request *r, buf *out)
+{
+    bool json = r->format != RESP_RESP2;
+    int k = 0;
+    if (json) buf_putc(out, '[');
+    for (int i = 0; i < r->cmds.n; i++) {
+        if (json && i) buf_putc(out, ',');
+        if (r->local_err[i]) entry_error(r, out, r->local_err[i]);
+        else entry_reply(r, out, r->replies[k++]);
+    }
+    if (json) buf_putc(out, ']');
+}
+
+/* Returns the HTTP status. */
+static unsigned encode_answer(tg_request *r, buf *out)
+{
+    bool json = r->format != RESP_RESP2;
+    if (r->kind == METER_PIPELINE) {
+        encode_pipeline(r, out);
+        return 200;
+    }
+    if (r->kind == METER_MULTI_EXEC) {
+        const redisReply *exec = r->replies[r->nsent + 1];
+        if (exec->type == REDIS_REPLY_ERROR) {
+            /* Discarded as a whole: name the command that caused it. */
+            r->outcome = METER_REDIS_ERROR;
+            const redisReply *why = NULL;
+            for (int i = 1; i <= r->nsent && !why; i++)
+                if (r->replies[i]->type == REDIS_REPLY_ERROR) why = r->replies[i];
+            if (json) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%.*s%s%.*s", (int)exec->len, exec->str,
+                         why ? " Cause: " : "", why ? (int)why->len : 0,
+                         why ? why->str : "");
+                reply_json_error(out, msg, strlen(msg));
+            } else {
+                reply_resp2(out, exec);
+            }
+            return 400;
+        }
+        if (exec->type != REDIS_REPLY_ARRAY) {
+            entry_error(r, out, "ERR transaction aborted");
+            return 400;
+        }
+        if (!json) {
+            reply_resp2(out, exec);
+            return 200;
+        }
+        buf_putc(out, '[');
+        for (size_t i = 0; i < exec->elements; i++) {
+            if (i) buf_putc(out, ',');
+            entry_reply(r, out, exec->element[i]);
+        }
+        buf_putc(out, ']');
+        return 200;
+    }
+    const redisReply *rep = r->replies[0];
+    if (!json) {
+        reply_resp2(out, rep);
+        if (rep->type == REDIS_REPLY_ERROR) r->outcome = METER_REDIS_ERROR;
+        return rep->type == REDIS_REPLY_ERROR ? 400 : 200;
+    }
+    entry_reply(r, out, rep);
+    return rep->type == REDIS_REPLY_ERROR ? 400 : 200;
+}
+
+static void answer(tg_request *r)
+{
+    buf out;
+    buf_init(&out);
+    unsigned status = encode_answer(r, &out);
+    r->bytes_out = out.len;
+    const char *ct = r->format == RESP_RESP2 ? "application/octet-stream"
+                                              : "application/json";
+    request_respond(r, status, respond_body(r->w->cfg, request_header(r, "Origin"),
+                                            &out, ct));
+}
+
+static void on_replies(void *ctx, const tg_err *err)
+{
+    tg_request *r = ctx;
+    r->inflight = false;
+    r->w->inflight--;
+    r->backend_us = (uint32_t)(mono_us() - r->submit_us);
+    if (err) {
+        request_error(r, (unsigned)err->status, err->msg);
+        return;
+    }
+    if (r->is_write) sync_token_bump();
+    answer(r);
+}
+
+/* ==== Running commands ==== */
+
+static route_result execute(tg_request *r, bool transaction)
+{
+    int n = r->cmds.n;
+    tg_err err;
+    r->local_err = arena_alloc(&r->arena, (size_t)n * sizeof *r->local_err);
+    r->sent = arena_alloc(&r->arena, (size_t)n * sizeof *r->sent);
+    for (int i = 0; i < n; i++) {
+        tg_cmd *c = &r->cmds.cmds[i];
+        cmd_verdict v;
+        r->local_err[i] = NULL;
+        if (policy_check(r->ctab, r->scope, c->argc, c->argv, c->lens, &v, &err)) {
+            if (r->kind != METER_PIPELINE) {
+                request_error(r, (unsigned)err.status, err.msg);
+                return ROUTE_DONE;
+            }
+            r->local_err[i] = arena_strndup(&r->arena, err.msg, strlen(err.msg));
+            r->outcome = err.status == 403 ? METER_FORBIDDEN : METER_BAD_REQUEST;
+            continue;
+        }
+        r->sent[r->nsent++] = *c;
+        if (v.is_write) r->is_write = true;
+        if (!v.is_free) r->billable++;
+    }
+    if (r->nsent == 0) { /* a pipeline whose every command was refused */
+        answer(r);
+        return ROUTE_DONE;
+    }
+    r->replies = xcalloc((size_t)r->nsent + 2, sizeof *r->replies);
+    r->submit_us = mono_us();
+    if (backend_submit(r->be, r->sent, r->nsent, transaction, r->replies,
+                       on_replies, r, &err)) {
+        request_error(r, (unsigned)err.status, err.msg);
+        return ROUTE_DONE;
+    }
+    r->inflight = true;
+    r->w->inflight++;
+    return ROUTE_PENDING;
+}
+
+static route_result run_json(tg_request *r, meter_kind kind)
+{
+    tg_err err;
+    r->kind = kind;
+    if (prepare(r)) return ROUTE_DONE;
+    if (argv_parse_json(&r->arena, r->body.data, r->body.len, kind != METER_SINGLE,
+                        &r->cmds, &err)) {
+        request_error(r, (unsigned)err.status, err.msg);
+        return ROUTE_DONE;
+    }
+    return execute(r, kind == METER_MULTI_EXEC);
+}
+
+route_result dp_single_json(tg_request *r)
+{
+    return run_json(r, METER_SINGLE);
+}
+
+route_result dp_pipeline(tg_request *r)
+{
+    return run_json(r, METER_PIPELINE);
+}
+
+route_result dp_multi_exec(tg_request *r)
+{
+    return run_json(r, METER_MULTI_EXEC);
+}
+
+typedef struct query_acc {
+    arena *a;
+    tg_query_arg *args;
+    int n, cap;
+} query_acc;
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+    query_acc *q = cls;
+    (void)kind;
+    if (q->n == q->cap) {
+        int cap = q->cap ? q->cap * 2 : 8;
+        tg_query_arg *na = arena_alloc(q->a, (size_t)cap * sizeof *na);
+        if (q->n) memcpy(na, q->args, (size_t)q->n * sizeof *na);
+        q->args = na;
+        q->cap = cap;
+    }
+    q->args[q->n].key = key;
+    q->args[q->n].value = value;
+    q->n++;
+    return MHD_YES;
+}
+
+route_result dp_single_path(tg_request *r)
+{
+    tg_err err;
+    r->kind = METER_SINGLE;
+    if (prepare(r)) return ROUTE_DONE;
+    query_acc q = {&r->arena, NULL, 0, 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
+    r->cmds.cmds = arena_alloc(&r->arena, sizeof *r->cmds.cmds);
+    r->cmds.n = 1;
+    if (argv_parse_path(&r->arena, r->path, r->body.data, r->body.len, q.args, q.n,
+                        &r->cmds.cmds[0], &err)) {
+        request_error(r, (unsigned)err.status, err.msg);
+        return ROUTE_DONE;
+    }
+    return execute(r, false);
+}
+
+route_result dp_health(tg_request *r)
+{
+    buf out;
+    buf_init(&out);
+    buf_puts(&out, "{\"status\":\"ok\"}");
+    request_respond(r, 200, respond_body(r->w->cfg, request_header(r, "Origin"), &out,
+                                         "application/json"));
+    return ROUTE_DONE;
+}

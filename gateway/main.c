@@ -1,0 +1,312 @@
+/*
+ * main.c - the tollgate binary: git-style subcommands.
+ *
+ *   serve | migrate | tenant create | db create | db delete |
+ *   token create | token revoke | config | help
+ *
+ * Settings (config.h) apply to every subcommand; each subcommand has its
+ * own small option table below.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../auth/jwt.h"
+#include "../auth/tenancy.h"
+#include "../migrations/migrate.h"
+#include "config.h"
+#include "hash.h"
+#include "server.h"
+
+#define TOLLGATE_VERSION "0.1.0"
+
+typedef struct opt {
+    const char *name;      /* --name */
+    const char **value;
+    bool required;
+} opt;
+
+static int parse_opts(int argc, char **argv, opt *opts, int nopts)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *eq = strchr(a, '=');
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        int k = 0;
+        for (; k < nopts; k++)
+            if (!strncmp(a, "--", 2) && strlen(opts[k].name) == nl - 2 &&
+                !strncmp(a + 2, opts[k].name, nl - 2))
+                break;
+        if (k == nopts) {
+            fprintf(stderr, "tollgate: unknown argument '%s'\n", a);
+            return -1;
+        }
+        if (eq) *opts[k].value = eq + 1;
+        else if (i + 1 < argc) *opts[k].value = argv[++i];
+        else {
+            fprintf(stderr, "tollgate: --%s needs a value\n", opts[k].name);
+            return -1;
+        }
+    }
+    for (int k = 0; k < nopts; k++)
+        if (opts[k].required && !*opts[k].value) {
+            fprintf(stderr, "tollgate: --%s is required\n", opts[k].name);
+            return -1;
+        }
+    return 0;
+}
+
+/* "30d", "12h", "15m", "90s" or plain seconds. */
+static long long parse_ttl(const char *s)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || v <= 0) return -1;
+    long long mul = 1;
+    if (*end == 'd') mul = 86400;
+    else if (*end == 'h') mul = 3600;
+    else if (*end == 'm') mul = 60;
+    else if (*end == 's' || *end == '\0') mul = 1;
+    else return -1;
+    if (*end && end[1]) return -1;
+    if (v > 3650LL * 86400 / mul) return -1;
+    return v * mul;
+}
+
+static sqlite3 *open_state(const tg_config *cfg, bool quiet)
+{
+    tg_err err;
+    sqlite3 *db = migrate_open(cfg->sqlite_path, &err);
+    if (!db) {
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        return NULL;
+    }
+    int applied;
+    if (migrate_apply(db, &applied, &err)) {
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        sqlite3_close(db);
+        return NULL;
+    }
+    if (!quiet && applied)
+        fprintf(stderr, "tollgate: applied %d migration(s) to %s\n", applied,
+                cfg->sqlite_path);
+    return db;
+}
+
+static int cmd_migrate(const tg_config *cfg, int argc, char **argv)
+{
+    if (parse_opts(argc, argv, NULL, 0)) return 2;
+    sqlite3 *db = open_state(cfg, true);
+    if (!db) return 1;
+    sqlite3_close(db);
+    printf("schema up to date (%d migrations known)\n", tg_migrations_count);
+    return 0;
+}
+
+static int cmd_serve(const tg_config *cfg, int argc, char **argv)
+{
+    tg_err err;
+    if (parse_opts(argc, argv, NULL, 0)) return 2;
+    if (config_validate_serve(cfg, &err)) {
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        return 2;
+    }
+    sqlite3 *db = open_state(cfg, false);
+    if (!db) return 1;
+    sqlite3_close(db);
+    return server_run(cfg);
+}
+
+static int cmd_tenant(const tg_config *cfg, int argc, char **argv)
+{
+    const char *name = NULL;
+    opt opts[] = {{"name", &name, true}};
+    if (argc < 1 || strcmp(argv[0], "create") != 0) {
+        fprintf(stderr, "usage: tollgate tenant create --name NAME\n");
+        return 2;
+    }
+    if (parse_opts(argc - 1, argv + 1, opts, 1)) return 2;
+    sqlite3 *db = open_state(cfg, true);
+    if (!db) return 1;
+    char id[AUTH_ID_MAX];
+    tg_err err;
+    int rc = tenancy_tenant_create(db, name, id, &err);
+    sqlite3_close(db);
+    if (rc) {
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        return 1;
+    }
+    printf("%s\n", id);
+    return 0;
+}
+
+static int cmd_db(const tg_config *cfg, int argc, char **argv)
+{
+    const char *tenant = NULL, *name = NULL, *url = NULL, *index = NULL, *id = NULL;
+    tg_err err;
+    int rc;
+    if (argc >= 1 && !strcmp(argv[0], "create")) {
+        opt opts[] = {{"tenant", &tenant, true}, {"name", &name, true},
+                      {"redis-url", &url, false}, {"db-index", &index, false}};
+        if (parse_opts(argc - 1, argv + 1, opts, 4)) return 2;
+        int idx = -1;
+        if (index) {
+            char *end;
+            long v = strtol(index, &end, 10);
+            if (*end || v < 0 || v > 100000) {
+                fprintf(stderr, "tollgate: --db-index must be a number >= 0\n");
+                return 2;
+            }
+            idx = (int)v;
+        }
+        sqlite3 *db = open_state(cfg, true);
+        if (!db) return 1;
+        char newid[AUTH_ID_MAX];
+        rc = tenancy_db_create(db, tenant, name, url ? url : cfg->redis_url, idx, newid, &err);
+        sqlite3_close(db);
+        if (rc) {
+            fprintf(stderr, "tollgate: %s\n", err.msg);
+            return 1;
+        }
+        printf("%s\n", newid);
+        return 0;
+    }
+    if (argc >= 1 && !strcmp(argv[0], "delete")) {
+        opt opts[] = {{"db", &id, true}};
+        if (parse_opts(argc - 1, argv + 1, opts, 1)) return 2;
+        sqlite3 *db = open_state(cfg, true);
+        if (!db) return 1;
+        rc = tenancy_db_delete(db, id, &err);
+        sqlite3_close(db);
+        if (rc) {
+            fprintf(stderr, "tollgate: %s\n", err.msg);
+            return 1;
+        }
+        return 0;
+    }
+    fprintf(stderr, "usage: tollgate db create --tenant ID --name NAME "
+            "[--redis-url URL] [--db-index N]\n"
+            "       tollgate db delete --db ID\n");
+    return 2;
+}
+
+static int cmd_token(const tg_config *cfg, int argc, char **argv)
+{
+    const char *dbid = NULL, *scope = "rw", *ttl = "30d", *jti = NULL;
+    tg_err err;
+    if (argc >= 1 && !strcmp(argv[0], "create")) {
+        opt opts[] = {{"db", &dbid, true}, {"scope", &scope, false}, {"ttl", &ttl, false}};
+        if (parse_opts(argc - 1, argv + 1, opts, 3)) return 2;
+        auth_scope sc;
+        if (auth_scope_parse(scope, &sc)) {
+            fprintf(stderr, "tollgate: --scope must be rw or ro\n");
+            return 2;
+        }
+        long long secs = parse_ttl(ttl);
+        if (secs < 0) {
+            fprintf(stderr, "tollgate: --ttl must look like 30d, 12h, 15m or 3600s\n");
+            return 2;
+        }
+        if (config_validate_serve(cfg, &err)) {
+            fprintf(stderr, "tollgate: %s\n", err.msg);
+            return 2;
+        }
+        sqlite3 *db = open_state(cfg, true);
+        if (!db) return 1;
+        auth_claims c;
+        int rc = tenancy_token_issue(db, dbid, sc, secs, &c, &err);
+        sqlite3_close(db);
+        if (rc) {
+            fprintf(stderr, "tollgate: %s\n", err.msg);
+            return 1;
+        }
+        auth_key key = {cfg->jwt_alg, (const unsigned char *)cfg->jwt_secret,
+                        strlen(cfg->jwt_secret), cfg->jwt_leeway_s};
+        char *tok = auth_jwt_sign(&key, &c, &err);
+        if (!tok) {
+            fprintf(stderr, "tollgate: %s\n", err.msg);
+            return 1;
+        }
+        printf("%s\n", tok);
+        free(tok);
+        return 0;
+    }
+    if (argc >= 1 && !strcmp(argv[0], "revoke")) {
+        opt opts[] = {{"jti", &jti, true}};
+        if (parse_opts(argc - 1, argv + 1, opts, 1)) return 2;
+        sqlite3 *db = open_state(cfg, true);
+        if (!db) return 1;
+        int rc = tenancy_token_revoke(db, jti, &err);
+        sqlite3_close(db);
+        if (rc) {
+            fprintf(stderr, "tollgate: %s\n", err.msg);
+            return 1;
+        }
+        return 0;
+    }
+    fprintf(stderr, "usage: tollgate token create --db ID [--scope rw|ro] [--ttl 30d]\n"
+            "       tollgate token revoke --jti JTI\n");
+    return 2;
+}
+
+static void usage(void)
+{
+    printf("tollgate %s - a pay-per-request REST gateway for Redis\n\n"
+           "usage: tollgate <command> [settings] [options]\n\n"
+           "commands:\n"
+           "  serve                         run the HTTP(S) gateway\n"
+           "  migrate                       create or update the SQLite schema\n"
+           "  tenant create --name N        print the new tenant id\n"
+           "  db create --tenant ID --name N [--redis-url URL] [--db-index I]\n"
+           "                                print the new database id\n"
+           "  db delete --db ID\n"
+           "  token create --db ID [--scope rw|ro] [--ttl 30d]\n"
+           "                                print a signed JWT for the database\n"
+           "  token revoke --jti JTI\n"
+           "  help                          this text and the settings reference\n\n",
+           TOLLGATE_VERSION);
+    config_print_help();
+}
+
+typedef int (*subcommand_fn)(const tg_config *cfg, int argc, char **argv);
+
+static const struct {
+    const char *name;
+    subcommand_fn fn;
+} subcommands[] = {
+    {"serve", cmd_serve}, {"migrate", cmd_migrate}, {"tenant", cmd_tenant},
+    {"db", cmd_db},       {"token", cmd_token},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "-h")) {
+        usage();
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("tollgate %s\n", TOLLGATE_VERSION);
+        return 0;
+    }
+    tg_config cfg;
+    tg_err err;
+    char **rest = calloc((size_t)argc, sizeof *rest);
+    int nrest = 0, rc = 2;
+    if (!rest) return 1;
+    if (config_load(&cfg, argc - 2, argv + 2, rest, &nrest, &err)) {
+        fprintf(stderr, "tollgate: invalid setting: %s\n", err.msg);
+        goto out;
+    }
+    size_t i = 0;
+    for (; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        if (!strcmp(argv[1], subcommands[i].name)) break;
+    if (i == sizeof subcommands / sizeof subcommands[0]) {
+        fprintf(stderr, "tollgate: unknown command '%s' (try `tollgate help`)\n", argv[1]);
+        goto out;
+    }
+    rc = subcommands[i].fn(&cfg, nrest, rest);
+out:
+    config_free(&cfg);
+    free(rest);
+    return rc;
+}

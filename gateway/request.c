@@ -1,0 +1,210 @@
+/* request.c - see request.h: request lifecycle around libmicrohttpd. */
+#include "request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include "mem.h"
+#include "respond.h"
+#include "route.h"
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} methods[] = {
+    {"GET", M_GET}, {"HEAD", M_HEAD}, {"POST", M_POST}, {"PUT", M_PUT},
+    {"OPTIONS", M_OPTIONS},
+};
+
+static unsigned method_bit(const char *m)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (!strcmp(m, methods[i].name)) return methods[i].bit;
+    return M_OTHER;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+const char *request_header(const tg_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp)
+{
+    if (r->response) MHD_destroy_response(r->response);
+    r->response = resp;
+    r->status = status;
+    if (r->suspended) {
+        r->suspended = false;
+        r->w->resumed = true;
+        MHD_resume_connection(r->conn);
+    }
+}
+
+void request_error(tg_request *r, unsigned status, const char *msg)
+{
+    if (r->outcome == METER_OK) {
+        r->outcome = status == 401   ? METER_AUTH_FAILURE
+                     : status == 403 ? METER_FORBIDDEN
+                     : status >= 500 ? METER_BACKEND_UNAVAILABLE
+                                     : METER_BAD_REQUEST;
+    }
+    request_respond(r, status, respond_error(r->w->cfg, request_header(r, "Origin"), msg));
+}
+
+static tg_request *request_new(worker *w, struct MHD_Connection *conn,
+                               const char *url, const char *method)
+{
+    tg_request *r = xcalloc(1, sizeof *r);
+    r->w = w;
+    r->conn = conn;
+    r->path = url;
+    r->method = method_bit(method);
+    r->start_ms = wall_ms();
+    r->kind = METER_OTHER;
+    buf_init(&r->body);
+    arena_init(&r->arena);
+    return r;
+}
+
+static enum MHD_Result queue_answer(tg_request *r)
+{
+    enum MHD_Result ok = MHD_queue_response(r->conn, r->status, r->response);
+    MHD_destroy_response(r->response);
+    r->response = NULL;
+    return ok;
+}
+
+static void too_large_msg(tg_request *r, char *msg, size_t cap)
+{
+    snprintf(msg, cap, "ERR max request size exceeded. Limit: %ld bytes, "
+             "Actual: %llu bytes", r->w->cfg->max_request_bytes,
+             (unsigned long long)r->body_seen);
+}
+
+enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
+                               const char *url, const char *method,
+                               const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
+{
+    worker *w = cls;
+    tg_request *r = *con_cls;
+    (void)version;
+    long limit = w->cfg->max_request_bytes;
+
+    if (!r) {
+        r = request_new(w, conn, url, method);
+        *con_cls = r;
+        /* A declared oversized body is refused before it is read (the
+         * connection then closes, which is what a client sending 1 GB
+         * wants anyway). */
+        const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            unsigned long long n = strtoull(cl, NULL, 10);
+            if (n > (unsigned long long)limit) {
+                char msg[160];
+                r->body_seen = n;
+                too_large_msg(r, msg, sizeof msg);
+                request_error(r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+                return queue_answer(r);
+            }
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        r->body_seen += *upload_data_size;
+        if (r->body_seen > (uint64_t)limit) {
+            r->too_large = true;
+            buf_release(&r->body);
+            /* Chunked bodies far over the limit are cut short. */
+            if (r->body_seen > (uint64_t)limit * 4) {
+                char msg[160];
+                too_large_msg(r, msg, sizeof msg);
+                request_error(r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+                *upload_data_size = 0;
+                return queue_answer(r);
+            }
+        } else {
+            buf_append(&r->body, upload_data, *upload_data_size);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    if (r->response) return queue_answer(r);   /* resumed with an answer */
+    if (r->suspended) return MHD_YES;           /* not expected; wait */
+
+    if (r->too_large) {
+        char msg[160];
+        too_large_msg(r, msg, sizeof msg);
+        request_error(r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+        return queue_answer(r);
+    }
+    if (r->method == M_OPTIONS) {
+        request_respond(r, MHD_HTTP_NO_CONTENT,
+                        respond_preflight(w->cfg, request_header(r, "Origin"),
+                                          request_header(r, "Access-Control-Request-Headers")));
+        return queue_answer(r);
+    }
+    if (route_dispatch(r) == ROUTE_PENDING) {
+        r->suspended = true;
+        MHD_suspend_connection(conn);
+        return MHD_YES;
+    }
+    return queue_answer(r);
+}
+
+void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                       enum MHD_RequestTerminationCode toe)
+{
+    worker *w = cls;
+    tg_request *r = *con_cls;
+    (void)conn;
+    if (!r) return;
+    *con_cls = NULL;
+    if (r->inflight && r->be) {
+        backend_cancel(r->be, r);
+        w->inflight--;
+    }
+    if (r->status) {
+        meter_event e = {
+            .time_ms = r->start_ms,
+            .tenant_id = r->tenant_id,
+            .database_id = r->database_id,
+            .jti = r->jti,
+            .kind = r->kind,
+            .commands = (uint32_t)r->nsent,
+            .billable_commands = r->billable,
+            .bytes_in = r->body_seen + strlen(r->path),
+            .bytes_out = r->bytes_out,
+            .http_status = (int)r->status,
+            .outcome = r->outcome,
+            .backend_us = r->backend_us,
+        };
+        meter_record(&e);
+    }
+    if (w->cfg->log_requests)
+        fprintf(stderr, "tollgate: %s %u %s%s %llums\n",
+                r->method == M_GET ? "GET" : r->method == M_POST ? "POST" : "-",
+                r->status, r->path, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)",
+                (unsigned long long)(wall_ms() - r->start_ms));
+    if (r->replies) {
+        for (int i = 0; i < r->nsent + 2; i++)
+            if (r->replies[i]) freeReplyObject(r->replies[i]);
+        free(r->replies);
+    }
+    if (r->response) MHD_destroy_response(r->response);
+    buf_release(&r->body);
+    arena_release(&r->arena);
+    free(r);
+}

@@ -1,0 +1,60 @@
+/*
+ * server.h - the HTTP server: worker threads, each an event loop owning
+ * one libmicrohttpd daemon (external epoll mode, sharing the listening
+ * port through SO_REUSEPORT) and its own Redis connections.
+ *
+ * A request never leaves the thread that accepted it: the handler parses
+ * it, queues its commands on the worker's backend connection and suspends
+ * the HTTP connection; the reply, read in the same loop, resumes it. No
+ * lock is taken on the request path. Only server.c, request.c and
+ * dataplane.c see the worker struct.
+ */
+#ifndef TG_SERVER_H
+#define TG_SERVER_H
+
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../auth/auth.h"
+#include "backend.h"
+#include "command.h"
+#include "config.h"
+
+enum { WORKER_EV_MHD = 1, WORKER_EV_BACKEND = 2, WORKER_EV_WAKE = 3 };
+
+typedef struct be_slot {
+    struct be_slot *next;
+    backend *b;
+    const cmd_table *cmds;
+} be_slot;
+
+typedef struct worker {
+    int id;
+    int epfd;
+    int wakefd;
+    int listen_fd;
+    struct MHD_Daemon *mhd;
+    const tg_config *cfg;
+    auth_key key;
+    auth_ctx *auth;
+    be_slot *backends;          /* few: one per (backend URL, logical DB) */
+    int inflight;               /* suspended requests awaiting Redis */
+    bool resumed;               /* a connection was resumed: run MHD */
+    int ev_mhd_tag, ev_wake_tag;
+} worker;
+
+/* Runs the server until SIGTERM/SIGINT; returns the exit status. */
+int server_run(const tg_config *cfg);
+
+/* The backend for (url, db) on this worker, created on first use, with the
+ * backend's command table. -1 with a 503 err if it cannot be had. */
+int worker_backend(worker *w, const char *url, int db, backend **out,
+                   const cmd_table **cmds, tg_err *err);
+
+/* The upstash-sync-token value: bumped after every write, shared by all
+ * workers (one atomic counter). */
+uint64_t sync_token_bump(void);
+uint64_t sync_token_current(void);
+
+#endif
