@@ -420,13 +420,15 @@ test("database isolation: database B does not see database A", async () => {
   assert.deepEqual(keysB, []);
 });
 
-test("database isolation: SELECT cannot switch to another database", async () => {
+test("database isolation: SELECT/MOVE/COPY DB/Lua SELECT cannot reach another database", async () => {
   const secret = `B-secret-${P}`, key = k("iso:secret");
   await redisB.set(key, secret);
   await redis.set(key, "A-own");
   for (const db of ["0", "1", "2", "3"]) {
-    const r = await raw("/", ["select", db]);
-    assert.ok(r.status === 400 || r.status === 403, `SELECT ${db}: ${r.status} ${r.text}`);
+    for (const cmd of [["select", db], ["move", key, db], ["copy", key, k("iso:copy"), "db", db]]) {
+      const r = await raw("/", cmd);
+      assert.ok(r.status === 400 || r.status === 403, `${cmd.join(" ")}: ${r.status} ${r.text}`);
+    }
     const p = await raw("/pipeline", [["select", db], ["get", key]]);
     if (p.status === 200) {
       assert.equal(typeof p.json[0].error, "string", p.text);

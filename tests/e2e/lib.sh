@@ -1,0 +1,152 @@
+# tests/e2e/lib.sh - shared helpers for the end-to-end tests (sourced).
+#
+# Starts real processes on free loopback ports: a throwaway redis-server
+# and the real tollgate binary with a temporary SQLite file. Every check
+# prints one line, `PASS name` or `FAIL name` (then indented details),
+# which tests/run.sh counts. Everything started is stopped on exit.
+
+set -u
+TG_BIN=$(realpath "${TG_BIN:?path to the tollgate binary}")
+TG_TMP=$(mktemp -d /tmp/tollgate-e2e.XXXXXX)
+TG_PIDS=()
+export TOLLGATE_SQLITE_PATH=$TG_TMP/state.db
+export TOLLGATE_JWT_SECRET=e2e-secret-e2e-secret-e2e-secret-0123
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+e2e_cleanup() {
+  for pid in "${TG_PIDS[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  done
+  for pid in "${TG_PIDS[@]:-}"; do
+    [ -n "$pid" ] && wait "$pid" 2>/dev/null
+  done
+  rm -rf "$TG_TMP"
+}
+trap e2e_cleanup EXIT
+
+pass() { echo "PASS $1"; }
+fail() {
+  echo "FAIL $1"
+  shift
+  for line in "$@"; do printf '    %s\n' "$line"; done
+}
+# check NAME CONDITION-COMMAND... : PASS when the command succeeds.
+check() {
+  local name=$1
+  shift
+  if "$@"; then pass "$name"; else fail "$name" "command failed: $*"; fi
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    port_in_use "$p" || { echo "$p"; return; }
+  done
+}
+
+# wait_for CMD...: retries for up to 10 s.
+wait_for() {
+  local i
+  for i in $(seq 1 100); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_redis VAR: starts redis-server on a free port, sets VAR to the port
+# and VAR_PID to its pid.
+start_redis() {
+  local port
+  port=$(free_port)
+  mkdir -p "$TG_TMP/redis-$port"
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$TG_TMP/redis-$port" --logfile "$TG_TMP/redis-$port/log" &
+  local pid=$!
+  TG_PIDS+=("$pid")
+  wait_for redis-cli -p "$port" ping || { echo "redis did not start" >&2; return 1; }
+  printf -v "$1" '%s' "$port"
+  printf -v "${1}_PID" '%s' "$pid"
+}
+
+# start_tollgate VAR [settings...]: serves on a free port; VAR gets the
+# port, VAR_PID the pid, and the log goes to $TG_TMP/tollgate-PORT.log.
+start_tollgate() {
+  local var=$1 port
+  shift
+  port=$(free_port)
+  "$TG_BIN" serve --port "$port" --threads 2 "$@" >"$TG_TMP/tollgate-$port.log" 2>&1 &
+  local pid=$!
+  TG_PIDS+=("$pid")
+  local scheme=http
+  case " $* " in *" --tls-cert "*) scheme=https ;; esac
+  if ! wait_for curl -skf "$scheme://127.0.0.1:$port/healthz"; then
+    echo "tollgate did not start:" >&2
+    cat "$TG_TMP/tollgate-$port.log" >&2
+    return 1
+  fi
+  printf -v "$var" '%s' "$port"
+  printf -v "${var}_PID" '%s' "$pid"
+}
+
+# stop_tollgate PID NAME: SIGTERM, then a check that it exited 0 with no
+# sanitizer report in its log.
+stop_tollgate() {
+  local pid=$1 name=$2 log=$3 rc
+  kill -TERM "$pid"
+  wait "$pid"
+  rc=$?
+  if [ "$rc" = 0 ] && ! grep -qE "Sanitizer|runtime error" "$log"; then
+    pass "$name"
+  else
+    fail "$name" "exit status $rc" "$(grep -E -A20 'Sanitizer|runtime error' "$log" | head -40)"
+  fi
+}
+
+# http METHOD URL [curl args...]: sets STATUS, BODY and HEADERS.
+http() {
+  local method=$1 url=$2
+  shift 2
+  rm -f "$TG_TMP/body" "$TG_TMP/headers"
+  local verb=(-X "$method")
+  local out=$TG_TMP/body
+  [ "$method" = HEAD ] && verb=(--head) && out=/dev/null
+  STATUS=$(curl -s "${verb[@]}" -o "$out" -D "$TG_TMP/headers" \
+    -w '%{http_code}' "$@" "$url")
+  touch "$TG_TMP/body" "$TG_TMP/headers"
+  BODY=$(cat "$TG_TMP/body")
+  HEADERS=$(tr -d '\r' <"$TG_TMP/headers")
+}
+
+# expect NAME STATUS BODY: compares the last http call exactly.
+expect() {
+  local name=$1 want_status=$2 want_body=$3
+  if [ "$STATUS" = "$want_status" ] && [ "$BODY" = "$want_body" ]; then
+    pass "$name"
+  else
+    fail "$name" "want $want_status $want_body" "got  $STATUS $BODY"
+  fi
+}
+
+# expect_match NAME STATUS REGEX: status exact, body matched by grep -E.
+expect_match() {
+  local name=$1 want_status=$2 re=$3
+  if [ "$STATUS" = "$want_status" ] && printf '%s' "$BODY" | grep -qE -- "$re"; then
+    pass "$name"
+  else
+    fail "$name" "want $want_status /$re/" "got  $STATUS $BODY"
+  fi
+}
+
+# is_json: the last body parses as JSON (checked by node, a real parser).
+is_json() { node -e 'JSON.parse(require("fs").readFileSync(0, "utf8"))' <"$TG_TMP/body"; }
+# json_result_is JS-STRING-LITERAL: the last body is {"result": <that string>}.
+json_result_is() {
+  node -e 'const b = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    process.exit(b.result === eval(process.argv[1]) ? 0 : 1)' "$1" <"$TG_TMP/body"
+}
+
+tg() { "$TG_BIN" "$@"; }

@@ -1,0 +1,443 @@
+/* test_command.c - gateway/command.h: the COMMAND table and the policy.
+ * The table is built from RESP text shaped like Redis 7's COMMAND reply,
+ * parsed by hiredis's reader. */
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+
+#include "../../gateway/buf.h"
+#include "../../gateway/command.h"
+#include "testhelp.h"
+
+/* ==== Building a COMMAND reply ==== */
+
+static void bulk(buf *b, const char *s)
+{
+    buf_printf(b, "$%zu\r\n%s\r\n", strlen(s), s);
+}
+
+/* Array of space-separated words, as status (flags) or bulk strings. */
+static void words(buf *b, const char *list, bool status)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", list);
+    int n = 0;
+    for (char *w = strtok(tmp, " "); w; w = strtok(NULL, " ")) n++;
+    buf_printf(b, "*%d\r\n", n);
+    snprintf(tmp, sizeof tmp, "%s", list);
+    for (char *w = strtok(tmp, " "); w; w = strtok(NULL, " ")) {
+        if (status) buf_printf(b, "+%s\r\n", w);
+        else bulk(b, w);
+    }
+}
+
+/* One 10-element entry: name, arity, flags, first, last, step, categories,
+ * tips, key specs, subcommands. The caller writes nsubs entries next. */
+static void entry(buf *b, const char *name, int arity, const char *flags,
+                  int first, int last, int step, const char *cats, int nsubs)
+{
+    buf_puts(b, "*10\r\n");
+    bulk(b, name);
+    buf_printf(b, ":%d\r\n", arity);
+    words(b, flags, true);
+    buf_printf(b, ":%d\r\n:%d\r\n:%d\r\n", first, last, step);
+    words(b, cats, false);
+    words(b, first ? "" : "nondeterministic_output", false); /* tips */
+    if (first) { /* one key spec, as Redis 7 nests it */
+        buf_puts(b, "*1\r\n*6\r\n");
+        bulk(b, "flags");
+        words(b, "RO ACCESS", true);
+        bulk(b, "begin_search");
+        buf_puts(b, "*4\r\n");
+        bulk(b, "type");
+        bulk(b, "index");
+        bulk(b, "spec");
+        buf_puts(b, "*2\r\n");
+        bulk(b, "index");
+        buf_printf(b, ":%d\r\n", first);
+        bulk(b, "find_keys");
+        buf_puts(b, "*4\r\n");
+        bulk(b, "type");
+        bulk(b, "range");
+        bulk(b, "spec");
+        buf_puts(b, "*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n");
+    } else {
+        buf_puts(b, "*0\r\n");
+    }
+    buf_printf(b, "*%d\r\n", nsubs);
+}
+
+static redisReply *parse(const char *s, size_t n)
+{
+    redisReader *rd = redisReaderCreate();
+    void *r = NULL;
+    if (redisReaderFeed(rd, s, n) != REDIS_OK || redisReaderGetReply(rd, &r) != REDIS_OK)
+        r = NULL;
+    redisReaderFree(rd);
+    return r;
+}
+
+static cmd_table *table;
+
+static cmd_table *build_table(void)
+{
+    buf b;
+    buf_init(&b);
+    int n = 0;
+#define E(...) (entry(&b, __VA_ARGS__), n++)
+    E("set", -3, "write denyoom", 1, 1, 1, "@write @string @slow", 0);
+    E("get", 2, "readonly fast", 1, 1, 1, "@read @string @fast", 0);
+    E("blpop", -3, "write blocking", 1, -2, 1, "@write @list @slow @blocking", 0);
+    E("xread", -4, "readonly blocking movablekeys", 0, 0, 0, "@read @stream @slow @blocking", 0);
+    E("xreadgroup", -7, "write blocking movablekeys", 0, 0, 0, "@write @stream @slow @blocking", 0);
+    E("keys", 2, "readonly", 0, 0, 0, "@keyspace @read @slow @dangerous", 0);
+    E("scan", -2, "readonly", 0, 0, 0, "@keyspace @read @slow", 0);
+    E("ping", -1, "fast", 0, 0, 0, "@fast @connection", 0);
+    E("echo", 2, "fast", 0, 0, 0, "@fast @connection", 0);
+    E("eval", -3, "noscript skip_monitor may_replicate no_mandatory_keys stale movablekeys",
+      0, 0, 0, "@slow @scripting", 0);
+    E("eval_ro", -3, "readonly noscript skip_monitor no_mandatory_keys stale movablekeys",
+      0, 0, 0, "@read @slow @scripting", 0);
+    E("publish", 3, "pubsub loading stale fast may_replicate", 0, 0, 0, "@pubsub @fast", 0);
+    E("flushall", -1, "write", 0, 0, 0, "@keyspace @write @slow @dangerous", 0);
+    E("copy", -3, "write denyoom", 1, 2, 1, "@keyspace @write @slow", 0);
+    E("save", 1, "admin noscript no_async_loading no_multi", 0, 0, 0, "@admin @slow @dangerous", 0);
+    E("select", 2, "loading stale fast", 0, 0, 0, "@fast @connection", 0);
+    E("multi", 1, "noscript loading stale fast allow_busy", 0, 0, 0, "@fast @transaction", 0);
+    E("exec", 1, "noscript loading stale skip_slowlog", 0, 0, 0, "@slow @transaction", 0);
+    E("subscribe", -2, "pubsub noscript loading stale", 0, 0, 0, "@pubsub @slow", 0);
+    E("auth", -2, "noscript loading stale fast no_auth allow_busy", 0, 0, 0, "@fast @connection", 0);
+    E("MGET", -2, "readonly fast", 1, -1, 1, "@read @string @fast", 0); /* case folded */
+    E("config", -2, "", 0, 0, 0, "@slow", 2);
+    entry(&b, "config|get", -3, "admin noscript loading stale", 0, 0, 0, "@admin @slow @dangerous", 0);
+    entry(&b, "config|set", -4, "admin noscript loading stale may_replicate", 0, 0, 0, "@admin @slow @dangerous", 0);
+    E("script", -2, "", 0, 0, 0, "@slow", 2);
+    entry(&b, "script|load", 3, "noscript stale", 0, 0, 0, "@slow @scripting", 0);
+    entry(&b, "script|exists", -3, "noscript", 0, 0, 0, "@slow @scripting", 0);
+    E("client", -2, "", 0, 0, 0, "@slow", 1);
+    entry(&b, "client|list", -2, "admin noscript loading stale", 0, 0, 0, "@admin @slow @dangerous @connection", 0);
+    E("latency", -2, "", 0, 0, 0, "@slow", 2);
+    entry(&b, "latency|reset", -2, "admin noscript loading stale", 0, 0, 0, "@admin @slow @dangerous", 0);
+    entry(&b, "latency|help", 2, "loading stale", 0, 0, 0, "@slow", 0);
+    E("object", -2, "", 0, 0, 0, "@slow", 1);
+    entry(&b, "object|encoding", 3, "readonly", 2, 2, 1, "@keyspace @read @slow", 0);
+#undef E
+    buf head;
+    buf_init(&head);
+    buf_printf(&head, "*%d\r\n", n);
+    buf_append(&head, b.data, b.len);
+    redisReply *r = parse(head.data, head.len);
+    tg_err err = {0, ""};
+    cmd_table *t = r ? cmd_table_from_reply(r, &err) : NULL;
+    if (!t) fprintf(stderr, "  table: %s\n", r ? err.msg : "RESP did not parse");
+    if (r) freeReplyObject(r);
+    buf_release(&b);
+    buf_release(&head);
+    return t;
+}
+
+/* ==== Helpers for argv ==== */
+
+typedef struct {
+    int argc;
+    char *argv[8];
+    size_t lens[8];
+} cmdv;
+
+/* Words separated by spaces into a cmdv (pointing into a static copy). */
+static cmdv mk(const char *line)
+{
+    static char store[16][256];
+    static int slot;
+    char *s = store[slot++ % 16];
+    snprintf(s, 256, "%s", line);
+    cmdv c = {0, {0}, {0}};
+    for (char *w = strtok(s, " "); w && c.argc < 8; w = strtok(NULL, " ")) {
+        c.argv[c.argc] = w;
+        c.lens[c.argc++] = strlen(w);
+    }
+    return c;
+}
+
+static int check(auth_scope scope, const char *line, cmd_verdict *v, tg_err *err)
+{
+    cmdv c = mk(line);
+    return policy_check(table, scope, c.argc, c.argv, c.lens, v, err);
+}
+
+static void allowed(auth_scope scope, const char *line)
+{
+    cmd_verdict v;
+    tg_err err = {0, ""};
+    int rc = check(scope, line, &v, &err);
+    if (rc) fprintf(stderr, "  refused '%s' (%s): %s\n", line, auth_scope_name(scope), err.msg);
+    CHECK(rc == 0);
+}
+
+static void refused(auth_scope scope, const char *line, int status, const char *word)
+{
+    cmd_verdict v;
+    tg_err err = {0, ""};
+    int rc = check(scope, line, &v, &err);
+    if (rc != -1 || err.status != status)
+        fprintf(stderr, "  '%s' (%s): rc %d status %d, want %d\n", line,
+                auth_scope_name(scope), rc, err.status, status);
+    CHECK(rc == -1 && err.status == status);
+    if (word && !strstr(err.msg, word)) {
+        fprintf(stderr, "  message '%s' does not name '%s'\n", err.msg, word);
+        CHECK(0);
+    }
+}
+
+/* ==== Tests ==== */
+
+TEST(table_from_reply)
+{
+    CHECK(table != NULL);
+    if (!table) return;
+    CHECK(cmd_table_size(table) == 26);
+    cmdv c = mk("GeT k");
+    const cmd_info *i = cmd_lookup(table, c.argc, c.argv, c.lens);
+    CHECK(i != NULL);
+    if (!i) return;
+    CHECK_STR(i->name, "get");
+    CHECK(i->arity == 2 && i->first_key == 1 && i->last_key == 1 && i->key_step == 1);
+    CHECK(i->flags == (CMD_READONLY | CMD_FAST));
+    uint64_t want = 0;
+    for (int k = 0; cmd_category_names[k]; k++)
+        if (!strcmp(cmd_category_names[k], "read") || !strcmp(cmd_category_names[k], "string") ||
+            !strcmp(cmd_category_names[k], "fast"))
+            want |= 1ULL << k;
+    CHECK(i->categories == want);
+    c = mk("mget a b");
+    i = cmd_lookup(table, c.argc, c.argv, c.lens);
+    CHECK(i && !strcmp(i->name, "mget") && i->last_key == -1);
+    c = mk("eval");
+    i = cmd_lookup(table, c.argc, c.argv, c.lens);
+    CHECK(i && i->flags == (CMD_NOSCRIPT | CMD_MAY_REPLICATE | CMD_MOVABLEKEYS));
+}
+
+TEST(lookup_subcommands_and_misses)
+{
+    cmdv c = mk("CONFIG GET maxmemory");
+    const cmd_info *i = cmd_lookup(table, c.argc, c.argv, c.lens);
+    CHECK(i && !strcmp(i->name, "config|get") && (i->flags & CMD_ADMIN));
+    c = mk("config");
+    i = cmd_lookup(table, c.argc, c.argv, c.lens);
+    CHECK(i && !strcmp(i->name, "config") && i->nsubs == 2);
+    c = mk("config nosuch");
+    i = cmd_lookup(table, c.argc, c.argv, c.lens);
+    CHECK(i && !strcmp(i->name, "config"));
+    c = mk("Script LOAD x");
+    i = cmd_lookup(table, c.argc, c.argv, c.lens);
+    CHECK(i && !strcmp(i->name, "script|load"));
+    c = mk("get config");   /* not a container: argv[1] is a key */
+    i = cmd_lookup(table, c.argc, c.argv, c.lens);
+    CHECK(i && !strcmp(i->name, "get"));
+    c = mk("nosuch");
+    CHECK(cmd_lookup(table, c.argc, c.argv, c.lens) == NULL);
+    CHECK(cmd_lookup(table, 0, c.argv, c.lens) == NULL);
+    /* A NUL inside the name, or a name longer than any command. */
+    char nul[] = "get\0x";
+    char *av[] = {nul};
+    size_t lv[] = {5};
+    CHECK(cmd_lookup(table, 1, av, lv) == NULL);
+    char long_name[200];
+    memset(long_name, 'g', sizeof long_name - 1);
+    long_name[199] = '\0';
+    av[0] = long_name;
+    lv[0] = 199;
+    CHECK(cmd_lookup(table, 1, av, lv) == NULL);
+}
+
+TEST(malformed_replies_rejected)
+{
+    static const char *const bad[] = {
+        ":1\r\n",                                  /* not an array */
+        "*0\r\n",                                  /* empty */
+        "*1\r\n:1\r\n",                            /* entry not an array */
+        "*1\r\n*5\r\n$3\r\nget\r\n:2\r\n*0\r\n:1\r\n:1\r\n", /* too short */
+        "*1\r\n*6\r\n:1\r\n:2\r\n*0\r\n:1\r\n:1\r\n:1\r\n",   /* name not a string */
+        "*1\r\n*6\r\n$3\r\nget\r\n$1\r\n2\r\n*0\r\n:1\r\n:1\r\n:1\r\n", /* arity */
+        "*1\r\n*6\r\n$3\r\nget\r\n:2\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n", /* flags */
+        /* A container whose subcommand is malformed. */
+        "*1\r\n*10\r\n$6\r\nconfig\r\n:-2\r\n*0\r\n:0\r\n:0\r\n:0\r\n*0\r\n*0\r\n*0\r\n"
+        "*1\r\n:7\r\n",
+        /* A good command, then a bad one: nothing of the first leaks. */
+        "*2\r\n*6\r\n$3\r\nget\r\n:2\r\n*0\r\n:1\r\n:1\r\n:1\r\n$3\r\nbad\r\n",
+        "-ERR unknown command\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        redisReply *r = parse(bad[i], strlen(bad[i]));
+        CHECK(r != NULL);
+        tg_err err = {0, ""};
+        cmd_table *t = cmd_table_from_reply(r, &err);
+        if (t) fprintf(stderr, "  accepted malformed reply #%zu\n", i);
+        CHECK(t == NULL && err.status == 503);
+        cmd_table_free(t);
+        freeReplyObject(r);
+    }
+    tg_err err;
+    CHECK(cmd_table_from_reply(NULL, &err) == NULL);
+    cmd_table_free(NULL);
+}
+
+TEST(malformed_nested_subcommand_no_leak)
+{
+    /* A subcommand that itself has a malformed subcommand: rejected, and
+     * everything parsed so far freed (LeakSanitizer checks). */
+    static const char bad[] =
+        "*1\r\n*10\r\n$1\r\na\r\n:1\r\n*0\r\n:0\r\n:0\r\n:0\r\n*0\r\n*0\r\n*0\r\n"
+        "*1\r\n*10\r\n$3\r\na|b\r\n:1\r\n*0\r\n:0\r\n:0\r\n:0\r\n*0\r\n*0\r\n*0\r\n"
+        "*1\r\n:7\r\n";
+    redisReply *r = parse(bad, sizeof bad - 1);
+    CHECK(r != NULL);
+    tg_err err = {0, ""};
+    cmd_table *t = cmd_table_from_reply(r, &err);
+    CHECK(t == NULL && err.status == 503);
+    cmd_table_free(t);
+    freeReplyObject(r);
+}
+
+TEST(policy_read_write_scope)
+{
+    cmd_verdict v;
+    tg_err err;
+    CHECK(check(AUTH_SCOPE_RW, "get k", &v, &err) == 0);
+    CHECK(v.info && !v.is_write && !v.is_free);
+    CHECK(check(AUTH_SCOPE_RW, "SET k v", &v, &err) == 0);
+    CHECK(v.info && v.is_write);
+    CHECK(check(AUTH_SCOPE_RW, "eval return 0", &v, &err) == 0);
+    CHECK(v.is_write);
+    CHECK(check(AUTH_SCOPE_RW, "publish ch m", &v, &err) == 0);
+    CHECK(v.is_write);
+    CHECK(check(AUTH_SCOPE_RW, "ping", &v, &err) == 0);
+    CHECK(v.is_free && !v.is_write);
+    CHECK(check(AUTH_SCOPE_RW, "ECHO x", &v, &err) == 0);
+    CHECK(v.is_free);
+    allowed(AUTH_SCOPE_RW, "keys *");
+    allowed(AUTH_SCOPE_RW, "scan 0");
+    allowed(AUTH_SCOPE_RW, "script load x");
+    allowed(AUTH_SCOPE_RW, "latency help");
+}
+
+TEST(policy_read_only_scope)
+{
+    allowed(AUTH_SCOPE_RO, "get k");
+    allowed(AUTH_SCOPE_RO, "MGET a b");
+    allowed(AUTH_SCOPE_RO, "ping");
+    allowed(AUTH_SCOPE_RO, "echo hi");
+    allowed(AUTH_SCOPE_RO, "eval_ro return 0");
+    allowed(AUTH_SCOPE_RO, "object encoding k");
+    static const char *const no[] = {"set k v", "SET k v", "eval return 0", "publish c m",
+                                     "keys *", "KEYS *", "scan 0", "flushall",
+                                     "script load x", "copy a b"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        char word[32];
+        snprintf(word, sizeof word, "%s", no[i]);
+        word[strcspn(word, " ")] = '\0';
+        for (char *p = word; *p; p++) *p = (char)(*p | 0x20);
+        refused(AUTH_SCOPE_RO, no[i], 403, word);
+    }
+    /* A refused read-only FLUSHALL is not rewritten. */
+    cmdv c = mk("flushall");
+    cmd_verdict v;
+    tg_err err;
+    CHECK(policy_check(table, AUTH_SCOPE_RO, c.argc, c.argv, c.lens, &v, &err) == -1);
+    CHECK_STR(c.argv[0], "flushall");
+}
+
+TEST(policy_blocking)
+{
+    for (int s = 0; s < 2; s++) {
+        auth_scope scope = s ? AUTH_SCOPE_RO : AUTH_SCOPE_RW;
+        refused(scope, "blpop q 0", 400, "blpop");
+        refused(scope, "BLPOP q 0", 400, "blpop");
+        allowed(scope, "xread COUNT 1 STREAMS s 0");
+        refused(scope, "xread BLOCK 0 STREAMS s 0", 400, "xread");
+        refused(scope, "XREAD count 1 block 100 STREAMS s $", 400, "xread");
+        refused(scope, "xread bLoCk 0 STREAMS s 0", 400, "xread");
+    }
+    allowed(AUTH_SCOPE_RW, "xreadgroup GROUP g c STREAMS s >");
+    refused(AUTH_SCOPE_RW, "xreadgroup GROUP g c BLOCK 0 STREAMS s >", 400, "xreadgroup");
+}
+
+TEST(policy_refused_commands)
+{
+    static const char *const names[] = {"select", "multi", "exec", "subscribe",
+                                        "auth", "client", "config", "watch",
+                                        "monitor", "hello", "swapdb", "wait"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "%s x", names[i]);
+        refused(AUTH_SCOPE_RW, line, 400, names[i]);
+        refused(AUTH_SCOPE_RO, line, 400, names[i]);
+    }
+    refused(AUTH_SCOPE_RW, "SELECT 1", 400, "select");
+    refused(AUTH_SCOPE_RW, "config get maxmemory", 400, "config");
+    refused(AUTH_SCOPE_RW, "client list", 400, "client");
+    /* Admin by flag, on a command or on a subcommand. */
+    refused(AUTH_SCOPE_RW, "save", 400, "save");
+    refused(AUTH_SCOPE_RW, "LATENCY RESET", 400, "latency");
+    refused(AUTH_SCOPE_RW, "copy a b DB 1", 400, "copy");
+    refused(AUTH_SCOPE_RW, "copy a b replace db 2", 400, "copy");
+    allowed(AUTH_SCOPE_RW, "copy db db");     /* keys named "db" */
+    allowed(AUTH_SCOPE_RW, "copy a b REPLACE");
+}
+
+TEST(policy_flushall_rewritten)
+{
+    cmdv c = mk("FLUSHALL ASYNC");
+    cmd_verdict v;
+    tg_err err;
+    CHECK(policy_check(table, AUTH_SCOPE_RW, c.argc, c.argv, c.lens, &v, &err) == 0);
+    CHECK_MEM(c.argv[0], c.lens[0], "FLUSHDB", 7);
+    CHECK_STR(c.argv[1], "ASYNC");
+    CHECK(c.argc == 2 && v.is_write);
+}
+
+TEST(policy_unknown_and_empty)
+{
+    cmd_verdict v;
+    tg_err err = {0, ""};
+    CHECK(check(AUTH_SCOPE_RW, "nosuchcmd a", &v, &err) == 0);
+    CHECK(v.info == NULL);
+    CHECK(check(AUTH_SCOPE_RO, "nosuchcmd a", &v, &err) == 0);
+    CHECK(v.info == NULL);
+    cmdv c = mk("");
+    CHECK(policy_check(table, AUTH_SCOPE_RW, 0, c.argv, c.lens, &v, &err) == -1);
+    CHECK(err.status == 400);
+    char empty[] = "";
+    char *av[] = {empty};
+    size_t lv[] = {0};
+    err.status = 0;
+    CHECK(policy_check(table, AUTH_SCOPE_RW, 1, av, lv, &v, &err) == -1);
+    CHECK(err.status == 400);
+    /* "select\0" must not slip past the deny list as an unknown name. */
+    char sel[] = "select\0";
+    av[0] = sel;
+    lv[0] = 7;
+    err.status = 0;
+    CHECK(policy_check(table, AUTH_SCOPE_RW, 1, av, lv, &v, &err) == -1);
+    CHECK(err.status == 400);
+}
+
+int main(void)
+{
+    table = build_table();
+    if (!table) {
+        printf("FAIL test_command.c:build_table\n");
+        return 1;
+    }
+    RUN(table_from_reply);
+    RUN(lookup_subcommands_and_misses);
+    RUN(malformed_replies_rejected);
+    RUN(malformed_nested_subcommand_no_leak);
+    RUN(policy_read_write_scope);
+    RUN(policy_read_only_scope);
+    RUN(policy_blocking);
+    RUN(policy_refused_commands);
+    RUN(policy_flushall_rewritten);
+    RUN(policy_unknown_and_empty);
+    cmd_table_free(table);
+    TEST_MAIN_END();
+}
