@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "mem.h"
+#include "backend_setup.h"
 #include "redis_url.h"
 
 #define WORKER_EV_BACKEND 2   /* must match server.c */
@@ -37,6 +38,7 @@ struct backend {
     backend_tag tag;
     char *url;
     int db;
+    char *acl_pass;           /* NULL: no switch to the restricted user */
     redis_url u;
     backend_opts o;
     int fd;
@@ -63,8 +65,8 @@ uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-backend *backend_new(const char *url, int db_index, const backend_opts *o,
-                     tg_err *err)
+backend *backend_new(const char *url, int db_index, const char *acl_pass,
+                     const backend_opts *o, tg_err *err)
 {
     backend *b = xcalloc(1, sizeof *b);
     if (redis_url_parse(url, &b->u, err)) {
@@ -75,6 +77,7 @@ backend *backend_new(const char *url, int db_index, const backend_opts *o,
     b->tag.b = b;
     b->url = xstrdup(url);
     b->db = db_index;
+    b->acl_pass = acl_pass && *acl_pass ? xstrdup(acl_pass) : NULL;
     b->o = *o;
     b->fd = -1;
     buf_init(&b->hbuf);
@@ -126,7 +129,7 @@ static void put_cmd(buf *out, int argc, char *const *argv, const size_t *lens)
 
 static void put_words(buf *out, int argc, const char **words)
 {
-    size_t lens[4];
+    size_t lens[64];
     for (int i = 0; i < argc; i++) lens[i] = strlen(words[i]);
     put_cmd(out, argc, (char *const *)words, lens);
 }
@@ -199,11 +202,22 @@ static void on_connected(backend *b)
         }
         b->hs_pending++;
     }
+    if (b->acl_pass) { /* a restarted Redis has forgotten the user */
+        const char *argv[64];
+        char pw[48];
+        put_words(&b->hbuf, backend_acl_setuser_argv(b->acl_pass, pw, argv, 64), argv);
+        b->hs_pending++;
+    }
     if (b->db != 0) {
         char num[16];
         snprintf(num, sizeof num, "%d", b->db);
         const char *sel[] = {"SELECT", num};
         put_words(&b->hbuf, 2, sel);
+        b->hs_pending++;
+    }
+    if (b->acl_pass) { /* last: SELECT is not allowed to this user */
+        const char *auth[] = {"AUTH", BACKEND_ACL_USER, b->acl_pass};
+        put_words(&b->hbuf, 3, auth);
         b->hs_pending++;
     }
     b->st = b->hs_pending ? ST_HANDSHAKE : ST_READY;
@@ -454,6 +468,7 @@ void backend_free(backend *b)
     buf_release(&b->hbuf);
     buf_release(&b->obuf);
     free(b->ops);
+    free(b->acl_pass);
     free(b->url);
     free(b);
 }

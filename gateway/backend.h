@@ -8,8 +8,9 @@
  * concurrent HTTP requests reach Redis as one pipeline.
  *
  * Connection life: connect (non-blocking, bounded by the connect timeout),
- * handshake (AUTH, SELECT; user commands are held back until it succeeds,
- * so they can never run on the wrong logical DB), ready. Any error - a
+ * handshake (AUTH, SELECT, then AUTH as the restricted ACL user of
+ * backend_setup.h; user commands are held back until it succeeds, so they
+ * can never run on the wrong logical DB or with more rights), ready. Any error - a
  * refused connect, a reply that does not parse, a command timeout - fails
  * every pending operation with 503 and discards the connection; the next
  * submission reconnects after a short back-off.
@@ -46,8 +47,10 @@ typedef struct backend_tag {
     backend *b;
 } backend_tag;
 
-backend *backend_new(const char *url, int db_index, const backend_opts *o,
-                     tg_err *err);
+/* acl_pass: the restricted user's password, or NULL to stay as the URL's
+ * user. */
+backend *backend_new(const char *url, int db_index, const char *acl_pass,
+                     const backend_opts *o, tg_err *err);
 void backend_free(backend *b);       /* fails pending operations; NULL ok */
 
 const char *backend_url(const backend *b);

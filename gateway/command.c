@@ -2,13 +2,11 @@
 #include "command.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "mem.h"
-#include "redis_url.h"
 
 struct cmd_table {
     cmd_info *cmds;          /* sorted by name */
@@ -170,85 +168,6 @@ const cmd_info *cmd_lookup(const cmd_table *t, int argc, char **argv,
     return sub ? sub : c;
 }
 
-/* ==== Registry of tables by backend URL ==== */
-
-typedef struct reg_entry {
-    struct reg_entry *next;
-    char *url;
-    cmd_table *table;
-} reg_entry;
-
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static reg_entry *reg_head;
-
-static cmd_table *fetch_table(const char *url, int timeout_ms, tg_err *err)
-{
-    redis_url u;
-    if (redis_url_parse(url, &u, err)) return NULL;
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    redisContext *c = u.path[0] ? redisConnectUnixWithTimeout(u.path, tv)
-                                : redisConnectWithTimeout(u.host, u.port, tv);
-    cmd_table *t = NULL;
-    redisReply *r = NULL;
-    if (!c || c->err) {
-        tg_fail(err, 503, "backend unavailable: %s", c ? c->errstr : "out of memory");
-        goto out;
-    }
-    redisSetTimeout(c, tv);
-    if (u.password[0]) {
-        r = u.user[0] ? redisCommand(c, "AUTH %s %s", u.user, u.password)
-                      : redisCommand(c, "AUTH %s", u.password);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            tg_fail(err, 503, "backend refused authentication");
-            goto out;
-        }
-        freeReplyObject(r);
-    }
-    r = redisCommand(c, "COMMAND");
-    if (!r) {
-        tg_fail(err, 503, "backend unavailable: %s", c->errstr);
-        goto out;
-    }
-    t = cmd_table_from_reply(r, err);
-out:
-    if (r) freeReplyObject(r);
-    if (c) redisFree(c);
-    return t;
-}
-
-const cmd_table *cmd_table_for(const char *url, int timeout_ms, tg_err *err)
-{
-    pthread_mutex_lock(&reg_lock);
-    for (reg_entry *e = reg_head; e; e = e->next)
-        if (!strcmp(e->url, url)) {
-            pthread_mutex_unlock(&reg_lock);
-            return e->table;
-        }
-    cmd_table *t = fetch_table(url, timeout_ms, err);
-    if (t) {
-        reg_entry *e = xcalloc(1, sizeof *e);
-        e->url = xstrdup(url);
-        e->table = t;
-        e->next = reg_head;
-        reg_head = e;
-    }
-    pthread_mutex_unlock(&reg_lock);
-    return t;
-}
-
-void cmd_registry_clear(void)
-{
-    pthread_mutex_lock(&reg_lock);
-    for (reg_entry *e = reg_head, *next; e; e = next) {
-        next = e->next;
-        cmd_table_free(e->table);
-        free(e->url);
-        free(e);
-    }
-    reg_head = NULL;
-    pthread_mutex_unlock(&reg_lock);
-}
-
 /* ==== Policy ==== */
 
 /* Commands refused for every token, with the reason shown to the caller.
@@ -268,13 +187,17 @@ static const struct {
     {"discard", "transactions use the /multi-exec endpoint"},
     {"exec", "transactions use the /multi-exec endpoint"},
     {"failover", "administration"},
+    {"function", "functions are shared by every database on the backend"},
     {"hello", "connection state"},
+    {"info", "server-wide information"},
+    {"memory", "server-wide information"},
     {"migrate", "moves keys to another server"},
     {"module", "administration"},
     {"monitor", "streaming is not served on this endpoint"},
     {"move", "moves keys to another database"},
     {"multi", "transactions use the /multi-exec endpoint"},
     {"psubscribe", "subscriptions are not served on this endpoint"},
+    {"pubsub", "server-wide information"},
     {"psync", "replication"},
     {"punsubscribe", "subscriptions are not served on this endpoint"},
     {"quit", "connection state"},
@@ -282,6 +205,8 @@ static const struct {
     {"readwrite", "cluster connection state"},
     {"replicaof", "replication"},
     {"reset", "connection state"},
+    {"script|flush", "scripts are shared by every database on the backend"},
+    {"script|kill", "scripts are shared by every database on the backend"},
     {"select", "a token is bound to one database"},
     {"shutdown", "administration"},
     {"slaveof", "replication"},
@@ -289,6 +214,7 @@ static const struct {
     {"subscribe", "subscriptions are not served on this endpoint"},
     {"sunsubscribe", "subscriptions are not served on this endpoint"},
     {"swapdb", "touches other databases"},
+    {"copy", "copies between databases are not isolated yet"},
     {"sync", "replication"},
     {"unsubscribe", "subscriptions are not served on this endpoint"},
     {"unwatch", "connection state"},
@@ -322,20 +248,20 @@ static bool has_arg(int argc, char **argv, const size_t *lens, int from,
     return false;
 }
 
-int policy_check(const cmd_table *t, auth_scope scope, int argc, char **argv,
-                 size_t *lens, cmd_verdict *out, tg_err *err)
+int policy_check(const cmd_table *t, auth_scope scope, bool scripts_contained,
+                 int argc, char **argv, size_t *lens, cmd_verdict *out, tg_err *err)
 {
     memset(out, 0, sizeof *out);
     if (argc < 1 || lens[0] == 0) return tg_fail(err, 400, "ERR empty command");
     char name[64];
     if (!lower_into(name, sizeof name, argv[0], lens[0]))
         return tg_fail(err, 400, "ERR unknown command name");
-    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-        if (!strcmp(name, refused[i].name))
-            return tg_fail(err, 400, "ERR command '%s' is not allowed: %s",
-                           name, refused[i].why);
-
     const cmd_info *c = cmd_lookup(t, argc, argv, lens);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (!strcmp(name, refused[i].name) || (c && !strcmp(c->name, refused[i].name)))
+            return tg_fail(err, 400, "ERR command '%s' is not allowed: %s",
+                           refused[i].name, refused[i].why);
+
     out->info = c;
     out->is_free = name_in(name, free_cmds, sizeof free_cmds / sizeof free_cmds[0]);
     if (!c) return 0; /* unknown: Redis answers with its own error */
@@ -350,9 +276,10 @@ int policy_check(const cmd_table *t, auth_scope scope, int argc, char **argv,
             return tg_fail(err, 400, "ERR command '%s' is not allowed: it blocks "
                            "the connection", name);
     }
-    if (!strcmp(name, "copy") && has_arg(argc, argv, lens, 3, "db"))
-        return tg_fail(err, 400, "ERR command 'copy' with DB is not allowed: "
-                       "touches other databases");
+    if (!scripts_contained && (c->categories & CMD_CAT_SCRIPTING))
+        return tg_fail(err, 400, "ERR command '%s' is not allowed: scripting is "
+                       "disabled on this backend (tollgate could not create its "
+                       "restricted ACL user)", name);
     if (scope == AUTH_SCOPE_RO) {
         bool ro_ok = (f & CMD_READONLY) ||
                      !(f & (CMD_WRITE | CMD_MAY_REPLICATE | CMD_NOSCRIPT | CMD_PUBSUB));
@@ -360,9 +287,9 @@ int policy_check(const cmd_table *t, auth_scope scope, int argc, char **argv,
             return tg_fail(err, 403, "NOPERM this token is read-only: command "
                            "'%s' is not allowed", name);
     }
+    /* Scripts and publishes may write: they move the sync token too. */
     out->is_write = (f & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0 ||
-                    !strcmp(name, "eval") || !strcmp(name, "evalsha") ||
-                    !strcmp(name, "fcall") || !strcmp(name, "publish");
+                    (c->categories & (CMD_CAT_SCRIPTING | CMD_CAT_PUBSUB)) != 0;
     if (!strcmp(name, "flushall")) {
         /* A database is one logical DB: FLUSHALL must not empty the others. */
         argv[0] = (char *)"FLUSHDB";

@@ -9,9 +9,8 @@
  * what a stateless HTTP gateway must not pass through: blocking commands,
  * connection state, administration.
  *
- * A cmd_table is immutable once built and shared by all threads; the
- * registry (cmd_table_for) builds one per backend URL on first use, under a
- * mutex, and keeps it for the life of the process.
+ * A cmd_table is immutable once built and shared by all threads
+ * (backend_setup.h keeps one per backend URL).
  */
 #ifndef TG_COMMAND_H
 #define TG_COMMAND_H
@@ -50,6 +49,9 @@ typedef struct cmd_info {
 typedef struct cmd_table cmd_table;
 
 extern const char *const cmd_category_names[];
+/* Bits of cmd_info.categories for the categories policy looks at. */
+#define CMD_CAT_PUBSUB (1ULL << 12)
+#define CMD_CAT_SCRIPTING (1ULL << 20)
 
 /* Builds a table from a COMMAND reply. NULL + err if it is malformed. */
 cmd_table *cmd_table_from_reply(const redisReply *r, tg_err *err);
@@ -61,12 +63,6 @@ size_t cmd_table_size(const cmd_table *t);
 const cmd_info *cmd_lookup(const cmd_table *t, int argc, char **argv,
                            const size_t *lens);
 
-/* Registry: the shared table for a backend URL, fetched with a blocking
- * connection (timeout_ms) the first time. NULL + err (503) if the backend
- * cannot be reached; a later call tries again. */
-const cmd_table *cmd_table_for(const char *url, int timeout_ms, tg_err *err);
-void cmd_registry_clear(void);
-
 /* ==== Policy ==== */
 
 typedef struct cmd_verdict {
@@ -75,11 +71,13 @@ typedef struct cmd_verdict {
     bool is_free;            /* housekeeping: not billed (PING, ECHO...) */
 } cmd_verdict;
 
-/* Decides whether argv may run for a token of the given scope. 0 and a
+/* Decides whether argv may run for a token of the given scope.
+ * scripts_contained says the backend connection runs as the restricted ACL
+ * user (backend_setup.h); without it scripting is refused. 0 and a
  * verdict, or -1 with err: 400 for a command no token may run here, 403
  * for one this token's scope forbids. May rewrite argv in place to a safer
  * equivalent (FLUSHALL -> FLUSHDB: a database is one logical DB). */
-int policy_check(const cmd_table *t, auth_scope scope, int argc, char **argv,
-                 size_t *lens, cmd_verdict *out, tg_err *err);
+int policy_check(const cmd_table *t, auth_scope scope, bool scripts_contained,
+                 int argc, char **argv, size_t *lens, cmd_verdict *out, tg_err *err);
 
 #endif

@@ -53,7 +53,7 @@ typedef struct tg_request {
     int *sent_index;             /* cmds index of each sent command */
     redisReply **replies;
     backend *be;
-    const cmd_table *ctab;
+    const backend_info *binfo;
     auth_scope scope;
     bool inflight;
     bool is_write;

@@ -40,29 +40,29 @@ uint64_t sync_token_current(void)
 /* ==== Backends of a worker ==== */
 
 int worker_backend(worker *w, const char *url, int db, backend **out,
-                   const cmd_table **cmds, tg_err *err)
+                   const backend_info **info, tg_err *err)
 {
     for (be_slot *s = w->backends; s; s = s->next)
         if (backend_db(s->b) == db && !strcmp(backend_url(s->b), url)) {
             *out = s->b;
-            *cmds = s->cmds;
+            *info = s->info;
             return 0;
         }
-    /* First use on this thread: the command table may need a (blocking,
-     * bounded) fetch if start-up could not reach this backend. */
-    const cmd_table *t = cmd_table_for(url, (int)w->cfg->redis_connect_timeout_ms, err);
-    if (!t) return -1;
+    /* First use on this thread: set-up may need a (blocking, bounded)
+     * round trip if start-up could not reach this backend. */
+    const backend_info *bi = backend_info_for(url, (int)w->cfg->redis_connect_timeout_ms, err);
+    if (!bi) return -1;
     backend_opts o = {w->epfd, (int)w->cfg->redis_connect_timeout_ms,
                       (int)w->cfg->redis_command_timeout_ms};
-    backend *b = backend_new(url, db, &o, err);
+    backend *b = backend_new(url, db, bi->acl_pass, &o, err);
     if (!b) return -1;
     be_slot *s = xcalloc(1, sizeof *s);
     s->b = b;
-    s->cmds = t;
+    s->info = bi;
     s->next = w->backends;
     w->backends = s;
     *out = b;
-    *cmds = t;
+    *info = bi;
     return 0;
 }
 
@@ -216,7 +216,7 @@ static void prefetch_table(const char *url, void *arg)
 {
     const tg_config *cfg = arg;
     tg_err err;
-    if (!cmd_table_for(url, (int)cfg->redis_connect_timeout_ms, &err))
+    if (!backend_info_for(url, (int)cfg->redis_connect_timeout_ms, &err))
         fprintf(stderr, "tollgate: warning: backend %s: %s (will retry on use)\n",
                 url, err.msg);
 }
@@ -270,6 +270,7 @@ int server_run(const tg_config *cfg_in)
     int rc = 1;
     char *cert = NULL, *key = NULL;
     hash_seed();
+    backend_setup_init(cfg.jwt_secret);
     signal(SIGPIPE, SIG_IGN);
     if (cfg.threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -346,7 +347,7 @@ out_stop:
     }
     free(ws);
     free(tids);
-    cmd_registry_clear();
+    backend_setup_clear();
 out_free_tls:
     free(cert);
     free(key);

@@ -18,6 +18,7 @@
 
 #include "../auth/auth.h"
 #include "backend.h"
+#include "backend_setup.h"
 #include "command.h"
 #include "config.h"
 
@@ -26,7 +27,7 @@ enum { WORKER_EV_MHD = 1, WORKER_EV_BACKEND = 2, WORKER_EV_WAKE = 3 };
 typedef struct be_slot {
     struct be_slot *next;
     backend *b;
-    const cmd_table *cmds;
+    const backend_info *info;
 } be_slot;
 
 typedef struct worker {
@@ -47,10 +48,10 @@ typedef struct worker {
 /* Runs the server until SIGTERM/SIGINT; returns the exit status. */
 int server_run(const tg_config *cfg);
 
-/* The backend for (url, db) on this worker, created on first use, with the
- * backend's command table. -1 with a 503 err if it cannot be had. */
+/* The backend for (url, db) on this worker, created on first use, with
+ * what backend_setup knows of it. -1 with a 503 err if it cannot be had. */
 int worker_backend(worker *w, const char *url, int db, backend **out,
-                   const cmd_table **cmds, tg_err *err);
+                   const backend_info **info, tg_err *err);
 
 /* The upstash-sync-token value: bumped after every write, shared by all
  * workers (one atomic counter). */

@@ -134,6 +134,23 @@ http POST "$U/" "${AUTH[@]}" -d '["xadd","st","*","a","1"]'
 http POST "$U/" "${AUTH[@]}" -d '["xread","count","1","streams","st","0"]'
 expect_match xread-without-block-allowed 200 '"a","1"'
 
+# A script runs with the connection's restricted ACL user: no way out of
+# its logical database, even through Lua.
+http GET "$U/set/secret/s3" -H "Authorization: Bearer $TOKB"
+http POST "$U/" "${AUTH[@]}" -d '["eval","redis.call(\"select\", ARGV[1]) return redis.call(\"get\", KEYS[1])","1","secret","2"]'
+expect_match lua-select-refused 400 "can't run this command"
+http POST "$U/" "${AUTH[@]}" -d '["eval","return redis.call(\"swapdb\", \"1\", \"2\")","0"]'
+expect_match lua-swapdb-refused 400 "can't run this command"
+http POST "$U/" "${AUTH[@]}" -d '["eval","return redis.call(\"flushall\")","0"]'
+expect_match lua-flushall-refused 400 "can't run this command"
+http GET "$U/get/secret" -H "Authorization: Bearer $TOKB"
+expect other-db-untouched-by-lua 200 '{"result":"s3"}'
+for c in '["info","keyspace"]' '["script","flush"]' '["function","list"]' '["pubsub","channels"]' '["copy","a","b","db","2"]'; do
+  name=$(node -e 'console.log(JSON.parse(process.argv[1]).slice(0,2).join(" "))' "$c")
+  http POST "$U/" "${AUTH[@]}" -d "$c"
+  expect_match "refused-shared-state-$name" 400 'not allowed'
+done
+
 # ---- Read-only tokens --------------------------------------------------
 RAUTH=(-H "Authorization: Bearer $RO")
 http GET "$U/get/foo" "${RAUTH[@]}"
@@ -260,6 +277,8 @@ wait_for redis-cli -p "$RP" ping
 wait_for curl -sf "${AUTH[@]}" "$U/set/back/1"
 http GET "$U/get/back" "${AUTH[@]}"
 expect redis-recovers-without-restart 200 '{"result":"1"}'
+http POST "$U/" "${AUTH[@]}" -d '["eval","return redis.call(\"select\", \"2\")","0"]'
+expect_match lua-select-refused-after-redis-restart 400 "can't run this command"
 
 # ---- A second server: strict clock, short idle timeout, small limit ------
 start_tollgate P2 --jwt-leeway-s 0 --idle-timeout-s 1 --max-request-bytes 2048 || exit 1
