@@ -29,7 +29,7 @@ MIGRATIONS := $(sort $(wildcard migrations/[0-9]*.sql))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all build run test unit e2e bench deps clean lint-static
+.PHONY: all build run test bench deps deps-check clean unit-bins
 all: build
 build: deps-check $(BUILD)/tollgate
 
@@ -56,7 +56,7 @@ unit-bins: $(UNIT_BINS)
 # ---- Dependencies: everything the project needs, installed by the project.
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libhiredis-dev \
   libcjson-dev libjwt-dev libsqlite3-dev libgnutls28-dev redis-server \
-  redis-tools curl sqlite3 docker-compose nodejs npm
+  redis-tools curl sqlite3 openssl docker-compose
 deps:
 	@sh tools/install-deps.sh $(APT_PKGS)
 deps-check:
@@ -75,7 +75,7 @@ run: deps
 	@sh tools/dev-run.sh $(BUILD)/tollgate
 
 test: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build unit-bins
 	@$(MAKE) --no-print-directory SANITIZER=address,undefined build unit-bins
 	@$(MAKE) --no-print-directory tools/node_modules tests/node/node_modules
 	@bash tests/run.sh build/tollgate build-address-undefined

@@ -7,6 +7,10 @@ for p in "$@"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
     || missing="$missing $p"
 done
+# Node.js may come from elsewhere than Debian (as on the dev machines);
+# only install Debian's when there is no node/npm at all.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 echo "tollgate: installing Debian packages:$missing"
 SUDO=""

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `make run`: a private Redis under ./var (unless TOLLGATE_REDIS_URL is
+# set), a dev tenant, database and token, a curl line that works as pasted,
+# then tollgate in the foreground. Usage: tools/dev-run.sh path/to/tollgate
+set -eu
+BIN=$(realpath "$1")
+cd "$(dirname "$0")/.."
+VAR=$PWD/var
+mkdir -p "$VAR/redis"
+export TOLLGATE_SQLITE_PATH=${TOLLGATE_SQLITE_PATH:-$VAR/tollgate.db}
+PORT=${TOLLGATE_PORT:-8080}
+
+# A JWT secret kept under ./var, so tokens survive restarts.
+if [ -z "${TOLLGATE_JWT_SECRET:-}" ]; then
+  [ -s "$VAR/jwt-secret" ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$VAR/jwt-secret")
+  export TOLLGATE_JWT_SECRET=$(cat "$VAR/jwt-secret")
+fi
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if [ -z "${TOLLGATE_REDIS_URL:-}" ]; then
+  RPORT=$(cat "$VAR/redis/port" 2>/dev/null || echo "")
+  if [ -n "$RPORT" ] && redis-cli -p "$RPORT" ping >/dev/null 2>&1; then
+    echo "tollgate: reusing the dev redis-server on port $RPORT"
+  else
+    RPORT=6390
+    while port_in_use "$RPORT"; do RPORT=$((RPORT + 1)); done
+    redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$VAR/redis" \
+      --daemonize yes --pidfile "$VAR/redis/redis.pid" --logfile "$VAR/redis/redis.log" \
+      --save 60 1 >/dev/null
+    for _ in $(seq 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    echo "$RPORT" >"$VAR/redis/port"
+    echo "tollgate: started a dev redis-server on port $RPORT (data in var/redis)"
+  fi
+  export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RPORT
+fi
+
+"$BIN" migrate >/dev/null
+# The dev tenant and database, created once per Redis URL.
+IDS=$VAR/dev-ids
+if [ ! -s "$IDS" ] || [ "$(sed -n 3p "$IDS")" != "$TOLLGATE_REDIS_URL" ]; then
+  T=$("$BIN" tenant create --name dev)
+  D=$("$BIN" db create --tenant "$T" --name "dev-$(date +%s)")
+  printf '%s\n%s\n%s\n' "$T" "$D" "$TOLLGATE_REDIS_URL" >"$IDS"
+fi
+D=$(sed -n 2p "$IDS")
+TOKEN=$("$BIN" token create --db "$D" --scope rw --ttl 30d)
+
+cat <<MSG
+
+  tollgate dev server on http://127.0.0.1:$PORT  (Redis: $TOLLGATE_REDIS_URL)
+
+  token (read-write, 30 days):
+    $TOKEN
+
+  try it:
+    curl -s http://127.0.0.1:$PORT/set/hello/world -H "Authorization: Bearer $TOKEN"
+
+  or with @upstash/redis:
+    new Redis({ url: "http://127.0.0.1:$PORT", token: "<token above>" })
+
+MSG
+exec "$BIN" serve --port "$PORT"
