@@ -33,23 +33,28 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 all: build
 build: deps-check $(BUILD)/tollgate
 
+# `make V=1` shows the full command lines.
+V ?=
+Q := $(if $(V),,@)
+say = $(if $(V),,@printf '  %-6s %s\n' $(1) $(2);)
+
 $(BUILD)/tollgate: $(BUILD)/gateway/main.o $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/gen/migrations_sql.c: $(MIGRATIONS) migrations/embed.sh
 	@mkdir -p $(dir $@)
-	sh migrations/embed.sh $@ $(MIGRATIONS)
+	$(call say,GEN,$@)sh migrations/embed.sh $@ $(MIGRATIONS)
 
 $(BUILD)/gen/migrations_sql.o: $(BUILD)/gen/migrations_sql.c
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/testhelp.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
+	$(call say,LINK,$@)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
 
 unit-bins: $(UNIT_BINS)
 

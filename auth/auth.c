@@ -115,6 +115,13 @@ static void store_grant(auth_ctx *a, cache_entry *e, const tenancy_grant *g,
     e->recheck_at = (long long)now + AUTH_RECHECK_S;
 }
 
+/* The row's expiry binds too (a token re-signed with a later exp). */
+static int row_expired(const tenancy_grant *g, time_t now, long long leeway, tg_err *err)
+{
+    if ((long long)now > g->expires_at + leeway) return tg_fail(err, 401, "token expired");
+    return 0;
+}
+
 int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
                       auth_grant *out, tg_err *err)
 {
@@ -138,7 +145,8 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
         if ((long long)now >= e->recheck_at) {
             tenancy_grant g;
             a->stats.rechecks++;
-            if (tenancy_check_token(a->store, &e->claims, &g, err)) {
+            if (tenancy_check_token(a->store, &e->claims, &g, err) ||
+                row_expired(&g, now, leeway, err)) {
                 if (err && err->status == 401) e->hash = 0;
                 return -1;
             }
@@ -154,7 +162,8 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     auth_claims c;
     tenancy_grant g;
     if (auth_jwt_verify(a->key, token, len, now, &c, err)) return -1;
-    if (tenancy_check_token(a->store, &c, &g, err)) return -1;
+    if (tenancy_check_token(a->store, &c, &g, err) || row_expired(&g, now, leeway, err))
+        return -1;
 
     cache_entry *victim = &set[0];
     for (int w = 0; w < WAYS; w++) {

@@ -27,6 +27,7 @@ void buf_reserve(buf *b, size_t extra)
     while (cap < need) cap *= 2;
     b->data = xrealloc(b->data, cap);
     b->cap = cap;
+    b->data[b->len] = '\0';
 }
 
 void buf_append(buf *b, const void *p, size_t n)

@@ -75,9 +75,10 @@ static int parse_entry(const redisReply *e, const char *parent, cmd_info *out,
         const redisReply *subs = e->element[9];
         out->subs = xcalloc(subs->elements, sizeof *out->subs);
         for (size_t i = 0; i < subs->elements; i++) {
-            if (parse_entry(subs->element[i], out->name, &out->subs[out->nsubs], err))
-                return -1;
+            /* Counted even on failure, so info_free releases it. */
+            int rc = parse_entry(subs->element[i], out->name, &out->subs[out->nsubs], err);
             out->nsubs++;
+            if (rc) return -1;
         }
     }
     return 0;

@@ -82,6 +82,14 @@ static const cfg_def *cfg_find(const char *name, size_t len)
     return NULL;
 }
 
+static bool is_bool_word(const char *s)
+{
+    static const char *const words[] = {"true", "false", "1", "0", "yes", "no", "on", "off"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcasecmp(s, words[i])) return true;
+    return false;
+}
+
 static int cfg_apply(tg_config *cfg, const cfg_def *d, const char *value,
                      tg_err *err)
 {
@@ -225,8 +233,8 @@ int config_load(tg_config *cfg, int argc, char **argv, char **rest,
         }
         const char *value = eq ? eq + 1 : NULL;
         if (!value) {
-            if (d->type == CFG_BOOL && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)))
-                value = "true";
+            if (d->type == CFG_BOOL && (i + 1 >= argc || !is_bool_word(argv[i + 1])))
+                value = "true"; /* a bare boolean flag never eats an argument */
             else if (i + 1 < argc)
                 value = argv[++i];
             else

@@ -28,15 +28,12 @@ int redis_url_parse(const char *url, redis_url *out, tg_err *err)
     const char *at = strrchr(p, '@');
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
-        size_t ul = colon ? (size_t)(colon - p) : (size_t)(at - p);
-        if (copy_part(out->user, sizeof out->user, p, ul) ||
-            (colon && copy_part(out->password, sizeof out->password, colon + 1,
-                                (size_t)(at - colon - 1))))
-            return tg_fail(err, 400, "redis url: credentials too long");
-        if (!colon) { /* redis://password@host, the common short form */
-            strcpy(out->password, out->user);
-            out->user[0] = '\0';
-        }
+        int bad = colon ? copy_part(out->user, sizeof out->user, p, (size_t)(colon - p)) ||
+                              copy_part(out->password, sizeof out->password, colon + 1,
+                                        (size_t)(at - colon - 1))
+                        /* redis://password@host, the common short form */
+                        : copy_part(out->password, sizeof out->password, p, (size_t)(at - p));
+        if (bad) return tg_fail(err, 400, "redis url: credentials too long");
         p = at + 1;
     }
     const char *slash = strchr(p, '/');

@@ -320,3 +320,10 @@ else
 fi
 
 stop_tollgate "$P_PID" clean-shutdown-main-server "$TG_TMP/tollgate-$P.log"
+
+# ---- The README's configuration reference lists every setting ----------
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MISSING=$("$TG_BIN" help | grep -oE 'TOLLGATE_[A-Z_]+' | sort -u | while read -r v; do
+  grep -q "\`$v\`" "$ROOT/README.md" || echo "$v"; done)
+check readme-documents-every-setting test -z "$MISSING"
+[ -n "$MISSING" ] && printf '    missing: %s\n' $MISSING

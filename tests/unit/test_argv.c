@@ -380,6 +380,7 @@ TEST(pct_decode_direct)
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
     RUN(json_strings);
     RUN(json_numbers_keep_their_text);
     RUN(json_literals);

@@ -65,6 +65,19 @@ TEST(migrate_idempotent)
     CHECK(migrate_apply(db, NULL, &err) == 0);
 }
 
+static int index_of(const char *database)
+{
+    sqlite3_stmt *st;
+    int idx = -1;
+    if (sqlite3_prepare_v2(db, "SELECT db_index FROM databases WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, database, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) idx = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return idx;
+}
+
 TEST(tenants_and_db_indexes)
 {
     tg_err err;
@@ -75,18 +88,7 @@ TEST(tenants_and_db_indexes)
     /* Auto index: lowest free on that URL; two dbs differ. */
     CHECK(tenancy_db_create(db, tenant_a, "main", URL_A, -1, db_a, &err) == 0);
     CHECK(tenancy_db_create(db, tenant_b, "main", URL_A, -1, db_b, &err) == 0);
-    sqlite3_stmt *st;
-    int ia = -1, ib = -1;
-    if (sqlite3_prepare_v2(db, "SELECT db_index FROM databases WHERE id = ?", -1,
-                           &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, db_a, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) ia = sqlite3_column_int(st, 0);
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, db_b, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) ib = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-    }
-    CHECK(ia == 0 && ib == 1);
+    CHECK(index_of(db_a) == 0 && index_of(db_b) == 1);
     /* Same explicit index on the same URL fails; on another URL it is fine. */
     CHECK(tenancy_db_create(db, tenant_a, "dup", URL_A, 1, id, &err) == -1);
     CHECK(tenancy_db_create(db, tenant_a, "other", URL_B, 1, id, &err) == 0);
@@ -94,9 +96,11 @@ TEST(tenants_and_db_indexes)
     CHECK(tenancy_db_create(db, tenant_a, "main", URL_B, -1, id2, &err) == -1);
     /* After a delete the index is free again. */
     CHECK(tenancy_db_create(db, tenant_a, "tmp", URL_A, -1, id2, &err) == 0);
+    CHECK(index_of(id2) == 2);
     CHECK(tenancy_db_delete(db, id2, &err) == 0);
     CHECK(tenancy_db_delete(db, id2, &err) == -1); /* already gone */
     CHECK(tenancy_db_create(db, tenant_a, "tmp2", URL_A, -1, id2, &err) == 0);
+    CHECK(index_of(id2) == 2);
     /* Unknown tenant. */
     CHECK(tenancy_db_create(db, "tn_nope", "x", URL_A, -1, id, &err) == -1);
     /* Token for an unknown database. */
@@ -324,6 +328,7 @@ static void cleanup(void)
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
     hash_seed();
     now = time(NULL);
     if (!mkdtemp(dir)) {

@@ -172,6 +172,7 @@ TEST(long_input)
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
     RUN(rfc4648_encode);
     RUN(rfc4648_decode_std_and_url);
     RUN(encode_appends);

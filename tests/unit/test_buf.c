@@ -247,6 +247,7 @@ TEST(arena_release_and_reuse)
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
     RUN(buf_growth_keeps_contents_and_nul);
     RUN(buf_reserve_gives_room);
     RUN(buf_printf_and_puts);

@@ -8,6 +8,13 @@
 #include "../../gateway/command.h"
 #include "testhelp.h"
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#define LEAKS_NOW() __lsan_do_recoverable_leak_check()
+#else
+#define LEAKS_NOW() 0 /* only the sanitizer build can see leaks */
+#endif
+
 /* ==== Building a COMMAND reply ==== */
 
 static void bulk(buf *b, const char *s)
@@ -42,27 +49,15 @@ static void entry(buf *b, const char *name, int arity, const char *flags,
     buf_printf(b, ":%d\r\n:%d\r\n:%d\r\n", first, last, step);
     words(b, cats, false);
     words(b, first ? "" : "nondeterministic_output", false); /* tips */
-    if (first) { /* one key spec, as Redis 7 nests it */
-        buf_puts(b, "*1\r\n*6\r\n");
-        bulk(b, "flags");
-        words(b, "RO ACCESS", true);
-        bulk(b, "begin_search");
-        buf_puts(b, "*4\r\n");
-        bulk(b, "type");
-        bulk(b, "index");
-        bulk(b, "spec");
-        buf_puts(b, "*2\r\n");
-        bulk(b, "index");
-        buf_printf(b, ":%d\r\n", first);
-        bulk(b, "find_keys");
-        buf_puts(b, "*4\r\n");
-        bulk(b, "type");
-        bulk(b, "range");
-        bulk(b, "spec");
-        buf_puts(b, "*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n");
-    } else {
+    if (first) /* one key spec, nested the way Redis 7 sends it */
+        buf_printf(b, "*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+ACCESS\r\n"
+                   "$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n"
+                   "$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:%d\r\n$9\r\nfind_keys\r\n"
+                   "*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n"
+                   "$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n",
+                   first);
+    else
         buf_puts(b, "*0\r\n");
-    }
     buf_printf(b, "*%d\r\n", nsubs);
 }
 
@@ -110,9 +105,10 @@ static cmd_table *build_table(void)
     E("config", -2, "", 0, 0, 0, "@slow", 2);
     entry(&b, "config|get", -3, "admin noscript loading stale", 0, 0, 0, "@admin @slow @dangerous", 0);
     entry(&b, "config|set", -4, "admin noscript loading stale may_replicate", 0, 0, 0, "@admin @slow @dangerous", 0);
-    E("script", -2, "", 0, 0, 0, "@slow", 2);
+    E("script", -2, "", 0, 0, 0, "@slow", 3);
     entry(&b, "script|load", 3, "noscript stale", 0, 0, 0, "@slow @scripting", 0);
     entry(&b, "script|exists", -3, "noscript", 0, 0, 0, "@slow @scripting", 0);
+    entry(&b, "script|flush", -2, "noscript allow_busy", 0, 0, 0, "@slow @scripting", 0);
     E("client", -2, "", 0, 0, 0, "@slow", 1);
     entry(&b, "client|list", -2, "admin noscript loading stale", 0, 0, 0, "@admin @slow @dangerous @connection", 0);
     E("latency", -2, "", 0, 0, 0, "@slow", 2);
@@ -158,10 +154,13 @@ static cmdv mk(const char *line)
     return c;
 }
 
+/* Whether the backend runs scripts as the restricted ACL user. */
+static bool contained = true;
+
 static int check(auth_scope scope, const char *line, cmd_verdict *v, tg_err *err)
 {
     cmdv c = mk(line);
-    return policy_check(table, scope, c.argc, c.argv, c.lens, v, err);
+    return policy_check(table, scope, contained, c.argc, c.argv, c.lens, v, err);
 }
 
 static void allowed(auth_scope scope, const char *line)
@@ -190,16 +189,24 @@ static void refused(auth_scope scope, const char *line, int status, const char *
 
 /* ==== Tests ==== */
 
+static const cmd_info *look(const char *line)
+{
+    cmdv c = mk(line);
+    return cmd_lookup(table, c.argc, c.argv, c.lens);
+}
+
+/* True if i is the command called name. */
+static bool is(const cmd_info *i, const char *name)
+{
+    return i && !strcmp(i->name, name);
+}
+
 TEST(table_from_reply)
 {
-    CHECK(table != NULL);
-    if (!table) return;
     CHECK(cmd_table_size(table) == 26);
-    cmdv c = mk("GeT k");
-    const cmd_info *i = cmd_lookup(table, c.argc, c.argv, c.lens);
-    CHECK(i != NULL);
+    const cmd_info *i = look("GeT k");
+    CHECK(is(i, "get"));
     if (!i) return;
-    CHECK_STR(i->name, "get");
     CHECK(i->arity == 2 && i->first_key == 1 && i->last_key == 1 && i->key_step == 1);
     CHECK(i->flags == (CMD_READONLY | CMD_FAST));
     uint64_t want = 0;
@@ -208,40 +215,30 @@ TEST(table_from_reply)
             !strcmp(cmd_category_names[k], "fast"))
             want |= 1ULL << k;
     CHECK(i->categories == want);
-    c = mk("mget a b");
-    i = cmd_lookup(table, c.argc, c.argv, c.lens);
-    CHECK(i && !strcmp(i->name, "mget") && i->last_key == -1);
-    c = mk("eval");
-    i = cmd_lookup(table, c.argc, c.argv, c.lens);
-    CHECK(i && i->flags == (CMD_NOSCRIPT | CMD_MAY_REPLICATE | CMD_MOVABLEKEYS));
+    i = look("mget a b"); /* sent as "MGET" */
+    CHECK(is(i, "mget") && i->last_key == -1);
+    i = look("eval");
+    CHECK(is(i, "eval") && i->flags == (CMD_NOSCRIPT | CMD_MAY_REPLICATE | CMD_MOVABLEKEYS));
+    CHECK(i && (i->categories & CMD_CAT_SCRIPTING));
+    CHECK(is(look("publish"), "publish") && (look("publish")->categories & CMD_CAT_PUBSUB));
 }
 
 TEST(lookup_subcommands_and_misses)
 {
-    cmdv c = mk("CONFIG GET maxmemory");
-    const cmd_info *i = cmd_lookup(table, c.argc, c.argv, c.lens);
-    CHECK(i && !strcmp(i->name, "config|get") && (i->flags & CMD_ADMIN));
-    c = mk("config");
-    i = cmd_lookup(table, c.argc, c.argv, c.lens);
-    CHECK(i && !strcmp(i->name, "config") && i->nsubs == 2);
-    c = mk("config nosuch");
-    i = cmd_lookup(table, c.argc, c.argv, c.lens);
-    CHECK(i && !strcmp(i->name, "config"));
-    c = mk("Script LOAD x");
-    i = cmd_lookup(table, c.argc, c.argv, c.lens);
-    CHECK(i && !strcmp(i->name, "script|load"));
-    c = mk("get config");   /* not a container: argv[1] is a key */
-    i = cmd_lookup(table, c.argc, c.argv, c.lens);
-    CHECK(i && !strcmp(i->name, "get"));
-    c = mk("nosuch");
-    CHECK(cmd_lookup(table, c.argc, c.argv, c.lens) == NULL);
-    CHECK(cmd_lookup(table, 0, c.argv, c.lens) == NULL);
+    const cmd_info *i = look("CONFIG GET maxmemory");
+    CHECK(is(i, "config|get") && (i->flags & CMD_ADMIN));
+    i = look("config");
+    CHECK(is(i, "config") && i->nsubs == 2);
+    CHECK(is(look("config nosuch"), "config"));
+    CHECK(is(look("Script LOAD x"), "script|load"));
+    CHECK(is(look("get config"), "get")); /* not a container: argv[1] is a key */
+    CHECK(look("nosuch") == NULL);
+    CHECK(look("") == NULL);
     /* A NUL inside the name, or a name longer than any command. */
-    char nul[] = "get\0x";
+    char nul[] = "get\0x", long_name[200];
     char *av[] = {nul};
     size_t lv[] = {5};
     CHECK(cmd_lookup(table, 1, av, lv) == NULL);
-    char long_name[200];
     memset(long_name, 'g', sizeof long_name - 1);
     long_name[199] = '\0';
     av[0] = long_name;
@@ -296,6 +293,7 @@ TEST(malformed_nested_subcommand_no_leak)
     CHECK(t == NULL && err.status == 503);
     cmd_table_free(t);
     freeReplyObject(r);
+    CHECK(LEAKS_NOW() == 0);
 }
 
 TEST(policy_read_write_scope)
@@ -310,6 +308,8 @@ TEST(policy_read_write_scope)
     CHECK(v.is_write);
     CHECK(check(AUTH_SCOPE_RW, "publish ch m", &v, &err) == 0);
     CHECK(v.is_write);
+    CHECK(check(AUTH_SCOPE_RW, "eval_ro return 0", &v, &err) == 0);
+    CHECK(v.is_write); /* scripts move the sync token */
     CHECK(check(AUTH_SCOPE_RW, "ping", &v, &err) == 0);
     CHECK(v.is_free && !v.is_write);
     CHECK(check(AUTH_SCOPE_RW, "ECHO x", &v, &err) == 0);
@@ -330,7 +330,7 @@ TEST(policy_read_only_scope)
     allowed(AUTH_SCOPE_RO, "object encoding k");
     static const char *const no[] = {"set k v", "SET k v", "eval return 0", "publish c m",
                                      "keys *", "KEYS *", "scan 0", "flushall",
-                                     "script load x", "copy a b"};
+                                     "script load x"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
         char word[32];
         snprintf(word, sizeof word, "%s", no[i]);
@@ -342,7 +342,7 @@ TEST(policy_read_only_scope)
     cmdv c = mk("flushall");
     cmd_verdict v;
     tg_err err;
-    CHECK(policy_check(table, AUTH_SCOPE_RO, c.argc, c.argv, c.lens, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RO, true, c.argc, c.argv, c.lens, &v, &err) == -1);
     CHECK_STR(c.argv[0], "flushall");
 }
 
@@ -365,7 +365,8 @@ TEST(policy_refused_commands)
 {
     static const char *const names[] = {"select", "multi", "exec", "subscribe",
                                         "auth", "client", "config", "watch",
-                                        "monitor", "hello", "swapdb", "wait"};
+                                        "monitor", "hello", "swapdb", "wait",
+                                        "info", "function", "memory", "pubsub"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char line[64];
         snprintf(line, sizeof line, "%s x", names[i]);
@@ -378,10 +379,30 @@ TEST(policy_refused_commands)
     /* Admin by flag, on a command or on a subcommand. */
     refused(AUTH_SCOPE_RW, "save", 400, "save");
     refused(AUTH_SCOPE_RW, "LATENCY RESET", 400, "latency");
+    /* Refused by subcommand: scripts are shared by the whole backend. */
+    refused(AUTH_SCOPE_RW, "SCRIPT FLUSH", 400, "script|flush");
+    allowed(AUTH_SCOPE_RW, "script exists abc");
+    /* COPY can target another DB: refused with or without DB for now. */
     refused(AUTH_SCOPE_RW, "copy a b DB 1", 400, "copy");
-    refused(AUTH_SCOPE_RW, "copy a b replace db 2", 400, "copy");
-    allowed(AUTH_SCOPE_RW, "copy db db");     /* keys named "db" */
-    allowed(AUTH_SCOPE_RW, "copy a b REPLACE");
+    refused(AUTH_SCOPE_RW, "COPY a b", 400, "copy");
+    refused(AUTH_SCOPE_RO, "copy a b", 400, "copy");
+}
+
+TEST(policy_scripts_not_contained)
+{
+    /* Without the restricted ACL user, anything in @scripting is refused
+     * for every scope; the rest is unaffected. */
+    contained = false;
+    for (int s = 0; s < 2; s++) {
+        auth_scope scope = s ? AUTH_SCOPE_RO : AUTH_SCOPE_RW;
+        refused(scope, "eval return 0", 400, "eval");
+        refused(scope, "EVAL_RO return 0", 400, "eval_ro");
+        refused(scope, "script load x", 400, "script");
+        allowed(scope, "get k");
+    }
+    allowed(AUTH_SCOPE_RW, "publish c m");
+    contained = true;
+    allowed(AUTH_SCOPE_RO, "eval_ro return 0");
 }
 
 TEST(policy_flushall_rewritten)
@@ -389,7 +410,7 @@ TEST(policy_flushall_rewritten)
     cmdv c = mk("FLUSHALL ASYNC");
     cmd_verdict v;
     tg_err err;
-    CHECK(policy_check(table, AUTH_SCOPE_RW, c.argc, c.argv, c.lens, &v, &err) == 0);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, true, c.argc, c.argv, c.lens, &v, &err) == 0);
     CHECK_MEM(c.argv[0], c.lens[0], "FLUSHDB", 7);
     CHECK_STR(c.argv[1], "ASYNC");
     CHECK(c.argc == 2 && v.is_write);
@@ -404,25 +425,26 @@ TEST(policy_unknown_and_empty)
     CHECK(check(AUTH_SCOPE_RO, "nosuchcmd a", &v, &err) == 0);
     CHECK(v.info == NULL);
     cmdv c = mk("");
-    CHECK(policy_check(table, AUTH_SCOPE_RW, 0, c.argv, c.lens, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, true, 0, c.argv, c.lens, &v, &err) == -1);
     CHECK(err.status == 400);
     char empty[] = "";
     char *av[] = {empty};
     size_t lv[] = {0};
     err.status = 0;
-    CHECK(policy_check(table, AUTH_SCOPE_RW, 1, av, lv, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, true, 1, av, lv, &v, &err) == -1);
     CHECK(err.status == 400);
     /* "select\0" must not slip past the deny list as an unknown name. */
     char sel[] = "select\0";
     av[0] = sel;
     lv[0] = 7;
     err.status = 0;
-    CHECK(policy_check(table, AUTH_SCOPE_RW, 1, av, lv, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, true, 1, av, lv, &v, &err) == -1);
     CHECK(err.status == 400);
 }
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
     table = build_table();
     if (!table) {
         printf("FAIL test_command.c:build_table\n");
@@ -436,6 +458,7 @@ int main(void)
     RUN(policy_read_only_scope);
     RUN(policy_blocking);
     RUN(policy_refused_commands);
+    RUN(policy_scripts_not_contained);
     RUN(policy_flushall_rewritten);
     RUN(policy_unknown_and_empty);
     cmd_table_free(table);

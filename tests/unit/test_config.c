@@ -312,6 +312,7 @@ static void clean_env(void)
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
     clean_env();
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");

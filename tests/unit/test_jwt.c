@@ -304,6 +304,7 @@ TEST(scope_names)
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
     now = time(NULL);
     RUN(sign_verify_round_trip);
     RUN(wrong_secret_and_tampering);

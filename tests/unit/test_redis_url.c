@@ -130,6 +130,7 @@ TEST(empty_host_and_bad_db)
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
     RUN(host_only);
     RUN(port_and_db);
     RUN(credentials);

@@ -267,6 +267,7 @@ TEST(resp2_appends)
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
     RUN(scalars);
     RUN(arrays);
     RUN(binary_bulk_escaped);
