@@ -6,7 +6,7 @@
 #   make SANITIZER=address,undefined build   (into build-address-undefined/)
 #   make bench      performance comparison (see README, Performance)
 
-PKGS := libmicrohttpd hiredis libcjson libjwt sqlite3
+PKGS := libmicrohttpd hiredis libcjson libjwt sqlite3 gnutls
 comma := ,
 SANITIZER ?=
 BUILD ?= build$(if $(SANITIZER),-$(subst $(comma),-,$(SANITIZER)))
@@ -61,7 +61,7 @@ unit-bins: $(UNIT_BINS)
 # ---- Dependencies: everything the project needs, installed by the project.
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libhiredis-dev \
   libcjson-dev libjwt-dev libsqlite3-dev libgnutls28-dev redis-server \
-  redis-tools curl sqlite3 openssl docker-compose
+  redis-tools curl sqlite3 openssl docker-compose chromium
 deps:
 	@sh tools/install-deps.sh $(APT_PKGS)
 deps-check:

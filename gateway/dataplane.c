@@ -17,6 +17,7 @@
 #include "mem.h"
 #include "reply.h"
 #include "respond.h"
+#include "script_flags.h"
 #include "route.h"
 
 /* ==== Request preparation ==== */
@@ -115,9 +116,18 @@ static void entry_error(tg_request *r, buf *out, const char *msg)
     }
 }
 
-static void entry_reply(tg_request *r, buf *out, const redisReply *rep)
+/* One command's answer; override (may be NULL) replaces a string reply. */
+static void entry_reply(tg_request *r, buf *out, const redisReply *rep,
+                        const char *override)
 {
     if (rep->type == REDIS_REPLY_ERROR) r->outcome = METER_REDIS_ERROR;
+    redisReply swapped;
+    if (override && rep->type == REDIS_REPLY_STRING) {
+        swapped = *rep;
+        swapped.str = (char *)override;
+        swapped.len = strlen(override);
+        rep = &swapped;
+    }
     if (r->format == RESP_RESP2) reply_resp2(out, rep);
     else reply_json_entry(out, rep, r->format == RESP_JSON_BASE64);
 }
@@ -131,7 +141,10 @@ static void encode_pipeline(tg_request *r, buf *out)
     for (int i = 0; i < r->cmds.n; i++) {
         if (json && i) buf_putc(out, ',');
         if (r->local_err[i]) entry_error(r, out, r->local_err[i]);
-        else entry_reply(r, out, r->replies[k++]);
+        else {
+            entry_reply(r, out, r->replies[k], r->override[k]);
+            k++;
+        }
     }
     if (json) buf_putc(out, ']');
 }
@@ -174,18 +187,14 @@ static unsigned encode_answer(tg_request *r, buf *out)
         buf_putc(out, '[');
         for (size_t i = 0; i < exec->elements; i++) {
             if (i) buf_putc(out, ',');
-            entry_reply(r, out, exec->element[i]);
+            entry_reply(r, out, exec->element[i],
+                        (int)i < r->nsent ? r->override[i] : NULL);
         }
         buf_putc(out, ']');
         return 200;
     }
     const redisReply *rep = r->replies[0];
-    if (!json) {
-        reply_resp2(out, rep);
-        if (rep->type == REDIS_REPLY_ERROR) r->outcome = METER_REDIS_ERROR;
-        return rep->type == REDIS_REPLY_ERROR ? 400 : 200;
-    }
-    entry_reply(r, out, rep);
+    entry_reply(r, out, rep, r->override[0]);
     return rep->type == REDIS_REPLY_ERROR ? 400 : 200;
 }
 
@@ -223,6 +232,7 @@ static route_result execute(tg_request *r, bool transaction)
     tg_err err;
     r->local_err = arena_alloc(&r->arena, (size_t)n * sizeof *r->local_err);
     r->sent = arena_alloc(&r->arena, (size_t)n * sizeof *r->sent);
+    r->override = arena_alloc(&r->arena, (size_t)n * sizeof *r->override);
     for (int i = 0; i < n; i++) {
         tg_cmd *c = &r->cmds.cmds[i];
         cmd_verdict v;
@@ -236,6 +246,7 @@ static route_result execute(tg_request *r, bool transaction)
             r->outcome = err.status == 403 ? METER_FORBIDDEN : METER_BAD_REQUEST;
             continue;
         }
+        script_flags_rewrite(&r->arena, c, &r->override[r->nsent]);
         r->sent[r->nsent++] = *c;
         if (v.is_write) r->is_write = true;
         if (!v.is_free) r->billable++;

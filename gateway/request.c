@@ -43,10 +43,16 @@ void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp)
     if (r->response) MHD_destroy_response(r->response);
     r->response = resp;
     r->status = status;
-    if (r->suspended) {
-        r->suspended = false;
-        r->w->resumed = true;
-        MHD_resume_connection(r->conn);
+    if (r->waiting) {
+        /* Answered from a backend callback, outside the access handler:
+         * fine in external-loop mode, on the connection's own thread. The
+         * worker runs libmicrohttpd again to send it. */
+        r->waiting = false;
+        r->w->answered = true;
+        if (MHD_queue_response(r->conn, r->status, r->response) != MHD_YES)
+            fprintf(stderr, "tollgate: could not queue a response; closing\n");
+        MHD_destroy_response(r->response);
+        r->response = NULL;
     }
 }
 
@@ -141,8 +147,7 @@ enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
 
-    if (r->response) return queue_answer(r);   /* resumed with an answer */
-    if (r->suspended) return MHD_YES;           /* not expected; wait */
+    if (r->waiting) return MHD_YES;             /* still waiting for Redis */
 
     if (r->too_large) {
         char msg[160];
@@ -157,8 +162,9 @@ enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
         return queue_answer(r);
     }
     if (route_dispatch(r) == ROUTE_PENDING) {
-        r->suspended = true;
-        MHD_suspend_connection(conn);
+        /* Not MHD_suspend_connection: that costs two epoll_ctl calls per
+         * request. The connection just stays quiet until request_respond. */
+        r->waiting = true;
         return MHD_YES;
     }
     return queue_answer(r);

@@ -5,7 +5,9 @@
  * with the headers, then once per body chunk, then once with no data; the
  * request is routed and answered on that last call (answering earlier
  * would make libmicrohttpd close a keep-alive connection). A request that
- * waits for Redis is suspended and resumed by request_respond().
+ * waits for Redis returns without an answer - the connection stays idle,
+ * not suspended, since suspension costs two epoll_ctl calls per request -
+ * and request_respond() answers it from the backend callback.
  *
  * Everything a request allocates hangs off its tg_request and is freed in
  * request_completed(), which also emits the request's meter_event.
@@ -41,7 +43,7 @@ typedef struct tg_request {
     /* Answer, once known. */
     struct MHD_Response *response;
     unsigned status;
-    bool suspended;
+    bool waiting;                /* handed to Redis, no answer yet */
 
     /* Data plane state (dataplane.c). */
     resp_format format;
@@ -50,7 +52,8 @@ typedef struct tg_request {
     char **local_err;            /* per command: refusal text, or NULL */
     tg_cmd *sent;                /* the commands sent, in order */
     int nsent;
-    int *sent_index;             /* cmds index of each sent command */
+    const char **override;       /* per sent command: answer this string
+                                    instead of Redis's (SCRIPT LOAD's SHA) */
     redisReply **replies;
     backend *be;
     const backend_info *binfo;
@@ -77,8 +80,8 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                        enum MHD_RequestTerminationCode toe);
 
 /* Sets the answer. Inside request_access it is queued on return; for a
- * suspended request (answered from a backend callback) the connection is
- * resumed. Takes ownership of resp. */
+ * waiting request (answered from a backend callback) it is queued at once
+ * and the worker told to run libmicrohttpd. Takes ownership of resp. */
 void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp);
 
 /* Convenience: a JSON {"error": msg} answer with the given status. */

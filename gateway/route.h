@@ -3,7 +3,7 @@
  *
  * Routes are data (route.c: routes[]); a handler either answers at once
  * (returns ROUTE_DONE after request_respond/request_error) or has queued
- * work and will answer later (ROUTE_PENDING: the request is suspended).
+ * work and will answer later (ROUTE_PENDING: the request waits).
  */
 #ifndef TG_ROUTE_H
 #define TG_ROUTE_H

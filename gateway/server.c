@@ -79,14 +79,9 @@ static void worker_tick(worker *w, bool run_mhd)
 {
     uint64_t now = now_ms();
     for (be_slot *s = w->backends; s; s = s->next) backend_check_timeouts(s->b, now);
-    if (run_mhd || w->resumed) {
-        w->resumed = false;
+    if (run_mhd || w->answered) {
+        w->answered = false;
         MHD_run(w->mhd);
-        /* Answers to resumed connections are queued on the next pass. */
-        if (w->resumed) {
-            w->resumed = false;
-            MHD_run(w->mhd);
-        }
     }
     for (be_slot *s = w->backends; s; s = s->next)
         if (backend_has_output(s->b)) backend_flush(s->b);
@@ -102,7 +97,7 @@ static int worker_timeout(worker *w)
         uint64_t d = backend_deadline(s->b);
         if (d != UINT64_MAX) t = t < (d > now ? d - now : 0) ? t : (d > now ? d - now : 0);
     }
-    if (w->resumed) t = 0;
+    if (w->answered) t = 0;
     return t > 1000 ? 1000 : (int)t;
 }
 
@@ -142,7 +137,6 @@ static void *worker_main(void *arg)
     w->backends = NULL;
     uint64_t until = now_ms() + 200;
     while (now_ms() < until) {
-        w->resumed = true;
         worker_tick(w, true);
         usleep(2000);
     }
@@ -307,7 +301,7 @@ int server_run(const tg_config *cfg_in)
             fprintf(stderr, "tollgate: %s\n", err.msg);
             close(fd);
             auth_ctx_free(ws[i].auth);
-            goto out_stop;
+                goto out_stop;
         }
         started++;
     }

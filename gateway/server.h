@@ -4,9 +4,9 @@
  * port through SO_REUSEPORT) and its own Redis connections.
  *
  * A request never leaves the thread that accepted it: the handler parses
- * it, queues its commands on the worker's backend connection and suspends
- * the HTTP connection; the reply, read in the same loop, resumes it. No
- * lock is taken on the request path. Only server.c, request.c and
+ * it and queues its commands on the worker's backend connection; the
+ * reply, read in the same loop, answers it. No lock is taken on the
+ * request path. Only server.c, request.c and
  * dataplane.c see the worker struct.
  */
 #ifndef TG_SERVER_H
@@ -40,8 +40,8 @@ typedef struct worker {
     auth_key key;
     auth_ctx *auth;
     be_slot *backends;          /* few: one per (backend URL, logical DB) */
-    int inflight;               /* suspended requests awaiting Redis */
-    bool resumed;               /* a connection was resumed: run MHD */
+    int inflight;               /* requests awaiting Redis */
+    bool answered;              /* a waiting request got its answer: run MHD */
     int ev_mhd_tag, ev_wake_tag;
 } worker;
 
