@@ -13,6 +13,100 @@ struct cmd_table {
     size_t n;
 };
 
+/* ==== Policy tables ==== */
+
+/* Commands refused for every token, with the reason shown to the caller.
+ * Flag-based rules (admin, blocking) live in policy_check below; these are
+ * the ones whose flags do not say what they do to a shared connection. */
+static const struct {
+    const char *name;
+    const char *why;
+} refused[] = {
+    {"acl", "administration"},
+    {"asking", "cluster connection state"},
+    {"auth", "the gateway authenticates you with your token"},
+    {"client", "connection state"},
+    {"cluster", "administration"},
+    {"config", "administration"},
+    {"debug", "administration"},
+    {"discard", "transactions use the /multi-exec endpoint"},
+    {"exec", "transactions use the /multi-exec endpoint"},
+    {"failover", "administration"},
+    {"function", "functions are shared by every database on the backend"},
+    {"hello", "connection state"},
+    {"info", "server-wide information"},
+    {"memory", "server-wide information"},
+    {"migrate", "moves keys to another server"},
+    {"module", "administration"},
+    {"monitor", "streaming is not served on this endpoint"},
+    {"move", "moves keys to another database"},
+    {"multi", "transactions use the /multi-exec endpoint"},
+    {"psubscribe", "subscriptions are not served on this endpoint"},
+    {"pubsub", "server-wide information"},
+    {"psync", "replication"},
+    {"punsubscribe", "subscriptions are not served on this endpoint"},
+    {"quit", "connection state"},
+    {"readonly", "cluster connection state"},
+    {"readwrite", "cluster connection state"},
+    {"replicaof", "replication"},
+    {"reset", "connection state"},
+    {"script|flush", "scripts are shared by every database on the backend"},
+    {"script|kill", "scripts are shared by every database on the backend"},
+    {"select", "a token is bound to one database"},
+    {"shutdown", "administration"},
+    {"slaveof", "replication"},
+    {"ssubscribe", "subscriptions are not served on this endpoint"},
+    {"subscribe", "subscriptions are not served on this endpoint"},
+    {"sunsubscribe", "subscriptions are not served on this endpoint"},
+    {"swapdb", "touches other databases"},
+    {"copy", "copies between databases are not isolated yet"},
+    {"sync", "replication"},
+    {"unsubscribe", "subscriptions are not served on this endpoint"},
+    {"unwatch", "connection state"},
+    {"wait", "blocks the connection"},
+    {"waitaof", "blocks the connection"},
+    {"watch", "connection state"},
+};
+
+/* Read-only tokens: like Upstash, no key enumeration either. */
+static const char *const ro_refused[] = {"keys", "scan"};
+
+/* Billing: connection housekeeping is free (Upstash's rule). */
+static const char *const free_cmds[] = {
+    "auth", "command", "config", "echo", "hello", "info", "ping", "quit",
+    "reset", "select",
+};
+
+static const char *const stream_reads[] = {"xread", "xreadgroup"};
+
+static bool in_list(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(name, list[i])) return true;
+    return false;
+}
+
+#define IN(name, list) in_list(name, list, sizeof list / sizeof list[0])
+
+static const char *refusal_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (!strcmp(name, refused[i].name)) return refused[i].why;
+    return NULL;
+}
+
+/* Decides, once per command when the table is built, what the tables say
+ * of it; subcommands inherit their parent's refusal. */
+static void annotate(cmd_info *c, const char *parent_refusal)
+{
+    c->refused_why = parent_refusal ? parent_refusal : refusal_of(c->name);
+    c->policy = (IN(c->name, ro_refused) ? CMD_POLICY_RO_REFUSED : 0) |
+                (IN(c->name, free_cmds) ? CMD_POLICY_FREE : 0) |
+                (IN(c->name, stream_reads) ? CMD_POLICY_STREAM_READ : 0) |
+                (!strcmp(c->name, "flushall") ? CMD_POLICY_FLUSHALL : 0);
+    for (size_t i = 0; i < c->nsubs; i++) annotate(&c->subs[i], c->refused_why);
+}
+
 /* ==== Parsing the COMMAND reply ==== */
 
 static const struct {
@@ -112,6 +206,7 @@ cmd_table *cmd_table_from_reply(const redisReply *r, tg_err *err)
         }
         cmd_info *c = &t->cmds[t->n++];
         if (c->nsubs) qsort(c->subs, c->nsubs, sizeof *c->subs, cmp_info);
+        annotate(c, NULL);
     }
     qsort(t->cmds, t->n, sizeof *t->cmds, cmp_info);
     return t;
@@ -171,75 +266,6 @@ const cmd_info *cmd_lookup(const cmd_table *t, int argc, char **argv,
 
 /* ==== Policy ==== */
 
-/* Commands refused for every token, with the reason shown to the caller.
- * Flag-based rules (admin, blocking) live in policy_check below; these are
- * the ones whose flags do not say what they do to a shared connection. */
-static const struct {
-    const char *name;
-    const char *why;
-} refused[] = {
-    {"acl", "administration"},
-    {"asking", "cluster connection state"},
-    {"auth", "the gateway authenticates you with your token"},
-    {"client", "connection state"},
-    {"cluster", "administration"},
-    {"config", "administration"},
-    {"debug", "administration"},
-    {"discard", "transactions use the /multi-exec endpoint"},
-    {"exec", "transactions use the /multi-exec endpoint"},
-    {"failover", "administration"},
-    {"function", "functions are shared by every database on the backend"},
-    {"hello", "connection state"},
-    {"info", "server-wide information"},
-    {"memory", "server-wide information"},
-    {"migrate", "moves keys to another server"},
-    {"module", "administration"},
-    {"monitor", "streaming is not served on this endpoint"},
-    {"move", "moves keys to another database"},
-    {"multi", "transactions use the /multi-exec endpoint"},
-    {"psubscribe", "subscriptions are not served on this endpoint"},
-    {"pubsub", "server-wide information"},
-    {"psync", "replication"},
-    {"punsubscribe", "subscriptions are not served on this endpoint"},
-    {"quit", "connection state"},
-    {"readonly", "cluster connection state"},
-    {"readwrite", "cluster connection state"},
-    {"replicaof", "replication"},
-    {"reset", "connection state"},
-    {"script|flush", "scripts are shared by every database on the backend"},
-    {"script|kill", "scripts are shared by every database on the backend"},
-    {"select", "a token is bound to one database"},
-    {"shutdown", "administration"},
-    {"slaveof", "replication"},
-    {"ssubscribe", "subscriptions are not served on this endpoint"},
-    {"subscribe", "subscriptions are not served on this endpoint"},
-    {"sunsubscribe", "subscriptions are not served on this endpoint"},
-    {"swapdb", "touches other databases"},
-    {"copy", "copies between databases are not isolated yet"},
-    {"sync", "replication"},
-    {"unsubscribe", "subscriptions are not served on this endpoint"},
-    {"unwatch", "connection state"},
-    {"wait", "blocks the connection"},
-    {"waitaof", "blocks the connection"},
-    {"watch", "connection state"},
-};
-
-/* Read-only tokens: like Upstash, no key enumeration either. */
-static const char *const ro_refused[] = {"keys", "scan"};
-
-/* Billing: connection housekeeping is free (Upstash's rule). */
-static const char *const free_cmds[] = {
-    "auth", "command", "config", "echo", "hello", "info", "ping", "quit",
-    "reset", "select",
-};
-
-static bool name_in(const char *name, const char *const *list, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(name, list[i])) return true;
-    return false;
-}
-
 static bool has_arg(int argc, char **argv, const size_t *lens, int from,
                     const char *word)
 {
@@ -254,29 +280,31 @@ int policy_check(const cmd_table *t, auth_scope scope, bool scripts_contained,
 {
     memset(out, 0, sizeof *out);
     if (argc < 1 || lens[0] == 0) return tg_fail(err, 400, "ERR empty command");
-    char name[64];
+    char name[64]; /* as the caller wrote it, lowercased, for messages */
     if (!lower_into(name, sizeof name, argv[0], lens[0]))
         return tg_fail(err, 400, "ERR unknown command name");
     const cmd_info *c = cmd_lookup(t, argc, argv, lens);
-    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-        if (!strcmp(name, refused[i].name) || (c && !strcmp(c->name, refused[i].name)))
-            return tg_fail(err, 400, "ERR command '%s' is not allowed: %s",
-                           refused[i].name, refused[i].why);
-
+    if (!c) {
+        /* Unknown to the backend: Redis answers with its own error, unless
+         * it is one of ours by name (a command of a newer Redis). */
+        const char *why = refusal_of(name);
+        if (why) return tg_fail(err, 400, "ERR command '%s' is not allowed: %s", name, why);
+        return 0;
+    }
     out->info = c;
-    out->is_free = name_in(name, free_cmds, sizeof free_cmds / sizeof free_cmds[0]);
-    if (!c) return 0; /* unknown: Redis answers with its own error */
+    if (c->refused_why) /* name the subcommand when the refusal is its own */
+        return tg_fail(err, 400, "ERR command '%s' is not allowed: %s",
+                       refusal_of(c->name) ? c->name : name, c->refused_why);
+    out->is_free = (c->policy & CMD_POLICY_FREE) != 0;
 
     uint32_t f = c->flags;
     if (f & CMD_ADMIN)
-        return tg_fail(err, 400, "ERR command '%s' is not allowed: administration", c->name);
-    if (f & CMD_BLOCKING) {
-        /* XREAD/XREADGROUP only block with BLOCK; without it they are reads. */
-        bool stream_read = !strcmp(name, "xread") || !strcmp(name, "xreadgroup");
-        if (!stream_read || has_arg(argc, argv, lens, 1, "block"))
-            return tg_fail(err, 400, "ERR command '%s' is not allowed: it blocks "
-                           "the connection", name);
-    }
+        return tg_fail(err, 400, "ERR command '%s' is not allowed: administration", name);
+    /* XREAD/XREADGROUP only block with BLOCK; without it they are reads. */
+    if ((f & CMD_BLOCKING) && (!(c->policy & CMD_POLICY_STREAM_READ) ||
+                               has_arg(argc, argv, lens, 1, "block")))
+        return tg_fail(err, 400, "ERR command '%s' is not allowed: it blocks "
+                       "the connection", name);
     if (!scripts_contained && (c->categories & CMD_CAT_SCRIPTING))
         return tg_fail(err, 400, "ERR command '%s' is not allowed: scripting is "
                        "disabled on this backend (tollgate could not create its "
@@ -284,14 +312,14 @@ int policy_check(const cmd_table *t, auth_scope scope, bool scripts_contained,
     if (scope == AUTH_SCOPE_RO) {
         bool ro_ok = (f & CMD_READONLY) ||
                      !(f & (CMD_WRITE | CMD_MAY_REPLICATE | CMD_NOSCRIPT | CMD_PUBSUB));
-        if (!ro_ok || name_in(name, ro_refused, sizeof ro_refused / sizeof ro_refused[0]))
+        if (!ro_ok || (c->policy & CMD_POLICY_RO_REFUSED))
             return tg_fail(err, 403, "NOPERM this token is read-only: command "
                            "'%s' is not allowed", name);
     }
     /* Scripts and publishes may write: they move the sync token too. */
     out->is_write = (f & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0 ||
                     (c->categories & (CMD_CAT_SCRIPTING | CMD_CAT_PUBSUB)) != 0;
-    if (!strcmp(name, "flushall")) {
+    if (c->policy & CMD_POLICY_FLUSHALL) {
         /* A database is one logical DB: FLUSHALL must not empty the others. */
         argv[0] = (char *)"FLUSHDB";
         lens[0] = 7;

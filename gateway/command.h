@@ -44,7 +44,17 @@ typedef struct cmd_info {
     int first_key, last_key, key_step;
     struct cmd_info *subs;   /* container commands (CONFIG, SCRIPT...) */
     size_t nsubs;
+    /* Policy, decided once when the table is built (policy_check). */
+    const char *refused_why; /* refused for every token, and why; or NULL */
+    uint8_t policy;          /* CMD_POLICY_* */
 } cmd_info;
+
+enum {
+    CMD_POLICY_RO_REFUSED = 1 << 0,  /* refused to read-only tokens */
+    CMD_POLICY_FREE = 1 << 1,        /* housekeeping: not billed */
+    CMD_POLICY_STREAM_READ = 1 << 2, /* XREAD*: blocks only with BLOCK */
+    CMD_POLICY_FLUSHALL = 1 << 3,    /* runs as FLUSHDB */
+};
 
 typedef struct cmd_table cmd_table;
 

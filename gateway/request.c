@@ -1,6 +1,7 @@
 /* request.c - see request.h: request lifecycle around libmicrohttpd. */
 #include "request.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,18 +68,29 @@ void request_error(tg_request *r, unsigned status, const char *msg)
     request_respond(r, status, respond_error(r->w->cfg, request_header(r, "Origin"), msg));
 }
 
+#define FREE_REQUESTS_MAX 256    /* recycled per worker */
+#define BODY_KEEP_MAX 65536      /* a recycled body buffer keeps this much */
+
 static tg_request *request_new(worker *w, struct MHD_Connection *conn,
                                const char *url, const char *method)
 {
-    tg_request *r = xcalloc(1, sizeof *r);
+    tg_request *r = w->free_requests;
+    if (r) {
+        w->free_requests = r->next_free;
+        w->nfree--;
+        memset(r, 0, offsetof(tg_request, next_free));
+    } else {
+        r = xcalloc(1, sizeof *r);
+        buf_init(&r->body);
+        arena_init(&r->arena);
+    }
+    r->next_free = NULL;
     r->w = w;
     r->conn = conn;
     r->path = url;
     r->method = method_bit(method);
     r->start_ms = wall_ms();
     r->kind = METER_OTHER;
-    buf_init(&r->body);
-    arena_init(&r->arena);
     return r;
 }
 
@@ -210,7 +222,25 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(r->replies);
     }
     if (r->response) MHD_destroy_response(r->response);
-    buf_release(&r->body);
     arena_release(&r->arena);
+    if (w->nfree < FREE_REQUESTS_MAX && r->body.cap <= BODY_KEEP_MAX) {
+        buf_reset(&r->body);
+        r->next_free = w->free_requests;
+        w->free_requests = r;
+        w->nfree++;
+        return;
+    }
+    buf_release(&r->body);
     free(r);
+}
+
+void request_pool_free(worker *w)
+{
+    for (tg_request *r = w->free_requests, *next; r; r = next) {
+        next = r->next_free;
+        buf_release(&r->body);
+        free(r);
+    }
+    w->free_requests = NULL;
+    w->nfree = 0;
 }

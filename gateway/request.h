@@ -35,10 +35,8 @@ typedef struct tg_request {
     struct MHD_Connection *conn;
     const char *path;            /* owned by libmicrohttpd; no query string */
     unsigned method;
-    buf body;
     uint64_t body_seen;          /* bytes received, kept or not */
     bool too_large;
-    arena arena;
 
     /* Answer, once known. */
     struct MHD_Response *response;
@@ -69,6 +67,12 @@ typedef struct tg_request {
     meter_outcome outcome;
     uint32_t backend_us;
     uint64_t bytes_out;
+
+    /* Kept across reuse (request_new recycles finished requests per
+     * worker): everything above is zeroed for each request. */
+    struct tg_request *next_free;
+    buf body;
+    arena arena;
 } tg_request;
 
 enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
@@ -83,6 +87,9 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
  * waiting request (answered from a backend callback) it is queued at once
  * and the worker told to run libmicrohttpd. Takes ownership of resp. */
 void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp);
+
+/* Frees the worker's recycled requests (at worker exit). */
+void request_pool_free(worker *w);
 
 /* Convenience: a JSON {"error": msg} answer with the given status. */
 void request_error(tg_request *r, unsigned status, const char *msg);

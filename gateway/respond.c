@@ -28,9 +28,10 @@ static void add_cors(struct MHD_Response *resp, const tg_config *cfg,
                      const char *origin)
 {
     const char *list = cfg->cors_origins ? cfg->cors_origins : "";
+    if (!origin) return; /* not a cross-origin browser request */
     if (!strcmp(list, "*")) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
-    } else if (origin && *list && origin_listed(list, origin)) {
+    } else if (*list && origin_listed(list, origin)) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
         MHD_add_response_header(resp, "Vary", "Origin");
     } else {

@@ -338,6 +338,7 @@ out_stop:
         close(ws[i].epfd);
         close(ws[i].wakefd);
         auth_ctx_free(ws[i].auth);
+        request_pool_free(&ws[i]);
     }
     free(ws);
     free(tids);

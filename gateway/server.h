@@ -41,6 +41,8 @@ typedef struct worker {
     auth_ctx *auth;
     be_slot *backends;          /* few: one per (backend URL, logical DB) */
     int inflight;               /* requests awaiting Redis */
+    struct tg_request *free_requests; /* finished, ready for reuse */
+    int nfree;
     bool answered;              /* a waiting request got its answer: run MHD */
     int ev_mhd_tag, ev_wake_tag;
 } worker;
