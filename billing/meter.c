@@ -1,9 +1,171 @@
-/* meter.c - see meter.h. */
+/* meter.c - see meter.h: ids, the recording path and the writer thread. */
 #include "meter.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "../gateway/mem.h"
+#include "queue.h"
+#include "spill.h"
+#include "writer.h"
+
+#define PRUNE_EVERY_MS 60000
+#define RETRY_MIN_MS 50
+#define RETRY_MAX_MS 1000
+#define STOP_RETRY_MS 3000       /* at shutdown, retry the database this long, then spill */
+#define LOG_EVERY_MS 10000
 
 static _Atomic uint64_t m_requests, m_commands, m_billable, m_in, m_out, m_errors;
+static _Atomic uint64_t m_committed, m_duplicates, m_spilled, m_replayed, m_rejected,
+    m_lost, m_failures;
+
+/* The running meter; NULL fields when stopped. */
+static struct {
+    _Atomic bool running;
+    meter_queue *q;
+    meter_spill *spill;
+    meter_writer *w;
+    meter_options o;
+    pthread_t thread;
+    char *spill_path;
+    _Atomic uint64_t last_loss_log;
+} M;
+
+/* ==== Ids ==== */
+
+static _Atomic uint64_t id_last;
+static _Atomic uint64_t id_node_bits;
+
+#define SEQ_MASK ((1ULL << METER_SEQ_BITS) - 1)
+#define TIME_SHIFT (METER_SEQ_BITS + METER_NODE_BITS)
+
+void meter_id_seed(uint64_t at_least, int node_id)
+{
+    atomic_store(&id_node_bits, (uint64_t)(node_id & ((1 << METER_NODE_BITS) - 1))
+                                    << METER_SEQ_BITS);
+    uint64_t cur = atomic_load(&id_last);
+    while (cur < at_least && !atomic_compare_exchange_weak(&id_last, &cur, at_least)) {}
+}
+
+uint64_t meter_id_next(uint64_t time_ms)
+{
+    uint64_t node = atomic_load_explicit(&id_node_bits, memory_order_relaxed);
+    uint64_t t = time_ms > METER_EPOCH_MS ? time_ms - METER_EPOCH_MS : 0;
+    uint64_t base = t << TIME_SHIFT | node;
+    uint64_t cur = atomic_load_explicit(&id_last, memory_order_relaxed), next;
+    do {
+        /* The next sequence number in cur's ms; past the last one, the
+         * next ms (never carrying into the node bits). cur may come from
+         * another node (the seed): then move past it. */
+        uint64_t ct = cur >> TIME_SHIFT, cs = cur & SEQ_MASK;
+        next = cs == SEQ_MASK ? (ct + 1) << TIME_SHIFT | node : (ct << TIME_SHIFT | node | (cs + 1));
+        if (next <= cur) next = (ct + 1) << TIME_SHIFT | node;
+        if (next < base) next = base;
+    } while (!atomic_compare_exchange_weak_explicit(&id_last, &cur, next, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return next;
+}
+
+uint64_t meter_id_time_ms(uint64_t id)
+{
+    return (id >> TIME_SHIFT) + METER_EPOCH_MS;
+}
+
+/* ==== Events ==== */
+
+void meter_event_add_command(meter_event *e, const char *name, size_t len)
+{
+    meter_names *n = &e->names;
+    if (len >= METER_NAME_MAX) len = METER_NAME_MAX - 1;
+    for (uint32_t i = 0; i < n->n; i++)
+        if (!strncasecmp(n->e[i].name, name, len) && n->e[i].name[len] == '\0') {
+            n->e[i].count++;
+            return;
+        }
+    if (n->n == METER_NAMES) {
+        n->other++;
+        return;
+    }
+    char *dst = n->e[n->n].name;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        dst[i] = c >= 'a' && c <= 'z' ? (char)(c - 32) : (c > ' ' && c < 127 ? c : '?');
+    }
+    dst[len] = '\0';
+    n->e[n->n++].count = 1;
+}
+
+void meter_names_format(const meter_names *n, char *out, size_t cap)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    for (uint32_t i = 0; i < n->n && i < METER_NAMES && k < cap; i++) {
+        int w = n->e[i].count > 1
+                    ? snprintf(out + k, cap - k, "%s%.*s*%u", k ? " " : "", METER_NAME_MAX,
+                               n->e[i].name, n->e[i].count)
+                    : snprintf(out + k, cap - k, "%s%.*s", k ? " " : "", METER_NAME_MAX,
+                               n->e[i].name);
+        if (w > 0) k += (size_t)w;
+    }
+    if (n->other && k < cap) snprintf(out + k, cap - k, "%s+%u", k ? " " : "", n->other);
+}
+
+static void copy_id(char *dst, const char *src)
+{
+    size_t l = src ? strnlen(src, METER_ID_MAX - 1) : 0;
+    memcpy(dst, src ? src : "", l);
+    memset(dst + l, 0, METER_ID_MAX - l);
+}
+
+static void row_fill(meter_row *r, const meter_event *e)
+{
+    r->time_ms = e->time_ms;
+    r->bytes_in = e->bytes_in;
+    r->bytes_out = e->bytes_out;
+    r->commands = e->commands;
+    r->billable_commands = e->billable_commands;
+    r->backend_us = e->backend_us;
+    r->http_status = (uint16_t)e->http_status;
+    r->kind = (uint8_t)e->kind;
+    r->outcome = (uint8_t)e->outcome;
+    copy_id(r->tenant_id, e->tenant_id);
+    copy_id(r->database_id, e->database_id);
+    copy_id(r->jti, e->jti);
+    r->names = e->names;
+    r->id = meter_id_next(e->time_ms);
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static void log_loss(const char *what, uint64_t n, const tg_err *err)
+{
+    uint64_t now = meter_mono_ms(), last = atomic_load(&M.last_loss_log);
+    if (now - last < 1000 && last) return;
+    atomic_store(&M.last_loss_log, now);
+    fprintf(stderr, "tollgate: metering: LOST %llu event(s) (%s): %s\n",
+            (unsigned long long)n, what, err ? err->msg : "no room");
+}
+
+bool meter_admit(void)
+{
+    if (!atomic_load_explicit(&M.running, memory_order_relaxed) ||
+        M.o.overflow != METER_OVERFLOW_REJECT)
+        return true;
+    /* Refuse once three quarters of the buffers are in use. */
+    if (meter_queue_free_buffers(M.q) * 4 > meter_queue_buffers(M.q)) return true;
+    atomic_fetch_add_explicit(&m_rejected, 1, memory_order_relaxed);
+    return false;
+}
 
 void meter_record(const meter_event *e)
 {
@@ -14,7 +176,166 @@ void meter_record(const meter_event *e)
     atomic_fetch_add_explicit(&m_out, e->bytes_out, memory_order_relaxed);
     if (e->outcome != METER_OK)
         atomic_fetch_add_explicit(&m_errors, 1, memory_order_relaxed);
+    if (!atomic_load_explicit(&M.running, memory_order_acquire)) return;
+    if (e->outcome == METER_BACKLOG) return;   /* counted in rejected */
+    meter_row row;
+    row_fill(&row, e);
+    if (meter_queue_push(M.q, &row) == 0) return;
+    /* The queue is full: the spill file, whatever the policy (reject
+     * mode gets here only when admitted requests overrun the headroom). */
+    tg_err err;
+    if (meter_spill_append(M.spill, &row, 1, &err) == 0) {
+        atomic_fetch_add_explicit(&m_spilled, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&m_lost, 1, memory_order_relaxed);
+    log_loss("queue full, spill failed", 1, &err);
 }
+
+/* ==== The writer thread ==== */
+
+static size_t list_rows(const meter_batch *b)
+{
+    size_t n = 0;
+    for (; b; b = b->next) n += b->n;
+    return n;
+}
+
+static int spill_list(const meter_batch *b, tg_err *err)
+{
+    for (; b; b = b->next)
+        if (b->n && meter_spill_append(M.spill, b->rows, b->n, err)) return -1;
+    return 0;
+}
+
+/* Commits list, retrying while the database refuses. Spills instead when
+ * the policy says so, or when stopping and the database stays down. */
+static void writer_handle(meter_batch *list, bool closing)
+{
+    tg_err err;
+    int delay = RETRY_MIN_MS;
+    uint64_t give_up = meter_mono_ms() + STOP_RETRY_MS;
+    size_t n = list_rows(list);
+    for (;;) {
+        uint64_t ins;
+        if (meter_writer_commit(M.w, list, &ins, &err) == 0) {
+            atomic_fetch_add_explicit(&m_committed, ins, memory_order_relaxed);
+            atomic_fetch_add_explicit(&m_duplicates, n - ins, memory_order_relaxed);
+            return;
+        }
+        atomic_fetch_add_explicit(&m_failures, 1, memory_order_relaxed);
+        fprintf(stderr, "tollgate: metering: %s (%zu events waiting)\n", err.msg, n);
+        if (M.o.overflow == METER_OVERFLOW_SPILL || (closing && meter_mono_ms() >= give_up)) {
+            tg_err serr;
+            if (spill_list(list, &serr) == 0) {
+                atomic_fetch_add_explicit(&m_spilled, n, memory_order_relaxed);
+                return;
+            }
+            if (closing) {
+                atomic_fetch_add_explicit(&m_lost, n, memory_order_relaxed);
+                log_loss("database and spill file both failed at shutdown", n, &serr);
+                return;
+            }
+        }
+        usleep((useconds_t)delay * 1000);
+        delay = delay * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : delay * 2;
+    }
+}
+
+static void prune(void)
+{
+    tg_err err;
+    uint64_t keep_ms = (uint64_t)M.o.retention_days * 86400000ULL, now = wall_ms();
+    if (now > keep_ms && meter_writer_prune(M.w, now - keep_ms, NULL, &err))
+        fprintf(stderr, "tollgate: metering: %s\n", err.msg);
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    uint64_t deadline = meter_mono_ms() + (uint64_t)M.o.flush_ms;
+    uint64_t next_prune = meter_mono_ms() + PRUNE_EVERY_MS;
+    for (;;) {
+        bool closing;
+        meter_batch *list = meter_queue_take(M.q, deadline, &closing);
+        uint64_t now = meter_mono_ms();
+        if (now >= deadline) deadline = now + (uint64_t)M.o.flush_ms;
+        if (list) {
+            writer_handle(list, closing);
+            meter_queue_give_back(M.q, list);
+            continue;   /* closing: loop until take finds nothing */
+        }
+        if (closing) break;
+        if (now >= next_prune) {
+            prune();
+            next_prune = now + PRUNE_EVERY_MS;
+        }
+    }
+    return NULL;
+}
+
+/* ==== Lifecycle ==== */
+
+int meter_start(const meter_options *o, tg_err *err)
+{
+    if (atomic_load(&M.running)) return tg_fail(err, 500, "metering: already started");
+    M.o = *o;
+    if (M.o.flush_ms < 1) M.o.flush_ms = 100;
+    if (M.o.batch_events < 1) M.o.batch_events = 4096;
+    if (M.o.queue_events < M.o.batch_events) M.o.queue_events = M.o.batch_events;
+    size_t pl = strlen(o->sqlite_path) + 16;
+    if (o->spill_path && *o->spill_path) {
+        M.spill_path = xstrdup(o->spill_path);
+    } else {
+        M.spill_path = xmalloc(pl);
+        snprintf(M.spill_path, pl, "%s.meter-spill", o->sqlite_path);
+    }
+    M.o.spill_path = M.spill_path;
+    M.w = meter_writer_open(o->sqlite_path, o->sync_full, err);
+    if (!M.w) goto out_free;
+    uint64_t replayed, max_id;
+    if (meter_writer_replay(M.w, M.spill_path, M.o.batch_events, &replayed, err)) goto out_free;
+    if (replayed) {
+        atomic_fetch_add(&m_replayed, replayed);
+        fprintf(stderr, "tollgate: metering: replayed %llu event(s) from %s\n",
+                (unsigned long long)replayed, M.spill_path);
+    }
+    if (meter_writer_max_id(M.w, &max_id, err)) goto out_free;
+    meter_id_seed(max_id, o->node_id);
+    prune();
+    M.q = meter_queue_new(M.o.queue_events, M.o.batch_events);
+    M.spill = meter_spill_new(M.spill_path);
+    atomic_store(&M.running, true);
+    if (pthread_create(&M.thread, NULL, writer_main, NULL)) {
+        atomic_store(&M.running, false);
+        tg_fail(err, 500, "metering: cannot start the writer thread");
+        goto out_free;
+    }
+    return 0;
+
+out_free:
+    meter_queue_free(M.q);
+    meter_spill_free(M.spill);
+    meter_writer_free(M.w);
+    free(M.spill_path);
+    memset(&M, 0, sizeof M);
+    return -1;
+}
+
+void meter_stop(void)
+{
+    if (!atomic_load(&M.running)) return;
+    atomic_store(&M.running, false);
+    meter_queue_close(M.q);
+    pthread_join(M.thread, NULL);
+    meter_queue_free(M.q);
+    meter_spill_free(M.spill);
+    meter_writer_free(M.w);
+    free(M.spill_path);
+    memset(&M, 0, sizeof M);
+}
+
+/* ==== Counters ==== */
 
 void meter_snapshot(meter_totals *out)
 {
@@ -24,4 +345,22 @@ void meter_snapshot(meter_totals *out)
     out->bytes_in = atomic_load(&m_in);
     out->bytes_out = atomic_load(&m_out);
     out->errors = atomic_load(&m_errors);
+    out->committed = atomic_load(&m_committed);
+    out->duplicates = atomic_load(&m_duplicates);
+    out->spilled = atomic_load(&m_spilled);
+    out->replayed = atomic_load(&m_replayed);
+    out->rejected = atomic_load(&m_rejected);
+    out->lost = atomic_load(&m_lost);
+    out->commit_failures = atomic_load(&m_failures);
+    out->queued = atomic_load(&M.running) && M.q ? meter_queue_depth(M.q) : 0;
+}
+
+void meter_format_totals(const meter_totals *t, char *out, size_t cap)
+{
+    snprintf(out, cap, "metering: %llu recorded, %llu committed, %llu duplicate, "
+             "%llu spilled, %llu replayed, %llu rejected, %llu lost, %llu commit failures",
+             (unsigned long long)t->requests, (unsigned long long)t->committed,
+             (unsigned long long)t->duplicates, (unsigned long long)t->spilled,
+             (unsigned long long)t->replayed, (unsigned long long)t->rejected,
+             (unsigned long long)t->lost, (unsigned long long)t->commit_failures);
 }

@@ -1,27 +1,76 @@
 /*
- * meter.h - the metering hook every data-plane request passes through.
+ * meter.h - metering: every data-plane request becomes one usage event,
+ * committed to SQLite by a single writer thread.
  *
- * Each finished request produces one meter_event (who, what, how many
- * Redis commands, bytes, status, outcome, backend latency). This module is
- * the seam for the metering issue: today it keeps process-wide counters
- * (atomic, thread-safe, never touching disk on the request path); the
- * SQLite writer thread and rollups plug in behind meter_record().
+ * Request threads call meter_admit() before billable work (a relaxed atomic
+ * load: false means "refuse with 503, the metering backlog is full") and
+ * meter_record() when the request completes. meter_record never touches
+ * the disk in the normal case: it gives the event a unique time-ordered id
+ * and copies it into a bounded in-memory queue (billing/queue.h, one short
+ * mutex hold, no allocation). The writer thread (billing/writer.h) commits
+ * the queue in batches, one transaction each, at least every flush_ms and
+ * whenever a batch fills, updating the per-minute rollups in the same
+ * transaction.
+ *
+ * Overflow: with METER_OVERFLOW_REJECT, meter_admit() turns false once
+ * three quarters of the queue are in use, and the last quarter absorbs the
+ * requests already admitted. With METER_OVERFLOW_SPILL, events that find
+ * the queue full (and batches the database refuses) are appended to the
+ * spill file, replayed into SQLite at the next meter_start(). In both
+ * modes an event that finds no room anywhere is counted as lost and logged;
+ * nothing is dropped quietly.
+ *
+ * Lifecycle: meter_start() before the worker threads, meter_stop() after
+ * every request has completed; meter_stop drains the queue to SQLite (or
+ * the spill file) before returning. Without meter_start (metering = off,
+ * unit tests of other modules) meter_record only counts. All functions are
+ * thread-safe; meter_start/meter_stop are called from one thread.
  */
 #ifndef TG_METER_H
 #define TG_METER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "../gateway/err.h"
+
+/* Codes are stored in SQLite (meter_outcomes, migrations/0002). */
 typedef enum {
-    METER_OK,
-    METER_REDIS_ERROR,
-    METER_BAD_REQUEST,
-    METER_AUTH_FAILURE,
-    METER_FORBIDDEN,
-    METER_BACKEND_UNAVAILABLE,
+    METER_OK = 0,
+    METER_REDIS_ERROR = 1,
+    METER_BAD_REQUEST = 2,
+    METER_AUTH_FAILURE = 3,
+    METER_FORBIDDEN = 4,
+    METER_BACKEND_UNAVAILABLE = 5,
+    METER_QUOTA_REJECTED = 6,
+    METER_BACKLOG = 7,            /* refused by meter_admit(): not queued */
 } meter_outcome;
 
-typedef enum { METER_SINGLE, METER_PIPELINE, METER_MULTI_EXEC, METER_OTHER } meter_kind;
+/* Codes are stored in SQLite (meter_kinds). */
+typedef enum {
+    METER_SINGLE = 0,
+    METER_PIPELINE = 1,
+    METER_MULTI_EXEC = 2,
+    METER_OTHER = 3,
+    METER_STREAM = 4,
+} meter_kind;
+
+#define METER_ID_MAX 64          /* tenant, database, jti (with NUL) */
+#define METER_NAMES 6            /* distinct command names kept per event */
+#define METER_NAME_MAX 24        /* longer names are cut */
+
+/* The command names of one request, distinct, in first-seen order, with
+ * their counts; `other` counts commands past the METER_NAMES distinct
+ * names. Rendered as "SET*2 GET +3" in meter_events.command_names. */
+typedef struct meter_names {
+    struct {
+        char name[METER_NAME_MAX];
+        uint32_t count;
+    } e[METER_NAMES];
+    uint32_t n;
+    uint32_t other;
+} meter_names;
 
 typedef struct meter_event {
     uint64_t time_ms;            /* wall clock, ms since the epoch */
@@ -35,13 +84,78 @@ typedef struct meter_event {
     int http_status;
     meter_outcome outcome;
     uint32_t backend_us;         /* submit to last reply */
+    meter_names names;           /* filled by meter_event_add_command */
 } meter_event;
 
+/* Adds one command name (name[0..len), any case) to e->names. */
+void meter_event_add_command(meter_event *e, const char *name, size_t len);
+
+/* Renders names as "SET*2 GET +3" into out (cap bytes, NUL-terminated). */
+void meter_names_format(const meter_names *n, char *out, size_t cap);
+
+typedef enum { METER_OVERFLOW_REJECT, METER_OVERFLOW_SPILL } meter_overflow;
+
+typedef struct meter_options {
+    const char *sqlite_path;     /* migrated state file */
+    const char *spill_path;      /* NULL or "": sqlite_path + ".meter-spill" */
+    size_t queue_events;         /* queue capacity, events */
+    size_t batch_events;         /* events per batch (and per buffer) */
+    int flush_ms;                /* longest wait before a partial batch commits */
+    long retention_days;         /* raw events older than this are pruned */
+    meter_overflow overflow;
+    int node_id;                 /* 0..63, in every event id */
+    bool sync_full;              /* PRAGMA synchronous=FULL (else NORMAL) */
+} meter_options;
+
+/* Opens the writer's connection, replays a leftover spill file, seeds the
+ * id generator past every stored id and starts the writer thread. Returns
+ * 0, or -1 with err (the gateway must not serve unmetered). */
+int meter_start(const meter_options *o, tg_err *err);
+
+/* Drains the queue (commit, else spill) and stops the writer. Safe to
+ * call when not started. */
+void meter_stop(void);
+
+/* False when new billable requests must be refused (reject policy, queue
+ * three quarters full). Counts the refusal. Always true when stopped. */
+bool meter_admit(void);
+
+/* Queues one event (copies it; e's strings are not kept). */
+void meter_record(const meter_event *e);
+
+/* ==== Ids ==== */
+
+#define METER_EPOCH_MS 1735689600000ULL   /* 2025-01-01T00:00:00Z */
+#define METER_SEQ_BITS 16
+#define METER_NODE_BITS 6
+
+/* A new id, unique in this process and above every id seen by
+ * meter_id_seed(): (ms since METER_EPOCH_MS) << 22 | node << 16 | seq.
+ * More than 65536 ids in one ms borrow from the next ms, so ids stay
+ * unique and increasing. Lock-free. */
+uint64_t meter_id_next(uint64_t time_ms);
+void meter_id_seed(uint64_t at_least, int node_id);
+uint64_t meter_id_time_ms(uint64_t id);
+
+/* ==== Counters ==== */
+
 typedef struct meter_totals {
+    /* Recorded (every meter_record call). */
     uint64_t requests, commands, billable_commands, bytes_in, bytes_out, errors;
+    /* Where events went. */
+    uint64_t committed;          /* inserted into meter_events */
+    uint64_t duplicates;         /* ignored on insert: already stored */
+    uint64_t spilled;            /* appended to the spill file */
+    uint64_t replayed;           /* inserted from a spill file at start */
+    uint64_t rejected;           /* requests refused by meter_admit() */
+    uint64_t lost;               /* no room in queue nor spill file */
+    uint64_t commit_failures;    /* batch transactions that failed */
+    uint64_t queued;             /* events now in the queue */
 } meter_totals;
 
-void meter_record(const meter_event *e);
 void meter_snapshot(meter_totals *out);
+
+/* One line "metering: ..." with the counters, for logs. */
+void meter_format_totals(const meter_totals *t, char *out, size_t cap);
 
 #endif

@@ -63,6 +63,28 @@ static const cfg_def cfg_defs[] = {
      "verified tokens cached per thread"},
     {"log_requests", CFG_BOOL, 0, 1, "false", F(log_requests),
      "log one line per request (never the token)"},
+    {"metering", CFG_BOOL, 0, 1, "on", F(metering),
+     "record every data-plane request in SQLite (on|off)"},
+    {"meter_queue_events", CFG_INT, 64, 10000000, "65536", F(meter_queue_events),
+     "metering queue capacity, events"},
+    {"meter_batch_events", CFG_INT, 1, 1000000, "4096", F(meter_batch_events),
+     "events per metering transaction (a full batch commits at once)"},
+    {"meter_flush_ms", CFG_INT, 1, 10000, "100", F(meter_flush_ms),
+     "longest wait before queued events are committed"},
+    {"meter_retention_days", CFG_INT, 1, 36500, "7", F(meter_retention_days),
+     "raw usage events kept this long (rollups are kept)"},
+    {"meter_overflow", CFG_STR, 0, 0, "reject", F(meter_overflow),
+     "when the metering queue is full: reject (503) or spill (to a file)"},
+    {"meter_spill_path", CFG_STR, 0, 0, NULL, F(meter_spill_path),
+     "spill file (default: sqlite_path + .meter-spill)"},
+    {"meter_synchronous", CFG_STR, 0, 0, "normal", F(meter_synchronous),
+     "SQLite synchronous for usage commits: normal or full"},
+    {"meter_node_id", CFG_INT, 0, 63, "0", F(meter_node_id),
+     "this node's number in usage event ids (unique per node)"},
+    {"admin_jwt_secret", CFG_STR, 0, 0, NULL, F(admin_jwt_secret),
+     "HMAC secret for admin tokens (at least 32 bytes, not jwt_secret)"},
+    {"usage_close_grace_s", CFG_INT, 0, 31536000, "259200", F(usage_close_grace_s),
+     "seconds after a period ends before `usage close` accepts it"},
 };
 
 #define NDEFS (sizeof cfg_defs / sizeof cfg_defs[0])
@@ -258,6 +280,16 @@ int config_validate_serve(const tg_config *cfg, tg_err *err)
         strcmp(cfg->jwt_alg, "HS512"))
         return tg_fail(err, 400, "jwt_alg: '%.32s' is not HS256, HS384 or HS512",
                        cfg->jwt_alg);
+    if (strcmp(cfg->meter_overflow, "reject") && strcmp(cfg->meter_overflow, "spill"))
+        return tg_fail(err, 400, "meter_overflow: '%.32s' is not reject or spill",
+                       cfg->meter_overflow);
+    if (strcmp(cfg->meter_synchronous, "normal") && strcmp(cfg->meter_synchronous, "full"))
+        return tg_fail(err, 400, "meter_synchronous: '%.32s' is not normal or full",
+                       cfg->meter_synchronous);
+    if (cfg->admin_jwt_secret && *cfg->admin_jwt_secret &&
+        (strlen(cfg->admin_jwt_secret) < 32 || !strcmp(cfg->admin_jwt_secret, cfg->jwt_secret)))
+        return tg_fail(err, 400, "admin_jwt_secret: must be at least 32 bytes and differ "
+                       "from jwt_secret");
     if (!cfg->tls_cert != !cfg->tls_key)
         return tg_fail(err, 400, "tls_cert and tls_key: set both or neither");
     return 0;

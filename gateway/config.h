@@ -38,6 +38,18 @@ typedef struct tg_config {
     char *tls_key;
     long token_cache_size;
     bool log_requests;
+    /* Metering and billing (billing/). */
+    bool metering;
+    long meter_queue_events;
+    long meter_batch_events;
+    long meter_flush_ms;
+    long meter_retention_days;
+    char *meter_overflow;
+    char *meter_spill_path;
+    char *meter_synchronous;
+    long meter_node_id;
+    char *admin_jwt_secret;
+    long usage_close_grace_s;
 } tg_config;
 
 /* Fills cfg with defaults, then applies the file named by --config or

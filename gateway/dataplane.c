@@ -73,6 +73,11 @@ static int prepare(tg_request *r)
     tg_err err;
     const char *tok;
     size_t len;
+    if (!meter_admit()) {
+        r->outcome = METER_BACKLOG;
+        request_error(r, 503, "ERR metering backlog full");
+        return -1;
+    }
     if (read_format(r)) return -1;
     if (token_of(r, &tok, &len) || !tok || len == 0) {
         request_error(r, 401, "WRONGPASS invalid or missing auth token");

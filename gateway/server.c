@@ -285,6 +285,25 @@ int server_run(const tg_config *cfg_in)
     tenancy_each_backend(t, prefetch_table, &cfg, &err);
     tenancy_free(t);
 
+    /* The metering writer runs before any request can complete, and stops
+     * (draining its queue) after the last one has. */
+    if (cfg.metering) {
+        meter_options mo = {
+            .sqlite_path = cfg.sqlite_path, .spill_path = cfg.meter_spill_path,
+            .queue_events = (size_t)cfg.meter_queue_events,
+            .batch_events = (size_t)cfg.meter_batch_events,
+            .flush_ms = (int)cfg.meter_flush_ms, .retention_days = cfg.meter_retention_days,
+            .overflow = strcmp(cfg.meter_overflow, "spill") ? METER_OVERFLOW_REJECT
+                                                            : METER_OVERFLOW_SPILL,
+            .node_id = (int)cfg.meter_node_id,
+            .sync_full = !strcmp(cfg.meter_synchronous, "full"),
+        };
+        if (meter_start(&mo, &err)) {
+            fprintf(stderr, "tollgate: %s\n", err.msg);
+            goto out_free_tls;
+        }
+    }
+
     int nw = (int)cfg.threads;
     worker *ws = xcalloc((size_t)nw, sizeof *ws);
     pthread_t *tids = xcalloc((size_t)nw, sizeof *tids);
@@ -343,6 +362,15 @@ out_stop:
     free(ws);
     free(tids);
     backend_setup_clear();
+    meter_stop();
+    if (cfg.metering) {
+        meter_totals tot;
+        char line[512];
+        meter_snapshot(&tot);
+        meter_format_totals(&tot, line, sizeof line);
+        fprintf(stderr, "tollgate: %s\n", line);
+        if (tot.lost) rc = 1;
+    }
 out_free_tls:
     free(cert);
     free(key);

@@ -1,0 +1,173 @@
+/* queue.c - see queue.h: a pool of batch buffers behind one mutex. */
+#include "queue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "../gateway/mem.h"
+
+struct meter_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;              /* a buffer filled, or closing */
+    meter_batch *free_list;
+    meter_batch *ready_head, *ready_tail;
+    meter_batch *cur;               /* being filled; NULL until the first push */
+    size_t batch_cap, nbuffers;
+    _Atomic size_t nfree;
+    bool closing;
+};
+
+uint64_t meter_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+meter_queue *meter_queue_new(size_t capacity, size_t batch)
+{
+    if (batch < 1) batch = 1;
+    size_t nb = (capacity + batch - 1) / batch;
+    if (nb < 4) nb = 4;
+    meter_queue *q = xcalloc(1, sizeof *q);
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    q->batch_cap = batch;
+    q->nbuffers = nb;
+    for (size_t i = 0; i < nb; i++) {
+        meter_batch *b = xmalloc(sizeof *b + batch * sizeof b->rows[0]);
+        b->n = 0;
+        b->cap = batch;
+        b->next = q->free_list;
+        q->free_list = b;
+    }
+    atomic_store(&q->nfree, nb);
+    return q;
+}
+
+static void free_list(meter_batch *b)
+{
+    while (b) {
+        meter_batch *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+void meter_queue_free(meter_queue *q)
+{
+    if (!q) return;
+    free_list(q->free_list);
+    free_list(q->ready_head);
+    free(q->cur);
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    free(q);
+}
+
+/* Caller holds mu. */
+static void make_ready(meter_queue *q, meter_batch *b)
+{
+    b->next = NULL;
+    if (q->ready_tail) q->ready_tail->next = b;
+    else q->ready_head = b;
+    q->ready_tail = b;
+}
+
+int meter_queue_push(meter_queue *q, const meter_row *row)
+{
+    pthread_mutex_lock(&q->mu);
+    meter_batch *b = q->cur;
+    if (!b || b->n == b->cap) {
+        if (b) {
+            make_ready(q, b);
+            pthread_cond_signal(&q->cv);
+        }
+        b = q->free_list;
+        q->cur = b;
+        if (!b) {
+            pthread_mutex_unlock(&q->mu);
+            return -1;
+        }
+        q->free_list = b->next;
+        b->next = NULL;
+        b->n = 0;
+        atomic_fetch_sub_explicit(&q->nfree, 1, memory_order_relaxed);
+    }
+    memcpy(&b->rows[b->n++], row, sizeof *row);
+    pthread_mutex_unlock(&q->mu);
+    return 0;
+}
+
+meter_batch *meter_queue_take(meter_queue *q, uint64_t deadline_ms, bool *closing)
+{
+    struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000};
+    bool timed_out = false;
+    pthread_mutex_lock(&q->mu);
+    while (!q->ready_head && !q->closing && !timed_out)
+        timed_out = pthread_cond_timedwait(&q->cv, &q->mu, &ts) == ETIMEDOUT;
+    if (!timed_out && !q->closing && meter_mono_ms() >= deadline_ms) timed_out = true;
+    meter_batch *list = q->ready_head;
+    meter_batch *tail = q->ready_tail;
+    q->ready_head = q->ready_tail = NULL;
+    if ((timed_out || q->closing) && q->cur && q->cur->n > 0) {
+        q->cur->next = NULL;
+        if (tail) tail->next = q->cur;
+        else list = q->cur;
+        q->cur = NULL;
+    }
+    *closing = q->closing;
+    pthread_mutex_unlock(&q->mu);
+    return list;
+}
+
+void meter_queue_give_back(meter_queue *q, meter_batch *list)
+{
+    size_t k = 0;
+    pthread_mutex_lock(&q->mu);
+    while (list) {
+        meter_batch *next = list->next;
+        list->n = 0;
+        list->next = q->free_list;
+        q->free_list = list;
+        list = next;
+        k++;
+    }
+    atomic_fetch_add_explicit(&q->nfree, k, memory_order_relaxed);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void meter_queue_close(meter_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->closing = true;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+size_t meter_queue_free_buffers(const meter_queue *q)
+{
+    return atomic_load_explicit(&q->nfree, memory_order_relaxed);
+}
+
+size_t meter_queue_buffers(const meter_queue *q)
+{
+    return q->nbuffers;
+}
+
+size_t meter_queue_depth(meter_queue *q)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&q->mu);
+    for (meter_batch *b = q->ready_head; b; b = b->next) n += b->n;
+    if (q->cur) n += q->cur->n;
+    pthread_mutex_unlock(&q->mu);
+    return n;
+}
