@@ -86,8 +86,13 @@ test: deps
 	@bash tests/run.sh build/tollgate build-address-undefined
 
 bench: deps
-	@$(MAKE) --no-print-directory build
-	@bash tests/bench/run.sh build/tollgate
+	@sh tools/install-deps.sh wrk webdis redis-tools hey
+	@$(MAKE) --no-print-directory build build/bench/bare_mhd
+	@bash tests/bench/run.sh build/tollgate build/bench/bare_mhd
+
+build/bench/bare_mhd: tests/bench/bare_mhd.c
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $< $(shell pkg-config --cflags --libs libmicrohttpd)
 
 clean:
 	rm -rf build build-* var/test-*

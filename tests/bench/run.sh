@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# make bench: tollgate against its peers, in one session, on this machine.
+#
+# Contenders, all on free loopback ports and all in front of one
+# redis-server: tollgate (JWT auth on, as in production), webdis (Debian's,
+# the closest peer: a C HTTP front end for Redis), redis-benchmark straight
+# to Redis, and a bare libmicrohttpd server answering a fixed body (the
+# ceiling of the HTTP library). Each measurement runs ROUNDS times with the
+# contenders alternating, so machine noise hits all of them alike; the
+# median of the rounds is reported. Only same-run ratios mean anything.
+#
+# Usage: tests/bench/run.sh build/tollgate build/bench/bare_mhd
+# Env: BENCH_SECONDS (per run, default 5), BENCH_ROUNDS (default 3),
+#      BENCH_CONNS (default 50), BENCH_OUT (JSON, default build/bench/results.json)
+set -u
+cd "$(dirname "$0")/../.."
+TG=$(realpath "$1")
+BARE=$(realpath "$2")
+SECS=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNS:-50}
+OUT=${BENCH_OUT:-build/bench/results.json}
+TMP=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local p
+  while :; do p=$((20000 + RANDOM % 40000)); port_in_use "$p" || { echo "$p"; return; }; done
+}
+wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+say() { printf '%s\n' "$*" >&2; }
+
+# ---- Start everything -------------------------------------------------
+RP=$(free_port)
+redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
+  --logfile "$TMP/redis.log" &
+PIDS+=($!)
+for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+export TOLLGATE_SQLITE_PATH=$TMP/state.db
+export TOLLGATE_JWT_SECRET=bench-secret-bench-secret-bench-secret
+export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
+"$TG" migrate >/dev/null
+TEN=$("$TG" tenant create --name bench)
+DBID=$("$TG" db create --tenant "$TEN" --name bench --db-index 0)
+TOKEN=$("$TG" token create --db "$DBID" --ttl 1d)
+TP=$(free_port)
+"$TG" serve --port "$TP" >"$TMP/tollgate.log" 2>&1 &
+TG_PID=$!
+PIDS+=("$TG_PID")
+
+WP=$(free_port)
+cat >"$TMP/webdis.json" <<EOF
+{"redis_host": "127.0.0.1", "redis_port": $RP, "http_host": "127.0.0.1",
+ "http_port": $WP, "threads": 2, "pool_size": 20, "daemonize": false,
+ "verbosity": 0, "logfile": "$TMP/webdis.log"}
+EOF
+webdis "$TMP/webdis.json" &
+PIDS+=($!)
+BP=$(free_port)
+"$BARE" "$BP" 2 &
+PIDS+=($!)
+
+wait_up "http://127.0.0.1:$TP/healthz" || { say "tollgate did not start"; cat "$TMP/tollgate.log"; exit 1; }
+wait_up "http://127.0.0.1:$WP/PING" || { say "webdis did not start"; exit 1; }
+wait_up "http://127.0.0.1:$BP/" || { say "bare_mhd did not start"; exit 1; }
+
+VAL1K=$(head -c 1024 /dev/zero | tr '\0' v)
+redis-cli -p "$RP" set bench:k hello >/dev/null
+
+# ---- Load generators ----------------------------------------------------
+# wrk_rps URL [lua]: requests per second; fails loudly on any non-2xx.
+wrk_rps() {
+  local url=$1 script=${2:-}
+  local out
+  out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" ${script:+-s "$script"} \
+    -H "Authorization: Bearer $TOKEN" "$url" 2>&1)
+  if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+    say "wrk against $url reported errors:"; say "$out"
+  fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+lua_post() { # lua_post FILE BODY
+  printf 'wrk.method = "POST"\nwrk.body = [==[%s]==]\nwrk.headers["Content-Type"] = "application/json"\n' "$2" >"$1"
+}
+lua_post "$TMP/get.lua" '["get","bench:k"]'
+lua_post "$TMP/set.lua" "[\"set\",\"bench:k1\",\"$VAL1K\"]"
+for n in 10 100; do
+  body=$(node -e 'const n=+process.argv[1];console.log(JSON.stringify(Array.from({length:n},()=>["get","bench:k"])))' "$n")
+  lua_post "$TMP/pipe$n.lua" "$body"
+done
+rb() { # rb ARGS...: redis-benchmark requests per second
+  redis-benchmark -p "$RP" -c "$CONNS" "$@" 2>/dev/null | tr '\r' '\n' |
+    awk '/throughput summary/ {print $3}' | tail -1
+}
+
+declare -A R
+record() { R[$1]="${R[$1]:-} $2"; }
+
+say "tollgate bench: ${ROUNDS} rounds x ${SECS}s, ${CONNS} connections, $(nproc) cores"
+for round in $(seq "$ROUNDS"); do
+  say "round $round/$ROUNDS"
+  record get.tollgate_json "$(wrk_rps "http://127.0.0.1:$TP/" "$TMP/get.lua")"
+  record get.webdis "$(wrk_rps "http://127.0.0.1:$WP/GET/bench:k")"
+  record get.tollgate_path "$(wrk_rps "http://127.0.0.1:$TP/get/bench:k")"
+  record get.bare_mhd "$(wrk_rps "http://127.0.0.1:$BP/")"
+  record get.redis_benchmark "$(rb -t get -n $((SECS * 40000)))"
+  record set1k.tollgate "$(wrk_rps "http://127.0.0.1:$TP/" "$TMP/set.lua")"
+  record set1k.webdis "$(wrk_rps "http://127.0.0.1:$WP/SET/bench:k2/$VAL1K")"
+  record set1k.redis_benchmark "$(rb -t set -d 1024 -n $((SECS * 40000)))"
+  for n in 10 100; do
+    rps=$(wrk_rps "http://127.0.0.1:$TP/pipeline" "$TMP/pipe$n.lua")
+    record "pipe$n.tollgate_cmds" "$(awk -v r="$rps" -v n="$n" 'BEGIN {print r * n}')"
+    record "pipe$n.redis_benchmark" "$(rb -t get -P "$n" -n $((SECS * 300000)))"
+  done
+done
+
+declare -A M
+for k in "${!R[@]}"; do M[$k]=$(tr ' ' '\n' <<<"${R[$k]}" | grep . | median); done
+
+# ---- Latency at half of tollgate's peak ----------------------------------
+HALF=$(awk -v p="${M[get.tollgate_path]}" 'BEGIN {printf "%d", p / 2}')
+QPS_PER=$(awk -v h="$HALF" -v c="$CONNS" 'BEGIN {q = h / c; printf "%d", q < 1 ? 1 : q}')
+LAT=$(hey -z "${SECS}s" -c "$CONNS" -q "$QPS_PER" -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:$TP/get/bench:k" 2>&1)
+P50=$(awk '/50% in/ {printf "%.3f", $3 * 1000}' <<<"$LAT")
+P99=$(awk '/99% in/ {printf "%.3f", $3 * 1000}' <<<"$LAT")
+LAT_RPS=$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$LAT")
+
+# ---- Memory: 1,000 idle keep-alive connections, 10,000 verified tokens ----
+say "memory: issuing 10,000 tokens"
+sqlite3 "$TOLLGATE_SQLITE_PATH" "SELECT 1" >/dev/null
+node tests/bench/tokens.mjs "$TOLLGATE_SQLITE_PATH" "$TOLLGATE_JWT_SECRET" "$TEN" "$DBID" 10000 >"$TMP/tokens.txt"
+node tests/bench/use_tokens.mjs "http://127.0.0.1:$TP/get/bench:k" "$TMP/tokens.txt" 50 >"$TMP/use.log" 2>&1 ||
+  { say "using the tokens failed:"; cat "$TMP/use.log" >&2; }
+coproc IDLE { node tests/bench/idle_conns.mjs "http://127.0.0.1:$TP/healthz" 1000; }
+read -r -t 60 line <&"${IDLE[0]}" || line=""
+RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$TG_PID/status")
+[ "$line" = "ready 1000" ] || say "idle connections did not all answer: '$line'"
+eval "exec ${IDLE[1]}>&-"
+wait "$IDLE_PID" 2>/dev/null
+
+# ---- Report ---------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
+verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN {ok = (dir == ">=") ? v >= t : v < t; print ok ? "met" : "MISSED"}'; }
+G=${M[get.tollgate_path]}; GJ=${M[get.tollgate_json]}; W=${M[get.webdis]}; B=${M[get.bare_mhd]}
+P100=${M[pipe100.tollgate_cmds]}; RB100=${M[pipe100.redis_benchmark]}
+RSS_MB=$(awk -v k="$RSS_KB" 'BEGIN {printf "%.1f", k / 1024}')
+{
+  printf '\n%-44s %14s\n' "measurement (median of $ROUNDS)" "value"
+  printf '%-44s %14.0f\n' "GET, tollgate GET /get/key (req/s)" "$G"
+  printf '%-44s %14.0f\n' "GET, tollgate POST / JSON (req/s)" "$GJ"
+  printf '%-44s %14.0f\n' "GET, webdis GET /GET/key (req/s)" "$W"
+  printf '%-44s %14.0f\n' "GET, bare libmicrohttpd (req/s)" "$B"
+  printf '%-44s %14.0f\n' "GET, redis-benchmark direct (req/s)" "${M[get.redis_benchmark]}"
+  printf '%-44s %14.0f\n' "SET 1 KB, tollgate (req/s)" "${M[set1k.tollgate]}"
+  printf '%-44s %14.0f\n' "SET 1 KB, webdis (req/s)" "${M[set1k.webdis]}"
+  printf '%-44s %14.0f\n' "SET 1 KB, redis-benchmark (req/s)" "${M[set1k.redis_benchmark]}"
+  printf '%-44s %14.0f\n' "/pipeline of 10, tollgate (commands/s)" "${M[pipe10.tollgate_cmds]}"
+  printf '%-44s %14.0f\n' "redis-benchmark -P 10 (commands/s)" "${M[pipe10.redis_benchmark]}"
+  printf '%-44s %14.0f\n' "/pipeline of 100, tollgate (commands/s)" "$P100"
+  printf '%-44s %14.0f\n' "redis-benchmark -P 100 (commands/s)" "$RB100"
+  printf '%-44s %14s\n' "latency at $LAT_RPS req/s: p50 / p99 (ms)" "$P50 / $P99"
+  printf '%-44s %14s\n' "RSS, 1,000 idle conns + 10,000 tokens (MB)" "$RSS_MB"
+  printf '\n%-44s %8s %8s %8s\n' "target" "ratio" "goal" "verdict"
+  r=$(ratio "$G" "$W"); printf '%-44s %8s %8s %8s\n' "GET vs webdis" "$r" ">=1.5" "$(verdict "$r" 1.5 '>=')"
+  r=$(ratio "$G" "$B"); printf '%-44s %8s %8s %8s\n' "GET vs bare libmicrohttpd" "$r" ">=0.65" "$(verdict "$r" 0.65 '>=')"
+  printf '%-44s %8.0f %8s %8s\n' "/pipeline 100 commands/s" "$P100" ">=1e6" "$(verdict "$P100" 1000000 '>=')"
+  r=$(ratio "$P100" "$RB100"); printf '%-44s %8s %8s %8s\n' "/pipeline 100 vs redis-benchmark -P 100" "$r" ">=0.35" "$(verdict "$r" 0.35 '>=')"
+  printf '%-44s %8s %8s %8s\n' "p99 at half load (ms)" "$P99" "<2" "$(verdict "$P99" 2 '<')"
+  printf '%-44s %8s %8s %8s\n' "RSS (MB)" "$RSS_MB" "<64" "$(verdict "$RSS_MB" 64 '<')"
+} | tee "$TMP/table.txt"
+
+mkdir -p "$(dirname "$OUT")"
+{
+  printf '{"machine":{"cores":%d,"kernel":"%s"},"seconds":%d,"rounds":%d,"connections":%d,"medians":{' \
+    "$(nproc)" "$(uname -r)" "$SECS" "$ROUNDS" "$CONNS"
+  first=1
+  for k in $(printf '%s\n' "${!M[@]}" | sort); do
+    [ $first = 1 ] || printf ','
+    first=0
+    printf '"%s":%s' "$k" "${M[$k]}"
+  done
+  printf '},"runs":{'
+  first=1
+  for k in $(printf '%s\n' "${!R[@]}" | sort); do
+    [ $first = 1 ] || printf ','
+    first=0
+    printf '"%s":[%s]' "$k" "$(tr ' ' '\n' <<<"${R[$k]}" | grep . | paste -sd,)"
+  done
+  printf '},"latency_ms":{"rate":%s,"p50":%s,"p99":%s},"rss_mb":%s,' "${LAT_RPS:-0}" "${P50:-0}" "${P99:-0}" "$RSS_MB"
+  printf '"ratios":{"get_vs_webdis":%s,"get_vs_bare":%s,"pipe100_vs_redis_benchmark":%s}}\n' \
+    "$(ratio "$G" "$W")" "$(ratio "$G" "$B")" "$(ratio "$P100" "$RB100")"
+} >"$OUT"
+say "wrote $OUT"
