@@ -11,20 +11,21 @@
 #define WAYS 4
 #define TAIL 24   /* bytes of the signature kept to double-check a hit */
 
+/* Kept small: a full cache is entries x threads of resident memory. */
 typedef struct cache_entry {
     uint64_t hash;              /* 0: empty */
     uint32_t len;
     uint32_t stamp;             /* for replacement: least recently used */
     char tail[TAIL];
-    char tenant_id[AUTH_ID_MAX];
-    char database_id[AUTH_ID_MAX];
-    char jti[AUTH_ID_MAX];
     const char *redis_url;      /* interned in the ctx */
     int db_index;
     auth_scope scope;
-    long long expires_at;       /* token exp (and row expiry) */
+    long long expires_at;       /* min(token exp, row expiry) */
+    long long claim_exp;
     long long recheck_at;
-    auth_claims claims;
+    char tenant_id[AUTH_ID_MAX];
+    char database_id[AUTH_ID_MAX];
+    char jti[AUTH_ID_MAX];
 } cache_entry;
 
 typedef struct interned {
@@ -91,6 +92,18 @@ static void tail_of(const char *tok, size_t len, char out[TAIL])
     memcpy(out, tok + len - n, n);
 }
 
+/* The claims a cached, verified token carried (what the re-check needs):
+ * the row lookup matched them, so the row's ids and scope are the claims'. */
+static void claims_of(const cache_entry *e, auth_claims *c)
+{
+    memset(c, 0, sizeof *c);
+    memcpy(c->sub, e->tenant_id, sizeof c->sub);
+    memcpy(c->db, e->database_id, sizeof c->db);
+    memcpy(c->jti, e->jti, sizeof c->jti);
+    c->scope = e->scope;
+    c->exp = e->claim_exp;
+}
+
 static void fill_grant(const cache_entry *e, auth_grant *out)
 {
     out->tenant_id = e->tenant_id;
@@ -144,8 +157,10 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
         }
         if ((long long)now >= e->recheck_at) {
             tenancy_grant g;
+            auth_claims c;
             a->stats.rechecks++;
-            if (tenancy_check_token(a->store, &e->claims, &g, err) ||
+            claims_of(e, &c);
+            if (tenancy_check_token(a->store, &c, &g, err) ||
                 row_expired(&g, now, leeway, err)) {
                 if (err && err->status == 401) e->hash = 0;
                 return -1;
@@ -177,7 +192,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     victim->hash = h;
     victim->len = (uint32_t)len;
     memcpy(victim->tail, tail, TAIL);
-    victim->claims = c;
+    victim->claim_exp = c.exp;
     victim->stamp = a->clock;
     store_grant(a, victim, &g, now);
     fill_grant(victim, out);

@@ -59,7 +59,7 @@ static const cfg_def cfg_defs[] = {
     {"tls_cert", CFG_STR, 0, 0, NULL, F(tls_cert),
      "PEM certificate file: serve HTTPS"},
     {"tls_key", CFG_STR, 0, 0, NULL, F(tls_key), "PEM private key file"},
-    {"token_cache_size", CFG_INT, 16, 10000000, "65536", F(token_cache_size),
+    {"token_cache_size", CFG_INT, 16, 10000000, "16384", F(token_cache_size),
      "verified tokens cached per thread"},
     {"log_requests", CFG_BOOL, 0, 1, "false", F(log_requests),
      "log one line per request (never the token)"},

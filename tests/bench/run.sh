@@ -119,7 +119,7 @@ for round in $(seq "$ROUNDS"); do
   for n in 10 100; do
     rps=$(wrk_rps "http://127.0.0.1:$TP/pipeline" "$TMP/pipe$n.lua")
     record "pipe$n.tollgate_cmds" "$(awk -v r="$rps" -v n="$n" 'BEGIN {print r * n}')"
-    record "pipe$n.redis_benchmark" "$(rb -t get -P "$n" -n $((SECS * 300000)))"
+    record "pipe$n.redis_benchmark" "$(rb -t get -P "$n" -n $((SECS * n * 30000)))"
   done
 done
 
@@ -127,12 +127,16 @@ declare -A M
 for k in "${!R[@]}"; do M[$k]=$(tr ' ' '\n' <<<"${R[$k]}" | grep . | median); done
 
 # ---- Latency at half of tollgate's peak ----------------------------------
+# wrk paced by a per-request delay: each connection waits 2 ms between
+# requests, so connections = rate x 2 ms; wrk's latency excludes the wait.
 HALF=$(awk -v p="${M[get.tollgate_path]}" 'BEGIN {printf "%d", p / 2}')
-QPS_PER=$(awk -v h="$HALF" -v c="$CONNS" 'BEGIN {q = h / c; printf "%d", q < 1 ? 1 : q}')
-LAT=$(hey -z "${SECS}s" -c "$CONNS" -q "$QPS_PER" -H "Authorization: Bearer $TOKEN" \
-  "http://127.0.0.1:$TP/get/bench:k" 2>&1)
-P50=$(awk '/50% in/ {printf "%.3f", $3 * 1000}' <<<"$LAT")
-P99=$(awk '/99% in/ {printf "%.3f", $3 * 1000}' <<<"$LAT")
+LAT_CONNS=$(awk -v h="$HALF" 'BEGIN {c = int(h * 0.002 + 0.5); print c < 1 ? 1 : c}')
+printf 'function delay() return 2 end\n' >"$TMP/paced.lua"
+LAT=$(wrk -t2 -c"$LAT_CONNS" -d"${SECS}s" --latency -s "$TMP/paced.lua" \
+  -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$TP/get/bench:k" 2>&1)
+ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.3f", v / 1000; else if (v ~ /ms$/) printf "%.3f", v + 0; else printf "%.3f", v * 1000 }'; }
+P50=$(ms "$(awk '$1 == "50%" {print $2}' <<<"$LAT")")
+P99=$(ms "$(awk '$1 == "99%" {print $2}' <<<"$LAT")")
 LAT_RPS=$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$LAT")
 
 # ---- Memory: 1,000 idle keep-alive connections, 10,000 verified tokens ----
