@@ -30,16 +30,23 @@ cleanup() {
 trap cleanup EXIT
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
+TAKEN=" "
+free_port() { # sets FREE_PORT; never hands out the same port twice
   local p
-  while :; do p=$((20000 + RANDOM % 40000)); port_in_use "$p" || { echo "$p"; return; }; done
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    case "$TAKEN" in *" $p "*) continue ;; esac
+    port_in_use "$p" || break
+  done
+  TAKEN="$TAKEN$p "
+  FREE_PORT=$p
 }
 wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 say() { printf '%s\n' "$*" >&2; }
 
 # ---- Start everything -------------------------------------------------
-RP=$(free_port)
+free_port; RP=$FREE_PORT
 redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
   --logfile "$TMP/redis.log" &
 PIDS+=($!)
@@ -52,12 +59,12 @@ export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
 TEN=$("$TG" tenant create --name bench)
 DBID=$("$TG" db create --tenant "$TEN" --name bench --db-index 0)
 TOKEN=$("$TG" token create --db "$DBID" --ttl 1d)
-TP=$(free_port)
+free_port; TP=$FREE_PORT
 "$TG" serve --port "$TP" >"$TMP/tollgate.log" 2>&1 &
 TG_PID=$!
 PIDS+=("$TG_PID")
 
-WP=$(free_port)
+free_port; WP=$FREE_PORT
 cat >"$TMP/webdis.json" <<EOF
 {"redis_host": "127.0.0.1", "redis_port": $RP, "http_host": "127.0.0.1",
  "http_port": $WP, "threads": 2, "pool_size": 20, "daemonize": false,
@@ -65,7 +72,7 @@ cat >"$TMP/webdis.json" <<EOF
 EOF
 webdis "$TMP/webdis.json" &
 PIDS+=($!)
-BP=$(free_port)
+free_port; BP=$FREE_PORT
 "$BARE" "$BP" 2 &
 PIDS+=($!)
 
