@@ -61,6 +61,8 @@ static const cfg_def cfg_defs[] = {
     {"tls_key", CFG_STR, 0, 0, NULL, F(tls_key), "PEM private key file"},
     {"token_cache_size", CFG_INT, 16, 10000000, "16384", F(token_cache_size),
      "verified tokens cached per thread"},
+    {"connection_memory_kb", CFG_INT, 8, 1024, "16", F(connection_memory_kb),
+     "HTTP buffer per client connection; request headers must fit in about half"},
     {"log_requests", CFG_BOOL, 0, 1, "false", F(log_requests),
      "log one line per request (never the token)"},
     {"metering", CFG_BOOL, 0, 1, "on", F(metering),

@@ -38,6 +38,7 @@ typedef struct tg_config {
     char *tls_key;
     long token_cache_size;
     bool log_requests;
+    long connection_memory_kb;
     /* Metering and billing (billing/). */
     bool metering;
     long meter_queue_events;

@@ -245,6 +245,9 @@ static int worker_start(worker *w, const tg_config *cfg, int fd, const char *cer
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(per > 1 ? per : 1),
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+        /* Per connection, touched whole on every request: it bounds memory
+         * per idle connection and the size of a request's headers. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->connection_memory_kb * 1024,
         MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!w->mhd) return tg_fail(err, 500, "cannot start the HTTP server%s",

@@ -202,8 +202,10 @@ http GET "$U/get/foo" -H "Authorization: Bearer $OTHER"
 expect_match token-wrong-secret 401 'signature'
 http GET "$U/get/foo" -H "Authorization: Bearer abc.def"
 expect_match token-malformed 401 'error'
-http GET "$U/get/foo" -H "Authorization: Bearer $(head -c 20000 /dev/zero | tr '\0' a)"
+http GET "$U/get/foo" -H "Authorization: Bearer $(head -c 7000 /dev/zero | tr '\0' a)"
 expect_match token-oversized 401 'error'
+http GET "$U/get/foo" -H "Authorization: Bearer $(head -c 20000 /dev/zero | tr '\0' a)"
+check token-over-header-limit-refused test "$STATUS" = 431
 http GET "$U/get/foo" -H "Authorization: Bearer $TOKC"
 expect token-before-delete 200 '{"result":null}'
 tg db delete --db "$DC"
