@@ -65,7 +65,8 @@ TEST(defaults)
     CHECK_STR(cfg.jwt_alg, "HS256");
     CHECK(cfg.jwt_leeway_s == 30);
     CHECK(cfg.max_request_bytes == 1048576);
-    CHECK(cfg.token_cache_size == 65536);
+    CHECK(cfg.token_cache_size == 16384);
+    CHECK(cfg.connection_memory_kb == 16);
     CHECK(cfg.log_requests == false);
     CHECK(cfg.jwt_secret == NULL && cfg.tls_cert == NULL && cfg.tls_key == NULL);
     CHECK(cfg.config_file == NULL);
