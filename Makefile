@@ -87,8 +87,12 @@ test: deps
 
 bench: deps
 	@sh tools/install-deps.sh wrk webdis redis-tools hey
-	@$(MAKE) --no-print-directory build build/bench/bare_mhd
-	@bash tests/bench/run.sh build/tollgate build/bench/bare_mhd
+	@$(MAKE) --no-print-directory build build/bench/bare_mhd build/bench/auth_bench
+	@bash tests/bench/run.sh build/tollgate build/bench/bare_mhd build/bench/auth_bench
+
+build/bench/auth_bench: tests/bench/auth_bench.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
 
 build/bench/bare_mhd: tests/bench/bare_mhd.c
 	@mkdir -p $(dir $@)

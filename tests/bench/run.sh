@@ -9,13 +9,14 @@
 # contenders alternating, so machine noise hits all of them alike; the
 # median of the rounds is reported. Only same-run ratios mean anything.
 #
-# Usage: tests/bench/run.sh build/tollgate build/bench/bare_mhd
+# Usage: tests/bench/run.sh build/tollgate build/bench/bare_mhd build/bench/auth_bench
 # Env: BENCH_SECONDS (per run, default 5), BENCH_ROUNDS (default 3),
 #      BENCH_CONNS (default 50), BENCH_OUT (JSON, default build/bench/results.json)
 set -u
 cd "$(dirname "$0")/../.."
 TG=$(realpath "$1")
 BARE=$(realpath "$2")
+AUTHB=$(realpath "$3")
 SECS=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-50}
@@ -63,6 +64,10 @@ free_port; TP=$FREE_PORT
 "$TG" serve --port "$TP" >"$TMP/tollgate.log" 2>&1 &
 TG_PID=$!
 PIDS+=("$TG_PID")
+# The same gateway with metering off, to price metering in the same run.
+free_port; TP2=$FREE_PORT
+"$TG" serve --port "$TP2" --metering off >"$TMP/tollgate-nometer.log" 2>&1 &
+PIDS+=($!)
 
 free_port; WP=$FREE_PORT
 cat >"$TMP/webdis.json" <<EOF
@@ -77,6 +82,7 @@ free_port; BP=$FREE_PORT
 PIDS+=($!)
 
 wait_up "http://127.0.0.1:$TP/healthz" || { say "tollgate did not start"; cat "$TMP/tollgate.log"; exit 1; }
+wait_up "http://127.0.0.1:$TP2/healthz" || { say "tollgate (metering off) did not start"; exit 1; }
 wait_up "http://127.0.0.1:$WP/PING" || { say "webdis did not start"; exit 1; }
 wait_up "http://127.0.0.1:$BP/" || { say "bare_mhd did not start"; exit 1; }
 
@@ -117,7 +123,14 @@ for round in $(seq "$ROUNDS"); do
   say "round $round/$ROUNDS"
   record get.tollgate_json "$(wrk_rps "http://127.0.0.1:$TP/" "$TMP/get.lua")"
   record get.webdis "$(wrk_rps "http://127.0.0.1:$WP/GET/bench:k")"
-  record get.tollgate_path "$(wrk_rps "http://127.0.0.1:$TP/get/bench:k")"
+  cpu0=$(awk '{print $14 + $15}' "/proc/$TG_PID/stat")
+  rps=$(wrk_rps "http://127.0.0.1:$TP/get/bench:k")
+  cpu1=$(awk '{print $14 + $15}' "/proc/$TG_PID/stat")
+  record get.tollgate_path "$rps"
+  # tollgate's own CPU time per request (user + system), from /proc.
+  record cpu_us_per_get.tollgate "$(awk -v a="$cpu0" -v b="$cpu1" -v r="$rps" -v s="$SECS" \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz * 1e6 / (r * s)}')"
+  record get.tollgate_metering_off "$(wrk_rps "http://127.0.0.1:$TP2/get/bench:k")"
   record get.bare_mhd "$(wrk_rps "http://127.0.0.1:$BP/")"
   record get.redis_benchmark "$(rb -t get -n $((SECS * 40000)))"
   record set1k.tollgate "$(wrk_rps "http://127.0.0.1:$TP/" "$TMP/set.lua")"
@@ -159,6 +172,11 @@ RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$TG_PID/status")
 eval "exec ${IDLE[1]}>&-"
 wait "$IDLE_PID" 2>/dev/null
 
+# ---- Token checking, in isolation --------------------------------------
+AUTH_OUT=$("$AUTHB")
+AUTH_HIT=$(awk '/auth_cached_ns/ {print $2}' <<<"$AUTH_OUT")
+AUTH_MISS=$(awk '/auth_miss_ns/ {print $2}' <<<"$AUTH_OUT")
+
 # ---- Report ---------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN {ok = (dir == ">=") ? v >= t : v < t; print ok ? "met" : "MISSED"}'; }
@@ -169,6 +187,9 @@ RSS_MB=$(awk -v k="$RSS_KB" 'BEGIN {printf "%.1f", k / 1024}')
   printf '\n%-44s %14s\n' "measurement (median of $ROUNDS)" "value"
   printf '%-44s %14.0f\n' "GET, tollgate GET /get/key (req/s)" "$G"
   printf '%-44s %14.0f\n' "GET, tollgate POST / JSON (req/s)" "$GJ"
+  printf '%-44s %14.0f\n' "GET, tollgate, metering off (req/s)" "${M[get.tollgate_metering_off]}"
+  printf '%-44s %14s\n' "tollgate CPU per GET (us, user+system)" "${M[cpu_us_per_get.tollgate]}"
+  printf '%-44s %14s\n' "token check, cached / miss (ns)" "$AUTH_HIT / $AUTH_MISS"
   printf '%-44s %14.0f\n' "GET, webdis GET /GET/key (req/s)" "$W"
   printf '%-44s %14.0f\n' "GET, bare libmicrohttpd (req/s)" "$B"
   printf '%-44s %14.0f\n' "GET, redis-benchmark direct (req/s)" "${M[get.redis_benchmark]}"
@@ -187,6 +208,10 @@ RSS_MB=$(awk -v k="$RSS_KB" 'BEGIN {printf "%.1f", k / 1024}')
   printf '%-44s %8.0f %8s %8s\n' "/pipeline 100 commands/s" "$P100" ">=1e6" "$(verdict "$P100" 1000000 '>=')"
   r=$(ratio "$P100" "$RB100"); printf '%-44s %8s %8s %8s\n' "/pipeline 100 vs redis-benchmark -P 100" "$r" ">=0.35" "$(verdict "$r" 0.35 '>=')"
   printf '%-44s %8s %8s %8s\n' "p99 at half load (ms)" "$P99" "<2" "$(verdict "$P99" 2 '<')"
+  mcost=$(awk -v on="$G" -v off="${M[get.tollgate_metering_off]}" 'BEGIN {printf "%.1f", (off > 0) ? (1 - on / off) * 100 : 0}')
+  printf '%-44s %7s%% %8s %8s\n' "metering cost (throughput, on vs off)" "$mcost" "<10%" "$(verdict "$mcost" 10 '<')"
+  acost=$(awk -v a="$AUTH_HIT" -v c="${M[cpu_us_per_get.tollgate]}" 'BEGIN {printf "%.1f", (c > 0) ? a / 1000 / c * 100 : 0}')
+  printf '%-44s %7s%% %8s %8s\n' "cached token check, share of CPU per GET" "$acost" "<10%" "$(verdict "$acost" 10 '<')"
   printf '%-44s %8s %8s %8s\n' "RSS (MB)" "$RSS_MB" "<64" "$(verdict "$RSS_MB" 64 '<')"
 } | tee "$TMP/table.txt"
 
@@ -208,6 +233,7 @@ mkdir -p "$(dirname "$OUT")"
     printf '"%s":[%s]' "$k" "$(tr ' ' '\n' <<<"${R[$k]}" | grep . | paste -sd,)"
   done
   printf '},"latency_ms":{"rate":%s,"p50":%s,"p99":%s},"rss_mb":%s,' "${LAT_RPS:-0}" "${P50:-0}" "${P99:-0}" "$RSS_MB"
+  printf '"auth_ns":{"cached":%s,"miss":%s},' "${AUTH_HIT:-0}" "${AUTH_MISS:-0}"
   printf '"ratios":{"get_vs_webdis":%s,"get_vs_bare":%s,"pipe100_vs_redis_benchmark":%s}}\n' \
     "$(ratio "$G" "$W")" "$(ratio "$G" "$B")" "$(ratio "$P100" "$RB100")"
 } >"$OUT"
