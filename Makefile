@@ -29,7 +29,7 @@ MIGRATIONS := $(sort $(wildcard migrations/[0-9]*.sql))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all build run test bench deps deps-check clean unit-bins
+.PHONY: all build run test bench deps deps-check clean unit-bins meter-bench
 all: build
 build: deps-check $(BUILD)/tollgate
 
@@ -57,6 +57,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/testhelp.h
 	$(call say,LINK,$@)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
 
 unit-bins: $(UNIT_BINS)
+
+$(BUILD)/bench/meter_bench: tests/bench/meter_bench.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
+
+# The metering writer's sustained events/s (tests/bench/meter_bench.c).
+meter-bench: deps-check $(BUILD)/bench/meter_bench
+	@$(BUILD)/bench/meter_bench
 
 # ---- Dependencies: everything the project needs, installed by the project.
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libhiredis-dev \
@@ -89,6 +97,7 @@ bench: deps
 	@sh tools/install-deps.sh wrk webdis redis-tools hey
 	@$(MAKE) --no-print-directory build build/bench/bare_mhd build/bench/auth_bench
 	@bash tests/bench/run.sh build/tollgate build/bench/bare_mhd build/bench/auth_bench
+	@$(MAKE) --no-print-directory meter-bench
 
 build/bench/auth_bench: tests/bench/auth_bench.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -100,19 +100,45 @@ void meter_event_add_command(meter_event *e, const char *name, size_t len)
     n->e[n->n++].count = 1;
 }
 
+/* Appends src (at most max bytes, NUL-terminated) at out[*k], within cap. */
+static void put(char *out, size_t cap, size_t *k, const char *src, size_t max)
+{
+    size_t n = strnlen(src, max);
+    if (*k + n >= cap) n = *k + 1 < cap ? cap - *k - 1 : 0;
+    memcpy(out + *k, src, n);
+    *k += n;
+    out[*k] = '\0';
+}
+
+/* Appends the decimal v. */
+static void put_u32(char *out, size_t cap, size_t *k, uint32_t v)
+{
+    char d[11];
+    int i = 10;
+    d[i] = '\0';
+    do d[--i] = (char)('0' + v % 10);
+    while ((v /= 10) && i > 0);
+    put(out, cap, k, d + i, 10);
+}
+
 void meter_names_format(const meter_names *n, char *out, size_t cap)
 {
     size_t k = 0;
+    if (cap == 0) return;
     out[0] = '\0';
-    for (uint32_t i = 0; i < n->n && i < METER_NAMES && k < cap; i++) {
-        int w = n->e[i].count > 1
-                    ? snprintf(out + k, cap - k, "%s%.*s*%u", k ? " " : "", METER_NAME_MAX,
-                               n->e[i].name, n->e[i].count)
-                    : snprintf(out + k, cap - k, "%s%.*s", k ? " " : "", METER_NAME_MAX,
-                               n->e[i].name);
-        if (w > 0) k += (size_t)w;
+    /* By hand: this runs once per event on the writer's hot path. */
+    for (uint32_t i = 0; i < n->n && i < METER_NAMES; i++) {
+        if (k) put(out, cap, &k, " ", 1);
+        put(out, cap, &k, n->e[i].name, METER_NAME_MAX);
+        if (n->e[i].count > 1) {
+            put(out, cap, &k, "*", 1);
+            put_u32(out, cap, &k, n->e[i].count);
+        }
     }
-    if (n->other && k < cap) snprintf(out + k, cap - k, "%s+%u", k ? " " : "", n->other);
+    if (n->other) {
+        put(out, cap, &k, k ? " +" : "+", 2);
+        put_u32(out, cap, &k, n->other);
+    }
 }
 
 static void copy_id(char *dst, const char *src)

@@ -2,7 +2,8 @@
  * main.c - the tollgate binary: git-style subcommands.
  *
  *   serve | migrate | tenant create | db create | db delete |
- *   token create | token revoke | config | help
+ *   token create | token revoke | usage export | usage close |
+ *   plan assign | admin-token create | config | help
  *
  * Settings (config.h) apply to every subcommand; each subcommand has its
  * own small option table below.
@@ -10,8 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../auth/jwt.h"
+#include "../billing/admin_auth.h"
+#include "../billing/period.h"
+#include "../billing/usage.h"
 #include "../auth/tenancy.h"
 #include "../migrations/migrate.h"
 #include "config.h"
@@ -248,6 +253,120 @@ static int cmd_token(const tg_config *cfg, int argc, char **argv)
     return 2;
 }
 
+/* Removes a bare flag (e.g. --force) from argv; returns whether it was there. */
+static bool take_flag(int *argc, char **argv, const char *flag)
+{
+    for (int i = 0; i < *argc; i++)
+        if (!strcmp(argv[i], flag)) {
+            memmove(argv + i, argv + i + 1, (size_t)(*argc - i - 1) * sizeof *argv);
+            (*argc)--;
+            return true;
+        }
+    return false;
+}
+
+static int cmd_usage(const tg_config *cfg, int argc, char **argv)
+{
+    const char *period = NULL, *format = "csv";
+    tg_err err;
+    bool export = argc >= 1 && !strcmp(argv[0], "export");
+    bool close = argc >= 1 && !strcmp(argv[0], "close");
+    if (!export && !close) {
+        fprintf(stderr, "usage: tollgate usage export --period YYYY-MM [--format csv|json]\n"
+                "       tollgate usage close --period YYYY-MM [--force]\n");
+        return 2;
+    }
+    argc--;
+    argv++;
+    bool force = close && take_flag(&argc, argv, "--force");
+    opt opts[] = {{"period", &period, true}, {"format", &format, false}};
+    if (parse_opts(argc, argv, opts, export ? 2 : 1)) return 2;
+    int month = period_parse(period);
+    usage_format f;
+    if (month < 0) {
+        fprintf(stderr, "tollgate: --period must look like 2026-11\n");
+        return 2;
+    }
+    if (usage_format_parse(format, &f)) {
+        fprintf(stderr, "tollgate: --format must be csv or json\n");
+        return 2;
+    }
+    sqlite3 *db = open_state(cfg, true);
+    if (!db) return 1;
+    int rc;
+    if (export) {
+        buf out;
+        buf_init(&out);
+        rc = usage_export(db, month, f, &out, &err);
+        if (rc == 0 && fwrite(out.data, 1, out.len, stdout) != out.len) rc = -1;
+        buf_release(&out);
+    } else {
+        rc = usage_close(db, month, (int64_t)time(NULL), cfg->usage_close_grace_s, force, &err);
+        if (rc == 0) printf("closed %s\n", period);
+    }
+    sqlite3_close(db);
+    if (rc) {
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_plan(const tg_config *cfg, int argc, char **argv)
+{
+    const char *tenant = NULL, *plan = NULL, *from = NULL;
+    tg_err err;
+    opt opts[] = {{"tenant", &tenant, true}, {"plan", &plan, true}, {"from", &from, false}};
+    if (argc < 1 || strcmp(argv[0], "assign") != 0) {
+        fprintf(stderr, "usage: tollgate plan assign --tenant ID --plan ID [--from UNIX_SECONDS]\n");
+        return 2;
+    }
+    if (parse_opts(argc - 1, argv + 1, opts, 3)) return 2;
+    long long at = (long long)time(NULL);
+    if (from) {
+        char *end;
+        at = strtoll(from, &end, 10);
+        if (*end || at < 0) {
+            fprintf(stderr, "tollgate: --from must be Unix seconds\n");
+            return 2;
+        }
+    }
+    sqlite3 *db = open_state(cfg, true);
+    if (!db) return 1;
+    int rc = usage_plan_assign(db, tenant, plan, at, &err);
+    sqlite3_close(db);
+    if (rc) {
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_admin_token(const tg_config *cfg, int argc, char **argv)
+{
+    const char *ttl = "1h";
+    tg_err err;
+    opt opts[] = {{"ttl", &ttl, false}};
+    if (argc < 1 || strcmp(argv[0], "create") != 0) {
+        fprintf(stderr, "usage: tollgate admin-token create [--ttl 1h]\n");
+        return 2;
+    }
+    if (parse_opts(argc - 1, argv + 1, opts, 1)) return 2;
+    long long secs = parse_ttl(ttl);
+    if (secs < 0) {
+        fprintf(stderr, "tollgate: --ttl must look like 30d, 12h, 15m or 3600s\n");
+        return 2;
+    }
+    char *tok = admin_token_create(cfg->admin_jwt_secret, secs, time(NULL), &err);
+    if (!tok) {
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        return 1;
+    }
+    printf("%s\n", tok);
+    free(tok);
+    return 0;
+}
+
 static void usage(void)
 {
     printf("tollgate %s - a pay-per-request REST gateway for Redis\n\n"
@@ -262,6 +381,12 @@ static void usage(void)
            "  token create --db ID [--scope rw|ro] [--ttl 30d]\n"
            "                                print a signed JWT for the database\n"
            "  token revoke --jti JTI\n"
+           "  usage export --period YYYY-MM [--format csv|json]\n"
+           "                                print the period's usage statement\n"
+           "  usage close --period YYYY-MM [--force]\n"
+           "                                freeze the period (after usage_close_grace_s)\n"
+           "  plan assign --tenant ID --plan ID [--from UNIX_SECONDS]\n"
+           "  admin-token create [--ttl 1h]  print an admin JWT (admin_jwt_secret)\n"
            "  help                          this text and the settings reference\n\n",
            TOLLGATE_VERSION);
     config_print_help();
@@ -275,6 +400,7 @@ static const struct {
 } subcommands[] = {
     {"serve", cmd_serve}, {"migrate", cmd_migrate}, {"tenant", cmd_tenant},
     {"db", cmd_db},       {"token", cmd_token},
+    {"usage", cmd_usage}, {"plan", cmd_plan},   {"admin-token", cmd_admin_token},
 };
 
 int main(int argc, char **argv)

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "../billing/admin_api.h"
+
 typedef enum { MATCH_EXACT, MATCH_PREFIX } route_match;
 
 enum {
@@ -21,6 +23,7 @@ typedef struct route {
  * command named like a route (there is none) would need the JSON form. */
 static const route routes[] = {
     {"/healthz", MATCH_EXACT, M_GET | M_HEAD, dp_health, RT_EXCLUSIVE},
+    {"/admin/usage", MATCH_EXACT, M_GET, admin_usage, RT_EXCLUSIVE},
     {"/pipeline", MATCH_EXACT, M_POST, dp_pipeline, RT_EXCLUSIVE},
     {"/multi-exec", MATCH_EXACT, M_POST, dp_multi_exec, RT_EXCLUSIVE},
     {"/", MATCH_EXACT, M_POST, dp_single_json, 0},

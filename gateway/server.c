@@ -355,6 +355,15 @@ int server_run(const tg_config *cfg_in)
 
 out_stop:
     for (int i = 0; i < started; i++) {
+        /* Keep-alive requests served in a worker's last ticks may have
+         * opened a backend after its drain: answer and free them (their
+         * requests complete, and are metered, in MHD_stop_daemon). */
+        for (be_slot *s = ws[i].backends, *next; s; s = next) {
+            next = s->next;
+            backend_free(s->b);
+            free(s);
+        }
+        ws[i].backends = NULL;
         MHD_stop_daemon(ws[i].mhd);
         close(ws[i].listen_fd);
         close(ws[i].epfd);

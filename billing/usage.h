@@ -1,0 +1,49 @@
+/*
+ * usage.h - usage statements for invoicing: export of a billing period and
+ * closing it.
+ *
+ * A statement has one line per tenant, database, plan and meter (commands,
+ * requests, bytes_in, bytes_out) with quantity, unit price, amount, plan
+ * and period bounds; then, per tenant, the plan's included allowances as
+ * negative lines and a total line. Usage that arrived after its own period
+ * was closed is billed here as `adjustment` lines naming that period.
+ * Lines are sorted (tenant; usage before adjustments; database; plan;
+ * meter) and rendered without any clock or locale input, so the same data
+ * gives the same bytes.
+ *
+ * Closing a period renders its statement once, in both formats, and stores
+ * the bytes (usage_periods): exports of a closed period return exactly
+ * those bytes, and the metering writer bills later events of that period
+ * in the next open one.
+ *
+ * Functions take a migrated sqlite3 handle owned by the caller; the
+ * rendered text goes into a caller-owned buf. Not thread-safe per handle.
+ */
+#ifndef TG_USAGE_H
+#define TG_USAGE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../gateway/buf.h"
+#include "../gateway/err.h"
+
+typedef enum { USAGE_CSV, USAGE_JSON } usage_format;
+
+/* "csv" / "json" -> format; -1 otherwise. */
+int usage_format_parse(const char *s, usage_format *out);
+
+/* Appends the statement of month (period.h index) to out. 0, or -1 with
+ * err (400 for a bad period, 500 for the database). */
+int usage_export(sqlite3 *db, int month, usage_format f, buf *out, tg_err *err);
+
+/* Closes month at time now (Unix seconds): refused (409) when already
+ * closed, or (400) before the month's end plus grace_s unless force. */
+int usage_close(sqlite3 *db, int month, int64_t now, long grace_s, bool force, tg_err *err);
+
+/* Assigns plan_id to tenant_id from effective_from (Unix seconds). */
+int usage_plan_assign(sqlite3 *db, const char *tenant_id, const char *plan_id,
+                      int64_t effective_from, tg_err *err);
+
+#endif
