@@ -34,7 +34,8 @@ typedef struct interned {
 } interned;
 
 struct auth_ctx {
-    const auth_key *key;
+    const auth_keyring *ring;
+    long leeway_s;
     tenancy *store;
     cache_entry *sets;          /* nsets * WAYS */
     size_t nsets;
@@ -43,11 +44,12 @@ struct auth_ctx {
     auth_stats stats;
 };
 
-auth_ctx *auth_ctx_new(const auth_key *key, const char *sqlite_path,
+auth_ctx *auth_ctx_new(const auth_keyring *ring, long leeway_s, const char *sqlite_path,
                        size_t cache_entries, tg_err *err)
 {
     auth_ctx *a = xcalloc(1, sizeof *a);
-    a->key = key;
+    a->ring = ring;
+    a->leeway_s = leeway_s;
     a->store = tenancy_open(sqlite_path, err);
     if (!a->store) {
         free(a);
@@ -145,7 +147,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     char tail[TAIL];
     tail_of(token, len, tail);
     cache_entry *set = &a->sets[((h >> 8) & (a->nsets - 1)) * WAYS];
-    long long leeway = a->key->leeway_s;
+    long long leeway = a->leeway_s;
     a->clock++;
 
     for (int w = 0; w < WAYS; w++) {
@@ -176,7 +178,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     a->stats.misses++;
     auth_claims c;
     tenancy_grant g;
-    if (auth_jwt_verify(a->key, token, len, now, &c, err)) return -1;
+    if (auth_jwt_verify_ring(a->ring, token, len, now, &c, err)) return -1;
     if (tenancy_check_token(a->store, &c, &g, err) || row_expired(&g, now, leeway, err))
         return -1;
 

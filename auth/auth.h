@@ -36,9 +36,9 @@ typedef struct auth_grant {
 
 typedef struct auth_ctx auth_ctx;
 
-/* key is copied by reference (must outlive the ctx). NULL + err if the
- * state file cannot be opened. */
-auth_ctx *auth_ctx_new(const auth_key *key, const char *sqlite_path,
+/* ring is kept by reference (must outlive the ctx); leeway_s is the clock
+ * skew allowed on expiry. NULL + err if the state file cannot be opened. */
+auth_ctx *auth_ctx_new(const auth_keyring *ring, long leeway_s, const char *sqlite_path,
                        size_t cache_entries, tg_err *err);
 void auth_ctx_free(auth_ctx *a);
 

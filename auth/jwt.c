@@ -24,39 +24,73 @@ int auth_scope_parse(const char *s, auth_scope *out)
     return 0;
 }
 
-/* The header is checked before libjwt sees the token: alg must be exactly
- * the configured algorithm and typ, if present, "JWT". */
-static int check_header(const auth_key *key, const char *tok, size_t hlen,
-                        tg_err *err)
+/* The header is read before libjwt sees the token: alg must be a string,
+ * typ (if present) "JWT", kid (if present) a short string. */
+static int read_header(const char *tok, size_t hlen, char *alg, size_t algcap,
+                       char *kid, size_t kidcap, bool *has_kid, tg_err *err)
 {
     buf raw;
     buf_init(&raw);
     int rc = -1;
+    cJSON *h = NULL;
+    *has_kid = false;
     if (!base64_decode(&raw, tok, hlen, true)) {
         tg_fail(err, 401, "invalid token: header is not base64url");
         goto out;
     }
-    cJSON *h = cJSON_ParseWithLength(raw.data, raw.len);
+    h = cJSON_ParseWithLength(raw.data, raw.len);
     if (!h || !cJSON_IsObject(h)) {
         tg_fail(err, 401, "invalid token: header is not a JSON object");
-        goto out_json;
+        goto out;
     }
-    const cJSON *alg = cJSON_GetObjectItemCaseSensitive(h, "alg");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(h, "alg");
     const cJSON *typ = cJSON_GetObjectItemCaseSensitive(h, "typ");
-    if (!cJSON_IsString(alg) || strcmp(alg->valuestring, key->alg) != 0) {
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(h, "kid");
+    if (!cJSON_IsString(a) || strlen(a->valuestring) >= algcap) {
         tg_fail(err, 401, "invalid token: algorithm not accepted");
-        goto out_json;
+        goto out;
     }
     if (typ && (!cJSON_IsString(typ) || strcasecmp(typ->valuestring, "JWT") != 0)) {
         tg_fail(err, 401, "invalid token: typ is not JWT");
-        goto out_json;
+        goto out;
+    }
+    if (k && (!cJSON_IsString(k) || strlen(k->valuestring) >= kidcap)) {
+        tg_fail(err, 401, "invalid token: kid must be a short string");
+        goto out;
+    }
+    strcpy(alg, a->valuestring);
+    if (k) {
+        strcpy(kid, k->valuestring);
+        *has_kid = true;
     }
     rc = 0;
-out_json:
-    cJSON_Delete(h);
 out:
+    cJSON_Delete(h);
     buf_release(&raw);
     return rc;
+}
+
+const auth_key *auth_keyring_pick(const auth_keyring *ring, const char *kid)
+{
+    if (!kid) return ring->dflt;
+    for (size_t i = 0; i < ring->n; i++)
+        if (ring->keys[i].kid && !strcmp(ring->keys[i].kid, kid)) return &ring->keys[i];
+    return NULL;
+}
+
+/* aud may be a string or an array of strings. */
+static int check_audience(const cJSON *claims, const char *want, tg_err *err)
+{
+    const cJSON *aud = cJSON_GetObjectItemCaseSensitive(claims, "aud");
+    if (cJSON_IsString(aud) && !strcmp(aud->valuestring, want)) return 0;
+    if (cJSON_IsArray(aud)) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, aud) {
+            if (!cJSON_IsString(e)) break;
+            if (!strcmp(e->valuestring, want)) return 0;
+        }
+    }
+    return tg_fail(err, 401, "invalid token: audience not accepted");
 }
 
 static int claim_string(const cJSON *claims, const char *name, char *out,
@@ -90,6 +124,13 @@ static int claim_time(const cJSON *claims, const char *name, long long *out,
 int auth_jwt_verify(const auth_key *key, const char *token, size_t len,
                     time_t now, auth_claims *out, tg_err *err)
 {
+    auth_keyring ring = {key, 1, key};
+    return auth_jwt_verify_ring(&ring, token, len, now, out, err);
+}
+
+int auth_jwt_verify_ring(const auth_keyring *ring, const char *token, size_t len,
+                         time_t now, auth_claims *out, tg_err *err)
+{
     memset(out, 0, sizeof *out);
     if (len == 0) return tg_fail(err, 401, "missing auth token");
     if (len > AUTH_TOKEN_MAX) return tg_fail(err, 401, "invalid token: too long");
@@ -98,7 +139,17 @@ int auth_jwt_verify(const auth_key *key, const char *token, size_t len,
     if (!dot1 || !dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)) ||
         dot2 + 1 == token + len)
         return tg_fail(err, 401, "invalid token: not a signed JWT");
-    if (check_header(key, token, (size_t)(dot1 - token), err)) return -1;
+    char alg[16], kid[AUTH_ID_MAX];
+    bool has_kid;
+    if (read_header(token, (size_t)(dot1 - token), alg, sizeof alg, kid, sizeof kid,
+                    &has_kid, err))
+        return -1;
+    const auth_key *key = auth_keyring_pick(ring, has_kid ? kid : NULL);
+    if (!key) return tg_fail(err, 401, has_kid ? "invalid token: unknown key id"
+                                               : "invalid token: a key id (kid) is required");
+    /* Pinned: the token cannot choose its algorithm (no `none`, and no HS256
+     * signed with an RSA public key used as the HMAC secret). */
+    if (strcmp(alg, key->alg) != 0) return tg_fail(err, 401, "invalid token: algorithm not accepted");
 
     jwt_alg_t want = jwt_str_alg(key->alg);
     char *tok = xstrndup(token, len);
@@ -133,6 +184,14 @@ int auth_jwt_verify(const auth_key *key, const char *token, size_t len,
         tg_fail(err, 401, "invalid token: scope must be 'rw' or 'ro'");
         goto out;
     }
+    if (key->issuer) {
+        const cJSON *iss = cJSON_GetObjectItemCaseSensitive(claims, "iss");
+        if (!cJSON_IsString(iss) || strcmp(iss->valuestring, key->issuer) != 0) {
+            tg_fail(err, 401, "invalid token: issuer not accepted");
+            goto out;
+        }
+    }
+    if (key->audience && check_audience(claims, key->audience, err)) goto out;
     long long t = (long long)now, leeway = key->leeway_s;
     if (t > out->exp + leeway) {
         tg_fail(err, 401, "token expired");
@@ -174,7 +233,11 @@ char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err)
         jwt_add_grant_int(jwt, "exp", (long)c->exp) ||
         (c->iat && jwt_add_grant_int(jwt, "iat", (long)c->iat)) ||
         (c->nbf && jwt_add_grant_int(jwt, "nbf", (long)c->nbf)) ||
-        jwt_set_alg(jwt, alg, key->secret, (int)key->secret_len)) {
+        (key->issuer && jwt_add_grant(jwt, "iss", key->issuer)) ||
+        (key->audience && jwt_add_grant(jwt, "aud", key->audience)) ||
+        (key->kid && jwt_add_header(jwt, "kid", key->kid)) ||
+        jwt_set_alg(jwt, alg, key->sign_key ? key->sign_key : key->secret,
+                    (int)(key->sign_key ? key->sign_key_len : key->secret_len))) {
         tg_fail(err, 500, "cannot build token");
         goto out;
     }

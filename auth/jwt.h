@@ -30,21 +30,45 @@ typedef struct auth_claims {
     long long nbf, iat;          /* 0 when absent */
 } auth_claims;
 
+/* One verification key: exactly one algorithm, chosen by the operator. */
 typedef struct auth_key {
-    const char *alg;             /* "HS256", "HS384" or "HS512" */
-    const unsigned char *secret;
+    const char *alg;             /* HS256/384/512, RS256/384/512, ES256/384 */
+    const unsigned char *secret; /* HMAC secret, or PEM public key (RS/ES) */
     size_t secret_len;
-    long leeway_s;               /* allowed clock skew */
+    long leeway_s;               /* allowed clock skew on exp/nbf/iat */
+    const char *kid;             /* the token header's kid; NULL: none */
+    const char *issuer;          /* if set, `iss` must equal it */
+    const char *audience;        /* if set, `aud` (string or array) must hold it */
+    const unsigned char *sign_key; /* for issuing: HMAC secret or PEM private
+                                      key; NULL: same as secret (HS only) */
+    size_t sign_key_len;
 } auth_key;
 
-/* Verifies token[0..len) (need not be NUL-terminated) against key at time
- * now. On success fills *out and returns 0; otherwise -1 with err->status
- * 401 and a message that never repeats the token. */
+/* Several keys at once, so keys rotate without downtime: a token names its
+ * key with `kid`; a token without kid uses the default key. */
+typedef struct auth_keyring {
+    const auth_key *keys;
+    size_t n;
+    const auth_key *dflt;        /* for tokens without kid; may be NULL */
+} auth_keyring;
+
+/* The key a token's kid (NULL: none) selects, or NULL. */
+const auth_key *auth_keyring_pick(const auth_keyring *ring, const char *kid);
+
+/* Verifies token[0..len) (need not be NUL-terminated) at time now: picks
+ * the key by kid, requires the header's alg to be that key's (before and
+ * after decoding), checks the signature and every claim. On success fills
+ * *out and returns 0; otherwise -1 with err->status 401 and a message that
+ * never repeats the token. */
+int auth_jwt_verify_ring(const auth_keyring *ring, const char *token, size_t len,
+                         time_t now, auth_claims *out, tg_err *err);
+
+/* The same with one key, which also takes tokens without kid. */
 int auth_jwt_verify(const auth_key *key, const char *token, size_t len,
                     time_t now, auth_claims *out, tg_err *err);
 
-/* Signs claims with key. Returns a malloc'd token the caller frees, or
- * NULL with err set. */
+/* Signs claims with key (its kid, iss and aud go into the token). Returns
+ * a malloc'd token the caller frees, or NULL with err set. */
 char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err);
 
 const char *auth_scope_name(auth_scope s);

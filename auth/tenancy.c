@@ -257,13 +257,21 @@ int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,
     return 0;
 }
 
-int tenancy_token_revoke(sqlite3 *db, const char *jti, tg_err *err)
+int tenancy_tokens_revoke(sqlite3 *db, tenancy_revoke_by by, const char *id, int *count,
+                          tg_err *err)
 {
+    static const char *const sql[] = {
+        [TENANCY_BY_JTI] = "UPDATE tokens SET revoked_at = ? WHERE jti = ? AND revoked_at IS NULL",
+        [TENANCY_BY_DATABASE] = "UPDATE tokens SET revoked_at = ? WHERE database_id = ?"
+                                " AND revoked_at IS NULL",
+        [TENANCY_BY_TENANT] = "UPDATE tokens SET revoked_at = ? WHERE tenant_id = ?"
+                              " AND revoked_at IS NULL",
+    };
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
-    const char *args[] = {now, jti};
-    int n = exec_bind(db, "UPDATE tokens SET revoked_at = ? WHERE jti = ?"
-                      " AND revoked_at IS NULL", err, 2, args);
+    const char *args[] = {now, id};
+    int n = exec_bind(db, sql[by], err, 2, args);
     if (n < 0) return -1;
-    return n == 0 ? tg_fail(err, 404, "no unrevoked token %s", jti) : 0;
+    if (count) *count = n;
+    return n == 0 && by == TENANCY_BY_JTI ? tg_fail(err, 404, "no unrevoked token %s", id) : 0;
 }

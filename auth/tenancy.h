@@ -64,6 +64,12 @@ int tenancy_db_delete(sqlite3 *db, const char *database_id, tg_err *err);
  * iat, exp) ready for signing. */
 int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,
                         long long ttl_s, auth_claims *c, tg_err *err);
-int tenancy_token_revoke(sqlite3 *db, const char *jti, tg_err *err);
+typedef enum { TENANCY_BY_JTI, TENANCY_BY_DATABASE, TENANCY_BY_TENANT } tenancy_revoke_by;
+
+/* Revokes the unrevoked tokens with this jti, of this database, or of this
+ * tenant; *count (may be NULL) gets how many. A jti that matches nothing is
+ * a 404; a database or tenant without live tokens is not an error. */
+int tenancy_tokens_revoke(sqlite3 *db, tenancy_revoke_by by, const char *id, int *count,
+                          tg_err *err);
 
 #endif

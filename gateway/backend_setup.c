@@ -30,10 +30,9 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static reg_entry *reg_head;
 static uint8_t pw_key[2][16];
 
-void backend_setup_init(const char *secret)
+void backend_setup_init(const void *secret, size_t n)
 {
     static const uint8_t k0[16] = "tollgate-acl-k0!", k1[16] = "tollgate-acl-k1!";
-    size_t n = strlen(secret);
     for (int i = 0; i < 2; i++) {
         uint64_t a = siphash24(i ? k1 : k0, secret, n);
         uint64_t b = siphash24(i ? k0 : k1, secret, n);

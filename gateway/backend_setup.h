@@ -34,7 +34,7 @@ typedef struct backend_info {
 } backend_info;
 
 /* Derives ACL passwords from this secret (call once before serving). */
-void backend_setup_init(const char *secret);
+void backend_setup_init(const void *secret, size_t len);
 
 /* The info for url, set up on first call. NULL + 503 err if the backend
  * cannot be reached (a later call tries again). */

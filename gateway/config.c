@@ -42,6 +42,14 @@ static const cfg_def cfg_defs[] = {
      "the one accepted JWT algorithm: HS256, HS384 or HS512"},
     {"jwt_leeway_s", CFG_INT, 0, 600, "30", F(jwt_leeway_s),
      "clock skew allowed on exp/nbf/iat, seconds"},
+    {"jwt_kid", CFG_STR, 0, 0, NULL, F(jwt_kid),
+     "key id of the jwt_secret key (tokens without a kid use that key)"},
+    {"jwt_keys_file", CFG_STR, 0, 0, NULL, F(jwt_keys_file),
+     "more verification keys, one `kid alg key-file [signing-key-file]` a line"},
+    {"jwt_issuer", CFG_STR, 0, 0, NULL, F(jwt_issuer),
+     "if set, tokens must carry this iss (and new tokens get it)"},
+    {"jwt_audience", CFG_STR, 0, 0, NULL, F(jwt_audience),
+     "if set, tokens aud must name it (and new tokens get it)"},
     {"redis_url", CFG_STR, 0, 0, "redis://127.0.0.1:6379", F(redis_url),
      "default backend for new databases"},
     {"max_request_bytes", CFG_INT, 1024, 1L << 30, "1048576",
@@ -274,11 +282,12 @@ int config_load(tg_config *cfg, int argc, char **argv, char **rest,
 
 int config_validate_serve(const tg_config *cfg, tg_err *err)
 {
-    if (!cfg->jwt_secret || !*cfg->jwt_secret)
+    bool have_secret = cfg->jwt_secret && *cfg->jwt_secret;
+    if (!have_secret && !(cfg->jwt_keys_file && *cfg->jwt_keys_file))
         return tg_fail(err, 400, "jwt_secret: not set (TOLLGATE_JWT_SECRET)");
-    if (strlen(cfg->jwt_secret) < 32)
+    if (have_secret && strlen(cfg->jwt_secret) < 32)
         return tg_fail(err, 400, "jwt_secret: must be at least 32 bytes");
-    if (strcmp(cfg->jwt_alg, "HS256") && strcmp(cfg->jwt_alg, "HS384") &&
+    if (have_secret && strcmp(cfg->jwt_alg, "HS256") && strcmp(cfg->jwt_alg, "HS384") &&
         strcmp(cfg->jwt_alg, "HS512"))
         return tg_fail(err, 400, "jwt_alg: '%.32s' is not HS256, HS384 or HS512",
                        cfg->jwt_alg);
@@ -289,7 +298,8 @@ int config_validate_serve(const tg_config *cfg, tg_err *err)
         return tg_fail(err, 400, "meter_synchronous: '%.32s' is not normal or full",
                        cfg->meter_synchronous);
     if (cfg->admin_jwt_secret && *cfg->admin_jwt_secret &&
-        (strlen(cfg->admin_jwt_secret) < 32 || !strcmp(cfg->admin_jwt_secret, cfg->jwt_secret)))
+        (strlen(cfg->admin_jwt_secret) < 32 ||
+         (have_secret && !strcmp(cfg->admin_jwt_secret, cfg->jwt_secret))))
         return tg_fail(err, 400, "admin_jwt_secret: must be at least 32 bytes and differ "
                        "from jwt_secret");
     if (!cfg->tls_cert != !cfg->tls_key)

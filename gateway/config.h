@@ -27,6 +27,10 @@ typedef struct tg_config {
     char *jwt_secret;
     char *jwt_alg;
     long jwt_leeway_s;
+    char *jwt_kid;
+    char *jwt_keys_file;
+    char *jwt_issuer;
+    char *jwt_audience;
     char *redis_url;
     long max_request_bytes;
     long redis_connect_timeout_ms;

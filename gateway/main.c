@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../auth/jwt.h"
+#include "../auth/keys.h"
 #include "../billing/admin_auth.h"
 #include "../billing/period.h"
 #include "../billing/usage.h"
@@ -199,8 +200,10 @@ static int cmd_token(const tg_config *cfg, int argc, char **argv)
     const char *dbid = NULL, *scope = "rw", *ttl = "30d", *jti = NULL;
     tg_err err;
     if (argc >= 1 && !strcmp(argv[0], "create")) {
-        opt opts[] = {{"db", &dbid, true}, {"scope", &scope, false}, {"ttl", &ttl, false}};
-        if (parse_opts(argc - 1, argv + 1, opts, 3)) return 2;
+        const char *kid = NULL;
+        opt opts[] = {{"db", &dbid, true}, {"scope", &scope, false}, {"ttl", &ttl, false},
+                      {"kid", &kid, false}};
+        if (parse_opts(argc - 1, argv + 1, opts, 4)) return 2;
         auth_scope sc;
         if (auth_scope_parse(scope, &sc)) {
             fprintf(stderr, "tollgate: --scope must be rw or ro\n");
@@ -215,18 +218,22 @@ static int cmd_token(const tg_config *cfg, int argc, char **argv)
             fprintf(stderr, "tollgate: %s\n", err.msg);
             return 2;
         }
-        sqlite3 *db = open_state(cfg, true);
-        if (!db) return 1;
-        auth_claims c;
-        int rc = tenancy_token_issue(db, dbid, sc, secs, &c, &err);
-        sqlite3_close(db);
-        if (rc) {
+        auth_keys_opts ko = {cfg->jwt_secret, cfg->jwt_alg, cfg->jwt_kid, cfg->jwt_keys_file,
+                             cfg->jwt_issuer, cfg->jwt_audience, cfg->jwt_leeway_s};
+        auth_keys *keys = auth_keys_load(&ko, &err);
+        const auth_key *signer = keys ? auth_keys_signer(keys, kid, &err) : NULL;
+        if (!signer) {
             fprintf(stderr, "tollgate: %s\n", err.msg);
-            return 1;
+            auth_keys_free(keys);
+            return 2;
         }
-        auth_key key = {cfg->jwt_alg, (const unsigned char *)cfg->jwt_secret,
-                        strlen(cfg->jwt_secret), cfg->jwt_leeway_s};
-        char *tok = auth_jwt_sign(&key, &c, &err);
+        sqlite3 *db = open_state(cfg, true);
+        auth_claims c;
+        int rc = db ? tenancy_token_issue(db, dbid, sc, secs, &c, &err) : -1;
+        sqlite3_close(db);
+        char *tok = rc ? NULL : auth_jwt_sign(signer, &c, &err);
+        auth_keys_free(keys);
+        if (!db) return 1;
         if (!tok) {
             fprintf(stderr, "tollgate: %s\n", err.msg);
             return 1;
@@ -236,20 +243,29 @@ static int cmd_token(const tg_config *cfg, int argc, char **argv)
         return 0;
     }
     if (argc >= 1 && !strcmp(argv[0], "revoke")) {
-        opt opts[] = {{"jti", &jti, true}};
-        if (parse_opts(argc - 1, argv + 1, opts, 1)) return 2;
+        const char *rdb = NULL, *rtenant = NULL;
+        opt opts[] = {{"jti", &jti, false}, {"db", &rdb, false}, {"tenant", &rtenant, false}};
+        if (parse_opts(argc - 1, argv + 1, opts, 3)) return 2;
+        if (!!jti + !!rdb + !!rtenant != 1) {
+            fprintf(stderr, "tollgate: token revoke takes one of --jti, --db, --tenant\n");
+            return 2;
+        }
         sqlite3 *db = open_state(cfg, true);
         if (!db) return 1;
-        int rc = tenancy_token_revoke(db, jti, &err);
+        int n = 0;
+        int rc = tenancy_tokens_revoke(db, jti ? TENANCY_BY_JTI : rdb ? TENANCY_BY_DATABASE
+                                                                     : TENANCY_BY_TENANT,
+                                       jti ? jti : rdb ? rdb : rtenant, &n, &err);
         sqlite3_close(db);
         if (rc) {
             fprintf(stderr, "tollgate: %s\n", err.msg);
             return 1;
         }
+        printf("revoked %d token(s)\n", n);
         return 0;
     }
-    fprintf(stderr, "usage: tollgate token create --db ID [--scope rw|ro] [--ttl 30d]\n"
-            "       tollgate token revoke --jti JTI\n");
+    fprintf(stderr, "usage: tollgate token create --db ID [--scope rw|ro] [--ttl 30d] [--kid K]\n"
+            "       tollgate token revoke --jti JTI | --db ID | --tenant ID\n");
     return 2;
 }
 
@@ -378,9 +394,10 @@ static void usage(void)
            "  db create --tenant ID --name N [--redis-url URL] [--db-index I]\n"
            "                                print the new database id\n"
            "  db delete --db ID\n"
-           "  token create --db ID [--scope rw|ro] [--ttl 30d]\n"
+           "  token create --db ID [--scope rw|ro] [--ttl 30d] [--kid K]\n"
            "                                print a signed JWT for the database\n"
-           "  token revoke --jti JTI\n"
+           "  token revoke --jti JTI | --db ID | --tenant ID\n"
+           "                                refused on running gateways within 1 s\n"
            "  usage export --period YYYY-MM [--format csv|json]\n"
            "                                print the period's usage statement\n"
            "  usage close --period YYYY-MM [--force]\n"

@@ -215,18 +215,15 @@ static void prefetch_table(const char *url, void *arg)
                 url, err.msg);
 }
 
-static int worker_start(worker *w, const tg_config *cfg, int fd, const char *cert,
-                        const char *key, tg_err *err)
+static int worker_start(worker *w, const tg_config *cfg, const auth_keys *keys, int fd,
+                        const char *cert, const char *key, tg_err *err)
 {
     w->cfg = cfg;
     w->listen_fd = fd;
     w->ev_mhd_tag = WORKER_EV_MHD;
     w->ev_wake_tag = WORKER_EV_WAKE;
-    w->key.alg = cfg->jwt_alg;
-    w->key.secret = (const unsigned char *)cfg->jwt_secret;
-    w->key.secret_len = strlen(cfg->jwt_secret);
-    w->key.leeway_s = cfg->jwt_leeway_s;
-    w->auth = auth_ctx_new(&w->key, cfg->sqlite_path, (size_t)cfg->token_cache_size, err);
+    w->auth = auth_ctx_new(auth_keys_ring(keys), cfg->jwt_leeway_s, cfg->sqlite_path,
+                           (size_t)cfg->token_cache_size, err);
     if (!w->auth) return -1;
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -267,7 +264,16 @@ int server_run(const tg_config *cfg_in)
     int rc = 1;
     char *cert = NULL, *key = NULL;
     hash_seed();
-    backend_setup_init(cfg.jwt_secret);
+    auth_keys_opts ko = {cfg.jwt_secret, cfg.jwt_alg, cfg.jwt_kid, cfg.jwt_keys_file,
+                         cfg.jwt_issuer, cfg.jwt_audience, cfg.jwt_leeway_s};
+    auth_keys *keys = auth_keys_load(&ko, &err);
+    if (!keys) {
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        return 1;
+    }
+    /* Every node derives the same ACL password from the same key material. */
+    const auth_key *k0 = &auth_keys_ring(keys)->keys[0];
+    backend_setup_init(k0->secret, k0->secret_len);
     signal(SIGPIPE, SIG_IGN);
     if (cfg.threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -319,7 +325,7 @@ int server_run(const tg_config *cfg_in)
         }
         if (port == 0) port = bound_port(fd);
         ws[i].id = i;
-        if (worker_start(&ws[i], &cfg, fd, cert, key, &err)) {
+        if (worker_start(&ws[i], &cfg, keys, fd, cert, key, &err)) {
             fprintf(stderr, "tollgate: %s\n", err.msg);
             close(fd);
             auth_ctx_free(ws[i].auth);
@@ -386,5 +392,6 @@ out_stop:
 out_free_tls:
     free(cert);
     free(key);
+    auth_keys_free(keys);
     return rc;
 }

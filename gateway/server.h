@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "../auth/auth.h"
+#include "../auth/keys.h"
 #include "backend.h"
 #include "backend_setup.h"
 #include "command.h"
@@ -37,7 +38,6 @@ typedef struct worker {
     int listen_fd;
     struct MHD_Daemon *mhd;
     const tg_config *cfg;
-    auth_key key;
     auth_ctx *auth;
     be_slot *backends;          /* few: one per (backend URL, logical DB) */
     int inflight;               /* requests awaiting Redis */

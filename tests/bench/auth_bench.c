@@ -39,7 +39,8 @@ int main(void)
     char ten[AUTH_ID_MAX], dbid[AUTH_ID_MAX];
     auth_claims c;
     const char secret[] = "bench-secret-bench-secret-bench-secret";
-    auth_key key = {"HS256", (const unsigned char *)secret, strlen(secret), 30};
+    auth_key key = {.alg = "HS256", .secret = (const unsigned char *)secret,
+    .secret_len = strlen(secret), .leeway_s = 30};
     if (tenancy_tenant_create(db, "bench", ten, &err) ||
         tenancy_db_create(db, ten, "bench", "redis://127.0.0.1:6379", 0, dbid, &err) ||
         tenancy_token_issue(db, dbid, AUTH_SCOPE_RW, 3600, &c, &err)) {
@@ -48,7 +49,8 @@ int main(void)
     }
     char *tok = auth_jwt_sign(&key, &c, &err);
     sqlite3_close(db);
-    auth_ctx *a = auth_ctx_new(&key, path, 1024, &err);
+    auth_keyring ring = {&key, 1, &key};
+    auth_ctx *a = auth_ctx_new(&ring, key.leeway_s, path, 1024, &err);
     if (!tok || !a) return 1;
     auth_grant g;
     size_t len = strlen(tok);
@@ -64,7 +66,7 @@ int main(void)
     const int misses = 2000;
     double miss_total = 0;
     for (int i = 0; i < misses; i++) {
-        auth_ctx *m = auth_ctx_new(&key, path, 16, &err);
+        auth_ctx *m = auth_ctx_new(&ring, key.leeway_s, path, 16, &err);
         double s = now_ns();
         if (auth_authenticate(m, tok, len, now, &g, &err)) return 1;
         miss_total += now_ns() - s;

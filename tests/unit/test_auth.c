@@ -14,8 +14,9 @@
 #define URL_A "redis://127.0.0.1:6379"
 #define URL_B "redis://10.0.0.2:6379"
 
-static const auth_key key = {"HS256", (const unsigned char *)SECRET,
-                             sizeof SECRET - 1, 30};
+static const auth_key key = {.alg = "HS256", .secret = (const unsigned char *)SECRET,
+    .secret_len = sizeof SECRET - 1, .leeway_s = 30};
+static const auth_keyring ring = {&key, 1, &key};
 static char dir[] = "/tmp/tg-auth-XXXXXX";
 static char path[256];
 static sqlite3 *db;
@@ -46,7 +47,7 @@ static int authn(auth_ctx *a, const char *tok, time_t t, auth_grant *g, tg_err *
 static auth_ctx *ctx(size_t entries)
 {
     tg_err err;
-    auth_ctx *a = auth_ctx_new(&key, path, entries, &err);
+    auth_ctx *a = auth_ctx_new(&ring, key.leeway_s, path, entries, &err);
     if (!a) fprintf(stderr, "  auth_ctx_new: %s\n", err.msg);
     return a;
 }
@@ -146,7 +147,7 @@ TEST(revocation_takes_effect)
     auth_grant g;
     tg_err err = {0, ""};
     CHECK(tok && a && authn(a, tok, now, &g, &err) == 0);
-    CHECK(tenancy_token_revoke(db, c.jti, &err) == 0);
+    CHECK(tenancy_tokens_revoke(db, TENANCY_BY_JTI, c.jti, NULL, &err) == 0);
     /* Past the recheck interval the cached entry is checked again. */
     err.status = 0;
     CHECK(authn(a, tok, now + AUTH_RECHECK_S + 1, &g, &err) == -1);
@@ -304,14 +305,14 @@ TEST(state_file_errors)
     tg_err err = {0, ""};
     char p[300];
     snprintf(p, sizeof p, "%s/missing.db", dir);
-    CHECK(auth_ctx_new(&key, p, 16, &err) == NULL && err.status == 503);
+    CHECK(auth_ctx_new(&ring, key.leeway_s, p, 16, &err) == NULL && err.status == 503);
     /* An existing but unmigrated file. */
     snprintf(p, sizeof p, "%s/empty.db", dir);
     sqlite3 *e = migrate_open(p, &err);
     CHECK(e != NULL);
     sqlite3_close(e);
     err.status = 0;
-    CHECK(auth_ctx_new(&key, p, 16, &err) == NULL && err.status == 503);
+    CHECK(auth_ctx_new(&ring, key.leeway_s, p, 16, &err) == NULL && err.status == 503);
 }
 
 static void cleanup(void)

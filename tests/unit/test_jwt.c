@@ -12,8 +12,8 @@
 
 #define SECRET "0123456789abcdef0123456789abcdef"
 
-static const auth_key key256 = {"HS256", (const unsigned char *)SECRET,
-                                sizeof SECRET - 1, 30};
+static const auth_key key256 = {.alg = "HS256", .secret = (const unsigned char *)SECRET,
+    .secret_len = sizeof SECRET - 1, .leeway_s = 30};
 static time_t now;
 
 /* A token signed with libjwt over arbitrary claims (JSON text). Caller

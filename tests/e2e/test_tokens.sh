@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Keys, algorithms, claims and revocation against the real gateway: several
+# keys at once (HS, RS, ES) picked by kid, and forged tokens that must all
+# be 401s. Usage: TG_BIN=path/to/tollgate test_tokens.sh
+. "$(dirname "$0")/lib.sh"
+JWT() { node "$(dirname "$0")/jwt.mjs" "$@"; }
+claims() { cut -d. -f2 <<<"$1" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(Buffer.from(s.trim(),"base64url").toString()))'; }
+
+start_redis RP || exit 1
+export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
+K=$TG_TMP/keys
+mkdir -p "$K"
+head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$K/k2.secret"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$K/rsa1.pem" 2>/dev/null
+openssl pkey -in "$K/rsa1.pem" -pubout -out "$K/rsa1.pub.pem"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$K/ec1.pem" 2>/dev/null
+openssl pkey -in "$K/ec1.pem" -pubout -out "$K/ec1.pub.pem"
+cat >"$K/keys" <<KEYS
+# kid  alg    verify key      signing key
+k2     HS256  k2.secret
+rsa1   RS256  rsa1.pub.pem    rsa1.pem
+ec1    ES256  ec1.pub.pem     ec1.pem
+KEYS
+export TOLLGATE_JWT_KEYS_FILE=$K/keys TOLLGATE_JWT_ISSUER=tollgate-e2e TOLLGATE_JWT_AUDIENCE=api
+tg migrate >/dev/null
+T=$(tg tenant create --name keys)
+T2=$(tg tenant create --name other)
+D=$(tg db create --tenant "$T" --name a --db-index 1)
+D2=$(tg db create --tenant "$T" --name b --db-index 2)
+D3=$(tg db create --tenant "$T2" --name c --db-index 3)
+start_tollgate P || exit 1
+U=http://127.0.0.1:$P
+get() { http GET "$U/get/k" -H "Authorization: Bearer $1"; }
+
+# ---- Every configured key signs tokens the gateway accepts -------------
+for kid in "" k2 rsa1 ec1; do
+  TOKK=$(tg token create --db "$D" --ttl 1h ${kid:+--kid "$kid"})
+  get "$TOKK"
+  expect "key-${kid:-default}-accepted" 200 '{"result":null}'
+done
+TOK=$(tg token create --db "$D" --ttl 1h)
+C=$(claims "$TOK")
+check new-tokens-carry-iss grep -q '"iss":"tollgate-e2e"' <<<"$C"
+check new-tokens-carry-aud grep -q '"aud":"api"' <<<"$C"
+check unknown-kid-cannot-sign sh -c "! '$TG_BIN' token create --db '$D' --kid nope 2>/dev/null"
+
+# ---- Forgeries -----------------------------------------------------------
+SECRET=$TOLLGATE_JWT_SECRET
+NOW=$(date +%s)
+JTI=$(node -e 'console.log(JSON.parse(process.argv[1]).jti)' "$C")
+good() { # good [extra claims JSON fragment]: the real claims, iss and aud
+  printf '{"sub":"%s","db":"%s","scope":"rw","jti":"%s","exp":%d,"iss":"tollgate-e2e","aud":"api"%s}' \
+    "$T" "$D" "$JTI" $((NOW + 600)) "${1:-}"
+}
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256","typ":"JWT"}' "$(good)")"
+expect crafted-control-accepted 200 '{"result":null}'
+get "$(JWT HS256 "@$K/rsa1.pub.pem" '{"alg":"HS256","kid":"rsa1"}' "$(good)")"
+expect_match hs256-signed-with-rsa-public-key 401 'algorithm'
+get "$(JWT HS256 "@$K/rsa1.pub.pem" '{"alg":"RS256","kid":"rsa1"}' "$(good)")"
+expect_match rs256-header-hmac-signature 401 'error'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256","kid":"nope"}' "$(good)")"
+expect_match unknown-kid 401 'unknown key id'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256","kid":"k2"}' "$(good)")"
+expect_match wrong-kid-for-key 401 'signature'
+get "$(JWT HS256 "@$K/k2.secret" '{"alg":"HS256","kid":"ec1"}' "$(good)")"
+expect_match kid-of-another-algorithm 401 'algorithm'
+NONE="$(printf '{"alg":"none"}' | base64 -w0 | tr '+/' '-_' | tr -d =).$(good | base64 -w0 | tr '+/' '-_' | tr -d =)."
+get "$NONE"
+expect_match alg-none 401 'error'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good | sed 's/"iss":"tollgate-e2e",//')")"
+expect_match missing-issuer 401 'issuer'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good | sed 's/tollgate-e2e/evil/')")"
+expect_match wrong-issuer 401 'issuer'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good | sed 's/"aud":"api"/"aud":"web"/')")"
+expect_match wrong-audience 401 'audience'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good | sed 's/"aud":"api"/"aud":["web","api"]/')")"
+expect audience-array-accepted 200 '{"result":null}'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good | sed "s/\"exp\":[0-9]*/\"exp\":\"$((NOW + 600))\"/")")"
+expect_match exp-as-string 401 'exp'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good ",\"nbf\":$((NOW + 3600))")")"
+expect_match not-yet-valid 401 'not yet valid'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good | sed 's/"scope":"rw"/"scope":["rw"]/')")"
+expect_match scope-of-wrong-type 401 'scope'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good | sed "s/\"db\":\"$D\"/\"db\":\"$D3\"/")")"
+expect_match claims-not-matching-row 401 'match'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256","typ":"JWT","kid":7}' "$(good)")"
+expect_match kid-of-wrong-type 401 'kid'
+get "$(JWT HS256 "$SECRET" 'not json' "$(good)")"
+expect_match header-not-json 401 'header'
+
+# ---- Revocation by database and by tenant, on a running gateway ----------
+A1=$(tg token create --db "$D2" --ttl 1h)
+A2=$(tg token create --db "$D2" --ttl 1h --kid ec1)
+B1=$(tg token create --db "$D3" --ttl 1h)
+for t in "$A1" "$A2" "$B1"; do get "$t"; done  # cached now
+OUT=$(tg token revoke --db "$D2")
+check revoke-by-database-counts grep -q 'revoked 2 token' <<<"$OUT"
+sleep 1.2
+get "$A1"; expect_match revoked-by-database-1 401 'revoked'
+get "$A2"; expect_match revoked-by-database-2 401 'revoked'
+get "$B1"; expect other-database-unaffected 200 '{"result":null}'
+tg token revoke --tenant "$T2" >/dev/null
+sleep 1.2
+get "$B1"; expect_match revoked-by-tenant 401 'revoked'
+get "$TOK"; expect other-tenant-unaffected 200 '{"result":null}'
+
+stop_tollgate "$P_PID" clean-shutdown-token-server "$TG_TMP/tollgate-$P.log"
