@@ -34,6 +34,7 @@ static struct {
     pthread_t thread;
     char *spill_path;
     _Atomic uint64_t last_loss_log;
+    _Atomic bool spill_failing;     /* the last spill write failed */
 } M;
 
 /* ==== Ids ==== */
@@ -184,8 +185,11 @@ static void log_loss(const char *what, uint64_t n, const tg_err *err)
 
 bool meter_admit(void)
 {
-    if (!atomic_load_explicit(&M.running, memory_order_relaxed) ||
-        M.o.overflow != METER_OVERFLOW_REJECT)
+    if (!atomic_load_explicit(&M.running, memory_order_relaxed)) return true;
+    /* Spill mode refuses only when the spill file fails too (disk full):
+     * refusing beats losing. */
+    if (M.o.overflow == METER_OVERFLOW_SPILL &&
+        !atomic_load_explicit(&M.spill_failing, memory_order_relaxed))
         return true;
     /* Refuse once three quarters of the buffers are in use. */
     if (meter_queue_free_buffers(M.q) * 4 > meter_queue_buffers(M.q)) return true;
@@ -211,9 +215,11 @@ void meter_record(const meter_event *e)
      * mode gets here only when admitted requests overrun the headroom). */
     tg_err err;
     if (meter_spill_append(M.spill, &row, 1, &err) == 0) {
+        atomic_store_explicit(&M.spill_failing, false, memory_order_relaxed);
         atomic_fetch_add_explicit(&m_spilled, 1, memory_order_relaxed);
         return;
     }
+    atomic_store_explicit(&M.spill_failing, true, memory_order_relaxed);
     atomic_fetch_add_explicit(&m_lost, 1, memory_order_relaxed);
     log_loss("queue full, spill failed", 1, &err);
 }
@@ -254,9 +260,12 @@ static void writer_handle(meter_batch *list, bool closing)
         if (M.o.overflow == METER_OVERFLOW_SPILL || (closing && meter_mono_ms() >= give_up)) {
             tg_err serr;
             if (spill_list(list, &serr) == 0) {
+                atomic_store_explicit(&M.spill_failing, false, memory_order_relaxed);
                 atomic_fetch_add_explicit(&m_spilled, n, memory_order_relaxed);
                 return;
             }
+            atomic_store_explicit(&M.spill_failing, true, memory_order_relaxed);
+            fprintf(stderr, "tollgate: metering: %s\n", serr.msg);
             if (closing) {
                 atomic_fetch_add_explicit(&m_lost, n, memory_order_relaxed);
                 log_loss("database and spill file both failed at shutdown", n, &serr);

@@ -16,9 +16,10 @@
  * three quarters of the queue are in use, and the last quarter absorbs the
  * requests already admitted. With METER_OVERFLOW_SPILL, events that find
  * the queue full (and batches the database refuses) are appended to the
- * spill file, replayed into SQLite at the next meter_start(). In both
- * modes an event that finds no room anywhere is counted as lost and logged;
- * nothing is dropped quietly.
+ * spill file, replayed into SQLite at the next meter_start(); should the
+ * spill file fail too (disk full), meter_admit() falls back to refusing
+ * like the reject policy. In both modes an event that finds no room
+ * anywhere is counted as lost and logged; nothing is dropped quietly.
  *
  * Lifecycle: meter_start() before the worker threads, meter_stop() after
  * every request has completed; meter_stop drains the queue to SQLite (or

@@ -194,7 +194,9 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         backend_cancel(r->be, r);
         w->inflight--;
     }
-    if (r->status) {
+    /* Metered when answered, and also when the client left after its
+     * commands were sent (they ran in Redis: status 499). */
+    if (r->status || r->nsent) {
         meter_event e = {
             .time_ms = r->start_ms,
             .tenant_id = r->tenant_id,
@@ -205,7 +207,7 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             .billable_commands = r->billable,
             .bytes_in = r->body_seen + strlen(r->path),
             .bytes_out = r->bytes_out,
-            .http_status = (int)r->status,
+            .http_status = r->status ? (int)r->status : 499,
             .outcome = r->outcome,
             .backend_us = r->backend_us,
         };

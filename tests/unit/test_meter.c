@@ -467,6 +467,33 @@ TEST(meter_spill_policy_when_the_database_fails)
     CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups WHERE tenant_id='tn_s'") == 300);
 }
 
+TEST(meter_spill_policy_refuses_when_the_spill_file_fails)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_options o = opts(path, 64, 16, METER_OVERFLOW_SPILL);
+    o.spill_path = "/proc/no-such-dir/spill";   /* cannot be created */
+    meter_totals before, after;
+    meter_snapshot(&before);
+    CHECK(meter_start(&o, &err) == 0);
+    sqlite3 *lock;
+    sqlite3_open(path, &lock);
+    sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int admitted = 0;
+    for (int i = 0; i < 300 && meter_admit(); i++) {
+        record_n(1, "tn_f");
+        admitted++;
+    }
+    CHECK(admitted < 300);   /* refused once the spill file failed */
+    sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(lock);
+    meter_stop();
+    meter_snapshot(&after);
+    long long stored = query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id='tn_f'");
+    CHECK(after.lost > before.lost);   /* counted and logged, never quiet */
+    CHECK(stored + (long long)(after.lost - before.lost) == admitted);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) return 1;
@@ -482,6 +509,7 @@ int main(void)
     RUN(meter_drains_everything_on_stop);
     RUN(meter_reject_policy_under_a_stalled_database);
     RUN(meter_spill_policy_when_the_database_fails);
+    RUN(meter_spill_policy_refuses_when_the_spill_file_fails);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd)) { /* best effort */ }
