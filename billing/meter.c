@@ -15,6 +15,7 @@
 #include "writer.h"
 
 #define PRUNE_EVERY_MS 60000
+#define PRUNE_CHUNK 50000        /* events deleted per pruning transaction */
 #define RETRY_MIN_MS 50
 #define RETRY_MAX_MS 1000
 #define STOP_RETRY_MS 3000       /* at shutdown, retry the database this long, then spill */
@@ -277,19 +278,25 @@ static void writer_handle(meter_batch *list, bool closing)
     }
 }
 
-static void prune(void)
+/* One chunk of retention pruning; true when more may be left, so the
+ * writer comes back to it between batches rather than stalling them. */
+static bool prune(void)
 {
     tg_err err;
-    uint64_t keep_ms = (uint64_t)M.o.retention_days * 86400000ULL, now = wall_ms();
-    if (now > keep_ms && meter_writer_prune(M.w, now - keep_ms, NULL, &err))
+    uint64_t keep_ms = (uint64_t)M.o.retention_days * 86400000ULL, now = wall_ms(), n = 0;
+    if (now <= keep_ms) return false;
+    if (meter_writer_prune(M.w, now - keep_ms, PRUNE_CHUNK, &n, &err)) {
         fprintf(stderr, "tollgate: metering: %s\n", err.msg);
+        return false;
+    }
+    return n == PRUNE_CHUNK;
 }
 
 static void *writer_main(void *arg)
 {
     (void)arg;
     uint64_t deadline = meter_mono_ms() + (uint64_t)M.o.flush_ms;
-    uint64_t next_prune = meter_mono_ms() + PRUNE_EVERY_MS;
+    uint64_t next_prune = meter_mono_ms();   /* prune once at start */
     for (;;) {
         bool closing;
         meter_batch *list = meter_queue_take(M.q, deadline, &closing);
@@ -298,13 +305,11 @@ static void *writer_main(void *arg)
         if (list) {
             writer_handle(list, closing);
             meter_queue_give_back(M.q, list);
-            continue;   /* closing: loop until take finds nothing */
+        } else if (closing) {
+            break;   /* closing: loop until take finds nothing */
         }
-        if (closing) break;
-        if (now >= next_prune) {
-            prune();
-            next_prune = now + PRUNE_EVERY_MS;
-        }
+        if (!closing && now >= next_prune)
+            next_prune = prune() ? now : now + PRUNE_EVERY_MS;
     }
     return NULL;
 }
@@ -337,7 +342,6 @@ int meter_start(const meter_options *o, tg_err *err)
     }
     if (meter_writer_max_id(M.w, &max_id, err)) goto out_free;
     meter_id_seed(max_id, o->node_id);
-    prune();
     M.q = meter_queue_new(M.o.queue_events, M.o.batch_events);
     M.spill = meter_spill_new(M.spill_path);
     atomic_store(&M.running, true);

@@ -401,14 +401,19 @@ out_close:
     return rc;
 }
 
-int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t *deleted, tg_err *err)
+int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit, uint64_t *deleted,
+                       tg_err *err)
 {
     if (deleted) *deleted = 0;
     if (before_ms <= METER_EPOCH_MS) return 0;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(w->db, "DELETE FROM meter_events WHERE id < ?", -1, &st, NULL))
+    /* The oldest `limit` ids below the cut: a rowid range scan, short
+     * enough not to hold the write lock for long. */
+    if (sqlite3_prepare_v2(w->db, "DELETE FROM meter_events WHERE id IN (SELECT id FROM"
+                           " meter_events WHERE id < ?1 ORDER BY id LIMIT ?2)", -1, &st, NULL))
         return tg_fail(err, 500, "metering: prune: %s", sqlite3_errmsg(w->db));
     sqlite3_bind_int64(st, 1, (sqlite3_int64)((before_ms - METER_EPOCH_MS) << 22));
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(limit ? limit : INT64_MAX));
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tg_fail(err, 503, "metering: prune: %s", sqlite3_errmsg(w->db));

@@ -44,10 +44,11 @@ int meter_writer_commit(meter_writer *w, const meter_batch *list, uint64_t *inse
 int meter_writer_replay(meter_writer *w, const char *path, size_t chunk,
                         uint64_t *replayed, tg_err *err);
 
-/* Deletes raw events older than before_ms (by id range; rollups stay).
- * *deleted (may be NULL) gets the count. */
-int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t *deleted,
-                       tg_err *err);
+/* Deletes raw events older than before_ms, at most `limit` of them (0: no
+ * limit), oldest first, by id range; rollups stay. *deleted (may be NULL)
+ * gets the count: equal to limit means there may be more. */
+int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit,
+                       uint64_t *deleted, tg_err *err);
 
 /* The largest event id stored (0 if none). */
 int meter_writer_max_id(meter_writer *w, uint64_t *out, tg_err *err);

@@ -278,16 +278,28 @@ TEST(writer_prune_keeps_rollups)
     const char *path = fresh_db();
     tg_err err;
     meter_writer *w = meter_writer_open(path, false, &err);
-    meter_batch *b = batch_new(2);
+    meter_batch *b = batch_new(3);
     uint64_t old = now_ms() - 10 * 86400000ULL, recent = now_ms();
     make_row(&b->rows[b->n++], (old - METER_EPOCH_MS) << 22, old, "tA", "dA", METER_OK, 1);
     make_row(&b->rows[b->n++], (recent - METER_EPOCH_MS) << 22, recent, "tA", "dA", METER_OK, 1);
     uint64_t ins, del;
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins == 2);
-    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, &del, &err) == 0);
+    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 0, &del, &err) == 0);
     CHECK(del == 1);
     CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
     CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 2);
+    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 0, &del, &err) == 0);
+    CHECK(del == 0);
+    /* In chunks: the oldest first, `limit` at a time. */
+    b->n = 0;
+    for (uint64_t i = 0; i < 3; i++)
+        make_row(&b->rows[b->n++], ((old - METER_EPOCH_MS) << 22) + 1 + i, old, "tA", "dA",
+                 METER_OK, 1);
+    CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins == 3);
+    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 2);
+    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 1);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 5);
     free(b);
     meter_writer_free(w);
 }
