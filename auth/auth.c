@@ -18,6 +18,8 @@ typedef struct cache_entry {
     uint32_t stamp;             /* for replacement: least recently used */
     char tail[TAIL];
     const char *redis_url;      /* interned in the ctx */
+    const char *cmd_allow;      /* interned; NULL when the token has none */
+    const char *cmd_deny;
     int db_index;
     auth_scope scope;
     long long expires_at;       /* min(token exp, row expiry) */
@@ -75,7 +77,7 @@ void auth_ctx_free(auth_ctx *a)
     free(a);
 }
 
-static const char *intern_url(auth_ctx *a, const char *url)
+static const char *intern(auth_ctx *a, const char *url)
 {
     for (interned *i = a->urls; i; i = i->next)
         if (!strcmp(i->s, url)) return i->s;
@@ -104,6 +106,8 @@ static void claims_of(const cache_entry *e, auth_claims *c)
     memcpy(c->jti, e->jti, sizeof c->jti);
     c->scope = e->scope;
     c->exp = e->claim_exp;
+    if (e->cmd_allow) snprintf(c->cmd_allow, sizeof c->cmd_allow, "%s", e->cmd_allow);
+    if (e->cmd_deny) snprintf(c->cmd_deny, sizeof c->cmd_deny, "%s", e->cmd_deny);
 }
 
 static void fill_grant(const cache_entry *e, auth_grant *out)
@@ -115,6 +119,8 @@ static void fill_grant(const cache_entry *e, auth_grant *out)
     out->db_index = e->db_index;
     out->scope = e->scope;
     out->expires_at = e->expires_at;
+    out->cmd_allow = e->cmd_allow;
+    out->cmd_deny = e->cmd_deny;
 }
 
 static void store_grant(auth_ctx *a, cache_entry *e, const tenancy_grant *g,
@@ -123,7 +129,7 @@ static void store_grant(auth_ctx *a, cache_entry *e, const tenancy_grant *g,
     memcpy(e->tenant_id, g->tenant_id, sizeof e->tenant_id);
     memcpy(e->database_id, g->database_id, sizeof e->database_id);
     memcpy(e->jti, g->jti, sizeof e->jti);
-    e->redis_url = intern_url(a, g->redis_url);
+    e->redis_url = intern(a, g->redis_url);
     e->db_index = g->db_index;
     e->scope = g->scope;
     e->expires_at = g->expires_at;
@@ -195,6 +201,8 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     victim->len = (uint32_t)len;
     memcpy(victim->tail, tail, TAIL);
     victim->claim_exp = c.exp;
+    victim->cmd_allow = c.cmd_allow[0] ? intern(a, c.cmd_allow) : NULL;
+    victim->cmd_deny = c.cmd_deny[0] ? intern(a, c.cmd_deny) : NULL;
     victim->stamp = a->clock;
     store_grant(a, victim, &g, now);
     fill_grant(victim, out);

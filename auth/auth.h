@@ -32,6 +32,8 @@ typedef struct auth_grant {
     int db_index;
     auth_scope scope;
     long long expires_at;
+    const char *cmd_allow;       /* per-token command rules, NULL when none; */
+    const char *cmd_deny;        /* these stay valid for the ctx's lifetime */
 } auth_grant;
 
 typedef struct auth_ctx auth_ctx;

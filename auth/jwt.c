@@ -1,6 +1,7 @@
 /* jwt.c - see jwt.h. */
 #include "jwt.h"
 
+#include <ctype.h>
 #include <cjson/cJSON.h>
 #include <jwt.h>
 #include <math.h>
@@ -107,6 +108,59 @@ static int claim_string(const cJSON *claims, const char *name, char *out,
     return 0;
 }
 
+int auth_rules_normalize(const char *in, char out[AUTH_RULES_MAX])
+{
+    size_t o = 0;
+    bool entry_start = true;
+    for (const char *p = in; *p; p++) {
+        char c = (char)tolower((unsigned char)*p);
+        if (c == ' ' || c == '\t') continue;
+        if (c == ',') {
+            if (entry_start) return -1; /* empty entry */
+            entry_start = true;
+        } else if (c == '@') {
+            if (!entry_start) return -1; /* '@' only leads a category */
+            entry_start = false;
+        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '|' ||
+                   c == '-') {
+            entry_start = false;
+        } else {
+            return -1;
+        }
+        if (o + 1 >= AUTH_RULES_MAX) return -1;
+        out[o++] = c;
+    }
+    if (o > 0 && entry_start) return -1; /* trailing comma */
+    out[o] = '\0';
+    return 0;
+}
+
+/* A rule list claim: an array of strings, joined and normalised. */
+static int claim_rules(const cJSON *claims, const char *name, char out[AUTH_RULES_MAX],
+                       tg_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(claims, name);
+    out[0] = '\0';
+    if (!v) return 0;
+    char joined[AUTH_RULES_MAX];
+    size_t o = 0;
+    const cJSON *e;
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0) goto bad;
+    cJSON_ArrayForEach(e, v) {
+        if (!cJSON_IsString(e) || strchr(e->valuestring, ',')) goto bad;
+        size_t n = strlen(e->valuestring);
+        if (o + n + 2 >= sizeof joined) goto bad;
+        if (o) joined[o++] = ',';
+        memcpy(joined + o, e->valuestring, n);
+        o += n;
+    }
+    joined[o] = '\0';
+    if (auth_rules_normalize(joined, out) == 0 && !strcmp(joined, out)) return 0;
+bad:
+    return tg_fail(err, 401, "invalid token: claim '%s' must be an array of command "
+                   "names and @categories", name);
+}
+
 static int claim_time(const cJSON *claims, const char *name, long long *out,
                       bool required, tg_err *err)
 {
@@ -178,7 +232,9 @@ int auth_jwt_verify_ring(const auth_keyring *ring, const char *token, size_t len
         claim_string(claims, "scope", scope, true, err) ||
         claim_time(claims, "exp", &out->exp, true, err) ||
         claim_time(claims, "nbf", &out->nbf, false, err) ||
-        claim_time(claims, "iat", &out->iat, false, err))
+        claim_time(claims, "iat", &out->iat, false, err) ||
+        claim_rules(claims, "cmd_allow", out->cmd_allow, err) ||
+        claim_rules(claims, "cmd_deny", out->cmd_deny, err))
         goto out;
     if (auth_scope_parse(scope, &out->scope)) {
         tg_fail(err, 401, "invalid token: scope must be 'rw' or 'ro'");
@@ -214,6 +270,22 @@ out:
     return rc;
 }
 
+/* Adds a rule list (already normalised) as a JSON array claim. */
+static int add_rules(jwt_t *jwt, const char *name, const char *rules)
+{
+    if (!rules[0]) return 0;
+    cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, name);
+    char tmp[AUTH_RULES_MAX];
+    snprintf(tmp, sizeof tmp, "%s", rules);
+    for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        cJSON_AddItemToArray(a, cJSON_CreateString(t));
+    char *json = cJSON_PrintUnformatted(o);
+    int rc = jwt_add_grants_json(jwt, json);
+    free(json);
+    cJSON_Delete(o);
+    return rc;
+}
+
 char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err)
 {
     jwt_t *jwt = NULL;
@@ -236,6 +308,7 @@ char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err)
         (key->issuer && jwt_add_grant(jwt, "iss", key->issuer)) ||
         (key->audience && jwt_add_grant(jwt, "aud", key->audience)) ||
         (key->kid && jwt_add_header(jwt, "kid", key->kid)) ||
+        add_rules(jwt, "cmd_allow", c->cmd_allow) || add_rules(jwt, "cmd_deny", c->cmd_deny) ||
         jwt_set_alg(jwt, alg, key->sign_key ? key->sign_key : key->secret,
                     (int)(key->sign_key ? key->sign_key_len : key->secret_len))) {
         tg_fail(err, 500, "cannot build token");

@@ -18,6 +18,7 @@
 
 #define AUTH_ID_MAX 64           /* longest tenant/db/jti id, with NUL */
 #define AUTH_TOKEN_MAX 8192      /* longer tokens are refused unread */
+#define AUTH_RULES_MAX 256       /* a command rule list, "get,set,@read" */
 
 typedef enum { AUTH_SCOPE_RW = 0, AUTH_SCOPE_RO = 1 } auth_scope;
 
@@ -28,6 +29,12 @@ typedef struct auth_claims {
     auth_scope scope;
     long long exp;               /* required */
     long long nbf, iat;          /* 0 when absent */
+    /* Optional per-token command rules: comma-joined command names
+     * ("config|get" for a subcommand) and "@category" ACL categories.
+     * Empty: no rule. A command must match cmd_allow (when set) and must
+     * not match cmd_deny. */
+    char cmd_allow[AUTH_RULES_MAX];
+    char cmd_deny[AUTH_RULES_MAX];
 } auth_claims;
 
 /* One verification key: exactly one algorithm, chosen by the operator. */
@@ -70,6 +77,10 @@ int auth_jwt_verify(const auth_key *key, const char *token, size_t len,
 /* Signs claims with key (its kid, iss and aud go into the token). Returns
  * a malloc'd token the caller frees, or NULL with err set. */
 char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err);
+
+/* Normalises a comma-separated rule list (lowercase, no spaces) into out;
+ * -1 if an entry is not a command name or @category, or it is too long. */
+int auth_rules_normalize(const char *in, char out[AUTH_RULES_MAX]);
 
 const char *auth_scope_name(auth_scope s);
 int auth_scope_parse(const char *s, auth_scope *out);

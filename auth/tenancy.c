@@ -16,7 +16,8 @@ struct tenancy {
 
 static const char check_sql[] =
     "SELECT k.tenant_id, k.database_id, k.scope, k.expires_at, k.revoked_at,"
-    "       d.deleted_at, t.deleted_at, d.redis_url, d.db_index, d.tenant_id"
+    "       d.deleted_at, t.deleted_at, d.redis_url, d.db_index, d.tenant_id,"
+    "       coalesce(k.cmd_allow, ''), coalesce(k.cmd_deny, '')"
     "  FROM tokens k JOIN databases d ON d.id = k.database_id"
     "  JOIN tenants t ON t.id = k.tenant_id"
     " WHERE k.jti = ?";
@@ -100,7 +101,9 @@ int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
      * jti). */
     if (strcmp(out->tenant_id, c->sub) || strcmp(out->database_id, c->db) ||
         strcmp(db_owner, c->sub) || !scope ||
-        strcmp((const char *)scope, auth_scope_name(c->scope))) {
+        strcmp((const char *)scope, auth_scope_name(c->scope)) ||
+        strcmp((const char *)sqlite3_column_text(st, 10), c->cmd_allow) ||
+        strcmp((const char *)sqlite3_column_text(st, 11), c->cmd_deny)) {
         tg_fail(err, 401, "token does not match its record");
         goto out;
     }
@@ -220,7 +223,16 @@ int tenancy_db_delete(sqlite3 *db, const char *database_id, tg_err *err)
 int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,
                         long long ttl_s, auth_claims *c, tg_err *err)
 {
+    return tenancy_token_issue_rules(db, database_id, scope, ttl_s, "", "", c, err);
+}
+
+int tenancy_token_issue_rules(sqlite3 *db, const char *database_id, auth_scope scope,
+                              long long ttl_s, const char *allow, const char *deny,
+                              auth_claims *c, tg_err *err)
+{
     memset(c, 0, sizeof *c);
+    if (strlen(allow) >= AUTH_RULES_MAX || strlen(deny) >= AUTH_RULES_MAX)
+        return tg_fail(err, 400, "command rules too long");
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT tenant_id FROM databases WHERE id = ?"
                            " AND deleted_at IS NULL", -1, &st, NULL) != SQLITE_OK)
@@ -241,8 +253,11 @@ int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,
     c->iat = (long long)time(NULL);
     c->exp = c->iat + ttl_s;
 
+    snprintf(c->cmd_allow, sizeof c->cmd_allow, "%s", allow);
+    snprintf(c->cmd_deny, sizeof c->cmd_deny, "%s", deny);
     if (sqlite3_prepare_v2(db, "INSERT INTO tokens(jti, tenant_id, database_id,"
-                           " scope, issued_at, expires_at) VALUES (?,?,?,?,?,?)",
+                           " scope, issued_at, expires_at, cmd_allow, cmd_deny)"
+                           " VALUES (?,?,?,?,?,?,nullif(?,''),nullif(?,''))",
                            -1, &st, NULL) != SQLITE_OK)
         return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, c->jti, -1, SQLITE_STATIC);
@@ -251,6 +266,8 @@ int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,
     sqlite3_bind_text(st, 4, auth_scope_name(scope), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, c->iat);
     sqlite3_bind_int64(st, 6, c->exp);
+    sqlite3_bind_text(st, 7, c->cmd_allow, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, c->cmd_deny, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));

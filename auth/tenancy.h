@@ -64,6 +64,10 @@ int tenancy_db_delete(sqlite3 *db, const char *database_id, tg_err *err);
  * iat, exp) ready for signing. */
 int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,
                         long long ttl_s, auth_claims *c, tg_err *err);
+/* The same with command rules (normalised lists, "" for none). */
+int tenancy_token_issue_rules(sqlite3 *db, const char *database_id, auth_scope scope,
+                              long long ttl_s, const char *allow, const char *deny,
+                              auth_claims *c, tg_err *err);
 typedef enum { TENANCY_BY_JTI, TENANCY_BY_DATABASE, TENANCY_BY_TENANT } tenancy_revoke_by;
 
 /* Revokes the unrevoked tokens with this jti, of this database, or of this

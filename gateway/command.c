@@ -326,3 +326,62 @@ int policy_check(const cmd_table *t, auth_scope scope, bool scripts_contained,
     }
     return 0;
 }
+
+/* ==== Per-token rules ==== */
+
+static int category_bit(const char *name, size_t n)
+{
+    for (int k = 0; cmd_category_names[k]; k++)
+        if (strlen(cmd_category_names[k]) == n && !strncmp(cmd_category_names[k], name, n))
+            return k;
+    return -1;
+}
+
+/* Does one rule entry e[0..n) match the command? */
+static bool rule_matches(const char *e, size_t n, const cmd_info *c, const char *name)
+{
+    if (n > 0 && e[0] == '@') {
+        int bit = category_bit(e + 1, n - 1);
+        return c && bit >= 0 && (c->categories & (1ULL << bit));
+    }
+    const char *full = c ? c->name : name;
+    if (strlen(full) == n && !strncmp(full, e, n)) return true;
+    /* "config" covers "config|get". */
+    const char *bar = strchr(full, '|');
+    return bar && (size_t)(bar - full) == n && !strncmp(full, e, n);
+}
+
+static bool rules_match(const char *rules, const cmd_info *c, const char *name)
+{
+    for (const char *p = rules; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (rule_matches(p, n, c, name)) return true;
+        p += n + (comma ? 1 : 0);
+    }
+    return false;
+}
+
+int policy_check_rules(const cmd_info *c, const char *name, size_t name_len,
+                       const char *allow, const char *deny, tg_err *err)
+{
+    char lower[64];
+    if (!allow && !deny) return 0;
+    if (!lower_into(lower, sizeof lower, name, name_len))
+        return tg_fail(err, 403, "NOPERM this token may not run this command");
+    if ((allow && !rules_match(allow, c, lower)) || (deny && rules_match(deny, c, lower)))
+        return tg_fail(err, 403, "NOPERM this token may not run '%s'", lower);
+    return 0;
+}
+
+int policy_rules_valid(const char *rules, tg_err *err)
+{
+    for (const char *p = rules; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n > 0 && p[0] == '@' && category_bit(p + 1, n - 1) < 0)
+            return tg_fail(err, 400, "unknown command category '%.*s'", (int)n, p);
+        p += n + (comma ? 1 : 0);
+    }
+    return 0;
+}

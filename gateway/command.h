@@ -90,4 +90,16 @@ typedef struct cmd_verdict {
 int policy_check(const cmd_table *t, auth_scope scope, bool scripts_contained,
                  int argc, char **argv, size_t *lens, cmd_verdict *out, tg_err *err);
 
+/* Per-token command rules (auth_claims.cmd_allow / cmd_deny: comma-joined
+ * command names, "parent|sub" subcommands and @categories; NULL for none):
+ * the command must match allow when given and must not match deny. A
+ * command the backend does not know matches names only. 0, or -1 with a
+ * 403 err naming the command. */
+int policy_check_rules(const cmd_info *c, const char *name, size_t name_len,
+                       const char *allow, const char *deny, tg_err *err);
+
+/* -1 unless every @category in rules is one Redis defines (checked when a
+ * token is issued, so a typo cannot silently widen a deny list). */
+int policy_rules_valid(const char *rules, tg_err *err);
+
 #endif

@@ -94,6 +94,8 @@ static int prepare(tg_request *r)
     r->database_id = arena_strndup(&r->arena, g.database_id, strlen(g.database_id));
     r->jti = arena_strndup(&r->arena, g.jti, strlen(g.jti));
     r->scope = g.scope;
+    r->cmd_allow = g.cmd_allow;
+    r->cmd_deny = g.cmd_deny;
     if (worker_backend(r->w, g.redis_url, g.db_index, &r->be, &r->binfo, &err)) {
         request_error(r, err.status, err.msg);
         return -1;
@@ -242,7 +244,10 @@ static route_result execute(tg_request *r, bool transaction)
         tg_cmd *c = &r->cmds.cmds[i];
         cmd_verdict v;
         r->local_err[i] = NULL;
-        if (policy_check(r->binfo->cmds, r->scope, r->binfo->scripts_contained, c->argc, c->argv, c->lens, &v, &err)) {
+        if (policy_check(r->binfo->cmds, r->scope, r->binfo->scripts_contained, c->argc,
+                         c->argv, c->lens, &v, &err) ||
+            policy_check_rules(v.info, c->argv[0], c->lens[0], r->cmd_allow, r->cmd_deny,
+                               &err)) {
             if (r->kind != METER_PIPELINE) {
                 request_error(r, (unsigned)err.status, err.msg);
                 return ROUTE_DONE;

@@ -15,6 +15,7 @@
 
 #include "../auth/jwt.h"
 #include "../auth/keys.h"
+#include "command.h"
 #include "../billing/admin_auth.h"
 #include "../billing/period.h"
 #include "../billing/usage.h"
@@ -200,10 +201,18 @@ static int cmd_token(const tg_config *cfg, int argc, char **argv)
     const char *dbid = NULL, *scope = "rw", *ttl = "30d", *jti = NULL;
     tg_err err;
     if (argc >= 1 && !strcmp(argv[0], "create")) {
-        const char *kid = NULL;
-        opt opts[] = {{"db", &dbid, true}, {"scope", &scope, false}, {"ttl", &ttl, false},
-                      {"kid", &kid, false}};
-        if (parse_opts(argc - 1, argv + 1, opts, 4)) return 2;
+        const char *kid = NULL, *allow = "", *deny = "";
+        opt opts[] = {{"db", &dbid, true},     {"scope", &scope, false}, {"ttl", &ttl, false},
+                      {"kid", &kid, false},    {"allow", &allow, false}, {"deny", &deny, false}};
+        if (parse_opts(argc - 1, argv + 1, opts, 6)) return 2;
+        char allow_n[AUTH_RULES_MAX], deny_n[AUTH_RULES_MAX];
+        err.status = 0;
+        if (auth_rules_normalize(allow, allow_n) || auth_rules_normalize(deny, deny_n) ||
+            policy_rules_valid(allow_n, &err) || policy_rules_valid(deny_n, &err)) {
+            fprintf(stderr, "tollgate: --allow/--deny: comma-separated command names and "
+                    "@categories%s%s\n", err.status ? ": " : "", err.status ? err.msg : "");
+            return 2;
+        }
         auth_scope sc;
         if (auth_scope_parse(scope, &sc)) {
             fprintf(stderr, "tollgate: --scope must be rw or ro\n");
@@ -229,7 +238,7 @@ static int cmd_token(const tg_config *cfg, int argc, char **argv)
         }
         sqlite3 *db = open_state(cfg, true);
         auth_claims c;
-        int rc = db ? tenancy_token_issue(db, dbid, sc, secs, &c, &err) : -1;
+        int rc = db ? tenancy_token_issue_rules(db, dbid, sc, secs, allow_n, deny_n, &c, &err) : -1;
         sqlite3_close(db);
         char *tok = rc ? NULL : auth_jwt_sign(signer, &c, &err);
         auth_keys_free(keys);
@@ -395,6 +404,7 @@ static void usage(void)
            "                                print the new database id\n"
            "  db delete --db ID\n"
            "  token create --db ID [--scope rw|ro] [--ttl 30d] [--kid K]\n"
+           "               [--allow get,set,@read] [--deny @dangerous]\n"
            "                                print a signed JWT for the database\n"
            "  token revoke --jti JTI | --db ID | --tenant ID\n"
            "                                refused on running gateways within 1 s\n"

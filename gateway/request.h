@@ -56,6 +56,7 @@ typedef struct tg_request {
     backend *be;
     const backend_info *binfo;
     auth_scope scope;
+    const char *cmd_allow, *cmd_deny; /* token's command rules, or NULL */
     bool inflight;
     bool is_write;
     uint32_t billable;

@@ -75,6 +75,7 @@ start_redis() {
     fi
   done
   echo "redis did not start" >&2
+  fail "start-redis-$1" "redis-server did not start"
   return 1
 }
 
@@ -90,8 +91,7 @@ start_tollgate() {
   local scheme=http
   case " $* " in *" --tls-cert "*) scheme=https ;; esac
   if ! wait_for curl -skf "$scheme://127.0.0.1:$port/healthz"; then
-    echo "tollgate did not start:" >&2
-    cat "$TG_TMP/tollgate-$port.log" >&2
+    fail "start-tollgate-$var" "tollgate did not start:" "$(cat "$TG_TMP/tollgate-$port.log")"
     return 1
   fi
   printf -v "$var" '%s' "$port"

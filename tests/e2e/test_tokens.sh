@@ -104,4 +104,23 @@ sleep 1.2
 get "$B1"; expect_match revoked-by-tenant 401 'revoked'
 get "$TOK"; expect other-tenant-unaffected 200 '{"result":null}'
 
+# ---- Per-token command rules -----------------------------------------------
+RULED=$(tg token create --db "$D" --ttl 1h --allow 'get,set,@read' --deny 'keys,config')
+http POST "$U/pipeline" -H "Authorization: Bearer $RULED" \
+  -d '[["set","r","1"],["get","r"],["strlen","r"],["keys","*"],["incr","r"],["del","r"]]'
+expect_match rules-allow-and-deny 200 '^\[\{"result":"OK"\},\{"result":"1"\},\{"result":1\},\{"error":"NOPERM[^"]*.keys.[^"]*"\},\{"error":"NOPERM[^"]*.incr.[^"]*"\},\{"error":"NOPERM[^"]*.del.[^"]*"\}\]$'
+DENIED=$(tg token create --db "$D" --ttl 1h --deny '@write')
+http POST "$U/" -H "Authorization: Bearer $DENIED" -d '["set","r","2"]'
+expect_match rules-deny-category 403 'NOPERM'
+http POST "$U/" -H "Authorization: Bearer $DENIED" -d '["get","r"]'
+expect rules-deny-category-leaves-reads 200 '{"result":"1"}'
+http POST "$U/multi-exec" -H "Authorization: Bearer $DENIED" -d '[["get","r"],["set","r","3"]]'
+expect_match rules-refuse-whole-transaction 403 'NOPERM'
+check rules-unknown-category-refused-at-issue sh -c "! '$TG_BIN' token create --db '$D' --deny '@nosuch' 2>/dev/null"
+# Widening the rules in a re-signed token does not match the token's row.
+RC=$(claims "$RULED")
+WIDE=$(node -e 'const c=JSON.parse(process.argv[1]); delete c.cmd_deny; console.log(JSON.stringify(c))' "$RC")
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256","typ":"JWT"}' "$WIDE")"
+expect_match rules-widened-by-resigning 401 'match'
+
 stop_tollgate "$P_PID" clean-shutdown-token-server "$TG_TMP/tollgate-$P.log"
