@@ -84,7 +84,8 @@ static void hand_token(buf *out, const char *header, const char *sig)
 
 TEST(sign_verify_round_trip)
 {
-    auth_claims c = {"tn_abc", "db_def", "jti123", AUTH_SCOPE_RO, now + 600, 0, now};
+    auth_claims c = {"tn_abc", "db_def", "jti123", AUTH_SCOPE_RO, now + 600, 0, now,
+                     "get,config|get,@read", "keys"};
     tg_err err;
     char *tok = auth_jwt_sign(&key256, &c, &err);
     CHECK(tok != NULL);
@@ -95,6 +96,8 @@ TEST(sign_verify_round_trip)
     CHECK_STR(got.jti, "jti123");
     CHECK(got.scope == AUTH_SCOPE_RO);
     CHECK(got.exp == now + 600 && got.iat == now && got.nbf == 0);
+    CHECK_STR(got.cmd_allow, "get,config|get,@read");
+    CHECK_STR(got.cmd_deny, "keys");
     /* The token need not be NUL-terminated: trailing bytes are ignored. */
     size_t n = strlen(tok);
     char *padded = malloc(n + 4);
@@ -113,7 +116,7 @@ TEST(sign_verify_round_trip)
 
 TEST(wrong_secret_and_tampering)
 {
-    auth_claims c = {"tn_1", "db_1", "j1", AUTH_SCOPE_RO, now + 600, 0, 0};
+    auth_claims c = {"tn_1", "db_1", "j1", AUTH_SCOPE_RO, now + 600, 0, 0, "", ""};
     tg_err err;
     auth_key other = key256;
     other.secret = (const unsigned char *)"another secret of enough length!";
@@ -182,7 +185,7 @@ TEST(alg_none_and_confusion)
     expect_401(tok);
     free(tok);
     /* Signing refuses "none". */
-    auth_claims c = {"a", "b", "c", AUTH_SCOPE_RW, now + 60, 0, 0};
+    auth_claims c = {"a", "b", "c", AUTH_SCOPE_RW, now + 60, 0, 0, "", ""};
     CHECK(auth_jwt_sign(&knone, &c, &err) == NULL);
 }
 
@@ -302,11 +305,28 @@ TEST(scope_names)
     CHECK_STR(auth_scope_name(AUTH_SCOPE_RO), "ro");
 }
 
+TEST(rules_normalize)
+{
+    char out[AUTH_RULES_MAX];
+    CHECK(auth_rules_normalize(" GET, Set ,@Read", out) == 0);
+    CHECK_STR(out, "get,set,@read");
+    CHECK(auth_rules_normalize("", out) == 0 && out[0] == '\0');
+    CHECK(auth_rules_normalize("get,,set", out) == -1);
+    CHECK(auth_rules_normalize("get,", out) == -1);
+    CHECK(auth_rules_normalize("ge@t", out) == -1);
+    CHECK(auth_rules_normalize("get;flushall", out) == -1);
+    char big[400];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK(auth_rules_normalize(big, out) == -1);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
     now = time(NULL);
     RUN(sign_verify_round_trip);
+    RUN(rules_normalize);
     RUN(wrong_secret_and_tampering);
     RUN(alg_none_and_confusion);
     RUN(time_window);
