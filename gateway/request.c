@@ -119,6 +119,10 @@ enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
     (void)version;
     long limit = w->cfg->max_request_bytes;
 
+    /* libmicrohttpd polls a request that waits for Redis on every run. */
+    if (r && r->waiting) return MHD_YES;
+    w->progress = true;
+
     if (!r) {
         r = request_new(w, conn, url, method);
         *con_cls = r;
@@ -159,7 +163,7 @@ enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
 
-    if (r->waiting) return MHD_YES;             /* still waiting for Redis */
+
 
     if (r->too_large) {
         char msg[160];
@@ -190,6 +194,7 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     if (!r) return;
     *con_cls = NULL;
+    w->progress = true;
     if (r->inflight && r->be) {
         backend_cancel(r->be, r);
         w->inflight--;

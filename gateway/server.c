@@ -80,18 +80,29 @@ static void worker_tick(worker *w, bool run_mhd)
     uint64_t now = now_ms();
     for (be_slot *s = w->backends; s; s = s->next) backend_check_timeouts(s->b, now);
     if (run_mhd || w->answered) {
+        w->progress = w->answered; /* sending answers is progress too */
         w->answered = false;
         MHD_run(w->mhd);
+        w->mhd_only_waiting = !w->progress;
     }
     for (be_slot *s = w->backends; s; s = s->next)
         if (backend_has_output(s->b)) backend_flush(s->b);
 }
 
+/* How long the loop may sleep. libmicrohttpd asks for 0 (run me again at
+ * once) while any request waits for Redis without a response, since those
+ * connections stay in its ready list; obeying that would spin the loop
+ * until the reply comes (measured: 7 epoll_wait calls per request, a third
+ * of the throughput). So while requests are in flight and the last MHD_run
+ * did nothing but poll them, its 0 is ignored: the reply to an in-flight
+ * request wakes the loop within a Redis round trip, and that run serves
+ * whatever else libmicrohttpd had ready. */
 static int worker_timeout(worker *w)
 {
     MHD_UNSIGNED_LONG_LONG mt;
     uint64_t t = UINT64_MAX;
-    if (MHD_get_timeout(w->mhd, &mt) == MHD_YES) t = mt;
+    bool spin = w->inflight > 0 && w->mhd_only_waiting;
+    if (MHD_get_timeout(w->mhd, &mt) == MHD_YES && !(mt == 0 && spin)) t = mt;
     uint64_t now = now_ms();
     for (be_slot *s = w->backends; s; s = s->next) {
         uint64_t d = backend_deadline(s->b);

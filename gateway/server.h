@@ -44,6 +44,9 @@ typedef struct worker {
     struct tg_request *free_requests; /* finished, ready for reuse */
     int nfree;
     bool answered;              /* a waiting request got its answer: run MHD */
+    bool progress;              /* set by request_access when it did work */
+    bool mhd_only_waiting;      /* the last MHD_run only re-polled waiting
+                                   requests (see worker_timeout) */
     int ev_mhd_tag, ev_wake_tag;
 } worker;
 
