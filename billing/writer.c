@@ -72,12 +72,14 @@ meter_writer *meter_writer_open(const char *sqlite_path, bool sync_full, tg_err 
     }
     sqlite3_busy_timeout(w->db, 5000);
     char *msg = NULL;
-    /* A larger page cache keeps the B-tree's right edge and the rollups
-     * index in memory between batches. */
+    /* An 8 MB page cache keeps the B-tree's right edge and the rollups index
+     * in memory between batches: the writer appends (time-ordered ids) and
+     * touches one rollup row per tenant-minute, so 32 MB bought no speed
+     * (~620K events/s either way) and only resident memory. */
     if (sqlite3_exec(w->db, sync_full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                                        " PRAGMA cache_size=-32768;"
+                                        " PRAGMA cache_size=-8192;"
                                       : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                        " PRAGMA cache_size=-32768;",
+                                        " PRAGMA cache_size=-8192;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         tg_fail(err, 500, "metering: %s", msg ? msg : "pragma failed");
         sqlite3_free(msg);
