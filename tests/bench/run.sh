@@ -35,7 +35,9 @@ TAKEN=" "
 free_port() { # sets FREE_PORT; never hands out the same port twice
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    # Below the kernel's ephemeral range (32768+), where outgoing
+    # connections would make a listener's bind fail.
+    p=$((20000 + RANDOM % 12000))
     case "$TAKEN" in *" $p "*) continue ;; esac
     port_in_use "$p" || break
   done

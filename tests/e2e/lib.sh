@@ -42,7 +42,9 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    # Below the kernel's ephemeral range (32768+), where outgoing
+    # connections would make a listener's bind fail.
+    p=$((20000 + RANDOM % 12000))
     port_in_use "$p" || { echo "$p"; return; }
   done
 }
@@ -82,20 +84,25 @@ start_redis() {
 # start_tollgate VAR [settings...]: serves on a free port; VAR gets the
 # port, VAR_PID the pid, and the log goes to $TG_TMP/tollgate-PORT.log.
 start_tollgate() {
-  local var=$1 port
+  local var=$1 port pid try scheme=http
   shift
-  port=$(free_port)
-  "$TG_BIN" serve --port "$port" --threads 2 "$@" >"$TG_TMP/tollgate-$port.log" 2>&1 &
-  local pid=$!
-  TG_PIDS+=("$pid")
-  local scheme=http
   case " $* " in *" --tls-cert "*) scheme=https ;; esac
-  if ! wait_for curl -skf "$scheme://127.0.0.1:$port/healthz"; then
-    fail "start-tollgate-$var" "tollgate did not start:" "$(cat "$TG_TMP/tollgate-$port.log")"
-    return 1
-  fi
-  printf -v "$var" '%s' "$port"
-  printf -v "${var}_PID" '%s' "$pid"
+  for try in 1 2 3; do  # a port can be taken between the check and the bind
+    port=$(free_port)
+    "$TG_BIN" serve --port "$port" --threads 2 "$@" >"$TG_TMP/tollgate-$port.log" 2>&1 &
+    pid=$!
+    TG_PIDS+=("$pid")
+    if wait_for curl -skf "$scheme://127.0.0.1:$port/healthz"; then
+      printf -v "$var" '%s' "$port"
+      printf -v "${var}_PID" '%s' "$pid"
+      return 0
+    fi
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    grep -q "Address already in use" "$TG_TMP/tollgate-$port.log" || break
+  done
+  fail "start-tollgate-$var" "tollgate did not start:" "$(cat "$TG_TMP/tollgate-$port.log")"
+  return 1
 }
 
 # stop_tollgate PID NAME: SIGTERM, then a check that it exited 0 with no
