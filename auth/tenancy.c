@@ -17,7 +17,7 @@ struct tenancy {
 static const char check_sql[] =
     "SELECT k.tenant_id, k.database_id, k.scope, k.expires_at, k.revoked_at,"
     "       d.deleted_at, t.deleted_at, d.redis_url, d.db_index, d.tenant_id,"
-    "       coalesce(k.cmd_allow, ''), coalesce(k.cmd_deny, '')"
+    "       coalesce(k.cmd_allow, ''), coalesce(k.cmd_deny, ''), d.isolation"
     "  FROM tokens k JOIN databases d ON d.id = k.database_id"
     "  JOIN tenants t ON t.id = k.tenant_id"
     " WHERE k.jti = ?";
@@ -105,6 +105,14 @@ int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
         strcmp((const char *)sqlite3_column_text(st, 10), c->cmd_allow) ||
         strcmp((const char *)sqlite3_column_text(st, 11), c->cmd_deny)) {
         tg_fail(err, 401, "token does not match its record");
+        goto out;
+    }
+    /* Key-prefix sharing is not served yet: such a database would share its
+     * backend's DB 0 with others, so it is refused, never approximated. */
+    const unsigned char *iso = sqlite3_column_text(st, 12);
+    if (!iso || strcmp((const char *)iso, "dbindex") != 0) {
+        tg_fail(err, 503, "ERR database isolation mode '%s' is not supported yet",
+                iso ? (const char *)iso : "?");
         goto out;
     }
     copy_col(st, 7, out->redis_url, sizeof out->redis_url);

@@ -300,6 +300,24 @@ TEST(cache_bounded)
     auth_ctx_free(a);
 }
 
+TEST(unsupported_isolation_refused)
+{
+    tg_err err;
+    char id[AUTH_ID_MAX];
+    CHECK(tenancy_db_create(db, tenant_a, "shared", URL_B, 9, id, &err) == 0);
+    char *tok = issue(id, AUTH_SCOPE_RW, 600, NULL);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE databases SET isolation = 'prefix', key_prefix = 'p:' "
+             "WHERE id = '%s'", id);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    err.status = 0;
+    CHECK(tok && authn(a, tok, now, &g, &err) == -1 && err.status == 503);
+    auth_ctx_free(a);
+    free(tok);
+}
+
 TEST(state_file_errors)
 {
     tg_err err = {0, ""};
@@ -350,6 +368,7 @@ int main(void)
     RUN(expired_token_evicted_even_if_cached);
     RUN(row_expiry_same_on_hit_and_miss);
     RUN(cache_bounded);
+    RUN(unsupported_isolation_refused);
     RUN(state_file_errors);
     sqlite3_close(db);
     cleanup();
