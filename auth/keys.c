@@ -44,17 +44,12 @@ static bool alg_supported(const char *alg)
 /* Reads a whole file; strips one trailing newline for secrets. */
 static char *slurp(const char *path, size_t *len, bool strip_nl, tg_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    buf b;
+    buf_init(&b);
+    if (buf_read_file(&b, path)) {
         tg_fail(err, 500, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    buf b;
-    buf_init(&b);
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) buf_append(&b, tmp, n);
-    fclose(f);
     if (strip_nl) {
         if (b.len && b.data[b.len - 1] == '\n') b.len--;
         if (b.len && b.data[b.len - 1] == '\r') b.len--;

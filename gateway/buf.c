@@ -2,6 +2,7 @@
 #include "buf.h"
 #include "mem.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,4 +102,22 @@ char *buf_detach(buf *b, size_t *len)
     if (len) *len = b->len;
     buf_init(b);
     return d;
+}
+
+int buf_read_file(buf *b, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    size_t start = b->len, n;
+    char tmp[4096];
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) buf_append(b, tmp, n);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        b->len = start;
+        if (b->data) b->data[start] = '\0';
+        errno = EIO;
+        return -1;
+    }
+    return 0;
 }

@@ -31,4 +31,7 @@ void buf_consume(buf *b, size_t n);     /* drop n bytes from the front */
 void buf_reset(buf *b);                 /* len = 0, keeps storage */
 char *buf_detach(buf *b, size_t *len);  /* caller frees; b is left empty */
 
+/* Appends a whole file to b. 0, or -1 with errno set (b unchanged). */
+int buf_read_file(buf *b, const char *path);
+
 #endif

@@ -193,17 +193,12 @@ static int bound_port(int fd)
 
 static char *read_file(const char *path, tg_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    buf b;
+    buf_init(&b);
+    if (buf_read_file(&b, path)) {
         tg_fail(err, 500, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    buf b;
-    buf_init(&b);
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) buf_append(&b, tmp, n);
-    fclose(f);
     return buf_detach(&b, NULL);
 }
 
