@@ -27,6 +27,13 @@ static unsigned method_bit(const char *m)
     return M_OTHER;
 }
 
+static const char *method_name(unsigned bit)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (methods[i].bit == bit) return methods[i].name;
+    return "-";
+}
+
 static uint64_t wall_ms(void)
 {
     struct timeval tv;
@@ -222,7 +229,7 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     if (w->cfg->log_requests)
         fprintf(stderr, "tollgate: %s %u %s%s %llums\n",
-                r->method == M_GET ? "GET" : r->method == M_POST ? "POST" : "-",
+                method_name(r->method),
                 r->status, r->path, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)",
                 (unsigned long long)(wall_ms() - r->start_ms));
     if (r->replies) {

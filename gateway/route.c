@@ -1,6 +1,7 @@
 /* route.c - see route.h: the route table. */
 #include "route.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "../billing/admin_api.h"
@@ -30,9 +31,25 @@ static const route routes[] = {
     {"/", MATCH_PREFIX, M_GET | M_HEAD | M_POST | M_PUT, dp_single_path, 0},
 };
 
+/* "GET, HEAD" for an Allow header. */
+static void method_names(unsigned m, char *out, size_t cap)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{M_GET, "GET"}, {M_HEAD, "HEAD"}, {M_POST, "POST"}, {M_PUT, "PUT"}};
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (m & names[i].bit)
+            snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? ", " : "",
+                     names[i].name);
+    snprintf(out + strlen(out), cap - strlen(out), "%sOPTIONS", out[0] ? ", " : "");
+}
+
 route_result route_dispatch(tg_request *r)
 {
     bool path_known = false;
+    unsigned allowed = 0;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const route *rt = &routes[i];
         bool hit = rt->match == MATCH_EXACT
@@ -41,6 +58,7 @@ route_result route_dispatch(tg_request *r)
         if (!hit) continue;
         path_known = true;
         if (rt->methods & r->method) return rt->handler(r);
+        allowed |= rt->methods;
         if (rt->flags & RT_EXCLUSIVE) break;
     }
     if (!path_known) {
@@ -48,5 +66,8 @@ route_result route_dispatch(tg_request *r)
         return ROUTE_DONE;
     }
     request_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "ERR method not allowed");
+    char allow[64];
+    method_names(allowed, allow, sizeof allow);
+    MHD_add_response_header(r->response, MHD_HTTP_HEADER_ALLOW, allow);
     return ROUTE_DONE;
 }

@@ -88,6 +88,7 @@ http POST "$U/multi-exec" "${AUTH[@]}" -d '[["set","m3","1"],["subscribe","c"]]'
 expect_match multi-exec-refused-whole 400 'subscribe'
 http GET "$U/pipeline" "${AUTH[@]}"
 expect_match pipeline-wrong-method-405 405 'error'
+check pipeline-405-allow-header grep -qi '^allow: POST, OPTIONS' <<<"$HEADERS"
 BIG=$(node -e 'const a=[];for(let i=0;i<1000;i++)a.push(["incr","cnt"]);console.log(JSON.stringify(a))')
 http POST "$U/pipeline" "${AUTH[@]}" -d "$BIG"
 check pipeline-1000-commands sh -c "printf '%s' '$BODY' | grep -q '{\"result\":1000}]$'"
