@@ -182,35 +182,49 @@ int auth_jwt_verify(const auth_key *key, const char *token, size_t len,
     return auth_jwt_verify_ring(&ring, token, len, now, out, err);
 }
 
-int auth_jwt_verify_ring(const auth_keyring *ring, const char *token, size_t len,
-                         time_t now, auth_claims *out, tg_err *err)
+cJSON *auth_jwt_decode(const auth_keyring *ring, const char *token, size_t len,
+                       time_t now, tg_err *err)
 {
-    memset(out, 0, sizeof *out);
-    if (len == 0) return tg_fail(err, 401, "missing auth token");
-    if (len > AUTH_TOKEN_MAX) return tg_fail(err, 401, "invalid token: too long");
+    if (len == 0) {
+        tg_fail(err, 401, "missing auth token");
+        return NULL;
+    }
+    if (len > AUTH_TOKEN_MAX) {
+        tg_fail(err, 401, "invalid token: too long");
+        return NULL;
+    }
     const char *dot1 = memchr(token, '.', len);
     const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
     if (!dot1 || !dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)) ||
-        dot2 + 1 == token + len)
-        return tg_fail(err, 401, "invalid token: not a signed JWT");
+        dot2 + 1 == token + len) {
+        tg_fail(err, 401, "invalid token: not a signed JWT");
+        return NULL;
+    }
     char alg[16], kid[AUTH_ID_MAX];
     bool has_kid;
     if (read_header(token, (size_t)(dot1 - token), alg, sizeof alg, kid, sizeof kid,
                     &has_kid, err))
-        return -1;
+        return NULL;
     const auth_key *key = auth_keyring_pick(ring, has_kid ? kid : NULL);
-    if (!key) return tg_fail(err, 401, has_kid ? "invalid token: unknown key id"
-                                               : "invalid token: a key id (kid) is required");
+    if (!key) {
+        tg_fail(err, 401, has_kid ? "invalid token: unknown key id"
+                                  : "invalid token: a key id (kid) is required");
+        return NULL;
+    }
     /* Pinned: the token cannot choose its algorithm (no `none`, and no HS256
      * signed with an RSA public key used as the HMAC secret). */
-    if (strcmp(alg, key->alg) != 0) return tg_fail(err, 401, "invalid token: algorithm not accepted");
+    if (strcmp(alg, key->alg) != 0) {
+        tg_fail(err, 401, "invalid token: algorithm not accepted");
+        return NULL;
+    }
 
     jwt_alg_t want = jwt_str_alg(key->alg);
     char *tok = xstrndup(token, len);
     jwt_t *jwt = NULL;
     char *grants = NULL;
     cJSON *claims = NULL;
-    int rc = -1;
+    bool ok = false;
+    long long exp, nbf, iat;
     if (jwt_decode(&jwt, tok, key->secret, (int)key->secret_len) != 0 || !jwt) {
         tg_fail(err, 401, "invalid token: signature verification failed");
         goto out;
@@ -225,6 +239,50 @@ int auth_jwt_verify_ring(const auth_keyring *ring, const char *token, size_t len
         tg_fail(err, 401, "invalid token: claims are not a JSON object");
         goto out;
     }
+    if (claim_time(claims, "exp", &exp, true, err) ||
+        claim_time(claims, "nbf", &nbf, false, err) ||
+        claim_time(claims, "iat", &iat, false, err))
+        goto out;
+    if (key->issuer) {
+        const cJSON *iss = cJSON_GetObjectItemCaseSensitive(claims, "iss");
+        if (!cJSON_IsString(iss) || strcmp(iss->valuestring, key->issuer) != 0) {
+            tg_fail(err, 401, "invalid token: issuer not accepted");
+            goto out;
+        }
+    }
+    if (key->audience && check_audience(claims, key->audience, err)) goto out;
+    long long t = (long long)now, leeway = key->leeway_s;
+    if (t > exp + leeway) {
+        tg_fail(err, 401, "token expired");
+        goto out;
+    }
+    if (nbf && t + leeway < nbf) {
+        tg_fail(err, 401, "token not yet valid");
+        goto out;
+    }
+    if (iat && t + leeway < iat) {
+        tg_fail(err, 401, "invalid token: issued in the future");
+        goto out;
+    }
+    ok = true;
+out:
+    if (!ok) {
+        cJSON_Delete(claims);
+        claims = NULL;
+    }
+    free(grants);
+    jwt_free(jwt);
+    free(tok);
+    return claims;
+}
+
+int auth_jwt_verify_ring(const auth_keyring *ring, const char *token, size_t len,
+                         time_t now, auth_claims *out, tg_err *err)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *claims = auth_jwt_decode(ring, token, len, now, err);
+    if (!claims) return -1;
+    int rc = -1;
     char scope[AUTH_ID_MAX];
     if (claim_string(claims, "sub", out->sub, true, err) ||
         claim_string(claims, "db", out->db, true, err) ||
@@ -240,33 +298,9 @@ int auth_jwt_verify_ring(const auth_keyring *ring, const char *token, size_t len
         tg_fail(err, 401, "invalid token: scope must be 'rw' or 'ro'");
         goto out;
     }
-    if (key->issuer) {
-        const cJSON *iss = cJSON_GetObjectItemCaseSensitive(claims, "iss");
-        if (!cJSON_IsString(iss) || strcmp(iss->valuestring, key->issuer) != 0) {
-            tg_fail(err, 401, "invalid token: issuer not accepted");
-            goto out;
-        }
-    }
-    if (key->audience && check_audience(claims, key->audience, err)) goto out;
-    long long t = (long long)now, leeway = key->leeway_s;
-    if (t > out->exp + leeway) {
-        tg_fail(err, 401, "token expired");
-        goto out;
-    }
-    if (out->nbf && t + leeway < out->nbf) {
-        tg_fail(err, 401, "token not yet valid");
-        goto out;
-    }
-    if (out->iat && t + leeway < out->iat) {
-        tg_fail(err, 401, "invalid token: issued in the future");
-        goto out;
-    }
     rc = 0;
 out:
     cJSON_Delete(claims);
-    free(grants);
-    jwt_free(jwt);
-    free(tok);
     return rc;
 }
 

@@ -70,6 +70,14 @@ const auth_key *auth_keyring_pick(const auth_keyring *ring, const char *kid);
 int auth_jwt_verify_ring(const auth_keyring *ring, const char *token, size_t len,
                          time_t now, auth_claims *out, tg_err *err);
 
+/* The checks every token gets, whatever it is for: header, key by kid, the
+ * pinned algorithm, signature, exp (required) / nbf / iat, iss and aud.
+ * Returns the claims object (the caller frees it with cJSON_Delete) or
+ * NULL with a 401 err. */
+struct cJSON;
+struct cJSON *auth_jwt_decode(const auth_keyring *ring, const char *token, size_t len,
+                              time_t now, tg_err *err);
+
 /* The same with one key, which also takes tokens without kid. */
 int auth_jwt_verify(const auth_key *key, const char *token, size_t len,
                     time_t now, auth_claims *out, tg_err *err);
