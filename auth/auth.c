@@ -18,6 +18,7 @@ typedef struct cache_entry {
     uint32_t stamp;             /* for replacement: least recently used */
     char tail[TAIL];
     const char *redis_url;      /* interned in the ctx */
+    const auth_keyring *ring;   /* the keyring that verified it */
     const char *cmd_allow;      /* interned; NULL when the token has none */
     const char *cmd_deny;
     int db_index;
@@ -36,7 +37,7 @@ typedef struct interned {
 } interned;
 
 struct auth_ctx {
-    const auth_keyring *ring;
+    const auth_keyring *const *current;
     long leeway_s;
     tenancy *store;
     cache_entry *sets;          /* nsets * WAYS */
@@ -46,11 +47,11 @@ struct auth_ctx {
     auth_stats stats;
 };
 
-auth_ctx *auth_ctx_new(const auth_keyring *ring, long leeway_s, const char *sqlite_path,
-                       size_t cache_entries, tg_err *err)
+auth_ctx *auth_ctx_new(const auth_keyring *const *current, long leeway_s,
+                       const char *sqlite_path, size_t cache_entries, tg_err *err)
 {
     auth_ctx *a = xcalloc(1, sizeof *a);
-    a->ring = ring;
+    a->current = current;
     a->leeway_s = leeway_s;
     a->store = tenancy_open(sqlite_path, err);
     if (!a->store) {
@@ -154,11 +155,16 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     tail_of(token, len, tail);
     cache_entry *set = &a->sets[((h >> 8) & (a->nsets - 1)) * WAYS];
     long long leeway = a->leeway_s;
+    const auth_keyring *ring = __atomic_load_n(a->current, __ATOMIC_ACQUIRE);
     a->clock++;
 
     for (int w = 0; w < WAYS; w++) {
         cache_entry *e = &set[w];
         if (e->hash != h || e->len != len || memcmp(e->tail, tail, TAIL)) continue;
+        if (e->ring != ring) { /* keys changed since: verify again */
+            e->hash = 0;
+            break;
+        }
         if ((long long)now > e->expires_at + leeway) {
             e->hash = 0;
             return tg_fail(err, 401, "token expired");
@@ -184,7 +190,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     a->stats.misses++;
     auth_claims c;
     tenancy_grant g;
-    if (auth_jwt_verify_ring(a->ring, token, len, now, &c, err)) return -1;
+    if (auth_jwt_verify_ring(ring, token, len, now, &c, err)) return -1;
     if (tenancy_check_token(a->store, &c, &g, err) || row_expired(&g, now, leeway, err))
         return -1;
 
@@ -201,6 +207,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     victim->len = (uint32_t)len;
     memcpy(victim->tail, tail, TAIL);
     victim->claim_exp = c.exp;
+    victim->ring = ring;
     victim->cmd_allow = c.cmd_allow[0] ? intern(a, c.cmd_allow) : NULL;
     victim->cmd_deny = c.cmd_deny[0] ? intern(a, c.cmd_deny) : NULL;
     victim->stamp = a->clock;

@@ -38,10 +38,13 @@ typedef struct auth_grant {
 
 typedef struct auth_ctx auth_ctx;
 
-/* ring is kept by reference (must outlive the ctx); leeway_s is the clock
+/* *current is the keyring in force, read (atomically) on every
+ * verification, so keys can be swapped on a running gateway: a cached token
+ * verified with another keyring is verified again. The pointer and every
+ * keyring it has pointed to must outlive the ctx. leeway_s is the clock
  * skew allowed on expiry. NULL + err if the state file cannot be opened. */
-auth_ctx *auth_ctx_new(const auth_keyring *ring, long leeway_s, const char *sqlite_path,
-                       size_t cache_entries, tg_err *err);
+auth_ctx *auth_ctx_new(const auth_keyring *const *current, long leeway_s,
+                       const char *sqlite_path, size_t cache_entries, tg_err *err);
 void auth_ctx_free(auth_ctx *a);
 
 /* Verifies token[0..len) at time now. Returns 0 and fills *out, or -1 with

@@ -14,8 +14,8 @@
  * optional signing file its PEM private key (only `tollgate token create`
  * needs it). Relative paths are relative to the keys file. Each key allows
  * exactly its one algorithm. Rotation: add the new key, issue tokens with
- * it, remove the old key once its tokens have expired (a restart of each
- * node picks the file up).
+ * it, remove the old key once its tokens have expired; `serve` reloads the
+ * file on SIGHUP (gateway/server.c).
  *
  * An auth_keys owns everything the ring points to; immutable once loaded,
  * so shared by all threads. auth_keys_free accepts NULL.

@@ -25,7 +25,11 @@
 
 static _Atomic uint64_t sync_counter;
 static volatile sig_atomic_t stop_requested;
-static int stop_pipe[2] = {-1, -1};
+static int stop_pipe[2] = {-1, -1};   /* signal handlers -> main thread */
+/* The keyring in force; swapped by SIGHUP (reload_keys), read by every
+ * worker's auth_ctx. Replaced keyrings are kept until exit: a worker may
+ * still be verifying with one. */
+static const auth_keyring *current_ring;
 
 uint64_t sync_token_bump(void)
 {
@@ -204,12 +208,35 @@ static char *read_file(const char *path, tg_err *err)
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig != SIGHUP) stop_requested = 1;
     if (stop_pipe[1] >= 0) {
-        ssize_t r = write(stop_pipe[1], "x", 1);
+        ssize_t r = write(stop_pipe[1], sig == SIGHUP ? "h" : "x", 1);
         (void)r;
     }
+}
+
+typedef struct retired_keys {
+    struct retired_keys *next;
+    auth_keys *keys;
+} retired_keys;
+
+/* SIGHUP: reads the keys again (jwt_keys_file and the jwt_* settings as
+ * started). A file that does not load leaves the keys in force. */
+static void reload_keys(const auth_keys_opts *ko, auth_keys **keys, retired_keys **retired)
+{
+    tg_err err;
+    auth_keys *fresh = auth_keys_load(ko, &err);
+    if (!fresh) {
+        fprintf(stderr, "tollgate: keys not reloaded, the old ones stay: %s\n", err.msg);
+        return;
+    }
+    retired_keys *r = xcalloc(1, sizeof *r);
+    r->keys = *keys;
+    r->next = *retired;
+    *retired = r;
+    *keys = fresh;
+    __atomic_store_n(&current_ring, auth_keys_ring(fresh), __ATOMIC_RELEASE);
+    fprintf(stderr, "tollgate: reloaded %zu key(s)\n", auth_keys_ring(fresh)->n);
 }
 
 static void prefetch_table(const char *url, void *arg)
@@ -228,7 +255,8 @@ static int worker_start(worker *w, const tg_config *cfg, const auth_keys *keys, 
     w->listen_fd = fd;
     w->ev_mhd_tag = WORKER_EV_MHD;
     w->ev_wake_tag = WORKER_EV_WAKE;
-    w->auth = auth_ctx_new(auth_keys_ring(keys), cfg->jwt_leeway_s, cfg->sqlite_path,
+    (void)keys;
+    w->auth = auth_ctx_new(&current_ring, cfg->jwt_leeway_s, cfg->sqlite_path,
                            (size_t)cfg->token_cache_size, err);
     if (!w->auth) return -1;
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -277,6 +305,8 @@ int server_run(const tg_config *cfg_in)
         fprintf(stderr, "tollgate: %s\n", err.msg);
         return 1;
     }
+    current_ring = auth_keys_ring(keys);
+    retired_keys *retired = NULL;
     /* Every node derives the same ACL password from the same key material. */
     const auth_key *k0 = &auth_keys_ring(keys)->keys[0];
     backend_setup_init(k0->secret, k0->secret_len);
@@ -345,13 +375,22 @@ int server_run(const tg_config *cfg_in)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     for (int i = 0; i < nw; i++) pthread_create(&tids[i], NULL, worker_main, &ws[i]);
     fprintf(stderr, "tollgate: serving %s://%s:%d with %d threads\n",
             cert ? "https" : "http", cfg.listen, port, nw);
     fflush(stderr);
 
-    char c;
-    while (read(stop_pipe[0], &c, 1) < 0 && errno == EINTR && !stop_requested) {}
+    for (;;) {
+        char c;
+        ssize_t n = read(stop_pipe[0], &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 1 && c == 'h' && !stop_requested) {
+            reload_keys(&ko, &keys, &retired);
+            continue;
+        }
+        break;
+    }
     fprintf(stderr, "tollgate: shutting down\n");
     for (int i = 0; i < nw; i++) {
         uint64_t one = 1;
@@ -399,5 +438,11 @@ out_free_tls:
     free(cert);
     free(key);
     auth_keys_free(keys);
+    while (retired) {
+        retired_keys *next = retired->next;
+        auth_keys_free(retired->keys);
+        free(retired);
+        retired = next;
+    }
     return rc;
 }

@@ -50,7 +50,8 @@ int main(void)
     char *tok = auth_jwt_sign(&key, &c, &err);
     sqlite3_close(db);
     auth_keyring ring = {&key, 1, &key};
-    auth_ctx *a = auth_ctx_new(&ring, key.leeway_s, path, 1024, &err);
+    const auth_keyring *current = &ring;
+    auth_ctx *a = auth_ctx_new(&current, key.leeway_s, path, 1024, &err);
     if (!tok || !a) return 1;
     auth_grant g;
     size_t len = strlen(tok);
@@ -66,7 +67,7 @@ int main(void)
     const int misses = 2000;
     double miss_total = 0;
     for (int i = 0; i < misses; i++) {
-        auth_ctx *m = auth_ctx_new(&ring, key.leeway_s, path, 16, &err);
+        auth_ctx *m = auth_ctx_new(&current, key.leeway_s, path, 16, &err);
         double s = now_ns();
         if (auth_authenticate(m, tok, len, now, &g, &err)) return 1;
         miss_total += now_ns() - s;

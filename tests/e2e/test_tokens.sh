@@ -123,4 +123,22 @@ WIDE=$(node -e 'const c=JSON.parse(process.argv[1]); delete c.cmd_deny; console.
 get "$(JWT HS256 "$SECRET" '{"alg":"HS256","typ":"JWT"}' "$WIDE")"
 expect_match rules-widened-by-resigning 401 'match'
 
+# ---- Key rotation on a running gateway (SIGHUP reloads the keys) ----------
+K2TOK=$(tg token create --db "$D" --ttl 1h --kid k2)
+get "$K2TOK"; expect rotation-old-key-works 200 '{"result":null}'
+head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$K/k3.secret"
+echo "k3     HS256  k3.secret" >>"$K/keys"
+K3TOK=$(tg token create --db "$D" --ttl 1h --kid k3)
+get "$K3TOK"; expect_match rotation-new-key-unknown-before-reload 401 'unknown key id'
+kill -HUP "$P_PID"; sleep 0.5
+get "$K3TOK"; expect rotation-new-key-after-reload 200 '{"result":null}'
+get "$K2TOK"; expect rotation-old-key-still-valid 200 '{"result":null}'
+grep -v '^k2 ' "$K/keys" >"$K/keys.new" && mv "$K/keys.new" "$K/keys"
+kill -HUP "$P_PID"; sleep 0.5
+get "$K2TOK"; expect_match rotation-removed-key-refused-even-if-cached 401 'unknown key id'
+echo "broken line" >>"$K/keys"
+kill -HUP "$P_PID"; sleep 0.5
+get "$K3TOK"; expect rotation-bad-file-keeps-keys 200 '{"result":null}'
+check rotation-bad-file-logged grep -q 'keys not reloaded' "$TG_TMP/tollgate-$P.log"
+
 stop_tollgate "$P_PID" clean-shutdown-token-server "$TG_TMP/tollgate-$P.log"

@@ -17,6 +17,7 @@
 static const auth_key key = {.alg = "HS256", .secret = (const unsigned char *)SECRET,
     .secret_len = sizeof SECRET - 1, .leeway_s = 30};
 static const auth_keyring ring = {&key, 1, &key};
+static const auth_keyring *current = &ring;
 static char dir[] = "/tmp/tg-auth-XXXXXX";
 static char path[256];
 static sqlite3 *db;
@@ -47,7 +48,7 @@ static int authn(auth_ctx *a, const char *tok, time_t t, auth_grant *g, tg_err *
 static auth_ctx *ctx(size_t entries)
 {
     tg_err err;
-    auth_ctx *a = auth_ctx_new(&ring, key.leeway_s, path, entries, &err);
+    auth_ctx *a = auth_ctx_new(&current, key.leeway_s, path, entries, &err);
     if (!a) fprintf(stderr, "  auth_ctx_new: %s\n", err.msg);
     return a;
 }
@@ -300,6 +301,34 @@ TEST(cache_bounded)
     auth_ctx_free(a);
 }
 
+TEST(keyring_swap_reverifies_cached_tokens)
+{
+    tg_err err;
+    auth_claims c;
+    char *tok = issue(db_a, AUTH_SCOPE_RW, 600, &c);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    CHECK(tok && authn(a, tok, now, &g, &err) == 0);
+    /* The key that signed it is no longer in force: a cached hit must not
+     * outlive that. */
+    auth_key other = key;
+    other.secret = (const unsigned char *)"a different secret of 32+ bytes!";
+    auth_keyring other_ring = {&other, 1, &other};
+    current = &other_ring;
+    err.status = 0;
+    CHECK(authn(a, tok, now, &g, &err) == -1 && err.status == 401);
+    current = &ring;
+    CHECK(authn(a, tok, now, &g, &err) == 0);
+    auth_stats st;
+    auth_ctx_stats(a, &st);
+    CHECK(st.misses == 3 && st.hits == 0);
+    CHECK(authn(a, tok, now, &g, &err) == 0);
+    auth_ctx_stats(a, &st);
+    CHECK(st.hits == 1);
+    auth_ctx_free(a);
+    free(tok);
+}
+
 TEST(unsupported_isolation_refused)
 {
     tg_err err;
@@ -323,14 +352,14 @@ TEST(state_file_errors)
     tg_err err = {0, ""};
     char p[300];
     snprintf(p, sizeof p, "%s/missing.db", dir);
-    CHECK(auth_ctx_new(&ring, key.leeway_s, p, 16, &err) == NULL && err.status == 503);
+    CHECK(auth_ctx_new(&current, key.leeway_s, p, 16, &err) == NULL && err.status == 503);
     /* An existing but unmigrated file. */
     snprintf(p, sizeof p, "%s/empty.db", dir);
     sqlite3 *e = migrate_open(p, &err);
     CHECK(e != NULL);
     sqlite3_close(e);
     err.status = 0;
-    CHECK(auth_ctx_new(&ring, key.leeway_s, p, 16, &err) == NULL && err.status == 503);
+    CHECK(auth_ctx_new(&current, key.leeway_s, p, 16, &err) == NULL && err.status == 503);
 }
 
 static void cleanup(void)
@@ -368,6 +397,7 @@ int main(void)
     RUN(expired_token_evicted_even_if_cached);
     RUN(row_expiry_same_on_hit_and_miss);
     RUN(cache_bounded);
+    RUN(keyring_swap_reverifies_cached_tokens);
     RUN(unsupported_isolation_refused);
     RUN(state_file_errors);
     sqlite3_close(db);
