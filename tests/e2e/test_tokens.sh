@@ -48,6 +48,8 @@ check unknown-kid-cannot-sign sh -c "! '$TG_BIN' token create --db '$D' --kid no
 SECRET=$TOLLGATE_JWT_SECRET
 NOW=$(date +%s)
 JTI=$(node -e 'console.log(JSON.parse(process.argv[1]).jti)' "$C")
+gets() { redis-cli -p "$RP" info commandstats | tr -d '\r' | awk -F'[=,]' '/^cmdstat_get:/ {print $2}'; }
+GETS_BEFORE=$(gets)
 good() { # good [extra claims JSON fragment]: the real claims, iss and aud
   printf '{"sub":"%s","db":"%s","scope":"rw","jti":"%s","exp":%d,"iss":"tollgate-e2e","aud":"api"%s}' \
     "$T" "$D" "$JTI" $((NOW + 600)) "${1:-}"
@@ -87,6 +89,8 @@ get "$(JWT HS256 "$SECRET" '{"alg":"HS256","typ":"JWT","kid":7}' "$(good)")"
 expect_match kid-of-wrong-type 401 'kid'
 get "$(JWT HS256 "$SECRET" 'not json' "$(good)")"
 expect_match header-not-json 401 'header'
+# Only the two accepted control tokens above reached Redis.
+check forgeries-never-reach-redis test "$(gets)" = $((${GETS_BEFORE:-0} + 2))
 
 # ---- Revocation by database and by tenant, on a running gateway ----------
 A1=$(tg token create --db "$D2" --ttl 1h)
