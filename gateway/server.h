@@ -5,8 +5,9 @@
  *
  * A request never leaves the thread that accepted it: the handler parses
  * it and queues its commands on the worker's backend connection; the
- * reply, read in the same loop, answers it. No lock is taken on the
- * request path. Only server.c, request.c and
+ * reply, read in the same loop, answers it. The only locks on the request
+ * path are the metering queue's (one copy of the event) and, for script
+ * commands, the script-SHA map's. Only server.c, request.c and
  * dataplane.c see the worker struct.
  */
 #ifndef TG_SERVER_H
