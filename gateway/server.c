@@ -248,14 +248,13 @@ static void prefetch_table(const char *url, void *arg)
                 url, err.msg);
 }
 
-static int worker_start(worker *w, const tg_config *cfg, const auth_keys *keys, int fd,
+static int worker_start(worker *w, const tg_config *cfg, int fd,
                         const char *cert, const char *key, tg_err *err)
 {
     w->cfg = cfg;
     w->listen_fd = fd;
     w->ev_mhd_tag = WORKER_EV_MHD;
     w->ev_wake_tag = WORKER_EV_WAKE;
-    (void)keys;
     w->auth = auth_ctx_new(&current_ring, cfg->jwt_leeway_s, cfg->sqlite_path,
                            (size_t)cfg->token_cache_size, err);
     if (!w->auth) return -1;
@@ -361,7 +360,7 @@ int server_run(const tg_config *cfg_in)
         }
         if (port == 0) port = bound_port(fd);
         ws[i].id = i;
-        if (worker_start(&ws[i], &cfg, keys, fd, cert, key, &err)) {
+        if (worker_start(&ws[i], &cfg, fd, cert, key, &err)) {
             fprintf(stderr, "tollgate: %s\n", err.msg);
             close(fd);
             auth_ctx_free(ws[i].auth);
