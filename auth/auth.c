@@ -2,6 +2,7 @@
 #include "auth.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,12 +24,14 @@ typedef struct cache_entry {
     const char *cmd_deny;
     int db_index;
     auth_scope scope;
+    uint32_t users_seen;        /* auth_grant.users_seen */
     long long expires_at;       /* min(token exp, row expiry) */
     long long claim_exp;
     long long recheck_at;
     char tenant_id[AUTH_ID_MAX];
     char database_id[AUTH_ID_MAX];
     char jti[AUTH_ID_MAX];
+    bool shared;                /* key prefix "<database_id>:" */
 } cache_entry;
 
 typedef struct interned {
@@ -45,6 +48,7 @@ struct auth_ctx {
     uint32_t clock;
     interned *urls;
     auth_stats stats;
+    char prefix[AUTH_ID_MAX + 1]; /* the last grant's key prefix */
 };
 
 auth_ctx *auth_ctx_new(const auth_keyring *const *current, long leeway_s,
@@ -111,7 +115,7 @@ static void claims_of(const cache_entry *e, auth_claims *c)
     if (e->cmd_deny) snprintf(c->cmd_deny, sizeof c->cmd_deny, "%s", e->cmd_deny);
 }
 
-static void fill_grant(const cache_entry *e, auth_grant *out)
+static void fill_grant(auth_ctx *a, cache_entry *e, auth_grant *out)
 {
     out->tenant_id = e->tenant_id;
     out->database_id = e->database_id;
@@ -122,11 +126,18 @@ static void fill_grant(const cache_entry *e, auth_grant *out)
     out->expires_at = e->expires_at;
     out->cmd_allow = e->cmd_allow;
     out->cmd_deny = e->cmd_deny;
+    out->key_prefix = NULL;
+    if (e->shared) {
+        snprintf(a->prefix, sizeof a->prefix, "%s:", e->database_id);
+        out->key_prefix = a->prefix;
+    }
+    out->users_seen = &e->users_seen;
 }
 
 static void store_grant(auth_ctx *a, cache_entry *e, const tenancy_grant *g,
                         time_t now)
 {
+    e->shared = g->key_prefix[0] != '\0';
     memcpy(e->tenant_id, g->tenant_id, sizeof e->tenant_id);
     memcpy(e->database_id, g->database_id, sizeof e->database_id);
     memcpy(e->jti, g->jti, sizeof e->jti);
@@ -183,7 +194,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
         }
         a->stats.hits++;
         e->stamp = a->clock;
-        fill_grant(e, out);
+        fill_grant(a, e, out);
         return 0;
     }
 
@@ -211,8 +222,9 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     victim->cmd_allow = c.cmd_allow[0] ? intern(a, c.cmd_allow) : NULL;
     victim->cmd_deny = c.cmd_deny[0] ? intern(a, c.cmd_deny) : NULL;
     victim->stamp = a->clock;
+    victim->users_seen = 0;
     store_grant(a, victim, &g, now);
-    fill_grant(victim, out);
+    fill_grant(a, victim, out);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #define TG_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "../gateway/err.h"
@@ -34,6 +35,11 @@ typedef struct auth_grant {
     long long expires_at;
     const char *cmd_allow;       /* per-token command rules, NULL when none; */
     const char *cmd_deny;        /* these stay valid for the ctx's lifetime */
+    const char *key_prefix;      /* shared database: its key prefix; NULL for
+                                    a dedicated one */
+    uint32_t *users_seen;        /* scratch for the caller, kept with the
+                                    cached token (0 when first cached): the
+                                    backend user generation last made sure of */
 } auth_grant;
 
 typedef struct auth_ctx auth_ctx;

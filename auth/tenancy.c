@@ -17,7 +17,8 @@ struct tenancy {
 static const char check_sql[] =
     "SELECT k.tenant_id, k.database_id, k.scope, k.expires_at, k.revoked_at,"
     "       d.deleted_at, t.deleted_at, d.redis_url, d.db_index, d.tenant_id,"
-    "       coalesce(k.cmd_allow, ''), coalesce(k.cmd_deny, ''), d.isolation"
+    "       coalesce(k.cmd_allow, ''), coalesce(k.cmd_deny, ''), d.isolation,"
+    "       coalesce(d.key_prefix, '')"
     "  FROM tokens k JOIN databases d ON d.id = k.database_id"
     "  JOIN tenants t ON t.id = k.tenant_id"
     " WHERE k.jti = ?";
@@ -52,6 +53,20 @@ void tenancy_free(tenancy *t)
     sqlite3_finalize(t->check);
     sqlite3_close(t->db);
     free(t);
+}
+
+/* A shared database's prefix is "<its id>:" (tenancy_db_create), which
+ * the ACL pattern and SCAN confinement rely on: no glob characters, and a
+ * terminator no id contains, so no prefix is the start of another. */
+static bool prefix_valid(const char *p, const char *id)
+{
+    size_t n = strlen(id);
+    if (strncmp(p, id, n) || strcmp(p + n, ":") || n == 0) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') ||
+              id[i] == '_'))
+            return false;
+    return true;
 }
 
 static void copy_col(sqlite3_stmt *st, int col, char *out, size_t cap)
@@ -107,12 +122,19 @@ int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
         tg_fail(err, 401, "token does not match its record");
         goto out;
     }
-    /* Key-prefix sharing is not served yet: such a database would share its
-     * backend's DB 0 with others, so it is refused, never approximated. */
-    const unsigned char *iso = sqlite3_column_text(st, 12);
-    if (!iso || strcmp((const char *)iso, "dbindex") != 0) {
-        tg_fail(err, 503, "ERR database isolation mode '%s' is not supported yet",
-                iso ? (const char *)iso : "?");
+    /* A shared database without a usable prefix would see its
+     * neighbours' keys: refused, never approximated. */
+    const char *iso = (const char *)sqlite3_column_text(st, 12);
+    const char *prefix = (const char *)sqlite3_column_text(st, 13);
+    if (iso && !strcmp(iso, "prefix")) {
+        if (!prefix || !prefix_valid(prefix, out->database_id)) {
+            tg_fail(err, 503, "ERR database has no valid key prefix");
+            goto out;
+        }
+        snprintf(out->key_prefix, sizeof out->key_prefix, "%s", prefix);
+    } else if (!iso || strcmp(iso, "dbindex") != 0) {
+        tg_fail(err, 503, "ERR database isolation mode '%s' is not supported",
+                iso ? iso : "?");
         goto out;
     }
     copy_col(st, 7, out->redis_url, sizeof out->redis_url);
@@ -169,29 +191,55 @@ int tenancy_tenant_create(sqlite3 *db, const char *name, char *id_out,
                      err, 3, args) < 0 ? -1 : 0;
 }
 
-static int free_db_index(sqlite3 *db, const char *url, tg_err *err)
+/* Logical DBs on url: those of dedicated databases (*dedicated) and the
+ * one shared databases use (*shared, -1 if none). */
+static int slots_in_use(sqlite3 *db, const char *url, unsigned long long *dedicated,
+                        int *shared, tg_err *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT db_index FROM databases WHERE redis_url = ?"
-                           " AND deleted_at IS NULL AND isolation = 'dbindex'",
+    if (sqlite3_prepare_v2(db, "SELECT db_index, isolation FROM databases"
+                           " WHERE redis_url = ? AND deleted_at IS NULL",
                            -1, &st, NULL) != SQLITE_OK)
         return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
-    unsigned long long used = 0;
+    *dedicated = 0;
+    *shared = -1;
     while (sqlite3_step(st) == SQLITE_ROW) {
         int i = sqlite3_column_int(st, 0);
-        if (i >= 0 && i < 64) used |= 1ULL << i;
+        const char *iso = (const char *)sqlite3_column_text(st, 1);
+        if (iso && !strcmp(iso, "prefix")) *shared = i;
+        else if (i >= 0 && i < 64) *dedicated |= 1ULL << i;
     }
     sqlite3_finalize(st);
-    for (int i = 0; i < 16; i++)
-        if (!(used & (1ULL << i))) return i;
-    return tg_fail(err, 409, "no free logical database on %s (16 in use); "
-                   "pass --db-index or another --redis-url", url);
+    return 0;
+}
+
+/* Picks or checks the logical DB for a new database. */
+static int place(sqlite3 *db, const char *url, int db_index, tenancy_isolation iso,
+                 tg_err *err)
+{
+    unsigned long long dedicated = 0;
+    int shared = -1;
+    if (slots_in_use(db, url, &dedicated, &shared, err)) return -1;
+    if (db_index < 0 && iso == TENANCY_SHARED && shared >= 0) return shared;
+    if (db_index < 0) {
+        for (int i = 0; i < 16; i++)
+            if (!(dedicated & (1ULL << i)) && (iso == TENANCY_SHARED || i != shared)) return i;
+        return tg_fail(err, 409, "no free logical database on %s; pass --db-index "
+                       "or another --redis-url", url);
+    }
+    if (db_index < 64 && (dedicated & (1ULL << db_index)))
+        return tg_fail(err, 409, "logical database %d on %s belongs to a dedicated "
+                       "database", db_index, url);
+    if (iso == TENANCY_DEDICATED && db_index == shared)
+        return tg_fail(err, 409, "logical database %d on %s holds shared databases",
+                       db_index, url);
+    return db_index;
 }
 
 int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
-                      const char *redis_url, int db_index, char *id_out,
-                      tg_err *err)
+                      const char *redis_url, int db_index, tenancy_isolation iso,
+                      char *id_out, tg_err *err)
 {
     if (strlen(redis_url) >= TENANCY_URL_MAX)
         return tg_fail(err, 400, "redis url too long");
@@ -204,17 +252,43 @@ int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
     int found = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     if (!found) return tg_fail(err, 404, "no tenant %s", tenant_id);
-    if (db_index < 0 && (db_index = free_db_index(db, redis_url, err)) < 0) return -1;
+    if ((db_index = place(db, redis_url, db_index, iso, err)) < 0) return -1;
 
-    char hex[33], now[24], idx[16];
+    char hex[33], now[24], idx[16], prefix[AUTH_ID_MAX];
     random_hex(hex, 8);
     snprintf(id_out, AUTH_ID_MAX, "db_%s", hex);
+    snprintf(prefix, sizeof prefix, "%s:", id_out);
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
     snprintf(idx, sizeof idx, "%d", db_index);
-    const char *args[] = {id_out, tenant_id, name, redis_url, idx, now};
+    bool shared = iso == TENANCY_SHARED;
+    const char *args[] = {id_out, tenant_id, name, redis_url, shared ? "prefix" : "dbindex",
+                          idx, shared ? prefix : NULL, now};
     return exec_bind(db, "INSERT INTO databases(id, tenant_id, name, redis_url,"
-                     " isolation, db_index, created_at) VALUES (?,?,?,?,'dbindex',?,?)",
-                     err, 6, args) < 0 ? -1 : 0;
+                     " isolation, db_index, key_prefix, created_at)"
+                     " VALUES (?,?,?,?,?,?,?,?)", err, 8, args) < 0 ? -1 : 0;
+}
+
+int tenancy_db_get(sqlite3 *db, const char *database_id, tenancy_db_row *out,
+                   tg_err *err)
+{
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db, "SELECT redis_url, db_index, isolation,"
+                           " coalesce(key_prefix, '') FROM databases"
+                           " WHERE id = ? AND deleted_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, database_id, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = tg_fail(err, 404, "no live database %s", database_id);
+    } else {
+        copy_col(st, 0, out->redis_url, sizeof out->redis_url);
+        out->db_index = sqlite3_column_int(st, 1);
+        const char *iso = (const char *)sqlite3_column_text(st, 2);
+        if (iso && !strcmp(iso, "prefix")) copy_col(st, 3, out->key_prefix, sizeof out->key_prefix);
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int tenancy_db_delete(sqlite3 *db, const char *database_id, tg_err *err)

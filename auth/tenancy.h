@@ -30,6 +30,8 @@ typedef struct tenancy_grant {
     long long expires_at;
     char redis_url[TENANCY_URL_MAX];
     int db_index;
+    char key_prefix[AUTH_ID_MAX];  /* shared database: its keys' prefix;
+                                      "" for a dedicated one */
 } tenancy_grant;
 
 typedef struct tenancy tenancy;
@@ -55,10 +57,26 @@ int tenancy_each_backend(tenancy *t, void (*fn)(const char *url, void *arg),
 /* Each *_create writes the new id (AUTH_ID_MAX bytes) into id_out. */
 int tenancy_tenant_create(sqlite3 *db, const char *name, char *id_out,
                           tg_err *err);
-/* db_index < 0 picks the lowest free logical DB on redis_url (0..15). */
+/* Isolation modes: a dedicated logical DB, or a key prefix on a logical
+ * DB shared with other such databases (never with a dedicated one). */
+typedef enum { TENANCY_DEDICATED, TENANCY_SHARED } tenancy_isolation;
+
+/* db_index < 0 picks: for a dedicated database the lowest free logical DB
+ * on redis_url (0..15); for a shared one the logical DB the backend's
+ * shared databases already use, else the lowest free one. A shared
+ * database's key prefix is "<its id>:". */
 int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
-                      const char *redis_url, int db_index, char *id_out,
-                      tg_err *err);
+                      const char *redis_url, int db_index, tenancy_isolation iso,
+                      char *id_out, tg_err *err);
+
+/* A live database's placement, for the CLI. */
+typedef struct tenancy_db_row {
+    char redis_url[TENANCY_URL_MAX];
+    int db_index;
+    char key_prefix[AUTH_ID_MAX];  /* "" for a dedicated database */
+} tenancy_db_row;
+int tenancy_db_get(sqlite3 *db, const char *database_id, tenancy_db_row *out,
+                   tg_err *err);
 int tenancy_db_delete(sqlite3 *db, const char *database_id, tg_err *err);
 /* Records a token row for database_id and fills c (sub, db, jti, scope,
  * iat, exp) ready for signing. */

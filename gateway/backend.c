@@ -26,12 +26,16 @@
 
 typedef enum { ST_DOWN, ST_CONNECTING, ST_HANDSHAKE, ST_READY } conn_state;
 
+/* One entry per run of replies: an operation whose commands switch ACL
+ * users is several slices of its reply array, with the AUTH replies in
+ * between as internal entries; only its last slice has done. */
 typedef struct op {
     void *ctx;
-    redisReply **replies;     /* NULL once cancelled */
+    redisReply **replies;     /* NULL once cancelled, and for internal */
     int n, got;
     backend_done_fn done;
     uint64_t deadline;
+    bool internal;            /* our AUTH: checked, then dropped */
 } op;
 
 struct backend {
@@ -39,6 +43,9 @@ struct backend {
     char *url;
     int db;
     char *acl_pass;           /* NULL: no switch to the restricted user */
+    const backend_info *bi;
+    char user[BACKEND_USER_MAX]; /* database id whose user the connection
+                                    runs as; "" for the restricted user */
     redis_url u;
     backend_opts o;
     int fd;
@@ -65,7 +72,7 @@ uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-backend *backend_new(const char *url, int db_index, const char *acl_pass,
+backend *backend_new(const char *url, int db_index, const backend_info *bi,
                      const backend_opts *o, tg_err *err)
 {
     backend *b = xcalloc(1, sizeof *b);
@@ -77,7 +84,8 @@ backend *backend_new(const char *url, int db_index, const char *acl_pass,
     b->tag.b = b;
     b->url = xstrdup(url);
     b->db = db_index;
-    b->acl_pass = acl_pass && *acl_pass ? xstrdup(acl_pass) : NULL;
+    b->bi = bi;
+    b->acl_pass = bi && bi->acl_pass[0] ? xstrdup(bi->acl_pass) : NULL;
     b->o = *o;
     b->fd = -1;
     buf_init(&b->hbuf);
@@ -159,6 +167,7 @@ static void close_conn(backend *b)
     buf_reset(&b->obuf);
     b->hpos = b->opos = 0;
     b->hs_pending = 0;
+    b->user[0] = '\0'; /* a new connection starts as the restricted user */
 }
 
 /* Fails every pending operation and drops the connection. */
@@ -168,6 +177,9 @@ static void fail_all(backend *b, const char *why)
     tg_fail(&e, 503, "ERR backend unavailable: %s", why);
     snprintf(b->last_error, sizeof b->last_error, "%s", why);
     close_conn(b);
+    /* A lost connection may be a restarted Redis, which has forgotten the
+     * databases' users: have them made sure of again. */
+    if (b->bi) backend_users_stale(b->bi);
     b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (b->backoff_ms > BACKOFF_MAX_MS) b->backoff_ms = BACKOFF_MAX_MS;
     b->retry_at = now_ms() + (uint64_t)b->backoff_ms;
@@ -293,21 +305,57 @@ static void push_op(backend *b, op o)
     b->count++;
 }
 
+/* Queues `AUTH <user> <pass>` for database id ("" for the restricted
+ * user) and its internal entry. */
+static void put_auth(backend *b, const char *id, uint64_t deadline)
+{
+    char name[BACKEND_USER_MAX], pass[40];
+    if (*id) backend_db_user(b->url, id, name, sizeof name, pass);
+    const char *auth[] = {"AUTH", *id ? name : BACKEND_ACL_USER, *id ? pass : b->acl_pass};
+    put_words(&b->obuf, 3, auth);
+    op o = {NULL, NULL, 1, 0, NULL, deadline, true};
+    push_op(b, o);
+    snprintf(b->user, sizeof b->user, "%s", id);
+}
+
 int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
+                   const char *db_user, const bool *as_gateway,
                    redisReply **replies, backend_done_fn done, void *ctx,
                    tg_err *err)
 {
+    if (db_user && !b->acl_pass)
+        return tg_fail(err, 503, "ERR shared databases need ACL users, which this "
+                       "backend refused");
     if (b->st == ST_DOWN) {
         if (now_ms() < b->retry_at)
             return tg_fail(err, 503, "ERR backend unavailable: %s", b->last_error);
         if (start_connect(b, err)) return -1;
     }
     static const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
-    if (transaction) put_words(&b->obuf, 1, multi);
-    for (int i = 0; i < n; i++) put_cmd(&b->obuf, cmds[i].argc, cmds[i].argv, cmds[i].lens);
-    if (transaction) put_words(&b->obuf, 1, exec);
-    op o = {ctx, replies, n + (transaction ? 2 : 0), 0, done,
-            now_ms() + (uint64_t)b->o.command_timeout_ms};
+    uint64_t deadline = now_ms() + (uint64_t)b->o.command_timeout_ms;
+    op o = {ctx, replies, 0, 0, NULL, deadline, false};
+    for (int i = 0; i < n; i++) {
+        const char *want = db_user && !(as_gateway && as_gateway[i]) ? db_user : "";
+        if (strcmp(want, b->user)) { /* switch users: close the slice so far */
+            if (o.n) {
+                push_op(b, o);
+                o.replies += o.n;
+                o.n = 0;
+            }
+            put_auth(b, want, deadline);
+        }
+        if (transaction && i == 0) {
+            put_words(&b->obuf, 1, multi);
+            o.n++;
+        }
+        put_cmd(&b->obuf, cmds[i].argc, cmds[i].argv, cmds[i].lens);
+        o.n++;
+    }
+    if (transaction) {
+        put_words(&b->obuf, 1, exec);
+        o.n++;
+    }
+    o.done = done;
     push_op(b, o);
     return 0;
 }
@@ -351,6 +399,22 @@ static void on_reply(backend *b, redisReply *r)
         return;
     }
     op *o = &b->ops[b->head];
+    if (o->internal) {
+        if (r->type == REDIS_REPLY_ERROR) {
+            /* The user is missing or has another password (a restarted
+             * Redis, another node's secret): the commands queued behind
+             * ran as someone else, so nothing on this connection stands. */
+            char why[160];
+            snprintf(why, sizeof why, "database user refused: %.100s", r->str);
+            freeReplyObject(r);
+            fail_all(b, why);
+            return;
+        }
+        freeReplyObject(r);
+        b->head = (b->head + 1) % b->cap;
+        b->count--;
+        return;
+    }
     if (o->replies) o->replies[o->got] = r;
     else freeReplyObject(r);
     if (++o->got < o->n) return;

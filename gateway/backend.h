@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "argv.h"
+#include "backend_setup.h"
 #include "err.h"
 
 typedef struct backend backend;
@@ -47,9 +48,9 @@ typedef struct backend_tag {
     backend *b;
 } backend_tag;
 
-/* acl_pass: the restricted user's password, or NULL to stay as the URL's
- * user. */
-backend *backend_new(const char *url, int db_index, const char *acl_pass,
+/* bi: the backend's set-up (its restricted user's password, if any, and
+ * the per-database users); NULL to stay as the URL's user. */
+backend *backend_new(const char *url, int db_index, const backend_info *bi,
                      const backend_opts *o, tg_err *err);
 void backend_free(backend *b);       /* fails pending operations; NULL ok */
 
@@ -59,8 +60,16 @@ int backend_db(const backend *b);
 /* Queues cmds[0..n) as one operation. With transaction, they are wrapped
  * in MULTI/EXEC and replies gets n + 2 entries (MULTI, QUEUED..., EXEC);
  * otherwise n. replies must stay valid until done is called. Returns 0, or
- * -1 with a 503 err if the backend is unavailable (done is not called). */
+ * -1 with a 503 err if the backend is unavailable (done is not called).
+ *
+ * db_user (a shared database's id, or NULL) runs the commands as that
+ * database's ACL user, except those with as_gateway[i] set (may be NULL),
+ * which run as the restricted user. The connection remembers whom it runs
+ * as and puts `AUTH` in the pipeline only when that changes, so requests
+ * of many databases still share one pipeline. A refused AUTH fails every
+ * pending operation. In a transaction every command runs as one user. */
 int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
+                   const char *db_user, const bool *as_gateway,
                    redisReply **replies, backend_done_fn done, void *ctx,
                    tg_err *err);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "keyspace.h"
 #include "mem.h"
 #include "redis_url.h"
 
@@ -20,10 +21,33 @@ static const char *const acl_rules[] = {
     "-memory",
 };
 
+/* A database's user: its keys and channels, and what a tenant may run,
+ * minus the keyspace-wide commands (the gateway runs confined versions of
+ * those as its own user). SORT is dangerous only for BY/GET, which Redis
+ * refuses to a user restricted to a key pattern. */
+static const char *const db_user_rules[] = {
+    "on", "resetkeys", "resetchannels", "nocommands", "+@all", "-@admin",
+    "-@dangerous", "+sort", "+sort_ro", "+restore", "-keys", "-scan", "-randomkey",
+    "-dbsize", "-flushdb", "-flushall", "-select", "-swapdb", "-move", "-copy",
+    "-migrate", "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
+    "-script|debug", "-memory", "-client", "-wait",
+};
+
+/* Which databases' users are in place, at which generation. */
+typedef struct user_slot {
+    char *id;
+    uint32_t gen;
+} user_slot;
+
 typedef struct reg_entry {
+    backend_info info;          /* first: backend_info * -> reg_entry * */
     struct reg_entry *next;
     char *url;
-    backend_info info;
+    uint32_t users_gen;         /* atomic */
+    pthread_mutex_t users_lock; /* users, admin */
+    user_slot *users;           /* open addressing, ncap a power of two */
+    size_t nusers, ncap;
+    redisContext *admin;
 } reg_entry;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -41,11 +65,19 @@ void backend_setup_init(const void *secret, size_t n)
     }
 }
 
+static void derive_password2(const char *url, const char *id, char out[40])
+{
+    char in[1024];
+    int n = snprintf(in, sizeof in, "%s%s%s", url, id ? "\n" : "", id ? id : "");
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof in ? (size_t)n : sizeof in - 1;
+    uint64_t a = siphash24(pw_key[0], in, len);
+    uint64_t b = siphash24(pw_key[1], in, len);
+    snprintf(out, 40, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+}
+
 static void derive_password(const char *url, char out[40])
 {
-    uint64_t a = siphash24(pw_key[0], url, strlen(url));
-    uint64_t b = siphash24(pw_key[1], url, strlen(url));
-    snprintf(out, 40, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+    derive_password2(url, NULL, out);
 }
 
 static redisContext *connect_admin(const redis_url *u, int timeout_ms, tg_err *err)
@@ -143,6 +175,8 @@ const backend_info *backend_info_for(const char *url, int timeout_ms, tg_err *er
             reg_entry *e = xcalloc(1, sizeof *e);
             e->url = xstrdup(url);
             e->info = info;
+            e->users_gen = 1;
+            pthread_mutex_init(&e->users_lock, NULL);
             e->next = reg_head;
             reg_head = e;
             found = &e->info;
@@ -158,9 +192,174 @@ void backend_setup_clear(void)
     for (reg_entry *e = reg_head, *next; e; e = next) {
         next = e->next;
         cmd_table_free((cmd_table *)e->info.cmds);
+        for (size_t i = 0; i < e->ncap; i++) free(e->users[i].id);
+        free(e->users);
+        if (e->admin) redisFree(e->admin);
+        pthread_mutex_destroy(&e->users_lock);
         free(e->url);
         free(e);
     }
     reg_head = NULL;
     pthread_mutex_unlock(&reg_lock);
+}
+
+/* ==== Per-database users ==== */
+
+void backend_db_user(const char *url, const char *database_id, char *name, size_t cap,
+                     char pass[40])
+{
+    snprintf(name, cap, "%s%s", BACKEND_DB_USER_PREFIX, database_id);
+    derive_password2(url, database_id, pass);
+}
+
+static reg_entry *entry_of(const backend_info *bi)
+{
+    return (reg_entry *)(void *)bi; /* info is the first member */
+}
+
+uint32_t backend_users_gen(const backend_info *bi)
+{
+    return __atomic_load_n(&entry_of(bi)->users_gen, __ATOMIC_ACQUIRE);
+}
+
+void backend_users_stale(const backend_info *bi)
+{
+    __atomic_add_fetch(&entry_of(bi)->users_gen, 1, __ATOMIC_ACQ_REL);
+}
+
+/* ACL SETUSER for the database on an admin connection. */
+static int setuser(redisContext *c, const char *url, const char *database_id,
+                   const char *prefix, tg_err *err)
+{
+    const size_t nrules = sizeof db_user_rules / sizeof db_user_rules[0];
+    const char *argv[64];
+    size_t lens[64];
+    char name[BACKEND_USER_MAX], pass[40], pw[48], keys[2 * KEYSPACE_PREFIX_MAX + 4],
+        chans[2 * KEYSPACE_PREFIX_MAX + 4];
+    keyspace ks = {prefix, strlen(prefix)};
+    keys[0] = '~';
+    chans[0] = '&';
+    if (!keyspace_glob(&ks, keys + 1, sizeof keys - 1) ||
+        !keyspace_glob(&ks, chans + 1, sizeof chans - 1))
+        return tg_fail(err, 503, "ERR database key prefix too long");
+    backend_db_user(url, database_id, name, sizeof name, pass);
+    snprintf(pw, sizeof pw, ">%s", pass);
+    int n = 0;
+    argv[n++] = "ACL";
+    argv[n++] = "SETUSER";
+    argv[n++] = name;
+    for (size_t i = 0; i < nrules; i++) argv[n++] = db_user_rules[i];
+    argv[n++] = keys;
+    argv[n++] = chans;
+    argv[n++] = pw;
+    for (int i = 0; i < n; i++) lens[i] = strlen(argv[i]);
+    redisReply *r = redisCommandArgv(c, n, argv, lens);
+    int rc = 0;
+    if (!r) rc = tg_fail(err, 503, "ERR backend unavailable: %s", c->errstr);
+    else if (r->type != REDIS_REPLY_STATUS)
+        rc = tg_fail(err, 503, "ERR backend refused the database's ACL user: %.200s",
+                     r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    if (r) freeReplyObject(r);
+    return rc;
+}
+
+static user_slot *user_find(reg_entry *e, const char *id, bool add)
+{
+    if (add && (e->nusers + 1) * 2 > e->ncap) {
+        size_t ncap = e->ncap ? e->ncap * 2 : 64;
+        user_slot *n = xcalloc(ncap, sizeof *n);
+        for (size_t i = 0; i < e->ncap; i++) {
+            if (!e->users[i].id) continue;
+            size_t h = hash_bytes(e->users[i].id, strlen(e->users[i].id)) & (ncap - 1);
+            while (n[h].id) h = (h + 1) & (ncap - 1);
+            n[h] = e->users[i];
+        }
+        free(e->users);
+        e->users = n;
+        e->ncap = ncap;
+    }
+    if (!e->ncap) return NULL;
+    size_t h = hash_bytes(id, strlen(id)) & (e->ncap - 1);
+    while (e->users[h].id) {
+        if (!strcmp(e->users[h].id, id)) return &e->users[h];
+        h = (h + 1) & (e->ncap - 1);
+    }
+    if (!add) return NULL;
+    e->users[h].id = xstrdup(id);
+    e->nusers++;
+    return &e->users[h];
+}
+
+int backend_db_user_ensure(const backend_info *bi, const char *database_id,
+                           const char *prefix, int timeout_ms, tg_err *err)
+{
+    reg_entry *e = entry_of(bi);
+    uint32_t gen = backend_users_gen(bi);
+    int rc = 0;
+    pthread_mutex_lock(&e->users_lock);
+    user_slot *s = user_find(e, database_id, false);
+    if (s && s->gen == gen) goto out;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!e->admin) {
+            redis_url u;
+            if (redis_url_parse(e->url, &u, err) ||
+                !(e->admin = connect_admin(&u, timeout_ms, err))) {
+                rc = -1;
+                goto out;
+            }
+        }
+        rc = setuser(e->admin, e->url, database_id, prefix, err);
+        if (rc == 0 || !e->admin->err) break;
+        redisFree(e->admin); /* the connection broke: one fresh try */
+        e->admin = NULL;
+    }
+    if (rc == 0) user_find(e, database_id, true)->gen = gen;
+out:
+    pthread_mutex_unlock(&e->users_lock);
+    return rc;
+}
+
+int backend_db_user_create(const char *url, const char *database_id, const char *prefix,
+                           int timeout_ms, tg_err *err)
+{
+    redis_url u;
+    if (redis_url_parse(url, &u, err)) return -1;
+    redisContext *c = connect_admin(&u, timeout_ms, err);
+    if (!c) return -1;
+    int rc = setuser(c, url, database_id, prefix, err);
+    redisFree(c);
+    return rc;
+}
+
+int backend_db_user_drop(const char *url, int db_index, const char *database_id,
+                         const char *prefix, bool drop_keys, int timeout_ms, tg_err *err)
+{
+    redis_url u;
+    char name[BACKEND_USER_MAX], pass[40], glob[2 * KEYSPACE_PREFIX_MAX + 2];
+    keyspace ks = {prefix, strlen(prefix)};
+    if (redis_url_parse(url, &u, err)) return -1;
+    if (!keyspace_glob(&ks, glob, sizeof glob))
+        return tg_fail(err, 503, "ERR database key prefix too long");
+    redisContext *c = connect_admin(&u, timeout_ms, err);
+    if (!c) return -1;
+    backend_db_user(url, database_id, name, sizeof name, pass);
+    int rc = 0;
+    redisReply *r = redisCommand(c, "ACL DELUSER %s", name);
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        rc = tg_fail(err, 503, "ERR cannot drop the database's ACL user: %s",
+                     r ? r->str : c->errstr);
+    if (r) freeReplyObject(r);
+    if (rc == 0 && drop_keys) {
+        if (db_index > 0) {
+            r = redisCommand(c, "SELECT %d", db_index);
+            if (r) freeReplyObject(r);
+        }
+        r = redisCommand(c, "EVAL %s 0 %s", keyspace_flush_lua, glob);
+        if (!r || r->type == REDIS_REPLY_ERROR)
+            rc = tg_fail(err, 503, "ERR cannot delete the database's keys: %s",
+                         r ? r->str : c->errstr);
+        if (r) freeReplyObject(r);
+    }
+    redisFree(c);
+    return rc;
 }

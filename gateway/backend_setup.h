@@ -11,8 +11,21 @@
  *     password is derived from the JWT secret, so every gateway node
  *     sharing the secret computes the same one.
  *
+ *   - for each shared (key-prefix) database, its own ACL user
+ *     `tollgate-db-<database id>`, limited to `~<prefix>*` keys and
+ *     `&<prefix>*` channels and without the keyspace-wide commands (KEYS,
+ *     SCAN, RANDOMKEY, DBSIZE, FLUSH*) or anything dangerous, so that a key
+ *     the gateway failed to prefix, or one a Lua script names, ends in a
+ *     permission error. Connections switch to it with AUTH inside their
+ *     pipeline (backend.h). It is created by `tollgate db create` and made
+ *     sure of by the gateway on first use, and again after a backend
+ *     connection was lost (a restarted Redis has forgotten it).
+ *     Passwords are added, never reset, so gateway nodes with different
+ *     secrets do not lock each other out.
+ *
  * If the backend refuses ACL SETUSER (an old Redis, a restricted account),
- * scripts_contained is false and policy refuses scripting there.
+ * scripts_contained is false and policy refuses scripting there, and
+ * shared databases cannot be served from it.
  *
  * The registry is process-wide, filled under a mutex (blocking, bounded by
  * the timeout) on first use of a URL, and read-only afterwards.
@@ -41,6 +54,33 @@ void backend_setup_init(const void *secret, size_t len);
 const backend_info *backend_info_for(const char *url, int timeout_ms, tg_err *err);
 
 void backend_setup_clear(void);
+
+/* ==== Per-database users (shared databases) ==== */
+
+#define BACKEND_DB_USER_PREFIX "tollgate-db-"
+#define BACKEND_USER_MAX 96
+
+/* The database's user name and password (40 bytes). */
+void backend_db_user(const char *url, const char *database_id, char *name, size_t cap,
+                     char pass[40]);
+
+/* Bumped when the users on this backend may have been lost; the gateway
+ * makes sure of a database's user again when the number it saw changes. */
+uint32_t backend_users_gen(const backend_info *bi);
+void backend_users_stale(const backend_info *bi);
+
+/* Makes sure the database's user exists with the current rules (one
+ * blocking ACL SETUSER, bounded by timeout_ms, the first time per
+ * generation). 0, or -1 with a 503 err. */
+int backend_db_user_ensure(const backend_info *bi, const char *database_id,
+                           const char *prefix, int timeout_ms, tg_err *err);
+
+/* For the CLI: creates (or updates) the user on url; drops it and, with
+ * drop_keys, unlinks every key under prefix. 0, or -1 with a 503 err. */
+int backend_db_user_create(const char *url, const char *database_id, const char *prefix,
+                           int timeout_ms, tg_err *err);
+int backend_db_user_drop(const char *url, int db_index, const char *database_id,
+                         const char *prefix, bool drop_keys, int timeout_ms, tg_err *err);
 
 /* Fills argv with `ACL SETUSER <user> <rules...>` for password pass.
  * pwbuf (48 bytes) holds the ">pass" argument. Returns argc (<= cap).

@@ -79,6 +79,25 @@ static const char *const free_cmds[] = {
 
 static const char *const stream_reads[] = {"xread", "xreadgroup"};
 
+/* Shared (key-prefix) databases: commands without key specs that still
+ * reach the keyspace or a channel, and the keyless ones known to be
+ * harmless. A keyless command missing here is refused on a shared
+ * database; "help" subcommands are keyless everywhere. */
+static const struct {
+    const char *name;
+    uint8_t shared;
+} shared_rules[] = {
+    {"command", CMD_SHARED_KEYLESS},   {"echo", CMD_SHARED_KEYLESS},
+    {"lolwut", CMD_SHARED_KEYLESS},    {"ping", CMD_SHARED_KEYLESS},
+    {"script|exists", CMD_SHARED_KEYLESS}, {"script|load", CMD_SHARED_KEYLESS},
+    {"time", CMD_SHARED_KEYLESS},
+    {"publish", CMD_SHARED_CHANNEL},
+    {"sort", CMD_SHARED_SORT},         {"sort_ro", CMD_SHARED_SORT},
+    {"keys", CMD_SHARED_KEYS},         {"scan", CMD_SHARED_SCAN},
+    {"randomkey", CMD_SHARED_RANDOMKEY}, {"dbsize", CMD_SHARED_DBSIZE},
+    {"flushdb", CMD_SHARED_FLUSH},     {"flushall", CMD_SHARED_FLUSH},
+};
+
 static bool in_list(const char *name, const char *const *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -95,16 +114,55 @@ static const char *refusal_of(const char *name)
     return NULL;
 }
 
+/* Replies that name keys (blocking variants included for completeness). */
+static const struct {
+    const char *name;
+    uint8_t reply;
+} shared_replies[] = {
+    {"keys", CMD_REPLY_KEYS},     {"scan", CMD_REPLY_SCAN},
+    {"randomkey", CMD_REPLY_KEY}, {"lmpop", CMD_REPLY_FIRST},
+    {"zmpop", CMD_REPLY_FIRST},   {"blmpop", CMD_REPLY_FIRST},
+    {"bzmpop", CMD_REPLY_FIRST},  {"blpop", CMD_REPLY_FIRST},
+    {"brpop", CMD_REPLY_FIRST},   {"bzpopmin", CMD_REPLY_FIRST},
+    {"bzpopmax", CMD_REPLY_FIRST}, {"xread", CMD_REPLY_STREAMS},
+    {"xreadgroup", CMD_REPLY_STREAMS},
+};
+
+static uint8_t shared_reply_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof shared_replies / sizeof shared_replies[0]; i++)
+        if (!strcmp(name, shared_replies[i].name)) return shared_replies[i].reply;
+    return CMD_REPLY_PLAIN;
+}
+
+static uint8_t shared_mode(const cmd_info *c, int parent_shared)
+{
+    for (size_t i = 0; i < sizeof shared_rules / sizeof shared_rules[0]; i++)
+        if (!strcmp(c->name, shared_rules[i].name)) return shared_rules[i].shared;
+    const char *bar = strchr(c->name, '|');
+    if (bar && !strcmp(bar + 1, "help")) return CMD_SHARED_KEYLESS;
+    if (c->nspecs == 0) /* keyless: as its parent says, else refused */
+        return parent_shared == CMD_SHARED_KEYLESS ? CMD_SHARED_KEYLESS
+                                                   : CMD_SHARED_REFUSED;
+    for (size_t i = 0; i < c->nspecs; i++)
+        if (c->specs[i].begin == KS_UNKNOWN || c->specs[i].find == KS_UNKNOWN)
+            return CMD_SHARED_REFUSED;
+    return CMD_SHARED_KEYED;
+}
+
 /* Decides, once per command when the table is built, what the tables say
  * of it; subcommands inherit their parent's refusal. */
-static void annotate(cmd_info *c, const char *parent_refusal)
+static void annotate(cmd_info *c, const char *parent_refusal, int parent_shared)
 {
+    c->shared = shared_mode(c, parent_shared);
+    c->shared_reply = shared_reply_of(c->name);
     c->refused_why = parent_refusal ? parent_refusal : refusal_of(c->name);
     c->policy = (IN(c->name, ro_refused) ? CMD_POLICY_RO_REFUSED : 0) |
                 (IN(c->name, free_cmds) ? CMD_POLICY_FREE : 0) |
                 (IN(c->name, stream_reads) ? CMD_POLICY_STREAM_READ : 0) |
                 (!strcmp(c->name, "flushall") ? CMD_POLICY_FLUSHALL : 0);
-    for (size_t i = 0; i < c->nsubs; i++) annotate(&c->subs[i], c->refused_why);
+    for (size_t i = 0; i < c->nsubs; i++)
+        annotate(&c->subs[i], c->refused_why, c->shared);
 }
 
 /* ==== Parsing the COMMAND reply ==== */
@@ -132,6 +190,95 @@ static bool is_str(const redisReply *r)
     return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS);
 }
 
+static bool is_int(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_INTEGER;
+}
+
+/* A RESP2 map: a flat [k1, v1, k2, v2...] array. */
+static const redisReply *map_get(const redisReply *m, const char *key)
+{
+    if (!m || m->type != REDIS_REPLY_ARRAY) return NULL;
+    for (size_t i = 0; i + 1 < m->elements; i += 2)
+        if (is_str(m->element[i]) && !strcasecmp(m->element[i]->str, key))
+            return m->element[i + 1];
+    return NULL;
+}
+
+static int map_int(const redisReply *m, const char *key, bool *ok)
+{
+    const redisReply *v = map_get(m, key);
+    if (!is_int(v)) {
+        *ok = false;
+        return 0;
+    }
+    return (int)v->integer;
+}
+
+/* One key spec; anything not understood stays KS_UNKNOWN, which makes the
+ * command unusable on a shared database rather than guessed at. */
+static void parse_keyspec(const redisReply *r, cmd_keyspec *ks)
+{
+    const redisReply *bs = map_get(r, "begin_search"), *fk = map_get(r, "find_keys");
+    const redisReply *bt = map_get(bs, "type"), *ft = map_get(fk, "type");
+    const redisReply *bsp = map_get(bs, "spec"), *fsp = map_get(fk, "spec");
+    const redisReply *flags = map_get(r, "flags");
+    bool ok = true;
+    memset(ks, 0, sizeof *ks);
+    /* INCOMPLETE: the spec may miss keys (MIGRATE's KEYS). */
+    for (size_t i = 0; flags && flags->type == REDIS_REPLY_ARRAY && i < flags->elements; i++)
+        if (is_str(flags->element[i]) && !strcasecmp(flags->element[i]->str, "incomplete"))
+            return;
+    if (is_str(bt) && !strcmp(bt->str, "index")) {
+        ks->index = map_int(bsp, "index", &ok);
+        if (ok) ks->begin = KS_INDEX;
+    } else if (is_str(bt) && !strcmp(bt->str, "keyword")) {
+        const redisReply *kw = map_get(bsp, "keyword");
+        ks->index = map_int(bsp, "startfrom", &ok);
+        if (ok && is_str(kw) && ks->index != 0) {
+            ks->keyword = xstrndup(kw->str, kw->len);
+            ks->begin = KS_KEYWORD;
+        }
+    }
+    ok = true;
+    if (is_str(ft) && !strcmp(ft->str, "range")) {
+        ks->a = map_int(fsp, "lastkey", &ok);
+        ks->b = map_int(fsp, "keystep", &ok);
+        ks->c = map_int(fsp, "limit", &ok);
+        if (ok && ks->b > 0 && ks->c >= 0 && (ks->a >= -1 || ks->c == 0))
+            ks->find = KS_RANGE;
+    } else if (is_str(ft) && !strcmp(ft->str, "keynum")) {
+        ks->a = map_int(fsp, "keynumidx", &ok);
+        ks->b = map_int(fsp, "firstkey", &ok);
+        ks->c = map_int(fsp, "keystep", &ok);
+        if (ok && ks->a >= 0 && ks->b > 0 && ks->c > 0) ks->find = KS_KEYNUM;
+    }
+}
+
+/* Redis 7 sends key specs; older servers only first/last/step, which
+ * cannot describe movable keys. */
+static void parse_keyspecs(const redisReply *e, cmd_info *out)
+{
+    const redisReply *specs = e->elements > 8 ? e->element[8] : NULL;
+    if (specs && specs->type == REDIS_REPLY_ARRAY) {
+        if (specs->elements == 0) return;
+        out->specs = xcalloc(specs->elements, sizeof *out->specs);
+        for (size_t i = 0; i < specs->elements; i++)
+            parse_keyspec(specs->element[i], &out->specs[out->nspecs++]);
+        return;
+    }
+    if (out->first_key <= 0 && !(out->flags & CMD_MOVABLEKEYS)) return;
+    out->specs = xcalloc(1, sizeof *out->specs);
+    out->nspecs = 1;
+    if (out->flags & CMD_MOVABLEKEYS) return; /* KS_UNKNOWN */
+    cmd_keyspec *ks = out->specs;
+    ks->begin = KS_INDEX;
+    ks->index = out->first_key;
+    ks->find = KS_RANGE;
+    ks->a = out->last_key < 0 ? out->last_key : out->last_key - out->first_key;
+    ks->b = out->key_step > 0 ? out->key_step : 1;
+}
+
 static int parse_entry(const redisReply *e, const char *parent, cmd_info *out,
                        tg_err *err)
 {
@@ -151,9 +298,10 @@ static int parse_entry(const redisReply *e, const char *parent, cmd_info *out,
             if (!strcasecmp(flags->element[i]->str, flag_names[k].name))
                 out->flags |= flag_names[k].bit;
     }
-    out->first_key = (int)e->element[3]->integer;
-    out->last_key = (int)e->element[4]->integer;
-    out->key_step = (int)e->element[5]->integer;
+    out->first_key = is_int(e->element[3]) ? (int)e->element[3]->integer : 0;
+    out->last_key = is_int(e->element[4]) ? (int)e->element[4]->integer : 0;
+    out->key_step = is_int(e->element[5]) ? (int)e->element[5]->integer : 0;
+    parse_keyspecs(e, out);
     if (e->elements > 6 && e->element[6]->type == REDIS_REPLY_ARRAY) {
         const redisReply *cats = e->element[6];
         for (size_t i = 0; i < cats->elements; i++) {
@@ -185,6 +333,8 @@ static int cmp_info(const void *a, const void *b)
 
 static void info_free(cmd_info *c)
 {
+    for (size_t i = 0; i < c->nspecs; i++) free(c->specs[i].keyword);
+    free(c->specs);
     for (size_t i = 0; i < c->nsubs; i++) info_free(&c->subs[i]);
     free(c->subs);
     free(c->name);
@@ -206,7 +356,7 @@ cmd_table *cmd_table_from_reply(const redisReply *r, tg_err *err)
         }
         cmd_info *c = &t->cmds[t->n++];
         if (c->nsubs) qsort(c->subs, c->nsubs, sizeof *c->subs, cmp_info);
-        annotate(c, NULL);
+        annotate(c, NULL, CMD_SHARED_REFUSED);
     }
     qsort(t->cmds, t->n, sizeof *t->cmds, cmp_info);
     return t;
@@ -262,6 +412,66 @@ const cmd_info *cmd_lookup(const cmd_table *t, int argc, char **argv,
     if (!lower_into(name + nl + 1, sizeof name - nl - 1, argv[1], lens[1])) return c;
     const cmd_info *sub = find(c->subs, c->nsubs, name);
     return sub ? sub : c;
+}
+
+/* ==== Locating keys ==== */
+
+static bool parse_count(const char *s, size_t n, long long *out)
+{
+    if (n == 0 || n > 18) return false;
+    long long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* The same steps as Redis's getKeysUsingKeySpecs, so the gateway and the
+ * server agree on which arguments are keys. */
+int cmd_mark_keys(const cmd_info *c, int argc, char *const *argv, const size_t *lens,
+                  uint8_t *is_key)
+{
+    for (size_t s = 0; s < c->nspecs; s++) {
+        const cmd_keyspec *ks = &c->specs[s];
+        int first = 0, last, step;
+        if (ks->begin == KS_INDEX) {
+            first = ks->index;
+        } else if (ks->begin == KS_KEYWORD) {
+            int from = ks->index > 0 ? ks->index : argc + ks->index;
+            int to = ks->index > 0 ? argc - 1 : 1;
+            size_t kwl = strlen(ks->keyword);
+            for (int i = from; i != to; i = from <= to ? i + 1 : i - 1) {
+                if (i >= argc || i < 1) break;
+                if (lens[i] == kwl && !strncasecmp(argv[i], ks->keyword, kwl)) {
+                    first = i + 1;
+                    break;
+                }
+            }
+            if (!first) continue; /* keyword absent: no keys from this spec */
+        } else {
+            return -1;
+        }
+        if (ks->find == KS_RANGE) {
+            if (ks->a >= 0) last = first + ks->a;
+            else if (!ks->c) last = argc + ks->a;
+            else last = first + ((argc - first) / ks->c + ks->a);
+            step = ks->b;
+        } else if (ks->find == KS_KEYNUM) {
+            long long nk;
+            int at = first + ks->a;
+            if (at >= argc || !parse_count(argv[at], lens[at], &nk) || nk > argc) return -2;
+            first += ks->b;
+            last = first + (int)nk - 1;
+            step = ks->c;
+        } else {
+            return -1;
+        }
+        for (int i = first; i <= last && i < argc; i += step)
+            if (i >= 1) is_key[i] = 1;
+    }
+    return 0;
 }
 
 /* ==== Policy ==== */

@@ -36,17 +36,58 @@ enum {
     CMD_DENYOOM = 1 << 9,
 };
 
+/* One Redis 7 key specification: where a command's keys start
+ * (begin_search) and how many follow (find_keys). */
+enum { KS_UNKNOWN, KS_INDEX, KS_KEYWORD, KS_RANGE, KS_KEYNUM };
+
+typedef struct cmd_keyspec {
+    uint8_t begin, find;     /* KS_* */
+    int index;               /* KS_INDEX: position; KS_KEYWORD: startfrom */
+    char *keyword;           /* KS_KEYWORD */
+    int a, b, c;             /* KS_RANGE: lastkey, keystep, limit;
+                                KS_KEYNUM: keynumidx, firstkey, keystep */
+} cmd_keyspec;
+
+/* How a shared (key-prefix) database treats a command; decided once when
+ * the table is built, carried out by keyspace.c. */
+enum {
+    CMD_SHARED_REFUSED,      /* its keys cannot be located: never sent */
+    CMD_SHARED_KEYED,        /* keys found by the key specs, prefixed */
+    CMD_SHARED_KEYLESS,      /* touches no key or channel (PING, TIME...) */
+    CMD_SHARED_CHANNEL,      /* argument 1 is a channel (PUBLISH) */
+    CMD_SHARED_SORT,         /* SORT/SORT_RO: key, STORE; no BY/GET */
+    CMD_SHARED_KEYS,         /* the keyspace commands, run by the gateway */
+    CMD_SHARED_SCAN,         /* over the prefix only */
+    CMD_SHARED_RANDOMKEY,
+    CMD_SHARED_DBSIZE,
+    CMD_SHARED_FLUSH,        /* FLUSHDB and FLUSHALL */
+};
+
+/* Key names in a reply, which a shared database strips of its prefix. */
+enum {
+    CMD_REPLY_PLAIN,         /* none */
+    CMD_REPLY_KEY,           /* the reply is a key name (RANDOMKEY) */
+    CMD_REPLY_KEYS,          /* an array of key names (KEYS) */
+    CMD_REPLY_SCAN,          /* [cursor, [keys...]] */
+    CMD_REPLY_FIRST,         /* [key, ...] (LMPOP, ZMPOP) */
+    CMD_REPLY_STREAMS,       /* [[key, entries]...] (XREAD) */
+};
+
 typedef struct cmd_info {
     char *name;              /* lowercase; "parent|sub" for subcommands */
     int arity;
     uint32_t flags;          /* CMD_* */
     uint64_t categories;     /* bit i: cmd_category_names[i] */
     int first_key, last_key, key_step;
+    cmd_keyspec *specs;      /* Redis 7 key specs, or first/last/step */
+    size_t nspecs;
     struct cmd_info *subs;   /* container commands (CONFIG, SCRIPT...) */
     size_t nsubs;
     /* Policy, decided once when the table is built (policy_check). */
     const char *refused_why; /* refused for every token, and why; or NULL */
     uint8_t policy;          /* CMD_POLICY_* */
+    uint8_t shared;          /* CMD_SHARED_* */
+    uint8_t shared_reply;    /* CMD_REPLY_* */
 } cmd_info;
 
 enum {
@@ -72,6 +113,13 @@ size_t cmd_table_size(const cmd_table *t);
  * the backend does not know the command. */
 const cmd_info *cmd_lookup(const cmd_table *t, int argc, char **argv,
                            const size_t *lens);
+
+/* Marks is_key[i] (argc entries, zeroed by the caller) for each argument
+ * of argv that Redis reads as a key name, following c's key specs the way
+ * Redis itself does. 0; -1 if a spec cannot locate its keys (unknown);
+ * -2 if a key count argument is not a number of keys. */
+int cmd_mark_keys(const cmd_info *c, int argc, char *const *argv, const size_t *lens,
+                  uint8_t *is_key);
 
 /* ==== Policy ==== */
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "keyspace.h"
 #include "mem.h"
 #include "reply.h"
 #include "respond.h"
@@ -68,6 +69,26 @@ static int token_of(tg_request *r, const char **tok, size_t *len)
     return 0;
 }
 
+/* A shared database: its prefix, and its ACL user in place on the backend
+ * (made sure of once per cached token and backend user generation). */
+static int shared_prepare(tg_request *r, const auth_grant *g, tg_err *err)
+{
+    if (!r->binfo->scripts_contained)
+        return tg_fail(err, 503, "ERR shared databases need ACL users, which this "
+                       "backend refused");
+    uint32_t gen = backend_users_gen(r->binfo);
+    if (*g->users_seen != gen) {
+        if (backend_db_user_ensure(r->binfo, g->database_id, g->key_prefix,
+                                   (int)r->w->cfg->redis_connect_timeout_ms, err))
+            return -1;
+        *g->users_seen = gen;
+    }
+    size_t n = strlen(g->key_prefix);
+    r->ks.prefix = arena_strndup(&r->arena, g->key_prefix, n);
+    r->ks.len = n;
+    return 0;
+}
+
 static int prepare(tg_request *r)
 {
     tg_err err;
@@ -100,6 +121,10 @@ static int prepare(tg_request *r)
         request_error(r, err.status, err.msg);
         return -1;
     }
+    if (g.key_prefix && shared_prepare(r, &g, &err)) {
+        request_error(r, err.status, err.msg);
+        return -1;
+    }
     return 0;
 }
 
@@ -123,10 +148,12 @@ static void entry_error(tg_request *r, buf *out, const char *msg)
     }
 }
 
-/* One command's answer; override (may be NULL) replaces a string reply. */
-static void entry_reply(tg_request *r, buf *out, const redisReply *rep,
-                        const char *override)
+/* One command's answer; override (may be NULL) replaces a string reply;
+ * fix (CMD_REPLY_*) says which key names a shared database strips. */
+static void entry_reply(tg_request *r, buf *out, redisReply *rep,
+                        const char *override, uint8_t fix)
 {
+    if (r->ks.len) keyspace_unprefix(&r->ks, fix, rep);
     if (rep->type == REDIS_REPLY_ERROR) r->outcome = METER_REDIS_ERROR;
     redisReply swapped;
     if (override && rep->type == REDIS_REPLY_STRING) {
@@ -149,7 +176,7 @@ static void encode_pipeline(tg_request *r, buf *out)
         if (json && i) buf_putc(out, ',');
         if (r->local_err[i]) entry_error(r, out, r->local_err[i]);
         else {
-            entry_reply(r, out, r->replies[k], r->override[k]);
+            entry_reply(r, out, r->replies[k], r->override[k], r->reply_fix[k]);
             k++;
         }
     }
@@ -165,13 +192,17 @@ static unsigned encode_answer(tg_request *r, buf *out)
         return 200;
     }
     if (r->kind == METER_MULTI_EXEC) {
-        const redisReply *exec = r->replies[r->nsent + 1];
+        redisReply *exec = r->replies[r->nsent + 1];
         if (exec->type == REDIS_REPLY_ERROR) {
             /* Discarded as a whole: name the command that caused it. */
             r->outcome = METER_REDIS_ERROR;
-            const redisReply *why = NULL;
+            redisReply *why = NULL;
             for (int i = 1; i <= r->nsent && !why; i++)
                 if (r->replies[i]->type == REDIS_REPLY_ERROR) why = r->replies[i];
+            if (r->ks.len) {
+                keyspace_unprefix(&r->ks, CMD_REPLY_PLAIN, exec);
+                if (why) keyspace_unprefix(&r->ks, CMD_REPLY_PLAIN, why);
+            }
             if (json) {
                 char msg[512];
                 snprintf(msg, sizeof msg, "%.*s%s%.*s", (int)exec->len, exec->str,
@@ -188,20 +219,23 @@ static unsigned encode_answer(tg_request *r, buf *out)
             return 400;
         }
         if (!json) {
+            for (size_t i = 0; r->ks.len && i < exec->elements && (int)i < r->nsent; i++)
+                keyspace_unprefix(&r->ks, r->reply_fix[i], exec->element[i]);
             reply_resp2(out, exec);
             return 200;
         }
         buf_putc(out, '[');
         for (size_t i = 0; i < exec->elements; i++) {
             if (i) buf_putc(out, ',');
-            entry_reply(r, out, exec->element[i],
-                        (int)i < r->nsent ? r->override[i] : NULL);
+            bool ours = (int)i < r->nsent;
+            entry_reply(r, out, exec->element[i], ours ? r->override[i] : NULL,
+                        ours ? r->reply_fix[i] : CMD_REPLY_PLAIN);
         }
         buf_putc(out, ']');
         return 200;
     }
-    const redisReply *rep = r->replies[0];
-    entry_reply(r, out, rep, r->override[0]);
+    redisReply *rep = r->replies[0];
+    entry_reply(r, out, rep, r->override[0], r->reply_fix[0]);
     return rep->type == REDIS_REPLY_ERROR ? 400 : 200;
 }
 
@@ -240,14 +274,22 @@ static route_result execute(tg_request *r, bool transaction)
     r->local_err = arena_alloc(&r->arena, (size_t)n * sizeof *r->local_err);
     r->sent = arena_alloc(&r->arena, (size_t)n * sizeof *r->sent);
     r->override = arena_alloc(&r->arena, (size_t)n * sizeof *r->override);
+    r->reply_fix = arena_alloc(&r->arena, (size_t)n * sizeof *r->reply_fix);
+    r->as_gateway = arena_alloc(&r->arena, (size_t)n * sizeof *r->as_gateway);
+    r->asked = r->sent;
+    if (r->ks.len) r->asked = arena_alloc(&r->arena, (size_t)n * sizeof *r->asked);
     for (int i = 0; i < n; i++) {
         tg_cmd *c = &r->cmds.cmds[i];
         cmd_verdict v;
+        keyspace_out ko = {CMD_REPLY_PLAIN, false};
+        tg_cmd asked = *c;
         r->local_err[i] = NULL;
         if (policy_check(r->binfo->cmds, r->scope, r->binfo->scripts_contained, c->argc,
                          c->argv, c->lens, &v, &err) ||
             policy_check_rules(v.info, c->argv[0], c->lens[0], r->cmd_allow, r->cmd_deny,
-                               &err)) {
+                               &err) ||
+            (r->ks.len && keyspace_rewrite(&r->arena, &r->ks, v.info, transaction, c, &ko,
+                                           &err))) {
             if (r->kind != METER_PIPELINE) {
                 request_error(r, (unsigned)err.status, err.msg);
                 return ROUTE_DONE;
@@ -257,6 +299,9 @@ static route_result execute(tg_request *r, bool transaction)
             continue;
         }
         script_flags_rewrite(&r->arena, c, &r->override[r->nsent]);
+        r->reply_fix[r->nsent] = ko.reply;
+        r->as_gateway[r->nsent] = ko.as_gateway;
+        if (r->ks.len) r->asked[r->nsent] = asked;
         r->sent[r->nsent++] = *c;
         if (v.is_write) r->is_write = true;
         if (!v.is_free) r->billable++;
@@ -267,7 +312,8 @@ static route_result execute(tg_request *r, bool transaction)
     }
     r->replies = xcalloc((size_t)r->nsent + 2, sizeof *r->replies);
     r->submit_us = mono_us();
-    if (backend_submit(r->be, r->sent, r->nsent, transaction, r->replies,
+    if (backend_submit(r->be, r->sent, r->nsent, transaction,
+                       r->ks.len ? r->database_id : NULL, r->as_gateway, r->replies,
                        on_replies, r, &err)) {
         request_error(r, (unsigned)err.status, err.msg);
         return ROUTE_DONE;

@@ -20,6 +20,7 @@
 #include "../billing/period.h"
 #include "../billing/usage.h"
 #include "../auth/tenancy.h"
+#include "backend_setup.h"
 #include "../migrations/migrate.h"
 #include "config.h"
 #include "hash.h"
@@ -146,53 +147,103 @@ static int cmd_tenant(const tg_config *cfg, int argc, char **argv)
     return 0;
 }
 
+/* ACL passwords derive from the first JWT key, as in `serve`. */
+static int acl_secret_init(const tg_config *cfg, tg_err *err)
+{
+    auth_keys_opts ko = {cfg->jwt_secret, cfg->jwt_alg, cfg->jwt_kid, cfg->jwt_keys_file,
+                         cfg->jwt_issuer, cfg->jwt_audience, cfg->jwt_leeway_s};
+    auth_keys *keys = auth_keys_load(&ko, err);
+    if (!keys) return -1;
+    const auth_key *k0 = &auth_keys_ring(keys)->keys[0];
+    backend_setup_init(k0->secret, k0->secret_len);
+    auth_keys_free(keys);
+    return 0;
+}
+
+static int cmd_db_create(const tg_config *cfg, int argc, char **argv)
+{
+    const char *tenant = NULL, *name = NULL, *url = NULL, *index = NULL, *iso = "dbindex";
+    tg_err err;
+    opt opts[] = {{"tenant", &tenant, true}, {"name", &name, true},
+                  {"redis-url", &url, false}, {"db-index", &index, false},
+                  {"isolation", &iso, false}};
+    if (parse_opts(argc, argv, opts, 5)) return 2;
+    int idx = -1;
+    if (index) {
+        char *end;
+        long v = strtol(index, &end, 10);
+        if (*end || v < 0 || v > 100000) {
+            fprintf(stderr, "tollgate: --db-index must be a number >= 0\n");
+            return 2;
+        }
+        idx = (int)v;
+    }
+    bool shared = !strcmp(iso, "prefix");
+    if (!shared && strcmp(iso, "dbindex")) {
+        fprintf(stderr, "tollgate: --isolation must be dbindex or prefix\n");
+        return 2;
+    }
+    if (shared && acl_secret_init(cfg, &err)) {
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        return 2;
+    }
+    url = url ? url : cfg->redis_url;
+    sqlite3 *db = open_state(cfg, true);
+    if (!db) return 1;
+    char newid[AUTH_ID_MAX];
+    int rc = tenancy_db_create(db, tenant, name, url, idx,
+                               shared ? TENANCY_SHARED : TENANCY_DEDICATED, newid, &err);
+    sqlite3_close(db);
+    if (rc) {
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        return 1;
+    }
+    char prefix[AUTH_ID_MAX + 1];
+    snprintf(prefix, sizeof prefix, "%s:", newid);
+    /* The gateway makes sure of the user on first use too: a backend that
+     * is down now is not an error. */
+    if (shared && backend_db_user_create(url, newid, prefix,
+                                         (int)cfg->redis_connect_timeout_ms, &err))
+        fprintf(stderr, "tollgate: warning: %s (the gateway creates the user on "
+                "first use)\n", err.msg);
+    printf("%s\n", newid);
+    return 0;
+}
+
+static int cmd_db_delete(const tg_config *cfg, int argc, char **argv)
+{
+    const char *id = NULL, *keep = NULL;
+    tg_err err;
+    opt opts[] = {{"db", &id, true}, {"keep-keys", &keep, false}};
+    if (parse_opts(argc, argv, opts, 2)) return 2;
+    sqlite3 *db = open_state(cfg, true);
+    if (!db) return 1;
+    tenancy_db_row row;
+    int rc = tenancy_db_get(db, id, &row, &err);
+    if (!rc) rc = tenancy_db_delete(db, id, &err);
+    sqlite3_close(db);
+    if (rc) {
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        return 1;
+    }
+    /* A shared database: its ACL user goes, and its keys unless kept. */
+    if (row.key_prefix[0] &&
+        (acl_secret_init(cfg, &err) ||
+         backend_db_user_drop(row.redis_url, row.db_index, id, row.key_prefix,
+                              !keep || strcmp(keep, "yes"),
+                              (int)cfg->redis_connect_timeout_ms, &err)))
+        fprintf(stderr, "tollgate: warning: database deleted, but on its backend: %s\n",
+                err.msg);
+    return 0;
+}
+
 static int cmd_db(const tg_config *cfg, int argc, char **argv)
 {
-    const char *tenant = NULL, *name = NULL, *url = NULL, *index = NULL, *id = NULL;
-    tg_err err;
-    int rc;
-    if (argc >= 1 && !strcmp(argv[0], "create")) {
-        opt opts[] = {{"tenant", &tenant, true}, {"name", &name, true},
-                      {"redis-url", &url, false}, {"db-index", &index, false}};
-        if (parse_opts(argc - 1, argv + 1, opts, 4)) return 2;
-        int idx = -1;
-        if (index) {
-            char *end;
-            long v = strtol(index, &end, 10);
-            if (*end || v < 0 || v > 100000) {
-                fprintf(stderr, "tollgate: --db-index must be a number >= 0\n");
-                return 2;
-            }
-            idx = (int)v;
-        }
-        sqlite3 *db = open_state(cfg, true);
-        if (!db) return 1;
-        char newid[AUTH_ID_MAX];
-        rc = tenancy_db_create(db, tenant, name, url ? url : cfg->redis_url, idx, newid, &err);
-        sqlite3_close(db);
-        if (rc) {
-            fprintf(stderr, "tollgate: %s\n", err.msg);
-            return 1;
-        }
-        printf("%s\n", newid);
-        return 0;
-    }
-    if (argc >= 1 && !strcmp(argv[0], "delete")) {
-        opt opts[] = {{"db", &id, true}};
-        if (parse_opts(argc - 1, argv + 1, opts, 1)) return 2;
-        sqlite3 *db = open_state(cfg, true);
-        if (!db) return 1;
-        rc = tenancy_db_delete(db, id, &err);
-        sqlite3_close(db);
-        if (rc) {
-            fprintf(stderr, "tollgate: %s\n", err.msg);
-            return 1;
-        }
-        return 0;
-    }
+    if (argc >= 1 && !strcmp(argv[0], "create")) return cmd_db_create(cfg, argc - 1, argv + 1);
+    if (argc >= 1 && !strcmp(argv[0], "delete")) return cmd_db_delete(cfg, argc - 1, argv + 1);
     fprintf(stderr, "usage: tollgate db create --tenant ID --name NAME "
-            "[--redis-url URL] [--db-index N]\n"
-            "       tollgate db delete --db ID\n");
+            "[--redis-url URL] [--db-index N] [--isolation dbindex|prefix]\n"
+            "       tollgate db delete --db ID [--keep-keys yes]\n");
     return 2;
 }
 
@@ -401,6 +452,7 @@ static void usage(void)
            "  migrate                       create or update the SQLite schema\n"
            "  tenant create --name N        print the new tenant id\n"
            "  db create --tenant ID --name N [--redis-url URL] [--db-index I]\n"
+           "            [--isolation dbindex|prefix]\n"
            "                                print the new database id\n"
            "  db delete --db ID\n"
            "  token create --db ID [--scope rw|ro] [--ttl 30d] [--kid K]\n"

@@ -24,6 +24,7 @@
 #include "arena.h"
 #include "argv.h"
 #include "buf.h"
+#include "keyspace.h"
 #include "server.h"
 
 enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_OPTIONS = 16, M_OTHER = 32 };
@@ -53,6 +54,12 @@ typedef struct tg_request {
     const char **override;       /* per sent command: answer this string
                                     instead of Redis's (SCRIPT LOAD's SHA) */
     redisReply **replies;
+    /* Shared (key-prefix) database: keyspace.h. */
+    keyspace ks;                 /* ks.len 0 for a dedicated database */
+    uint8_t *reply_fix;          /* per sent command: CMD_REPLY_* */
+    bool *as_gateway;            /* per sent command: run as gateway user */
+    tg_cmd *asked;               /* per sent command: as the client sent its
+                                    name (metering), before rewriting */
     backend *be;
     const backend_info *binfo;
     auth_scope scope;

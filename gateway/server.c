@@ -58,7 +58,7 @@ int worker_backend(worker *w, const char *url, int db, backend **out,
     if (!bi) return -1;
     backend_opts o = {w->epfd, (int)w->cfg->redis_connect_timeout_ms,
                       (int)w->cfg->redis_command_timeout_ms};
-    backend *b = backend_new(url, db, bi->acl_pass, &o, err);
+    backend *b = backend_new(url, db, bi, &o, err);
     if (!b) return -1;
     be_slot *s = xcalloc(1, sizeof *s);
     s->b = b;

@@ -42,7 +42,7 @@ int main(void)
     auth_key key = {.alg = "HS256", .secret = (const unsigned char *)secret,
     .secret_len = strlen(secret), .leeway_s = 30};
     if (tenancy_tenant_create(db, "bench", ten, &err) ||
-        tenancy_db_create(db, ten, "bench", "redis://127.0.0.1:6379", 0, dbid, &err) ||
+        tenancy_db_create(db, ten, "bench", "redis://127.0.0.1:6379", 0, TENANCY_DEDICATED, dbid, &err) ||
         tenancy_token_issue(db, dbid, AUTH_SCOPE_RW, 3600, &c, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;

@@ -88,23 +88,23 @@ TEST(tenants_and_db_indexes)
     CHECK(tenancy_tenant_create(db, "globex", tenant_b, &err) == 0);
     CHECK(strcmp(tenant_a, tenant_b) != 0);
     /* Auto index: lowest free on that URL; two dbs differ. */
-    CHECK(tenancy_db_create(db, tenant_a, "main", URL_A, -1, db_a, &err) == 0);
-    CHECK(tenancy_db_create(db, tenant_b, "main", URL_A, -1, db_b, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_a, "main", URL_A, -1, TENANCY_DEDICATED, db_a, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_b, "main", URL_A, -1, TENANCY_DEDICATED, db_b, &err) == 0);
     CHECK(index_of(db_a) == 0 && index_of(db_b) == 1);
     /* Same explicit index on the same URL fails; on another URL it is fine. */
-    CHECK(tenancy_db_create(db, tenant_a, "dup", URL_A, 1, id, &err) == -1);
-    CHECK(tenancy_db_create(db, tenant_a, "other", URL_B, 1, id, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_a, "dup", URL_A, 1, TENANCY_DEDICATED, id, &err) == -1);
+    CHECK(tenancy_db_create(db, tenant_a, "other", URL_B, 1, TENANCY_DEDICATED, id, &err) == 0);
     /* Same name twice for one tenant fails. */
-    CHECK(tenancy_db_create(db, tenant_a, "main", URL_B, -1, id2, &err) == -1);
+    CHECK(tenancy_db_create(db, tenant_a, "main", URL_B, -1, TENANCY_DEDICATED, id2, &err) == -1);
     /* After a delete the index is free again. */
-    CHECK(tenancy_db_create(db, tenant_a, "tmp", URL_A, -1, id2, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_a, "tmp", URL_A, -1, TENANCY_DEDICATED, id2, &err) == 0);
     CHECK(index_of(id2) == 2);
     CHECK(tenancy_db_delete(db, id2, &err) == 0);
     CHECK(tenancy_db_delete(db, id2, &err) == -1); /* already gone */
-    CHECK(tenancy_db_create(db, tenant_a, "tmp2", URL_A, -1, id2, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_a, "tmp2", URL_A, -1, TENANCY_DEDICATED, id2, &err) == 0);
     CHECK(index_of(id2) == 2);
     /* Unknown tenant. */
-    CHECK(tenancy_db_create(db, "tn_nope", "x", URL_A, -1, id, &err) == -1);
+    CHECK(tenancy_db_create(db, "tn_nope", "x", URL_A, -1, TENANCY_DEDICATED, id, &err) == -1);
     /* Token for an unknown database. */
     auth_claims c;
     CHECK(tenancy_token_issue(db, "db_nope", AUTH_SCOPE_RW, 60, &c, &err) == -1);
@@ -170,7 +170,7 @@ TEST(deleted_database)
 {
     tg_err err = {0, ""};
     char id[AUTH_ID_MAX];
-    CHECK(tenancy_db_create(db, tenant_b, "doomed", URL_B, -1, id, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_b, "doomed", URL_B, -1, TENANCY_DEDICATED, id, &err) == 0);
     char *tok = issue(id, AUTH_SCOPE_RW, 3600, NULL);
     auth_ctx *a = ctx(64);
     auth_grant g;
@@ -329,18 +329,44 @@ TEST(keyring_swap_reverifies_cached_tokens)
     free(tok);
 }
 
-TEST(unsupported_isolation_refused)
+TEST(shared_databases)
 {
     tg_err err;
-    char id[AUTH_ID_MAX];
-    CHECK(tenancy_db_create(db, tenant_a, "shared", URL_B, 9, id, &err) == 0);
+    char id[AUTH_ID_MAX], id2[AUTH_ID_MAX], id3[AUTH_ID_MAX];
+    const char *url = "redis://127.0.0.1:7/";
+    /* Shared databases pool on one logical DB; dedicated ones keep off it. */
+    CHECK(tenancy_db_create(db, tenant_a, "s1", url, -1, TENANCY_DEDICATED, id3, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_a, "s2", url, -1, TENANCY_SHARED, id, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_b, "s3", url, -1, TENANCY_SHARED, id2, &err) == 0);
+    CHECK(index_of(id3) == 0 && index_of(id) == 1 && index_of(id2) == 1);
+    CHECK(tenancy_db_create(db, tenant_b, "s4", url, 1, TENANCY_DEDICATED, id3, &err) == -1 &&
+          err.status == 409);
+    CHECK(tenancy_db_create(db, tenant_b, "s5", url, 0, TENANCY_SHARED, id3, &err) == -1 &&
+          err.status == 409);
+    CHECK(tenancy_db_create(db, tenant_b, "s6", url, -1, TENANCY_DEDICATED, id3, &err) == 0 &&
+          index_of(id3) == 2);
+    tenancy_db_row row;
+    CHECK(tenancy_db_get(db, id, &row, &err) == 0 && row.db_index == 1);
+    char want[AUTH_ID_MAX + 1];
+    snprintf(want, sizeof want, "%s:", id);
+    CHECK_STR(row.key_prefix, want);
+    CHECK(tenancy_db_get(db, id3, &row, &err) == 0 && row.key_prefix[0] == '\0');
+
+    /* The grant carries the prefix. */
     char *tok = issue(id, AUTH_SCOPE_RW, 600, NULL);
-    char sql[256];
-    snprintf(sql, sizeof sql, "UPDATE databases SET isolation = 'prefix', key_prefix = 'p:' "
-             "WHERE id = '%s'", id);
-    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
     auth_ctx *a = ctx(64);
     auth_grant g;
+    CHECK(tok && authn(a, tok, now, &g, &err) == 0 && g.key_prefix && !strcmp(g.key_prefix, want));
+    CHECK(g.users_seen && *g.users_seen == 0);
+    auth_ctx_free(a);
+    free(tok);
+
+    /* A prefix that is not "<id>:" is refused, never used. */
+    tok = issue(id2, AUTH_SCOPE_RW, 600, NULL);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE databases SET key_prefix = 'p:' WHERE id = '%s'", id2);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    a = ctx(64);
     err.status = 0;
     CHECK(tok && authn(a, tok, now, &g, &err) == -1 && err.status == 503);
     auth_ctx_free(a);
@@ -398,7 +424,7 @@ int main(void)
     RUN(row_expiry_same_on_hit_and_miss);
     RUN(cache_bounded);
     RUN(keyring_swap_reverifies_cached_tokens);
-    RUN(unsupported_isolation_refused);
+    RUN(shared_databases);
     RUN(state_file_errors);
     sqlite3_close(db);
     cleanup();

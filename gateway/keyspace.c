@@ -1,0 +1,332 @@
+/* keyspace.c - see keyspace.h: key-prefix isolation, in and out. */
+#include "keyspace.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ==== The confined keyspace commands ==== */
+
+/* Each walks the keys matching ARGV[1] with SCAN, so its cost is the size
+ * of the whole shared keyspace, like KEYS; they run as the gateway's ACL
+ * user, which may SCAN. */
+static const char dbsize_lua[] =
+    "local n, cur = 0, '0' "
+    "repeat "
+    "local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 1000) "
+    "cur = r[1] n = n + #r[2] "
+    "until cur == '0' "
+    "return n";
+
+const char keyspace_flush_lua[] =
+    "local cur = '0' "
+    "repeat "
+    "local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 1000) "
+    "cur = r[1] "
+    "for i = 1, #r[2], 500 do "
+    "redis.call('UNLINK', unpack(r[2], i, math.min(i + 499, #r[2]))) end "
+    "until cur == '0' "
+    "return redis.status_reply('OK')";
+
+/* Starts at a random cursor (ARGV[2]) and picks the ARGV[3]-th key of the
+ * first page that has one, wrapping round once. */
+static const char randomkey_lua[] =
+    "local cur, wrapped = ARGV[2], false "
+    "repeat "
+    "local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 100) "
+    "cur = r[1] "
+    "if #r[2] > 0 then return r[2][tonumber(ARGV[3]) % #r[2] + 1] end "
+    "if cur == '0' then if wrapped then return false end wrapped = true end "
+    "until false";
+
+/* ==== Helpers ==== */
+
+static bool word_is(const char *s, size_t n, const char *w)
+{
+    size_t wl = strlen(w);
+    return n == wl && !strncasecmp(s, w, wl);
+}
+
+static char *prefixed(arena *a, const keyspace *ks, const char *s, size_t n, size_t *outlen)
+{
+    char *p = arena_alloc(a, ks->len + n + 1);
+    memcpy(p, ks->prefix, ks->len);
+    memcpy(p + ks->len, s, n);
+    p[ks->len + n] = '\0';
+    *outlen = ks->len + n;
+    return p;
+}
+
+static void prefix_arg(arena *a, const keyspace *ks, tg_cmd *cmd, int i)
+{
+    cmd->argv[i] = prefixed(a, ks, cmd->argv[i], cmd->lens[i], &cmd->lens[i]);
+}
+
+size_t keyspace_glob(const keyspace *ks, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ks->len; i++) {
+        char c = ks->prefix[i];
+        bool special = c == '*' || c == '?' || c == '[' || c == ']' || c == '\\';
+        if (n + 3 > cap) return 0;
+        if (special) out[n++] = '\\';
+        out[n++] = c;
+    }
+    if (n + 2 > cap) return 0;
+    out[n++] = '*';
+    out[n] = '\0';
+    return n;
+}
+
+/* Replaces cmd with argv[0..argc) (copied into the arena). */
+static void replace(arena *a, tg_cmd *cmd, int argc, const char *const *argv,
+                    const size_t *lens)
+{
+    cmd->argv = arena_alloc(a, (size_t)argc * sizeof *cmd->argv);
+    cmd->lens = arena_alloc(a, (size_t)argc * sizeof *cmd->lens);
+    for (int i = 0; i < argc; i++) {
+        size_t n = lens ? lens[i] : strlen(argv[i]);
+        cmd->argv[i] = arena_strndup(a, argv[i], n);
+        cmd->lens[i] = n;
+    }
+    cmd->argc = argc;
+}
+
+static uint64_t rand64(void)
+{
+    static _Thread_local uint64_t s;
+    if (!s) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&s;
+        s |= 1;
+    }
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+}
+
+/* EVAL <script> 0 <glob> [more...]. */
+static int to_script(arena *a, const keyspace *ks, tg_cmd *cmd, const char *lua,
+                     int nextra, const char *const *extra, tg_err *err)
+{
+    char glob[2 * KEYSPACE_PREFIX_MAX + 2];
+    if (!keyspace_glob(ks, glob, sizeof glob))
+        return tg_fail(err, 400, "ERR database key prefix too long");
+    const char *argv[8] = {"EVAL", lua, "0", glob};
+    for (int i = 0; i < nextra; i++) argv[4 + i] = extra[i];
+    replace(a, cmd, 4 + nextra, argv, NULL);
+    return 0;
+}
+
+/* ==== Commands ==== */
+
+static int rewrite_scan(arena *a, const keyspace *ks, tg_cmd *cmd, tg_err *err)
+{
+    if (cmd->argc < 2) return tg_fail(err, 400, "ERR wrong number of arguments for 'scan' command");
+    const char *match = "*";
+    size_t mlen = 1;
+    int n = 0;
+    const char **argv = arena_alloc(a, (size_t)(cmd->argc + 2) * sizeof *argv);
+    size_t *lens = arena_alloc(a, (size_t)(cmd->argc + 2) * sizeof *lens);
+    argv[n] = "SCAN";
+    lens[n++] = 4;
+    argv[n] = cmd->argv[1];
+    lens[n++] = cmd->lens[1];
+    for (int i = 2; i < cmd->argc; i += 2) {
+        if (i + 1 >= cmd->argc) return tg_fail(err, 400, "ERR syntax error");
+        if (word_is(cmd->argv[i], cmd->lens[i], "match")) {
+            match = cmd->argv[i + 1];
+            mlen = cmd->lens[i + 1];
+        } else if (word_is(cmd->argv[i], cmd->lens[i], "count") ||
+                   word_is(cmd->argv[i], cmd->lens[i], "type")) {
+            argv[n] = cmd->argv[i];
+            lens[n++] = cmd->lens[i];
+            argv[n] = cmd->argv[i + 1];
+            lens[n++] = cmd->lens[i + 1];
+        } else {
+            return tg_fail(err, 400, "ERR syntax error");
+        }
+    }
+    size_t plen;
+    argv[n] = "MATCH";
+    lens[n++] = 5;
+    argv[n] = prefixed(a, ks, match, mlen, &plen);
+    lens[n++] = plen;
+    replace(a, cmd, n, argv, lens);
+    return 0;
+}
+
+/* SORT key [BY pattern] [LIMIT offset count] [GET pattern...] [ASC|DESC]
+ * [ALPHA] [STORE destination]. BY with a pattern and GET read other keys
+ * by name: Redis refuses them to a user restricted to a key prefix, and so
+ * does the gateway, with a clearer message. */
+static int rewrite_sort(arena *a, const keyspace *ks, const cmd_info *c, tg_cmd *cmd,
+                        tg_err *err)
+{
+    if (cmd->argc < 2) return tg_fail(err, 400, "ERR wrong number of arguments for 'sort' command");
+    bool ro = !strcmp(c->name, "sort_ro");
+    prefix_arg(a, ks, cmd, 1);
+    for (int i = 2; i < cmd->argc; i++) {
+        const char *w = cmd->argv[i];
+        size_t wl = cmd->lens[i];
+        int left = cmd->argc - i - 1;
+        if (word_is(w, wl, "asc") || word_is(w, wl, "desc") || word_is(w, wl, "alpha")) {
+            continue;
+        } else if (word_is(w, wl, "limit") && left >= 2) {
+            i += 2;
+        } else if (word_is(w, wl, "by") && left >= 1) {
+            i++;
+            if (memchr(cmd->argv[i], '*', cmd->lens[i]))
+                return tg_fail(err, 400, "ERR SORT BY a pattern is not available on a "
+                               "shared database (it reads other keys by name)");
+        } else if (word_is(w, wl, "get") && left >= 1) {
+            return tg_fail(err, 400, "ERR SORT GET is not available on a shared database "
+                           "(it reads other keys by name)");
+        } else if (!ro && word_is(w, wl, "store") && left >= 1) {
+            prefix_arg(a, ks, cmd, ++i);
+        } else {
+            return tg_fail(err, 400, "ERR syntax error");
+        }
+    }
+    return 0;
+}
+
+static int refuse(const char *name, const char *why, tg_err *err)
+{
+    return tg_fail(err, 400, "ERR command '%s' is not allowed on a shared database: %s",
+                   name, why);
+}
+
+int keyspace_rewrite(arena *a, const keyspace *ks, const cmd_info *c, bool transaction,
+                     tg_cmd *cmd, keyspace_out *out, tg_err *err)
+{
+    out->reply = CMD_REPLY_PLAIN;
+    out->as_gateway = false;
+    if (!c) return tg_fail(err, 400, "ERR unknown command");
+    out->reply = c->shared_reply;
+    switch (c->shared) {
+    case CMD_SHARED_KEYED: {
+        uint8_t *is_key = arena_alloc(a, (size_t)cmd->argc);
+        memset(is_key, 0, (size_t)cmd->argc);
+        int rc = cmd_mark_keys(c, cmd->argc, cmd->argv, cmd->lens, is_key);
+        if (rc == -2) return tg_fail(err, 400, "ERR numkeys is not a valid number of keys");
+        if (rc) return refuse(c->name, "its keys cannot be located", err);
+        for (int i = 1; i < cmd->argc; i++)
+            if (is_key[i]) prefix_arg(a, ks, cmd, i);
+        return 0;
+    }
+    case CMD_SHARED_KEYLESS:
+        return 0;
+    case CMD_SHARED_CHANNEL:
+        if (cmd->argc >= 2) prefix_arg(a, ks, cmd, 1);
+        return 0;
+    case CMD_SHARED_SORT:
+        return rewrite_sort(a, ks, c, cmd, err);
+    default:
+        break;
+    }
+    if (c->shared == CMD_SHARED_REFUSED)
+        return refuse(c->name, c->nspecs ? "its keys cannot be located"
+                                         : "it reaches beyond this database", err);
+    /* The keyspace commands: confined, run as the gateway's user. */
+    if (transaction)
+        return refuse(c->name, "it cannot run inside /multi-exec here (use /pipeline)", err);
+    out->as_gateway = true;
+    switch (c->shared) {
+    case CMD_SHARED_KEYS: {
+        if (cmd->argc != 2)
+            return tg_fail(err, 400, "ERR wrong number of arguments for 'keys' command");
+        prefix_arg(a, ks, cmd, 1);
+        return 0;
+    }
+    case CMD_SHARED_SCAN:
+        return rewrite_scan(a, ks, cmd, err);
+    case CMD_SHARED_RANDOMKEY: {
+        if (cmd->argc != 1)
+            return tg_fail(err, 400, "ERR wrong number of arguments for 'randomkey' command");
+        char cursor[24], pick[24];
+        snprintf(cursor, sizeof cursor, "%llu", (unsigned long long)(rand64() & 0xffffff));
+        snprintf(pick, sizeof pick, "%llu", (unsigned long long)(rand64() & 0xffffff));
+        const char *extra[] = {cursor, pick};
+        return to_script(a, ks, cmd, randomkey_lua, 2, extra, err);
+    }
+    case CMD_SHARED_DBSIZE:
+        if (cmd->argc != 1)
+            return tg_fail(err, 400, "ERR wrong number of arguments for 'dbsize' command");
+        return to_script(a, ks, cmd, dbsize_lua, 0, NULL, err);
+    case CMD_SHARED_FLUSH:
+        if (cmd->argc > 2 || (cmd->argc == 2 && !word_is(cmd->argv[1], cmd->lens[1], "async") &&
+                              !word_is(cmd->argv[1], cmd->lens[1], "sync")))
+            return tg_fail(err, 400, "ERR syntax error");
+        return to_script(a, ks, cmd, keyspace_flush_lua, 0, NULL, err);
+    default:
+        return refuse(c->name, "it reaches beyond this database", err);
+    }
+}
+
+/* ==== Replies ==== */
+
+static void strip(const keyspace *ks, redisReply *r)
+{
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) ||
+        r->len < ks->len || memcmp(r->str, ks->prefix, ks->len))
+        return;
+    /* hiredis frees str itself: shift in place, keep the pointer. */
+    memmove(r->str, r->str + ks->len, r->len - ks->len + 1);
+    r->len -= ks->len;
+}
+
+static void strip_all(const keyspace *ks, redisReply *r)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i < r->elements; i++) strip(ks, r->element[i]);
+}
+
+/* Errors may quote key names ("No such key 'db_x:k'"). */
+static void strip_error(const keyspace *ks, redisReply *r)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < r->len;) {
+        if (r->len - i >= ks->len && !memcmp(r->str + i, ks->prefix, ks->len)) {
+            i += ks->len;
+            continue;
+        }
+        r->str[w++] = r->str[i++];
+    }
+    r->str[w] = '\0';
+    r->len = w;
+}
+
+void keyspace_unprefix(const keyspace *ks, uint8_t reply, redisReply *r)
+{
+    if (!r || ks->len == 0) return;
+    if (r->type == REDIS_REPLY_ERROR) {
+        strip_error(ks, r);
+        return;
+    }
+    switch (reply) {
+    case CMD_REPLY_KEY:
+        strip(ks, r);
+        break;
+    case CMD_REPLY_KEYS:
+        strip_all(ks, r);
+        break;
+    case CMD_REPLY_SCAN:
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) strip_all(ks, r->element[1]);
+        break;
+    case CMD_REPLY_FIRST:
+        if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) strip(ks, r->element[0]);
+        break;
+    case CMD_REPLY_STREAMS:
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+            redisReply *e = r->element[i];
+            if (e && e->type == REDIS_REPLY_ARRAY && e->elements > 0) strip(ks, e->element[0]);
+        }
+        break;
+    default:
+        break;
+    }
+}
