@@ -18,7 +18,7 @@ static const char *const acl_rules[] = {
     "reset", "on", "~*", "&*", "+@all", "-@admin",
     "-select", "-swapdb", "-move", "-copy", "-flushall", "-migrate",
     "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
-    "-memory",
+    "-script|debug", "-memory",
 };
 
 /* A database's user: its keys and channels, and what a tenant may run,

@@ -50,6 +50,7 @@ static const struct {
     {"readwrite", "cluster connection state"},
     {"replicaof", "replication"},
     {"reset", "connection state"},
+    {"script|debug", "connection state"},
     {"script|flush", "scripts are shared by every database on the backend"},
     {"script|kill", "scripts are shared by every database on the backend"},
     {"select", "a token is bound to one database"},
@@ -476,12 +477,22 @@ int cmd_mark_keys(const cmd_info *c, int argc, char *const *argv, const size_t *
 
 /* ==== Policy ==== */
 
-static bool has_arg(int argc, char **argv, const size_t *lens, int from,
-                    const char *word)
+static bool word_is(const char *s, size_t n, const char *w)
 {
-    size_t wl = strlen(word);
-    for (int i = from; i < argc; i++)
-        if (lens[i] == wl && !strncasecmp(argv[i], word, wl)) return true;
+    return n == strlen(w) && !strncasecmp(s, w, n);
+}
+
+/* XREAD/XREADGROUP block only with a BLOCK option. Options are read the
+ * way Redis reads them: COUNT and GROUP take values (a group or key may be
+ * called "block"), and STREAMS ends them. */
+static bool stream_read_blocks(int argc, char **argv, const size_t *lens)
+{
+    for (int i = 1; i < argc; i++) {
+        if (word_is(argv[i], lens[i], "streams")) return false;
+        if (word_is(argv[i], lens[i], "block")) return true;
+        if (word_is(argv[i], lens[i], "count")) i += 1;
+        else if (word_is(argv[i], lens[i], "group")) i += 2;
+    }
     return false;
 }
 
@@ -512,7 +523,7 @@ int policy_check(const cmd_table *t, auth_scope scope, bool scripts_contained,
         return tg_fail(err, 400, "ERR command '%s' is not allowed: administration", name);
     /* XREAD/XREADGROUP only block with BLOCK; without it they are reads. */
     if ((f & CMD_BLOCKING) && (!(c->policy & CMD_POLICY_STREAM_READ) ||
-                               has_arg(argc, argv, lens, 1, "block")))
+                               stream_read_blocks(argc, argv, lens)))
         return tg_fail(err, 400, "ERR command '%s' is not allowed: it blocks "
                        "the connection", name);
     if (!scripts_contained && (c->categories & CMD_CAT_SCRIPTING))

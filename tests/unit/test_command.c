@@ -105,7 +105,8 @@ static cmd_table *build_table(void)
     E("config", -2, "", 0, 0, 0, "@slow", 2);
     entry(&b, "config|get", -3, "admin noscript loading stale", 0, 0, 0, "@admin @slow @dangerous", 0);
     entry(&b, "config|set", -4, "admin noscript loading stale may_replicate", 0, 0, 0, "@admin @slow @dangerous", 0);
-    E("script", -2, "", 0, 0, 0, "@slow", 3);
+    E("script", -2, "", 0, 0, 0, "@slow", 4);
+    entry(&b, "script|debug", 3, "noscript", 0, 0, 0, "@slow @scripting", 0);
     entry(&b, "script|load", 3, "noscript stale", 0, 0, 0, "@slow @scripting", 0);
     entry(&b, "script|exists", -3, "noscript", 0, 0, 0, "@slow @scripting", 0);
     entry(&b, "script|flush", -2, "noscript allow_busy", 0, 0, 0, "@slow @scripting", 0);
@@ -359,6 +360,12 @@ TEST(policy_blocking)
     }
     allowed(AUTH_SCOPE_RW, "xreadgroup GROUP g c STREAMS s >");
     refused(AUTH_SCOPE_RW, "xreadgroup GROUP g c BLOCK 0 STREAMS s >", 400, "xreadgroup");
+    /* Names that look like options are values, as Redis reads them. */
+    allowed(AUTH_SCOPE_RW, "xread STREAMS block 0");
+    allowed(AUTH_SCOPE_RW, "xread COUNT 1 STREAMS s block 0 0");
+    allowed(AUTH_SCOPE_RW, "xreadgroup GROUP block c STREAMS s >");
+    refused(AUTH_SCOPE_RW, "xreadgroup GROUP streams c BLOCK 0 STREAMS s >", 400, "xreadgroup");
+    refused(AUTH_SCOPE_RW, "xreadgroup GROUP g streams BLOCK 0 STREAMS s >", 400, "xreadgroup");
 }
 
 TEST(policy_refused_commands)
@@ -381,6 +388,7 @@ TEST(policy_refused_commands)
     refused(AUTH_SCOPE_RW, "LATENCY RESET", 400, "latency");
     /* Refused by subcommand: scripts are shared by the whole backend. */
     refused(AUTH_SCOPE_RW, "SCRIPT FLUSH", 400, "script|flush");
+    refused(AUTH_SCOPE_RW, "script debug yes", 400, "script|debug");
     allowed(AUTH_SCOPE_RW, "script exists abc");
     /* COPY can target another DB: refused with or without DB for now. */
     refused(AUTH_SCOPE_RW, "copy a b DB 1", 400, "copy");
