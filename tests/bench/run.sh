@@ -91,13 +91,37 @@ wait_up "http://127.0.0.1:$BP/" || { say "bare_mhd did not start"; exit 1; }
 VAL1K=$(head -c 1024 /dev/zero | tr '\0' v)
 redis-cli -p "$RP" set bench:k hello >/dev/null
 
+# Shared (key-prefix) databases on logical DB 1: one, and 100 whose tokens
+# wrk rotates per request, so nearly every command switches ACL users
+# (an AUTH in the pipeline) - the worst case of sharing.
+SHARED_TOKENS=$TMP/shared-tokens.txt
+: >"$SHARED_TOKENS"
+for i in $(seq 1 100); do
+  t=$("$TG" tenant create --name "shared$i")
+  d=$("$TG" db create --tenant "$t" --name "shared$i" --isolation prefix --db-index 1)
+  "$TG" token create --db "$d" --ttl 1d >>"$SHARED_TOKENS"
+  echo "$t $d" >>"$TMP/shared-pairs"
+  redis-cli -p "$RP" -n 1 set "$d:bench:k" hello >/dev/null
+done
+SHARED_ONE=$(head -1 "$SHARED_TOKENS")
+cat >"$TMP/rotate.lua" <<'EOF'
+local tokens = {}
+for line in io.lines(os.getenv("SHARED_TOKENS")) do tokens[#tokens + 1] = line end
+local i = math.random(#tokens)
+request = function()
+  i = i % #tokens + 1
+  return wrk.format("GET", "/get/bench:k", {["Authorization"] = "Bearer " .. tokens[i]})
+end
+EOF
+export SHARED_TOKENS
+
 # ---- Load generators ----------------------------------------------------
 # wrk_rps URL [lua]: requests per second; fails loudly on any non-2xx.
 wrk_rps() {
-  local url=$1 script=${2:-}
+  local url=$1 script=${2:-} token=${3:-$TOKEN}
   local out
   out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" ${script:+-s "$script"} \
-    -H "Authorization: Bearer $TOKEN" "$url" 2>&1)
+    -H "Authorization: Bearer $token" "$url" 2>&1)
   if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
     say "wrk against $url reported errors:"; say "$out"
   fi
@@ -133,6 +157,8 @@ for round in $(seq "$ROUNDS"); do
   record cpu_us_per_get.tollgate "$(awk -v a="$cpu0" -v b="$cpu1" -v r="$rps" -v s="$SECS" \
     -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz * 1e6 / (r * s)}')"
   record get.tollgate_metering_off "$(wrk_rps "http://127.0.0.1:$TP2/get/bench:k")"
+  record get.shared_one "$(wrk_rps "http://127.0.0.1:$TP/get/bench:k" "" "$SHARED_ONE")"
+  record get.shared_rotating "$(wrk_rps "http://127.0.0.1:$TP/get/bench:k" "$TMP/rotate.lua")"
   record get.bare_mhd "$(wrk_rps "http://127.0.0.1:$BP/")"
   record get.redis_benchmark "$(rb -t get -n $((SECS * 40000)))"
   record set1k.tollgate "$(wrk_rps "http://127.0.0.1:$TP/" "$TMP/set.lua")"
@@ -162,14 +188,16 @@ P99=$(ms "$(awk '$1 == "99%" {print $2}' <<<"$LAT")")
 LAT_RPS=$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$LAT")
 
 # ---- Memory: 1,000 idle keep-alive connections, 10,000 verified tokens ----
-# Spread over 16 tenants, each with its own logical DB (all one Redis has):
-# 16 backend connections per worker, 10,000 cached tokens.
-say "memory: issuing 10,000 tokens for 16 tenants"
+# Spread over 115 databases: 15 with their own logical DB (all one Redis
+# has left beside the shared one) and the 100 shared ones: 16 backend
+# connections per worker, 10,000 cached tokens.
+say "memory: issuing 10,000 tokens for 115 databases"
 echo "$TEN $DBID" >"$TMP/pairs"
-for i in $(seq 1 15); do
+for i in $(seq 2 15); do
   t=$("$TG" tenant create --name "bench$i")
   echo "$t $("$TG" db create --tenant "$t" --name "bench$i" --db-index "$i")" >>"$TMP/pairs"
 done
+cat "$TMP/shared-pairs" >>"$TMP/pairs"
 node tests/bench/tokens.mjs "$TOLLGATE_SQLITE_PATH" "$TOLLGATE_JWT_SECRET" "$TMP/pairs" 10000 >"$TMP/tokens.txt"
 node tests/bench/use_tokens.mjs "http://127.0.0.1:$TP/get/bench:k" "$TMP/tokens.txt" 50 >"$TMP/use.log" 2>&1 ||
   { say "using the tokens failed:"; cat "$TMP/use.log" >&2; }
@@ -196,6 +224,8 @@ RSS_MB=$(awk -v k="$RSS_KB" 'BEGIN {printf "%.1f", k / 1024}')
   printf '%-44s %14.0f\n' "GET, tollgate GET /get/key (req/s)" "$G"
   printf '%-44s %14.0f\n' "GET, tollgate POST / JSON (req/s)" "$GJ"
   printf '%-44s %14.0f\n' "GET, tollgate, metering off (req/s)" "${M[get.tollgate_metering_off]}"
+  printf '%-44s %14.0f\n' "GET, shared database (req/s)" "${M[get.shared_one]}"
+  printf '%-44s %14.0f\n' "GET, 100 shared dbs, rotating (req/s)" "${M[get.shared_rotating]}"
   printf '%-44s %14s\n' "tollgate CPU per GET (us, user+system)" "${M[cpu_us_per_get.tollgate]}"
   printf '%-44s %14s\n' "token check, cached / miss (ns)" "$AUTH_HIT / $AUTH_MISS"
   printf '%-44s %14.0f\n' "GET, webdis GET /GET/key (req/s)" "$W"
@@ -213,6 +243,8 @@ RSS_MB=$(awk -v k="$RSS_KB" 'BEGIN {printf "%.1f", k / 1024}')
   printf '\n%-44s %8s %8s %8s\n' "target" "ratio" "goal" "verdict"
   r=$(ratio "$G" "$W"); printf '%-44s %8s %8s %8s\n' "GET vs webdis" "$r" ">=1.5" "$(verdict "$r" 1.5 '>=')"
   r=$(ratio "$G" "$B"); printf '%-44s %8s %8s %8s\n' "GET vs bare libmicrohttpd" "$r" ">=0.65" "$(verdict "$r" 0.65 '>=')"
+  printf '%-44s %8s\n' "GET shared db vs dedicated" "$(ratio "${M[get.shared_one]}" "$G")"
+  printf '%-44s %8s\n' "GET 100 shared dbs rotating vs dedicated" "$(ratio "${M[get.shared_rotating]}" "$G")"
   printf '%-44s %8.0f %8s %8s\n' "/pipeline 100 commands/s" "$P100" ">=1e6" "$(verdict "$P100" 1000000 '>=')"
   r=$(ratio "$P100" "$RB100"); printf '%-44s %8s %8s %8s\n' "/pipeline 100 vs redis-benchmark -P 100" "$r" ">=0.35" "$(verdict "$r" 0.35 '>=')"
   printf '%-44s %8s %8s %8s\n' "p99 at half load (ms)" "$P99" "<2" "$(verdict "$P99" 2 '<')"
