@@ -89,6 +89,24 @@ get "$(JWT HS256 "$SECRET" '{"alg":"HS256","typ":"JWT","kid":7}' "$(good)")"
 expect_match kid-of-wrong-type 401 'kid'
 get "$(JWT HS256 "$SECRET" 'not json' "$(good)")"
 expect_match header-not-json 401 'header'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good | sed "s/\"exp\":[0-9]*/\"exp\":$((NOW - 120))/")")"
+expect_match expired-properly-signed 401 'expired'
+GOOD=$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good)")
+get "${GOOD:0:$((${#GOOD} - 20))}"
+expect_match truncated-signature 401 'error'
+get "${GOOD%.*}"
+expect_match truncated-to-two-parts 401 'error'
+# Oversized: a token just past the gateway's limit gets its 401; one of
+# 10 MB never fits the HTTP layer's header budget and is refused there
+# (431/414, or the connection closed mid-send), before any auth or Redis.
+get "$GOOD$(head -c 9000 /dev/zero | tr '\0' A)"
+expect_match oversized-token-401 401 'too long'
+head -c 10485760 /dev/zero | tr '\0' A >"$TG_TMP/big"
+printf 'Authorization: Bearer %s' "$(cat "$TG_TMP/big")" >"$TG_TMP/bighdr"
+BIG=$(curl -s -o /dev/null -w '%{http_code}' -H @"$TG_TMP/bighdr" "$U/get/k")
+check oversized-10mb-header-refused test "$BIG" != 200
+BIG=$(curl -s -o /dev/null -w '%{http_code}' "$U/get/k?_token=$(head -c 100000 "$TG_TMP/big")")
+check oversized-query-token-refused test "$BIG" != 200
 # Only the two accepted control tokens above reached Redis.
 check forgeries-never-reach-redis test "$(gets)" = $((${GETS_BEFORE:-0} + 2))
 
