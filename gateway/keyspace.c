@@ -29,6 +29,22 @@ const char keyspace_flush_lua[] =
     "until cur == '0' "
     "return redis.status_reply('OK')";
 
+/* SCAN over the prefix: keeps scanning (at least 100 slots a round) until
+ * COUNT (ARGV[3]) keys matched or 100 rounds passed, so a database with
+ * few keys on a large shared keyspace is not a long walk of empty pages.
+ * ARGV: cursor, glob, count, [type]. */
+static const char scan_lua[] =
+    "local cur, want, out, rounds = ARGV[1], tonumber(ARGV[3]), {}, 0 "
+    "local step = math.max(want, 100) "
+    "repeat "
+    "local r "
+    "if ARGV[4] then r = redis.call('SCAN', cur, 'MATCH', ARGV[2], 'COUNT', step, 'TYPE', ARGV[4]) "
+    "else r = redis.call('SCAN', cur, 'MATCH', ARGV[2], 'COUNT', step) end "
+    "cur = r[1] rounds = rounds + 1 "
+    "for _, k in ipairs(r[2]) do out[#out + 1] = k end "
+    "until cur == '0' or #out >= want or rounds >= 100 "
+    "return {cur, out}";
+
 /* Starts at a random cursor (ARGV[2]) and picks the ARGV[3]-th key of the
  * first page that has one, wrapping round once. */
 static const char randomkey_lua[] =
@@ -123,39 +139,56 @@ static int to_script(arena *a, const keyspace *ks, tg_cmd *cmd, const char *lua,
 
 /* ==== Commands ==== */
 
+static bool is_uint(const char *s, size_t n, unsigned long long max)
+{
+    unsigned long long v = 0;
+    if (n == 0 || n > 20) return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        unsigned long long d = (unsigned long long)(s[i] - '0');
+        if (v > (max - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    return true;
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT n] [TYPE t] -> the scan script with
+ * the pattern behind the prefix. */
 static int rewrite_scan(arena *a, const keyspace *ks, tg_cmd *cmd, tg_err *err)
 {
     if (cmd->argc < 2) return tg_fail(err, 400, "ERR wrong number of arguments for 'scan' command");
-    const char *match = "*";
-    size_t mlen = 1;
-    int n = 0;
-    const char **argv = arena_alloc(a, (size_t)(cmd->argc + 2) * sizeof *argv);
-    size_t *lens = arena_alloc(a, (size_t)(cmd->argc + 2) * sizeof *lens);
-    argv[n] = "SCAN";
-    lens[n++] = 4;
-    argv[n] = cmd->argv[1];
-    lens[n++] = cmd->lens[1];
+    if (!is_uint(cmd->argv[1], cmd->lens[1], ~0ULL)) return tg_fail(err, 400, "ERR invalid cursor");
+    const char *match = "*", *count = "10", *type = NULL;
+    size_t mlen = 1, clen = 2, tlen = 0;
     for (int i = 2; i < cmd->argc; i += 2) {
         if (i + 1 >= cmd->argc) return tg_fail(err, 400, "ERR syntax error");
+        const char *v = cmd->argv[i + 1];
+        size_t vl = cmd->lens[i + 1];
         if (word_is(cmd->argv[i], cmd->lens[i], "match")) {
-            match = cmd->argv[i + 1];
-            mlen = cmd->lens[i + 1];
-        } else if (word_is(cmd->argv[i], cmd->lens[i], "count") ||
-                   word_is(cmd->argv[i], cmd->lens[i], "type")) {
-            argv[n] = cmd->argv[i];
-            lens[n++] = cmd->lens[i];
-            argv[n] = cmd->argv[i + 1];
-            lens[n++] = cmd->lens[i + 1];
+            match = v;
+            mlen = vl;
+        } else if (word_is(cmd->argv[i], cmd->lens[i], "count")) {
+            if (!is_uint(v, vl, 1000000) || (vl == 1 && v[0] == '0'))
+                return tg_fail(err, 400, "ERR value is not an integer or out of range");
+            count = v;
+            clen = vl;
+        } else if (word_is(cmd->argv[i], cmd->lens[i], "type")) {
+            type = v;
+            tlen = vl;
         } else {
             return tg_fail(err, 400, "ERR syntax error");
         }
     }
-    size_t plen;
-    argv[n] = "MATCH";
-    lens[n++] = 5;
-    argv[n] = prefixed(a, ks, match, mlen, &plen);
-    lens[n++] = plen;
-    replace(a, cmd, n, argv, lens);
+    char *pattern = arena_alloc(a, 2 * ks->len + mlen + 2);
+    size_t plen = keyspace_glob(ks, pattern, 2 * ks->len + 2);
+    if (!plen) return tg_fail(err, 400, "ERR database key prefix too long");
+    plen--; /* drop the '*': the client's pattern follows */
+    memcpy(pattern + plen, match, mlen);
+    plen += mlen;
+    pattern[plen] = '\0';
+    const char *argv[] = {"EVAL", scan_lua, "0", cmd->argv[1], pattern, count, type};
+    size_t lens[] = {4, strlen(scan_lua), 1, cmd->lens[1], plen, clen, tlen};
+    replace(a, cmd, type ? 7 : 6, argv, lens);
     return 0;
 }
 

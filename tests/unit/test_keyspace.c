@@ -247,12 +247,18 @@ TEST(rewrite_keyspace_commands)
     keyspace_out ko;
     CHECK_STR(rewrite("keys user:*", false, &ko), "keys db_00aa:user:*");
     CHECK(ko.as_gateway && ko.reply == CMD_REPLY_KEYS);
-    CHECK_STR(rewrite("scan 0", false, &ko), "SCAN 0 MATCH db_00aa:*");
+    CHECK_STR(rewrite("scan 0", false, &ko),
+              "EVAL local cur, want, out, rounds = ARGV[1],  0 0 db_00aa:* 10");
     CHECK(ko.as_gateway && ko.reply == CMD_REPLY_SCAN);
-    CHECK_STR(rewrite("scan 17 match a* count 10 type hash", false, NULL),
-              "SCAN 17 count 10 type hash MATCH db_00aa:a*");
+    CHECK_STR(rewrite("scan 17 match a* COUNT 100 type hash", false, NULL),
+              "EVAL local cur, want, out, rounds = ARGV[1],  0 17 db_00aa:a* 100 hash");
     CHECK(refused("scan 0 match", false));
     CHECK(refused("scan 0 novalue x", false));
+    CHECK(refused("scan x", false));
+    CHECK(refused("scan -1", false));
+    CHECK(refused("scan 0 count 0", false));
+    CHECK(refused("scan 0 count 1x", false));
+    CHECK(refused("scan 0 count 99999999", false));
     CHECK_STR(rewrite("dbsize", false, &ko), "EVAL local n, cur = 0, '0' repeat local r = r 0 db_00aa:*");
     CHECK(ko.as_gateway);
     CHECK_STR(rewrite("flushdb async", false, NULL),
