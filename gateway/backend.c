@@ -376,17 +376,22 @@ void backend_cancel(backend *b, void *ctx)
 
 /* ==== I/O ==== */
 
+/* A reply to one of our own commands (handshake, AUTH): an error fails
+ * the connection, saying what was refused. Frees r; false on error. */
+static bool own_reply_ok(backend *b, redisReply *r, const char *what)
+{
+    bool ok = r->type != REDIS_REPLY_ERROR;
+    char why[160];
+    if (!ok) snprintf(why, sizeof why, "%s refused: %.100s", what, r->str);
+    freeReplyObject(r);
+    if (!ok) fail_all(b, why);
+    return ok;
+}
+
 static void on_reply(backend *b, redisReply *r)
 {
     if (b->hs_pending > 0) {
-        if (r->type == REDIS_REPLY_ERROR) {
-            char why[160];
-            snprintf(why, sizeof why, "handshake refused: %.120s", r->str);
-            freeReplyObject(r);
-            fail_all(b, why);
-            return;
-        }
-        freeReplyObject(r);
+        if (!own_reply_ok(b, r, "handshake")) return;
         if (--b->hs_pending == 0) {
             b->st = ST_READY;
             b->backoff_ms = 0;
@@ -400,17 +405,10 @@ static void on_reply(backend *b, redisReply *r)
     }
     op *o = &b->ops[b->head];
     if (o->internal) {
-        if (r->type == REDIS_REPLY_ERROR) {
-            /* The user is missing or has another password (a restarted
-             * Redis, another node's secret): the commands queued behind
-             * ran as someone else, so nothing on this connection stands. */
-            char why[160];
-            snprintf(why, sizeof why, "database user refused: %.100s", r->str);
-            freeReplyObject(r);
-            fail_all(b, why);
-            return;
-        }
-        freeReplyObject(r);
+        /* A refused AUTH (the user missing after a Redis restart, another
+         * password): the commands queued behind it ran as someone else,
+         * so nothing on this connection stands. */
+        if (!own_reply_ok(b, r, "database user")) return;
         b->head = (b->head + 1) % b->cap;
         b->count--;
         return;

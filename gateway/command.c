@@ -108,11 +108,21 @@ static bool in_list(const char *name, const char *const *list, size_t n)
 
 #define IN(name, list) in_list(name, list, sizeof list / sizeof list[0])
 
+/* Index of the entry called name in a table of structs whose first member
+ * is `const char *name`, or -1. */
+static int find_named(const void *table, size_t n, size_t stride, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(name, *(const char *const *)(const void *)((const char *)table + i * stride)))
+            return (int)i;
+    return -1;
+}
+#define FIND_NAMED(table, name) find_named(table, sizeof table / sizeof table[0], sizeof table[0], name)
+
 static const char *refusal_of(const char *name)
 {
-    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-        if (!strcmp(name, refused[i].name)) return refused[i].why;
-    return NULL;
+    int i = FIND_NAMED(refused, name);
+    return i < 0 ? NULL : refused[i].why;
 }
 
 /* Replies that name keys (blocking variants included for completeness). */
@@ -129,17 +139,10 @@ static const struct {
     {"xreadgroup", CMD_REPLY_STREAMS},
 };
 
-static uint8_t shared_reply_of(const char *name)
-{
-    for (size_t i = 0; i < sizeof shared_replies / sizeof shared_replies[0]; i++)
-        if (!strcmp(name, shared_replies[i].name)) return shared_replies[i].reply;
-    return CMD_REPLY_PLAIN;
-}
-
 static uint8_t shared_mode(const cmd_info *c, int parent_shared)
 {
-    for (size_t i = 0; i < sizeof shared_rules / sizeof shared_rules[0]; i++)
-        if (!strcmp(c->name, shared_rules[i].name)) return shared_rules[i].shared;
+    int listed = FIND_NAMED(shared_rules, c->name);
+    if (listed >= 0) return shared_rules[listed].shared;
     const char *bar = strchr(c->name, '|');
     if (bar && !strcmp(bar + 1, "help")) return CMD_SHARED_KEYLESS;
     if (c->nspecs == 0) /* keyless: as its parent says, else refused */
@@ -156,7 +159,8 @@ static uint8_t shared_mode(const cmd_info *c, int parent_shared)
 static void annotate(cmd_info *c, const char *parent_refusal, int parent_shared)
 {
     c->shared = shared_mode(c, parent_shared);
-    c->shared_reply = shared_reply_of(c->name);
+    int r = FIND_NAMED(shared_replies, c->name);
+    c->shared_reply = r < 0 ? CMD_REPLY_PLAIN : shared_replies[r].reply;
     c->refused_why = parent_refusal ? parent_refusal : refusal_of(c->name);
     c->policy = (IN(c->name, ro_refused) ? CMD_POLICY_RO_REFUSED : 0) |
                 (IN(c->name, free_cmds) ? CMD_POLICY_FREE : 0) |
