@@ -305,25 +305,20 @@ out:
 }
 
 /* Adds a rule list (already normalised) as a JSON array claim. */
-static int add_rules(jwt_t *jwt, const char *name, const char *rules)
+static void add_rules(cJSON *o, const char *name, const char *rules)
 {
-    if (!rules[0]) return 0;
-    cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, name);
+    if (!rules[0]) return;
+    cJSON *a = cJSON_AddArrayToObject(o, name);
     char tmp[AUTH_RULES_MAX];
     snprintf(tmp, sizeof tmp, "%s", rules);
     for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save))
         cJSON_AddItemToArray(a, cJSON_CreateString(t));
-    char *json = cJSON_PrintUnformatted(o);
-    int rc = jwt_add_grants_json(jwt, json);
-    free(json);
-    cJSON_Delete(o);
-    return rc;
 }
 
-char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err)
+char *auth_jwt_sign_json(const auth_key *key, const cJSON *claims, tg_err *err)
 {
     jwt_t *jwt = NULL;
-    char *out = NULL;
+    char *out = NULL, *json = NULL;
     jwt_alg_t alg = jwt_str_alg(key->alg);
     if (alg == JWT_ALG_INVAL || alg == JWT_ALG_NONE) {
         tg_fail(err, 400, "unsupported algorithm %s", key->alg);
@@ -333,16 +328,11 @@ char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err)
         tg_fail(err, 500, "jwt_new failed");
         return NULL;
     }
-    if (jwt_add_grant(jwt, "sub", c->sub) || jwt_add_grant(jwt, "db", c->db) ||
-        jwt_add_grant(jwt, "jti", c->jti) ||
-        jwt_add_grant(jwt, "scope", auth_scope_name(c->scope)) ||
-        jwt_add_grant_int(jwt, "exp", (long)c->exp) ||
-        (c->iat && jwt_add_grant_int(jwt, "iat", (long)c->iat)) ||
-        (c->nbf && jwt_add_grant_int(jwt, "nbf", (long)c->nbf)) ||
+    json = cJSON_PrintUnformatted(claims);
+    if (!json || jwt_add_grants_json(jwt, json) ||
         (key->issuer && jwt_add_grant(jwt, "iss", key->issuer)) ||
         (key->audience && jwt_add_grant(jwt, "aud", key->audience)) ||
         (key->kid && jwt_add_header(jwt, "kid", key->kid)) ||
-        add_rules(jwt, "cmd_allow", c->cmd_allow) || add_rules(jwt, "cmd_deny", c->cmd_deny) ||
         jwt_set_alg(jwt, alg, key->sign_key ? key->sign_key : key->secret,
                     (int)(key->sign_key ? key->sign_key_len : key->secret_len))) {
         tg_fail(err, 500, "cannot build token");
@@ -351,6 +341,24 @@ char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err)
     out = jwt_encode_str(jwt);
     if (!out) tg_fail(err, 500, "cannot sign token");
 out:
+    free(json);
     jwt_free(jwt);
+    return out;
+}
+
+char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "sub", c->sub);
+    cJSON_AddStringToObject(o, "db", c->db);
+    cJSON_AddStringToObject(o, "jti", c->jti);
+    cJSON_AddStringToObject(o, "scope", auth_scope_name(c->scope));
+    cJSON_AddNumberToObject(o, "exp", (double)c->exp);
+    if (c->iat) cJSON_AddNumberToObject(o, "iat", (double)c->iat);
+    if (c->nbf) cJSON_AddNumberToObject(o, "nbf", (double)c->nbf);
+    add_rules(o, "cmd_allow", c->cmd_allow);
+    add_rules(o, "cmd_deny", c->cmd_deny);
+    char *out = auth_jwt_sign_json(key, o, err);
+    cJSON_Delete(o);
     return out;
 }

@@ -86,6 +86,10 @@ int auth_jwt_verify(const auth_key *key, const char *token, size_t len,
  * a malloc'd token the caller frees, or NULL with err set. */
 char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err);
 
+/* Signs any claims object with key (adding the key's kid, iss and aud):
+ * what auth_jwt_sign and admin tokens share. */
+char *auth_jwt_sign_json(const auth_key *key, const struct cJSON *claims, tg_err *err);
+
 /* Normalises a comma-separated rule list (lowercase, no spaces) into out;
  * -1 if an entry is not a command name or @category, or it is too long. */
 int auth_rules_normalize(const char *in, char out[AUTH_RULES_MAX]);

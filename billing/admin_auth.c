@@ -2,7 +2,6 @@
 #include "admin_auth.h"
 
 #include <cjson/cJSON.h>
-#include <jwt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -22,23 +21,16 @@ char *admin_token_create(const char *secret, long long ttl_s, time_t now, tg_err
         return NULL;
     }
     for (size_t i = 0; i < sizeof rnd; i++) snprintf(jti + 2 * i, 3, "%02x", rnd[i]);
-    jwt_t *jwt = NULL;
-    char *out = NULL;
-    if (jwt_new(&jwt) || !jwt) {
-        tg_fail(err, 500, "jwt_new failed");
-        return NULL;
-    }
-    if (jwt_add_grant(jwt, "sub", "admin") || jwt_add_grant(jwt, "role", "admin") ||
-        jwt_add_grant(jwt, "jti", jti) || jwt_add_grant_int(jwt, "iat", (long)now) ||
-        jwt_add_grant_int(jwt, "exp", (long)(now + ttl_s)) ||
-        jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret))) {
-        tg_fail(err, 500, "cannot build token");
-        goto out;
-    }
-    out = jwt_encode_str(jwt);
-    if (!out) tg_fail(err, 500, "cannot sign token");
-out:
-    jwt_free(jwt);
+    auth_key key = {.alg = "HS256", .secret = (const unsigned char *)secret,
+                    .secret_len = strlen(secret)};
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "sub", "admin");
+    cJSON_AddStringToObject(o, "role", "admin");
+    cJSON_AddStringToObject(o, "jti", jti);
+    cJSON_AddNumberToObject(o, "iat", (double)now);
+    cJSON_AddNumberToObject(o, "exp", (double)(now + ttl_s));
+    char *out = auth_jwt_sign_json(&key, o, err);
+    cJSON_Delete(o);
     return out;
 }
 
