@@ -34,6 +34,13 @@ typedef struct opt {
     bool required;
 } opt;
 
+/* A subcommand's exit status: 0, or 1 after printing err. */
+static int finish(int rc, const tg_err *err)
+{
+    if (rc) fprintf(stderr, "tollgate: %s\n", err->msg);
+    return rc ? 1 : 0;
+}
+
 static int parse_opts(int argc, char **argv, opt *opts, int nopts)
 {
     for (int i = 0; i < argc; i++) {
@@ -139,10 +146,7 @@ static int cmd_tenant(const tg_config *cfg, int argc, char **argv)
     tg_err err;
     int rc = tenancy_tenant_create(db, name, id, &err);
     sqlite3_close(db);
-    if (rc) {
-        fprintf(stderr, "tollgate: %s\n", err.msg);
-        return 1;
-    }
+    if (rc) return finish(rc, &err);
     printf("%s\n", id);
     return 0;
 }
@@ -194,10 +198,7 @@ static int cmd_db_create(const tg_config *cfg, int argc, char **argv)
     int rc = tenancy_db_create(db, tenant, name, url, idx,
                                shared ? TENANCY_SHARED : TENANCY_DEDICATED, newid, &err);
     sqlite3_close(db);
-    if (rc) {
-        fprintf(stderr, "tollgate: %s\n", err.msg);
-        return 1;
-    }
+    if (rc) return finish(rc, &err);
     char prefix[AUTH_ID_MAX + 1];
     snprintf(prefix, sizeof prefix, "%s:", newid);
     /* The gateway makes sure of the user on first use too: a backend that
@@ -222,10 +223,7 @@ static int cmd_db_delete(const tg_config *cfg, int argc, char **argv)
     int rc = tenancy_db_get(db, id, &row, &err);
     if (!rc) rc = tenancy_db_delete(db, id, &err);
     sqlite3_close(db);
-    if (rc) {
-        fprintf(stderr, "tollgate: %s\n", err.msg);
-        return 1;
-    }
+    if (rc) return finish(rc, &err);
     /* A shared database: its ACL user goes, and its keys unless kept. */
     if (row.key_prefix[0] &&
         (acl_secret_init(cfg, &err) ||
@@ -317,10 +315,7 @@ static int cmd_token(const tg_config *cfg, int argc, char **argv)
                                                                      : TENANCY_BY_TENANT,
                                        jti ? jti : rdb ? rdb : rtenant, &n, &err);
         sqlite3_close(db);
-        if (rc) {
-            fprintf(stderr, "tollgate: %s\n", err.msg);
-            return 1;
-        }
+        if (rc) return finish(rc, &err);
         printf("revoked %d token(s)\n", n);
         return 0;
     }
@@ -381,11 +376,7 @@ static int cmd_usage(const tg_config *cfg, int argc, char **argv)
         if (rc == 0) printf("closed %s\n", period);
     }
     sqlite3_close(db);
-    if (rc) {
-        fprintf(stderr, "tollgate: %s\n", err.msg);
-        return 1;
-    }
-    return 0;
+    return finish(rc, &err);
 }
 
 static int cmd_plan(const tg_config *cfg, int argc, char **argv)
@@ -411,11 +402,7 @@ static int cmd_plan(const tg_config *cfg, int argc, char **argv)
     if (!db) return 1;
     int rc = usage_plan_assign(db, tenant, plan, at, &err);
     sqlite3_close(db);
-    if (rc) {
-        fprintf(stderr, "tollgate: %s\n", err.msg);
-        return 1;
-    }
-    return 0;
+    return finish(rc, &err);
 }
 
 static int cmd_admin_token(const tg_config *cfg, int argc, char **argv)
