@@ -29,6 +29,8 @@ section "end-to-end: @upstash/redis client"
 TG_BIN=$SAN/tollgate run bash tests/e2e/test_clients.sh
 section "end-to-end: keys, forged tokens, revocation"
 TG_BIN=$SAN/tollgate run bash tests/e2e/test_tokens.sh
+section "end-to-end: tenant isolation on a shared Redis"
+TG_BIN=$SAN/tollgate run bash tests/e2e/test_isolation.sh
 section "end-to-end: metering and usage export"
 TG_BIN=$SAN/tollgate run bash tests/e2e/test_metering.sh
 section "static: OpenAPI lint, docker-compose, routes documented"
