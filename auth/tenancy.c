@@ -191,10 +191,10 @@ int tenancy_tenant_create(sqlite3 *db, const char *name, char *id_out,
                      err, 3, args) < 0 ? -1 : 0;
 }
 
-/* Logical DBs on url: those of dedicated databases (*dedicated) and the
- * one shared databases use (*shared, -1 if none). */
+/* Logical DBs on url in use by dedicated databases and by shared ones
+ * (bit i: DB i; DBs past 63 are not tracked, and are refused). */
 static int slots_in_use(sqlite3 *db, const char *url, unsigned long long *dedicated,
-                        int *shared, tg_err *err)
+                        unsigned long long *shared, tg_err *err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT db_index, isolation FROM databases"
@@ -202,36 +202,40 @@ static int slots_in_use(sqlite3 *db, const char *url, unsigned long long *dedica
                            -1, &st, NULL) != SQLITE_OK)
         return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
-    *dedicated = 0;
-    *shared = -1;
+    *dedicated = *shared = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         int i = sqlite3_column_int(st, 0);
         const char *iso = (const char *)sqlite3_column_text(st, 1);
-        if (iso && !strcmp(iso, "prefix")) *shared = i;
-        else if (i >= 0 && i < 64) *dedicated |= 1ULL << i;
+        if (i < 0 || i >= 64) continue;
+        if (iso && !strcmp(iso, "prefix")) *shared |= 1ULL << i;
+        else *dedicated |= 1ULL << i;
     }
     sqlite3_finalize(st);
     return 0;
 }
 
-/* Picks or checks the logical DB for a new database. */
+/* Picks or checks the logical DB for a new database: a logical DB holds
+ * one dedicated database or any number of shared ones, never both. */
 static int place(sqlite3 *db, const char *url, int db_index, tenancy_isolation iso,
                  tg_err *err)
 {
-    unsigned long long dedicated = 0;
-    int shared = -1;
+    unsigned long long dedicated = 0, shared = 0;
     if (slots_in_use(db, url, &dedicated, &shared, err)) return -1;
-    if (db_index < 0 && iso == TENANCY_SHARED && shared >= 0) return shared;
+    bool want_shared = iso == TENANCY_SHARED;
     if (db_index < 0) {
+        for (int i = 0; i < 16 && want_shared; i++) /* join the existing pool */
+            if (shared & (1ULL << i)) return i;
         for (int i = 0; i < 16; i++)
-            if (!(dedicated & (1ULL << i)) && (iso == TENANCY_SHARED || i != shared)) return i;
+            if (!((dedicated | shared) & (1ULL << i))) return i;
         return tg_fail(err, 409, "no free logical database on %s; pass --db-index "
                        "or another --redis-url", url);
     }
-    if (db_index < 64 && (dedicated & (1ULL << db_index)))
+    if (db_index >= 64)
+        return tg_fail(err, 400, "--db-index must be below 64");
+    if (dedicated & (1ULL << db_index))
         return tg_fail(err, 409, "logical database %d on %s belongs to a dedicated "
                        "database", db_index, url);
-    if (iso == TENANCY_DEDICATED && db_index == shared)
+    if (!want_shared && (shared & (1ULL << db_index)))
         return tg_fail(err, 409, "logical database %d on %s holds shared databases",
                        db_index, url);
     return db_index;

@@ -138,6 +138,17 @@ static bool create_acl_user(redisContext *c, const char *pass)
     return ok;
 }
 
+/* RESTORE of a crafted payload can crash a server every tenant shares,
+ * unless Redis checks payloads deeply (sanitize-dump-payload yes). */
+static bool dump_payloads_checked(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "CONFIG GET sanitize-dump-payload");
+    bool yes = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+               r->element[1]->type == REDIS_REPLY_STRING && !strcmp(r->element[1]->str, "yes");
+    if (r) freeReplyObject(r);
+    return yes;
+}
+
 static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err)
 {
     redis_url u;
@@ -155,8 +166,9 @@ static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err
     freeReplyObject(r);
     if (!out->cmds) goto out;
     derive_password(url, out->acl_pass);
-    out->scripts_contained = create_acl_user(c, out->acl_pass);
-    if (!out->scripts_contained) out->acl_pass[0] = '\0';
+    out->caps.scripts_contained = create_acl_user(c, out->acl_pass);
+    if (!out->caps.scripts_contained) out->acl_pass[0] = '\0';
+    out->caps.restore_checked = dump_payloads_checked(c);
     rc = 0;
 out:
     redisFree(c);

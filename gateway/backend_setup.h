@@ -24,7 +24,7 @@
  *     secrets do not lock each other out.
  *
  * If the backend refuses ACL SETUSER (an old Redis, a restricted account),
- * scripts_contained is false and policy refuses scripting there, and
+ * caps.scripts_contained is false and policy refuses scripting there, and
  * shared databases cannot be served from it.
  *
  * The registry is process-wide, filled under a mutex (blocking, bounded by
@@ -42,8 +42,9 @@
 
 typedef struct backend_info {
     const cmd_table *cmds;
-    bool scripts_contained;      /* the ACL user is in place */
-    char acl_pass[40];           /* hex; empty when !scripts_contained */
+    cmd_caps caps;               /* scripts_contained: the ACL user is in
+                                    place; restore_checked */
+    char acl_pass[40];           /* hex; empty when !caps.scripts_contained */
 } backend_info;
 
 /* Derives ACL passwords from this secret (call once before serving). */

@@ -80,6 +80,9 @@ static const char *const free_cmds[] = {
 
 static const char *const stream_reads[] = {"xread", "xreadgroup"};
 
+/* Deserialise client-made payloads: only on a backend that checks them. */
+static const char *const restores[] = {"restore", "restore-asking"};
+
 /* Shared (key-prefix) databases: commands without key specs that still
  * reach the keyspace or a channel, and the keyless ones known to be
  * harmless. A keyless command missing here is refused on a shared
@@ -165,7 +168,8 @@ static void annotate(cmd_info *c, const char *parent_refusal, int parent_shared)
     c->policy = (IN(c->name, ro_refused) ? CMD_POLICY_RO_REFUSED : 0) |
                 (IN(c->name, free_cmds) ? CMD_POLICY_FREE : 0) |
                 (IN(c->name, stream_reads) ? CMD_POLICY_STREAM_READ : 0) |
-                (!strcmp(c->name, "flushall") ? CMD_POLICY_FLUSHALL : 0);
+                (!strcmp(c->name, "flushall") ? CMD_POLICY_FLUSHALL : 0) |
+                (IN(c->name, restores) ? CMD_POLICY_RESTORE : 0);
     for (size_t i = 0; i < c->nsubs; i++)
         annotate(&c->subs[i], c->refused_why, c->shared);
 }
@@ -447,14 +451,18 @@ int cmd_mark_keys(const cmd_info *c, int argc, char *const *argv, const size_t *
             int from = ks->index > 0 ? ks->index : argc + ks->index;
             int to = ks->index > 0 ? argc - 1 : 1;
             size_t kwl = strlen(ks->keyword);
+            int seen = 0;
             for (int i = from; i != to; i = from <= to ? i + 1 : i - 1) {
                 if (i >= argc || i < 1) break;
                 if (lens[i] == kwl && !strncasecmp(argv[i], ks->keyword, kwl)) {
-                    first = i + 1;
-                    break;
+                    if (!seen++) first = i + 1;
                 }
             }
             if (!first) continue; /* keyword absent: no keys from this spec */
+            /* The spec takes the first occurrence, but a command's parser
+             * may use the last (GEORADIUS ... STORE a STORE b writes b):
+             * a repeated keyword leaves the keys unknown. */
+            if (seen > 1) return -1;
         } else {
             return -1;
         }
@@ -500,7 +508,7 @@ static bool stream_read_blocks(int argc, char **argv, const size_t *lens)
     return false;
 }
 
-int policy_check(const cmd_table *t, auth_scope scope, bool scripts_contained,
+int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
                  int argc, char **argv, size_t *lens, cmd_verdict *out, tg_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -530,7 +538,10 @@ int policy_check(const cmd_table *t, auth_scope scope, bool scripts_contained,
                                stream_read_blocks(argc, argv, lens)))
         return tg_fail(err, 400, "ERR command '%s' is not allowed: it blocks "
                        "the connection", name);
-    if (!scripts_contained && (c->categories & CMD_CAT_SCRIPTING))
+    if ((c->policy & CMD_POLICY_RESTORE) && !caps->restore_checked)
+        return tg_fail(err, 400, "ERR command '%s' is not allowed: this backend does not "
+                       "check dump payloads (sanitize-dump-payload is not yes)", name);
+    if (!caps->scripts_contained && (c->categories & CMD_CAT_SCRIPTING))
         return tg_fail(err, 400, "ERR command '%s' is not allowed: scripting is "
                        "disabled on this backend (tollgate could not create its "
                        "restricted ACL user)", name);

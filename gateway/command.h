@@ -95,6 +95,7 @@ enum {
     CMD_POLICY_FREE = 1 << 1,        /* housekeeping: not billed */
     CMD_POLICY_STREAM_READ = 1 << 2, /* XREAD*: blocks only with BLOCK */
     CMD_POLICY_FLUSHALL = 1 << 3,    /* runs as FLUSHDB */
+    CMD_POLICY_RESTORE = 1 << 4,     /* needs cmd_caps.restore_checked */
 };
 
 typedef struct cmd_table cmd_table;
@@ -129,13 +130,21 @@ typedef struct cmd_verdict {
     bool is_free;            /* housekeeping: not billed (PING, ECHO...) */
 } cmd_verdict;
 
-/* Decides whether argv may run for a token of the given scope.
- * scripts_contained says the backend connection runs as the restricted ACL
- * user (backend_setup.h); without it scripting is refused. 0 and a
+/* What the backend makes safe (backend_setup.h). */
+typedef struct cmd_caps {
+    bool scripts_contained;  /* connections run as the restricted ACL user;
+                                without it scripting is refused */
+    bool restore_checked;    /* sanitize-dump-payload yes: RESTORE payloads
+                                are checked, else RESTORE is refused (a
+                                crafted one could crash a shared server) */
+} cmd_caps;
+
+/* Decides whether argv may run for a token of the given scope on a backend
+ * with caps. 0 and a
  * verdict, or -1 with err: 400 for a command no token may run here, 403
  * for one this token's scope forbids. May rewrite argv in place to a safer
  * equivalent (FLUSHALL -> FLUSHDB: a database is one logical DB). */
-int policy_check(const cmd_table *t, auth_scope scope, bool scripts_contained,
+int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
                  int argc, char **argv, size_t *lens, cmd_verdict *out, tg_err *err);
 
 /* Per-token command rules (auth_claims.cmd_allow / cmd_deny: comma-joined

@@ -73,7 +73,7 @@ static int token_of(tg_request *r, const char **tok, size_t *len)
  * (made sure of once per cached token and backend user generation). */
 static int shared_prepare(tg_request *r, const auth_grant *g, tg_err *err)
 {
-    if (!r->binfo->scripts_contained)
+    if (!r->binfo->caps.scripts_contained)
         return tg_fail(err, 503, "ERR shared databases need ACL users, which this "
                        "backend refused");
     uint32_t gen = backend_users_gen(r->binfo);
@@ -284,7 +284,7 @@ static route_result execute(tg_request *r, bool transaction)
         keyspace_out ko = {CMD_REPLY_PLAIN, false};
         tg_cmd asked = *c;
         r->local_err[i] = NULL;
-        if (policy_check(r->binfo->cmds, r->scope, r->binfo->scripts_contained, c->argc,
+        if (policy_check(r->binfo->cmds, r->scope, &r->binfo->caps, c->argc,
                          c->argv, c->lens, &v, &err) ||
             policy_check_rules(v.info, c->argv[0], c->lens[0], r->cmd_allow, r->cmd_deny,
                                &err) ||

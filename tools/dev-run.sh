@@ -27,7 +27,7 @@ if [ -z "${TOLLGATE_REDIS_URL:-}" ]; then
     while port_in_use "$RPORT"; do RPORT=$((RPORT + 1)); done
     redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$VAR/redis" \
       --daemonize yes --pidfile "$VAR/redis/redis.pid" --logfile "$VAR/redis/redis.log" \
-      --save 60 1 >/dev/null
+      --save 60 1 --sanitize-dump-payload yes >/dev/null
     for _ in $(seq 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
     echo "$RPORT" >"$VAR/redis/port"
     echo "tollgate: started a dev redis-server on port $RPORT (data in var/redis)"

@@ -4,6 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 
 start_redis RP || exit 1
+# RESTORE is served only where Redis checks dump payloads (test_tokens.sh
+# checks the refusal on a default server).
+redis-cli -p "$RP" config set sanitize-dump-payload yes >/dev/null
 export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
 tg migrate >/dev/null
 TEN=$(tg tenant create --name acme)
@@ -151,6 +154,15 @@ for c in '["info","keyspace"]' '["script","flush"]' '["function","list"]' '["pub
   http POST "$U/" "${AUTH[@]}" -d "$c"
   expect_match "refused-shared-state-$name" 400 'not allowed'
 done
+
+# DUMP (as base64) and RESTORE (raw bytes, percent-encoded in the path).
+http POST "$U/" "${AUTH[@]}" -H 'Upstash-Encoding: base64' -d '["dump","foo"]'
+PAYLOAD=$(node -e 'const b=Buffer.from(JSON.parse(process.argv[1]).result,"base64");
+  process.stdout.write([...b].map(x=>"%"+x.toString(16).padStart(2,"0")).join(""))' "$BODY")
+http GET "$U/restore/foo-copy/0/$PAYLOAD" "${AUTH[@]}"
+expect restore-of-a-dump 200 '{"result":"OK"}'
+http GET "$U/get/foo-copy" "${AUTH[@]}"
+expect restore-roundtrip 200 '{"result":"bar"}'
 
 # ---- Read-only tokens --------------------------------------------------
 RAUTH=(-H "Authorization: Bearer $RO")

@@ -108,6 +108,9 @@ check oversized-10mb-header-refused test "$BIG" != 200
 BIG=$(curl -s -o /dev/null -w '%{http_code}' "$U/get/k?_token=$(head -c 100000 "$TG_TMP/big")")
 check oversized-query-token-refused test "$BIG" != 200
 # Only the two accepted control tokens above reached Redis.
+# (This server does not check dump payloads: RESTORE is refused.)
+http POST "$U/" -H "Authorization: Bearer $TOK" -d '["restore","r","0","x"]'
+expect_match restore-refused-unchecked-payloads 400 'sanitize-dump-payload'
 check forgeries-never-reach-redis test "$(gets)" = $((${GETS_BEFORE:-0} + 2))
 
 # ---- Revocation by database and by tenant, on a running gateway ----------

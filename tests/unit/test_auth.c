@@ -332,7 +332,7 @@ TEST(keyring_swap_reverifies_cached_tokens)
 TEST(shared_databases)
 {
     tg_err err;
-    char id[AUTH_ID_MAX], id2[AUTH_ID_MAX], id3[AUTH_ID_MAX];
+    char id[AUTH_ID_MAX], id2[AUTH_ID_MAX], id3[AUTH_ID_MAX], id4[AUTH_ID_MAX];
     const char *url = "redis://127.0.0.1:7/";
     /* Shared databases pool on one logical DB; dedicated ones keep off it. */
     CHECK(tenancy_db_create(db, tenant_a, "s1", url, -1, TENANCY_DEDICATED, id3, &err) == 0);
@@ -345,6 +345,15 @@ TEST(shared_databases)
           err.status == 409);
     CHECK(tenancy_db_create(db, tenant_b, "s6", url, -1, TENANCY_DEDICATED, id3, &err) == 0 &&
           index_of(id3) == 2);
+    /* A second shared pool, asked for: every pool stays off-limits to
+     * dedicated databases, however the rows come back. */
+    CHECK(tenancy_db_create(db, tenant_b, "s7", url, 5, TENANCY_SHARED, id4, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_b, "s8", url, 5, TENANCY_DEDICATED, id4, &err) == -1);
+    CHECK(tenancy_db_create(db, tenant_b, "s9", url, 1, TENANCY_DEDICATED, id4, &err) == -1);
+    CHECK(tenancy_db_create(db, tenant_b, "s10", url, -1, TENANCY_DEDICATED, id4, &err) == 0 &&
+          index_of(id4) == 3);
+    CHECK(tenancy_db_create(db, tenant_b, "s11", url, -1, TENANCY_SHARED, id4, &err) == 0 &&
+          index_of(id4) == 1);
     tenancy_db_row row;
     CHECK(tenancy_db_get(db, id, &row, &err) == 0 && row.db_index == 1);
     char want[AUTH_ID_MAX + 1];

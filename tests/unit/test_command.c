@@ -95,6 +95,7 @@ static cmd_table *build_table(void)
     E("publish", 3, "pubsub loading stale fast may_replicate", 0, 0, 0, "@pubsub @fast", 0);
     E("flushall", -1, "write", 0, 0, 0, "@keyspace @write @slow @dangerous", 0);
     E("copy", -3, "write denyoom", 1, 2, 1, "@keyspace @write @slow", 0);
+    E("restore", -4, "write denyoom", 1, 1, 1, "@keyspace @write @slow @dangerous", 0);
     E("save", 1, "admin noscript no_async_loading no_multi", 0, 0, 0, "@admin @slow @dangerous", 0);
     E("select", 2, "loading stale fast", 0, 0, 0, "@fast @connection", 0);
     E("multi", 1, "noscript loading stale fast allow_busy", 0, 0, 0, "@fast @transaction", 0);
@@ -156,12 +157,12 @@ static cmdv mk(const char *line)
 }
 
 /* Whether the backend runs scripts as the restricted ACL user. */
-static bool contained = true;
+static cmd_caps caps = {true, true};
 
 static int check(auth_scope scope, const char *line, cmd_verdict *v, tg_err *err)
 {
     cmdv c = mk(line);
-    return policy_check(table, scope, contained, c.argc, c.argv, c.lens, v, err);
+    return policy_check(table, scope, &caps, c.argc, c.argv, c.lens, v, err);
 }
 
 static void allowed(auth_scope scope, const char *line)
@@ -204,7 +205,7 @@ static bool is(const cmd_info *i, const char *name)
 
 TEST(table_from_reply)
 {
-    CHECK(cmd_table_size(table) == 26);
+    CHECK(cmd_table_size(table) == 27);
     const cmd_info *i = look("GeT k");
     CHECK(is(i, "get"));
     if (!i) return;
@@ -343,7 +344,7 @@ TEST(policy_read_only_scope)
     cmdv c = mk("flushall");
     cmd_verdict v;
     tg_err err;
-    CHECK(policy_check(table, AUTH_SCOPE_RO, true, c.argc, c.argv, c.lens, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RO, &caps, c.argc, c.argv, c.lens, &v, &err) == -1);
     CHECK_STR(c.argv[0], "flushall");
 }
 
@@ -396,11 +397,20 @@ TEST(policy_refused_commands)
     refused(AUTH_SCOPE_RO, "copy a b", 400, "copy");
 }
 
+TEST(policy_restore_needs_checked_payloads)
+{
+    allowed(AUTH_SCOPE_RW, "restore k 0 payload");
+    caps.restore_checked = false;
+    refused(AUTH_SCOPE_RW, "restore k 0 payload", 400, "sanitize-dump-payload");
+    allowed(AUTH_SCOPE_RW, "get k");
+    caps.restore_checked = true;
+}
+
 TEST(policy_scripts_not_contained)
 {
     /* Without the restricted ACL user, anything in @scripting is refused
      * for every scope; the rest is unaffected. */
-    contained = false;
+    caps.scripts_contained = false;
     for (int s = 0; s < 2; s++) {
         auth_scope scope = s ? AUTH_SCOPE_RO : AUTH_SCOPE_RW;
         refused(scope, "eval return 0", 400, "eval");
@@ -409,7 +419,7 @@ TEST(policy_scripts_not_contained)
         allowed(scope, "get k");
     }
     allowed(AUTH_SCOPE_RW, "publish c m");
-    contained = true;
+    caps.scripts_contained = true;
     allowed(AUTH_SCOPE_RO, "eval_ro return 0");
 }
 
@@ -418,7 +428,7 @@ TEST(policy_flushall_rewritten)
     cmdv c = mk("FLUSHALL ASYNC");
     cmd_verdict v;
     tg_err err;
-    CHECK(policy_check(table, AUTH_SCOPE_RW, true, c.argc, c.argv, c.lens, &v, &err) == 0);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, &caps, c.argc, c.argv, c.lens, &v, &err) == 0);
     CHECK_MEM(c.argv[0], c.lens[0], "FLUSHDB", 7);
     CHECK_STR(c.argv[1], "ASYNC");
     CHECK(c.argc == 2 && v.is_write);
@@ -433,20 +443,20 @@ TEST(policy_unknown_and_empty)
     CHECK(check(AUTH_SCOPE_RO, "nosuchcmd a", &v, &err) == 0);
     CHECK(v.info == NULL);
     cmdv c = mk("");
-    CHECK(policy_check(table, AUTH_SCOPE_RW, true, 0, c.argv, c.lens, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, &caps, 0, c.argv, c.lens, &v, &err) == -1);
     CHECK(err.status == 400);
     char empty[] = "";
     char *av[] = {empty};
     size_t lv[] = {0};
     err.status = 0;
-    CHECK(policy_check(table, AUTH_SCOPE_RW, true, 1, av, lv, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, &caps, 1, av, lv, &v, &err) == -1);
     CHECK(err.status == 400);
     /* "select\0" must not slip past the deny list as an unknown name. */
     char sel[] = "select\0";
     av[0] = sel;
     lv[0] = 7;
     err.status = 0;
-    CHECK(policy_check(table, AUTH_SCOPE_RW, true, 1, av, lv, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, &caps, 1, av, lv, &v, &err) == -1);
     CHECK(err.status == 400);
 }
 
@@ -466,6 +476,7 @@ int main(void)
     RUN(policy_read_only_scope);
     RUN(policy_blocking);
     RUN(policy_refused_commands);
+    RUN(policy_restore_needs_checked_payloads);
     RUN(policy_scripts_not_contained);
     RUN(policy_flushall_rewritten);
     RUN(policy_unknown_and_empty);

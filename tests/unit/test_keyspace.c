@@ -150,11 +150,15 @@ TEST(key_positions_movable)
     CHECK_STR(keys_of("lmpop 2 a b left"), "2 3");
     CHECK_STR(keys_of("xread count 1 streams s1 s2 0 0"), "4 5");
     CHECK_STR(keys_of("xreadgroup group g c streams s >"), "5");
-    /* A key named like the keyword: the first STREAMS starts the keys. */
-    CHECK_STR(keys_of("xread streams streams 0"), "2");
+    /* A key named like the keyword makes the keys ambiguous: refused. */
+    CHECK_STR(keys_of("xread streams s1 0"), "2");
+    CHECK_STR(keys_of("xread streams streams 0"), "unknown");
     CHECK_STR(keys_of("georadius k 0 0 1 km store dst"), "1 7");
     CHECK_STR(keys_of("georadius k 0 0 1 km storedist dst"), "1 7");
     CHECK_STR(keys_of("georadius k 0 0 1 km"), "1");
+    /* Redis writes the last STORE while the spec finds the first. */
+    CHECK_STR(keys_of("georadius k 0 0 1 km store a STORE b"), "unknown");
+    CHECK_STR(keys_of("georadiusbymember k m 1 km storedist a storedist b"), "unknown");
 }
 
 TEST(key_positions_bad_counts)
