@@ -197,8 +197,9 @@ static int slots_in_use(sqlite3 *db, const char *url, unsigned long long *dedica
                         unsigned long long *shared, tg_err *err)
 {
     sqlite3_stmt *st;
+    /* A deleted database holds its slot until its data is gone. */
     if (sqlite3_prepare_v2(db, "SELECT db_index, isolation FROM databases"
-                           " WHERE redis_url = ? AND deleted_at IS NULL",
+                           " WHERE redis_url = ? AND (deleted_at IS NULL OR purged_at IS NULL)",
                            -1, &st, NULL) != SQLITE_OK)
         return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
@@ -278,14 +279,15 @@ int tenancy_db_get(sqlite3 *db, const char *database_id, tenancy_db_row *out,
     sqlite3_stmt *st;
     memset(out, 0, sizeof *out);
     if (sqlite3_prepare_v2(db, "SELECT redis_url, db_index, isolation,"
-                           " coalesce(key_prefix, '') FROM databases"
-                           " WHERE id = ? AND deleted_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+                           " coalesce(key_prefix, ''), deleted_at IS NOT NULL FROM databases"
+                           " WHERE id = ? AND purged_at IS NULL", -1, &st, NULL) != SQLITE_OK)
         return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, database_id, -1, SQLITE_STATIC);
     int rc = 0;
     if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = tg_fail(err, 404, "no live database %s", database_id);
+        rc = tg_fail(err, 404, "no database %s (or it is deleted and purged)", database_id);
     } else {
+        out->deleted = sqlite3_column_int(st, 4) != 0;
         copy_col(st, 0, out->redis_url, sizeof out->redis_url);
         out->db_index = sqlite3_column_int(st, 1);
         const char *iso = (const char *)sqlite3_column_text(st, 2);
@@ -304,6 +306,16 @@ int tenancy_db_delete(sqlite3 *db, const char *database_id, tg_err *err)
                       " AND deleted_at IS NULL", err, 2, args);
     if (n < 0) return -1;
     return n == 0 ? tg_fail(err, 404, "no live database %s", database_id) : 0;
+}
+
+int tenancy_db_purged(sqlite3 *db, const char *database_id, tg_err *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    const char *args[] = {now, database_id};
+    return exec_bind(db, "UPDATE databases SET purged_at = ? WHERE id = ?"
+                     " AND deleted_at IS NOT NULL", err, 2, args) == 1 ? 0 :
+           tg_fail(err, 404, "no deleted database %s", database_id);
 }
 
 int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,

@@ -15,6 +15,7 @@
 #define TG_AUTH_TENANCY_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "../gateway/err.h"
 #include "jwt.h"
@@ -69,15 +70,22 @@ int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
                       const char *redis_url, int db_index, tenancy_isolation iso,
                       char *id_out, tg_err *err);
 
-/* A live database's placement, for the CLI. */
+/* A database's placement, for the CLI: live, or deleted but not purged. */
 typedef struct tenancy_db_row {
     char redis_url[TENANCY_URL_MAX];
     int db_index;
     char key_prefix[AUTH_ID_MAX];  /* "" for a dedicated database */
+    bool deleted;
 } tenancy_db_row;
 int tenancy_db_get(sqlite3 *db, const char *database_id, tenancy_db_row *out,
                    tg_err *err);
+
+/* Deleting is two steps. tenancy_db_delete marks the database deleted (its
+ * tokens are refused within AUTH_RECHECK_S); once its data is gone from the
+ * backend, tenancy_db_purged frees its logical DB for another database.
+ * Until then the slot stays taken, so no database inherits another's keys. */
 int tenancy_db_delete(sqlite3 *db, const char *database_id, tg_err *err);
+int tenancy_db_purged(sqlite3 *db, const char *database_id, tg_err *err);
 /* Records a token row for database_id and fills c (sub, db, jti, scope,
  * iat, exp) ready for signing. */
 int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,

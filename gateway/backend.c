@@ -214,11 +214,14 @@ static void on_connected(backend *b)
         }
         b->hs_pending++;
     }
-    if (b->acl_pass) { /* a restarted Redis has forgotten the user */
+    if (b->acl_pass) { /* a restarted Redis has forgotten the users */
         const char *argv[64];
         char pw[48];
         put_words(&b->hbuf, backend_acl_setuser_argv(b->acl_pass, pw, argv, 64), argv);
-        b->hs_pending++;
+        const char *nobody[] = {"ACL", "SETUSER", BACKEND_NOBODY_USER, "reset", "on", pw};
+        snprintf(pw, sizeof pw, ">%s", b->bi->nobody_pass);
+        put_words(&b->hbuf, 6, nobody);
+        b->hs_pending += 2;
     }
     if (b->db != 0) {
         char num[16];
@@ -305,16 +308,38 @@ static void push_op(backend *b, op o)
     b->count++;
 }
 
-/* Queues `AUTH <user> <pass>` for database id ("" for the restricted
- * user) and its internal entry. */
-static void put_auth(backend *b, const char *id, uint64_t deadline)
+/* b->user while the connection runs as the no-rights user (no database
+ * id starts with '-'). */
+#define AS_NOBODY "-"
+
+static void put_auth_words(backend *b, const char *user, const char *pass, uint64_t deadline)
 {
-    char name[BACKEND_USER_MAX], pass[40];
-    if (*id) backend_db_user(b->url, id, name, sizeof name, pass);
-    const char *auth[] = {"AUTH", *id ? name : BACKEND_ACL_USER, *id ? pass : b->acl_pass};
+    const char *auth[] = {"AUTH", user, pass};
     put_words(&b->obuf, 3, auth);
     op o = {NULL, NULL, 1, 0, NULL, deadline, true};
     push_op(b, o);
+}
+
+/* Queues the switch to database id's user ("" for the restricted user),
+ * with internal entries for the AUTH replies. An AUTH that fails leaves a
+ * connection as whom it was, and the commands behind it already in the
+ * pipeline run so: a switch to a database's user therefore passes through
+ * the no-rights user first, so a refused AUTH (a user deleted, a restarted
+ * Redis) fails closed - NOPERM - instead of running with another
+ * database's rights or the gateway's. A switch to the restricted user
+ * needs no such step: its commands are confined already, and fail under
+ * any database's user. */
+static void put_switch(backend *b, const char *id, uint64_t deadline)
+{
+    if (*id) {
+        char name[BACKEND_USER_MAX], pass[40];
+        if (strcmp(b->user, AS_NOBODY))
+            put_auth_words(b, BACKEND_NOBODY_USER, b->bi->nobody_pass, deadline);
+        backend_db_user(b->url, id, name, sizeof name, pass);
+        put_auth_words(b, name, pass, deadline);
+    } else {
+        put_auth_words(b, BACKEND_ACL_USER, b->acl_pass, deadline);
+    }
     snprintf(b->user, sizeof b->user, "%s", id);
 }
 
@@ -342,7 +367,7 @@ int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
                 o.replies += o.n;
                 o.n = 0;
             }
-            put_auth(b, want, deadline);
+            put_switch(b, want, deadline);
         }
         if (transaction && i == 0) {
             put_words(&b->obuf, 1, multi);
@@ -408,7 +433,13 @@ static void on_reply(backend *b, redisReply *r)
         /* A refused AUTH (the user missing after a Redis restart, another
          * password): the commands queued behind it ran as someone else,
          * so nothing on this connection stands. */
-        if (!own_reply_ok(b, r, "database user")) return;
+        if (!own_reply_ok(b, r, "database user")) {
+            /* Not an outage: reconnect at once (the user is made sure of
+             * again before the next submission, backend_users_stale). */
+            b->backoff_ms = 0;
+            b->retry_at = 0;
+            return;
+        }
         b->head = (b->head + 1) % b->cap;
         b->count--;
         return;

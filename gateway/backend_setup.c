@@ -31,6 +31,8 @@ static const char *const db_user_rules[] = {
     "-dbsize", "-flushdb", "-flushall", "-select", "-swapdb", "-move", "-copy",
     "-migrate", "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
     "-script|debug", "-memory", "-client", "-wait",
+    /* ACL checks GEORADIUS's first STORE key, the command writes its last */
+    "-georadius", "-georadiusbymember",
 };
 
 /* Which databases' users are in place, at which generation. */
@@ -139,12 +141,15 @@ static bool create_acl_user(redisContext *c, const char *pass)
 }
 
 /* RESTORE of a crafted payload can crash a server every tenant shares,
- * unless Redis checks payloads deeply (sanitize-dump-payload yes). */
+ * unless Redis checks payloads deeply (sanitize-dump-payload yes or
+ * clients). */
 static bool dump_payloads_checked(redisContext *c)
 {
     redisReply *r = redisCommand(c, "CONFIG GET sanitize-dump-payload");
+    /* "clients": checked for every connection but a replication link. */
     bool yes = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-               r->element[1]->type == REDIS_REPLY_STRING && !strcmp(r->element[1]->str, "yes");
+               r->element[1]->type == REDIS_REPLY_STRING &&
+               (!strcmp(r->element[1]->str, "yes") || !strcmp(r->element[1]->str, "clients"));
     if (r) freeReplyObject(r);
     return yes;
 }
@@ -166,6 +171,7 @@ static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err
     freeReplyObject(r);
     if (!out->cmds) goto out;
     derive_password(url, out->acl_pass);
+    derive_password2(url, "-nobody", out->nobody_pass);
     out->caps.scripts_contained = create_acl_user(c, out->acl_pass);
     if (!out->caps.scripts_contained) out->acl_pass[0] = '\0';
     out->caps.restore_checked = dump_payloads_checked(c);
@@ -343,34 +349,39 @@ int backend_db_user_create(const char *url, const char *database_id, const char 
     return rc;
 }
 
-int backend_db_user_drop(const char *url, int db_index, const char *database_id,
-                         const char *prefix, bool drop_keys, int timeout_ms, tg_err *err)
+/* 0 if r (freed here) is not an error, else -1 with a 503 err. */
+static int admin_reply(redisContext *c, redisReply *r, const char *what, tg_err *err)
+{
+    int rc = 0;
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        rc = tg_fail(err, 503, "ERR cannot %s: %s", what, r ? r->str : c->errstr);
+    if (r) freeReplyObject(r);
+    return rc;
+}
+
+int backend_db_purge(const char *url, int db_index, const char *database_id,
+                     const char *prefix, int timeout_ms, tg_err *err)
 {
     redis_url u;
     char name[BACKEND_USER_MAX], pass[40], glob[2 * KEYSPACE_PREFIX_MAX + 2];
-    keyspace ks = {prefix, strlen(prefix)};
+    bool shared = prefix && *prefix;
+    keyspace ks = {prefix, shared ? strlen(prefix) : 0};
     if (redis_url_parse(url, &u, err)) return -1;
-    if (!keyspace_glob(&ks, glob, sizeof glob))
+    if (shared && !keyspace_glob(&ks, glob, sizeof glob))
         return tg_fail(err, 503, "ERR database key prefix too long");
     redisContext *c = connect_admin(&u, timeout_ms, err);
     if (!c) return -1;
-    backend_db_user(url, database_id, name, sizeof name, pass);
-    int rc = 0;
-    redisReply *r = redisCommand(c, "ACL DELUSER %s", name);
-    if (!r || r->type == REDIS_REPLY_ERROR)
-        rc = tg_fail(err, 503, "ERR cannot drop the database's ACL user: %s",
-                     r ? r->str : c->errstr);
-    if (r) freeReplyObject(r);
-    if (rc == 0 && drop_keys) {
-        if (db_index > 0) {
-            r = redisCommand(c, "SELECT %d", db_index);
-            if (r) freeReplyObject(r);
-        }
-        r = redisCommand(c, "EVAL %s 0 %s", keyspace_flush_lua, glob);
-        if (!r || r->type == REDIS_REPLY_ERROR)
-            rc = tg_fail(err, 503, "ERR cannot delete the database's keys: %s",
-                         r ? r->str : c->errstr);
-        if (r) freeReplyObject(r);
+    const char *what = "remove the database's data";
+    int rc = admin_reply(c, redisCommand(c, "SELECT %d", db_index), what, err);
+    if (!rc)
+        rc = admin_reply(c, shared ? redisCommand(c, "EVAL %s 0 %s", keyspace_flush_lua, glob)
+                                   : redisCommand(c, "FLUSHDB"), what, err);
+    if (!rc && shared) {
+        /* Redis closes connections still signed in as the user; the
+         * gateway's reconnect. */
+        backend_db_user(url, database_id, name, sizeof name, pass);
+        rc = admin_reply(c, redisCommand(c, "ACL DELUSER %s", name),
+                         "drop the database's ACL user", err);
     }
     redisFree(c);
     return rc;

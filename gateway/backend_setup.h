@@ -39,12 +39,17 @@
 #include "err.h"
 
 #define BACKEND_ACL_USER "tollgate-dataplane"
+/* No keys, no channels, no commands: where connections pass when they
+ * switch to a database's user (backend.c), so a refused AUTH fails
+ * closed. Created in every connection's handshake. */
+#define BACKEND_NOBODY_USER "tollgate-nobody"
 
 typedef struct backend_info {
     const cmd_table *cmds;
     cmd_caps caps;               /* scripts_contained: the ACL user is in
                                     place; restore_checked */
     char acl_pass[40];           /* hex; empty when !caps.scripts_contained */
+    char nobody_pass[40];        /* BACKEND_NOBODY_USER's */
 } backend_info;
 
 /* Derives ACL passwords from this secret (call once before serving). */
@@ -76,12 +81,15 @@ void backend_users_stale(const backend_info *bi);
 int backend_db_user_ensure(const backend_info *bi, const char *database_id,
                            const char *prefix, int timeout_ms, tg_err *err);
 
-/* For the CLI: creates (or updates) the user on url; drops it and, with
- * drop_keys, unlinks every key under prefix. 0, or -1 with a 503 err. */
+/* For the CLI: creates (or updates) the database's user on url. */
 int backend_db_user_create(const char *url, const char *database_id, const char *prefix,
                            int timeout_ms, tg_err *err);
-int backend_db_user_drop(const char *url, int db_index, const char *database_id,
-                         const char *prefix, bool drop_keys, int timeout_ms, tg_err *err);
+
+/* For the CLI: removes a deleted database's data from url: a dedicated
+ * one's logical DB is flushed; a shared one's keys (prefix) are unlinked
+ * and its user dropped. 0, or -1 with a 503 err. */
+int backend_db_purge(const char *url, int db_index, const char *database_id,
+                     const char *prefix, int timeout_ms, tg_err *err);
 
 /* Fills argv with `ACL SETUSER <user> <rules...>` for password pass.
  * pwbuf (48 bytes) holds the ">pass" argument. Returns argc (<= cap).

@@ -97,6 +97,7 @@ static const struct {
     {"time", CMD_SHARED_KEYLESS},
     {"publish", CMD_SHARED_CHANNEL},
     {"sort", CMD_SHARED_SORT},         {"sort_ro", CMD_SHARED_SORT},
+    {"georadius", CMD_SHARED_GEORADIUS}, {"georadiusbymember", CMD_SHARED_GEORADIUS},
     {"keys", CMD_SHARED_KEYS},         {"scan", CMD_SHARED_SCAN},
     {"randomkey", CMD_SHARED_RANDOMKEY}, {"dbsize", CMD_SHARED_DBSIZE},
     {"flushdb", CMD_SHARED_FLUSH},     {"flushall", CMD_SHARED_FLUSH},
@@ -450,11 +451,10 @@ int cmd_mark_keys(const cmd_info *c, int argc, char *const *argv, const size_t *
         } else if (ks->begin == KS_KEYWORD) {
             int from = ks->index > 0 ? ks->index : argc + ks->index;
             int to = ks->index > 0 ? argc - 1 : 1;
-            size_t kwl = strlen(ks->keyword);
             int seen = 0;
             for (int i = from; i != to; i = from <= to ? i + 1 : i - 1) {
                 if (i >= argc || i < 1) break;
-                if (lens[i] == kwl && !strncasecmp(argv[i], ks->keyword, kwl)) {
+                if (cmd_word_is(argv[i], ks->keyword)) {
                     if (!seen++) first = i + 1;
                 }
             }
@@ -489,21 +489,21 @@ int cmd_mark_keys(const cmd_info *c, int argc, char *const *argv, const size_t *
 
 /* ==== Policy ==== */
 
-static bool word_is(const char *s, size_t n, const char *w)
+bool cmd_word_is(const char *arg, const char *word)
 {
-    return n == strlen(w) && !strncasecmp(s, w, n);
+    return !strcasecmp(arg, word);
 }
 
 /* XREAD/XREADGROUP block only with a BLOCK option. Options are read the
  * way Redis reads them: COUNT and GROUP take values (a group or key may be
  * called "block"), and STREAMS ends them. */
-static bool stream_read_blocks(int argc, char **argv, const size_t *lens)
+static bool stream_read_blocks(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
-        if (word_is(argv[i], lens[i], "streams")) return false;
-        if (word_is(argv[i], lens[i], "block")) return true;
-        if (word_is(argv[i], lens[i], "count")) i += 1;
-        else if (word_is(argv[i], lens[i], "group")) i += 2;
+        if (cmd_word_is(argv[i], "streams")) return false;
+        if (cmd_word_is(argv[i], "block")) return true;
+        if (cmd_word_is(argv[i], "count")) i += 1;
+        else if (cmd_word_is(argv[i], "group")) i += 2;
     }
     return false;
 }
@@ -535,7 +535,7 @@ int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
         return tg_fail(err, 400, "ERR command '%s' is not allowed: administration", name);
     /* XREAD/XREADGROUP only block with BLOCK; without it they are reads. */
     if ((f & CMD_BLOCKING) && (!(c->policy & CMD_POLICY_STREAM_READ) ||
-                               stream_read_blocks(argc, argv, lens)))
+                               stream_read_blocks(argc, argv)))
         return tg_fail(err, 400, "ERR command '%s' is not allowed: it blocks "
                        "the connection", name);
     if ((c->policy & CMD_POLICY_RESTORE) && !caps->restore_checked)

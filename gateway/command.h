@@ -56,6 +56,7 @@ enum {
     CMD_SHARED_KEYLESS,      /* touches no key or channel (PING, TIME...) */
     CMD_SHARED_CHANNEL,      /* argument 1 is a channel (PUBLISH) */
     CMD_SHARED_SORT,         /* SORT/SORT_RO: key, STORE; no BY/GET */
+    CMD_SHARED_GEORADIUS,    /* GEORADIUS[BYMEMBER]: as _RO; no STORE */
     CMD_SHARED_KEYS,         /* the keyspace commands, run by the gateway */
     CMD_SHARED_SCAN,         /* over the prefix only */
     CMD_SHARED_RANDOMKEY,
@@ -114,6 +115,11 @@ size_t cmd_table_size(const cmd_table *t);
  * the backend does not know the command. */
 const cmd_info *cmd_lookup(const cmd_table *t, int argc, char **argv,
                            const size_t *lens);
+
+/* Whether argument arg (NUL-terminated) is the option word, compared the
+ * way Redis's parsers compare options: as C strings, ignoring case. An
+ * argument "STORE\0x" is STORE to Redis, so it must be to the gateway. */
+bool cmd_word_is(const char *arg, const char *word);
 
 /* Marks is_key[i] (argc entries, zeroed by the caller) for each argument
  * of argv that Redis reads as a key name, following c's key specs the way

@@ -276,13 +276,14 @@ static route_result execute(tg_request *r, bool transaction)
     r->override = arena_alloc(&r->arena, (size_t)n * sizeof *r->override);
     r->reply_fix = arena_alloc(&r->arena, (size_t)n * sizeof *r->reply_fix);
     r->as_gateway = arena_alloc(&r->arena, (size_t)n * sizeof *r->as_gateway);
-    r->asked = r->sent;
-    if (r->ks.len) r->asked = arena_alloc(&r->arena, (size_t)n * sizeof *r->asked);
+    r->asked = arena_alloc(&r->arena, (size_t)n * sizeof *r->asked);
+    r->asked_len = arena_alloc(&r->arena, (size_t)n * sizeof *r->asked_len);
     for (int i = 0; i < n; i++) {
         tg_cmd *c = &r->cmds.cmds[i];
         cmd_verdict v;
         keyspace_out ko = {CMD_REPLY_PLAIN, false};
-        tg_cmd asked = *c;
+        const char *asked = c->argv[0];
+        size_t asked_len = c->lens[0];
         r->local_err[i] = NULL;
         if (policy_check(r->binfo->cmds, r->scope, &r->binfo->caps, c->argc,
                          c->argv, c->lens, &v, &err) ||
@@ -301,7 +302,8 @@ static route_result execute(tg_request *r, bool transaction)
         script_flags_rewrite(&r->arena, c, &r->override[r->nsent]);
         r->reply_fix[r->nsent] = ko.reply;
         r->as_gateway[r->nsent] = ko.as_gateway;
-        if (r->ks.len) r->asked[r->nsent] = asked;
+        r->asked[r->nsent] = asked;
+        r->asked_len[r->nsent] = asked_len;
         r->sent[r->nsent++] = *c;
         if (v.is_write) r->is_write = true;
         if (!v.is_free) r->billable++;

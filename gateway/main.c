@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../auth/auth.h"
 #include "../auth/jwt.h"
 #include "../auth/keys.h"
 #include "command.h"
@@ -211,28 +212,38 @@ static int cmd_db_create(const tg_config *cfg, int argc, char **argv)
     return 0;
 }
 
+/* Deleting: the row first (tokens refused within AUTH_RECHECK_S), then,
+ * once no gateway can still write, the data on the backend, then the slot
+ * is freed. If the backend cannot be reached the slot stays taken and the
+ * command can be run again. */
 static int cmd_db_delete(const tg_config *cfg, int argc, char **argv)
 {
-    const char *id = NULL, *keep = NULL;
+    const char *id = NULL;
     tg_err err;
-    opt opts[] = {{"db", &id, true}, {"keep-keys", &keep, false}};
-    if (parse_opts(argc, argv, opts, 2)) return 2;
+    opt opts[] = {{"db", &id, true}};
+    if (parse_opts(argc, argv, opts, 1)) return 2;
     sqlite3 *db = open_state(cfg, true);
     if (!db) return 1;
     tenancy_db_row row;
     int rc = tenancy_db_get(db, id, &row, &err);
-    if (!rc) rc = tenancy_db_delete(db, id, &err);
+    if (!rc && !row.deleted) {
+        rc = tenancy_db_delete(db, id, &err);
+        if (!rc) { /* cached tokens expire everywhere */
+            struct timespec ts = {AUTH_RECHECK_S, 300 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (!rc && (acl_secret_init(cfg, &err) ||
+                backend_db_purge(row.redis_url, row.db_index, id, row.key_prefix,
+                                 (int)cfg->redis_connect_timeout_ms, &err))) {
+        fprintf(stderr, "tollgate: database %s is deleted, but its data is still on its "
+                "backend (%s); run `tollgate db delete --db %s` again\n", id, err.msg, id);
+        sqlite3_close(db);
+        return 1;
+    }
+    if (!rc) rc = tenancy_db_purged(db, id, &err);
     sqlite3_close(db);
-    if (rc) return finish(rc, &err);
-    /* A shared database: its ACL user goes, and its keys unless kept. */
-    if (row.key_prefix[0] &&
-        (acl_secret_init(cfg, &err) ||
-         backend_db_user_drop(row.redis_url, row.db_index, id, row.key_prefix,
-                              !keep || strcmp(keep, "yes"),
-                              (int)cfg->redis_connect_timeout_ms, &err)))
-        fprintf(stderr, "tollgate: warning: database deleted, but on its backend: %s\n",
-                err.msg);
-    return 0;
+    return finish(rc, &err);
 }
 
 static int cmd_db(const tg_config *cfg, int argc, char **argv)
@@ -241,7 +252,7 @@ static int cmd_db(const tg_config *cfg, int argc, char **argv)
     if (argc >= 1 && !strcmp(argv[0], "delete")) return cmd_db_delete(cfg, argc - 1, argv + 1);
     fprintf(stderr, "usage: tollgate db create --tenant ID --name NAME "
             "[--redis-url URL] [--db-index N] [--isolation dbindex|prefix]\n"
-            "       tollgate db delete --db ID [--keep-keys yes]\n");
+            "       tollgate db delete --db ID\n");
     return 2;
 }
 

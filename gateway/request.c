@@ -224,7 +224,7 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             .backend_us = r->backend_us,
         };
         for (int i = 0; i < r->nsent; i++)
-            meter_event_add_command(&e, r->asked[i].argv[0], r->asked[i].lens[0]);
+            meter_event_add_command(&e, r->asked[i], r->asked_len[i]);
         meter_record(&e);
     }
     if (w->cfg->log_requests)

@@ -58,8 +58,8 @@ typedef struct tg_request {
     keyspace ks;                 /* ks.len 0 for a dedicated database */
     uint8_t *reply_fix;          /* per sent command: CMD_REPLY_* */
     bool *as_gateway;            /* per sent command: run as gateway user */
-    tg_cmd *asked;               /* per sent command: as the client sent its
-                                    name (metering), before rewriting */
+    const char **asked;          /* per sent command: its name as the client */
+    size_t *asked_len;           /* sent it (metering), before rewriting */
     backend *be;
     const backend_info *binfo;
     auth_scope scope;

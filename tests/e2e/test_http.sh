@@ -219,12 +219,18 @@ http GET "$U/get/foo" -H "Authorization: Bearer $(head -c 7000 /dev/zero | tr '\
 expect_match token-oversized 401 'error'
 http GET "$U/get/foo" -H "Authorization: Bearer $(head -c 20000 /dev/zero | tr '\0' a)"
 check token-over-header-limit-refused test "$STATUS" = 431
-http GET "$U/get/foo" -H "Authorization: Bearer $TOKC"
-expect token-before-delete 200 '{"result":null}'
+http GET "$U/set/foo/doomed-value" -H "Authorization: Bearer $TOKC"
+expect token-before-delete 200 '{"result":"OK"}'
+# A taken slot: nobody else gets logical DB 3 while the database lives.
+check db-slot-taken-while-live sh -c "! '$TG_BIN' db create --tenant $TEN2 --name squat --db-index 3 2>/dev/null"
 tg db delete --db "$DC"
-sleep 1.2
 http GET "$U/get/foo" -H "Authorization: Bearer $TOKC"
 expect_match token-for-deleted-db 401 'deleted'
+# Its data is gone before its logical DB can hold another database.
+check db-delete-flushes-its-data test "$(redis-cli -p "$RP" -n 3 dbsize)" = 0
+DNEW=$(tg db create --tenant "$TEN2" --name heir --db-index 3)
+check db-slot-reused-after-purge test -n "$DNEW"
+check db-delete-twice-404 sh -c "! '$TG_BIN' db delete --db $DC 2>/dev/null"
 JTI=$(cut -d. -f2 <<<"$RO" | tr -d '\n' | tr '_-' '/+' | { read -r s; while [ $(( ${#s} % 4 )) -ne 0 ]; do s="$s="; done; printf '%s' "$s"; } | base64 -d | node -e 'console.log(JSON.parse(require("fs").readFileSync(0,"utf8")).jti)')
 tg token revoke --jti "$JTI"
 sleep 1.2

@@ -563,7 +563,7 @@ breq /pipeline "$(jl \
   "$(j hdel "$PA$KN-hash" f2)" "$(j lrem "$PA$KN-list" 0 x)" "$(j ltrim "$PA$KN-list" 0 0)" \
   "$(j srem "$PA$KN-set" x)" "$(j zrem "$PA$KN-zset" x)" "$(j zincrby "$PA$KN-zset" 1 x)")"
 want b-moves-with-a-names 200 pipe \
-  '["OK",1,E(/^ERR no such key/),E(/^ERR no such key/),1,0,"c",null,0,2,0,0,0,1,0,"OK",0,1,2,2,[PA+KN+"-list",["a"]],null,0,0,"OK",0,0,"1"]'
+  '["OK",1,E(/^ERR no such key/),E(/^ERR no such key/),1,0,"c",null,0,2,0,0,0,1,0,"OK",0,E(/GEOSEARCHSTORE/),2,2,[PA+KN+"-list",["a"]],null,0,0,"OK",0,0,"1"]'
 breq /pipeline "$(jl "$(j xack "$PA$KN-stream" gA 1-1)" "$(j xdel "$PA$KN-stream" 1-1)" \
   "$(j xtrim "$PA$KN-stream" maxlen 0)" "$(j xclaim "$PA$KN-stream" gA c 0 1-1)" \
   "$(j xautoclaim "$KN-stream" gA c 0 0-0)" "$(j xgroup createconsumer "$PA$KN-stream" gA c9)" \
@@ -768,6 +768,41 @@ grep -qE '^(not )?ok [0-9]+ - ' "$TG_TMP/tap" || fail node:isolation-ran-no-test
 check node-victim-keys-under-its-prefix test "$(rcli --scan --pattern "$DV:*" | wc -l)" -gt 0
 check every-key-under-a-database-prefix-after-node only_prefixed_keys
 same_snapshot a-unchanged-after-node-client-attacks
+
+# ---- Second-review attacks: NUL-padded options, a refused AUTH -----------------
+# Redis reads "STORE\0" as STORE (C strings): the gateway must too.
+breq / "[\"georadius\",\"b:geo\",\"15\",\"37\",\"500\",\"km\",\"store\",\"b:g5\",\"STORE\\u0000\",\"$PA$KN-str\"]"
+want b-georadius-nul-padded-second-store-refused 400 one 'E(/./)'
+breq / "$(j rpush b:nsort 2 1)"
+breq / "[\"sort\",\"b:nsort\",\"STORE\\u0000x\",\"$PA$KN-list\"]"
+want b-sort-nul-padded-store-stays-in-b 200 one 2
+check b-sort-nul-padded-store-landed-under-b test "$(rcli exists "$PB$PA$KN-list")" = 1
+breq / "$(j georadius b:geo 15 37 500 km store b:g6)"
+want b-georadius-store-refused-use-geosearchstore 400 one 'E(/GEOSEARCHSTORE/)'
+breq / "$(j georadius b:geo 15 37 500 km)"
+want b-georadius-without-store-works 200 one '["B-geo"]'
+T_BLOCK=$(date +%s%N)
+breq / '["xread","BLOCK\u0000","0","STREAMS","b:stream","$"]'
+want b-xread-nul-padded-block-refused 400 one 'E(/blocks/)'
+check b-xread-nul-padded-block-did-not-wait test $(( ($(date +%s%N) - T_BLOCK) / 1000000 )) -lt 2000
+same_snapshot a-unchanged-after-nul-padded-options
+# B's ACL user disappears (an operator, a failover): the switch to it is
+# refused, and what was pipelined behind the AUTH must fail closed - not run
+# as the gateway's user (left there by DBSIZE) or as another database's.
+breq / "$(j dbsize)"
+rcli acl deluser "tollgate-db-$DBB" >/dev/null
+breq /pipeline "$(jl "$(j dbsize)" "[\"eval\",\"redis.call('SET','$PA$KN-str','pwned') return 1\",\"0\"]")"
+# (503 if the pipeline met the refused AUTH; 200 with the script refused if
+# the gateway had already re-created the user, having seen Redis close a
+# connection signed in as it.)
+if [ "$STATUS" = 200 ]; then
+  want b-refused-auth-fails-closed 200 pipe '[ANY,E(/./)]'
+else
+  want b-refused-auth-fails-closed 503 one 'E(/./)'
+fi
+same_snapshot a-unchanged-after-refused-auth
+breq / "$(j dbsize)"
+want b-user-made-sure-of-again-after-refused-auth 200 one 'ANY'
 
 # ---- The leak checks over every body B received ------------------------------
 check b-bodies-kept test "$(find "$TG_TMP/blog" -name '*.req' | wc -l)" -gt 150

@@ -96,11 +96,17 @@ TEST(tenants_and_db_indexes)
     CHECK(tenancy_db_create(db, tenant_a, "other", URL_B, 1, TENANCY_DEDICATED, id, &err) == 0);
     /* Same name twice for one tenant fails. */
     CHECK(tenancy_db_create(db, tenant_a, "main", URL_B, -1, TENANCY_DEDICATED, id2, &err) == -1);
-    /* After a delete the index is free again. */
+    /* After a delete the index stays taken until the data is purged. */
     CHECK(tenancy_db_create(db, tenant_a, "tmp", URL_A, -1, TENANCY_DEDICATED, id2, &err) == 0);
     CHECK(index_of(id2) == 2);
+    CHECK(tenancy_db_purged(db, id2, &err) == -1); /* live: not purgeable */
     CHECK(tenancy_db_delete(db, id2, &err) == 0);
     CHECK(tenancy_db_delete(db, id2, &err) == -1); /* already gone */
+    tenancy_db_row row;
+    CHECK(tenancy_db_get(db, id2, &row, &err) == 0 && row.deleted && row.db_index == 2);
+    CHECK(tenancy_db_create(db, tenant_a, "tmp1", URL_A, 2, TENANCY_DEDICATED, id, &err) == -1);
+    CHECK(tenancy_db_purged(db, id2, &err) == 0);
+    CHECK(tenancy_db_get(db, id2, &row, &err) == -1 && err.status == 404);
     CHECK(tenancy_db_create(db, tenant_a, "tmp2", URL_A, -1, TENANCY_DEDICATED, id2, &err) == 0);
     CHECK(index_of(id2) == 2);
     /* Unknown tenant. */

@@ -281,6 +281,48 @@ TEST(rewrite_keyspace_commands)
     CHECK(!plain.as_gateway);
 }
 
+/* Redis reads options as C strings: "STORE\0x" is STORE to it. */
+TEST(options_with_nul_bytes_read_as_redis_reads_them)
+{
+    static char store_nul[] = "STORE\0x", blk[] = "BLOCK\0";
+    built g, so, xr;
+    mk(&g, "georadius k 15 37 500 km STORE dst _ v");
+    g.cmd.argv[8] = store_nul;
+    g.cmd.lens[8] = 7;
+    uint8_t is_key[16] = {0};
+    CHECK(cmd_mark_keys(info_of(&g.cmd), g.cmd.argc, g.cmd.argv, g.cmd.lens, is_key) == -1);
+    keyspace_out ko;
+    tg_err err;
+    CHECK(keyspace_rewrite(&g.a, &ks, info_of(&g.cmd), false, &g.cmd, &ko, &err) == -1);
+    /* SORT ... STORE\0x d: prefixed like any STORE. */
+    mk(&so, "sort l _ d");
+    so.cmd.argv[2] = store_nul;
+    so.cmd.lens[2] = 7;
+    CHECK(keyspace_rewrite(&so.a, &ks, info_of(&so.cmd), false, &so.cmd, &ko, &err) == 0);
+    CHECK(so.cmd.lens[3] == ks.len + 1 && !memcmp(so.cmd.argv[3], "db_00aa:d", 9));
+    /* XREAD BLOCK\0 0 ... blocks in Redis: refused as blocking. */
+    mk(&xr, "xread _ 0 STREAMS s $");
+    xr.cmd.argv[1] = blk;
+    xr.cmd.lens[1] = 6;
+    cmd_verdict v;
+    cmd_caps caps = {true, true};
+    CHECK(policy_check(table, AUTH_SCOPE_RW, &caps, xr.cmd.argc, xr.cmd.argv, xr.cmd.lens, &v,
+                       &err) == -1 && strstr(err.msg, "blocks"));
+    arena_release(&g.a);
+    arena_release(&so.a);
+    arena_release(&xr.a);
+}
+
+TEST(georadius_runs_read_only)
+{
+    CHECK_STR(rewrite("georadius k 15 37 500 km withdist", false, NULL),
+              "GEORADIUS_RO db_00aa:k 15 37 500 km withdist");
+    CHECK_STR(rewrite("georadiusbymember k m 5 km", false, NULL),
+              "GEORADIUSBYMEMBER_RO db_00aa:k m 5 km");
+    CHECK(refused("georadius k 15 37 500 km store d", false));
+    CHECK(refused("georadiusbymember k m 5 km STOREDIST d", false));
+}
+
 TEST(rewrite_sort)
 {
     CHECK_STR(rewrite("sort l limit 0 5 desc alpha store d", false, NULL),
@@ -378,6 +420,8 @@ int main(void)
     RUN(shared_modes_from_the_table);
     RUN(rewrite_keyed_commands);
     RUN(rewrite_keyspace_commands);
+    RUN(options_with_nul_bytes_read_as_redis_reads_them);
+    RUN(georadius_runs_read_only);
     RUN(rewrite_sort);
     RUN(glob_escapes_the_prefix);
     RUN(unprefix_replies);
