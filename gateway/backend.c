@@ -218,9 +218,11 @@ static void on_connected(backend *b)
         const char *argv[64];
         char pw[48];
         put_words(&b->hbuf, backend_acl_setuser_argv(b->acl_pass, pw, argv, 64), argv);
-        const char *nobody[] = {"ACL", "SETUSER", BACKEND_NOBODY_USER, "reset", "on", pw};
+        /* No rights; passwords added, never reset (other nodes' stay). */
+        const char *nobody[] = {"ACL", "SETUSER", BACKEND_NOBODY_USER, "on", "nocommands",
+                                "resetkeys", "resetchannels", "clearselectors", pw};
         snprintf(pw, sizeof pw, ">%s", b->bi->nobody_pass);
-        put_words(&b->hbuf, 6, nobody);
+        put_words(&b->hbuf, 9, nobody);
         b->hs_pending += 2;
     }
     if (b->db != 0) {
