@@ -17,15 +17,12 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { env, gatewayUrl } from "./env.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} must be set (see the header of ${import.meta.url})`);
-  return v;
-};
-const URL_ = env("TOLLGATE_URL").replace(/\/$/, "");
-const TOKEN = env("TOLLGATE_TOKEN");
-const RO_TOKEN = env("TOLLGATE_RO_TOKEN");
+const need = (name) => env(name, import.meta.url);
+const URL_ = gatewayUrl();
+const TOKEN = need("TOLLGATE_TOKEN");
+const RO_TOKEN = need("TOLLGATE_RO_TOKEN");
 
 const CHROMIUM = "/usr/bin/chromium";
 const TIMEOUT_MS = 30_000;

@@ -12,15 +12,12 @@ import { createHash, randomBytes } from "node:crypto";
 import { Redis } from "@upstash/redis";
 import { createClient } from "@vercel/kv";
 import { Ratelimit } from "@upstash/ratelimit";
+import { env, gatewayUrl } from "./env.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} must be set (see the header of ${import.meta.url})`);
-  return v;
-};
-const URL_ = env("TOLLGATE_URL").replace(/\/$/, "");
-const TOKEN = env("TOLLGATE_TOKEN");
-const RO_TOKEN = env("TOLLGATE_RO_TOKEN");
+const need = (name) => env(name, import.meta.url);
+const URL_ = gatewayUrl();
+const TOKEN = need("TOLLGATE_TOKEN");
+const RO_TOKEN = need("TOLLGATE_RO_TOKEN");
 
 const P = `tgtest:${randomBytes(6).toString("hex")}:`; // per-run key prefix
 const k = (name) => P + name;

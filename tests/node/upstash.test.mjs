@@ -10,16 +10,13 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { Redis } from "@upstash/redis";
+import { env, gatewayUrl } from "./env.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} must be set (see the header of ${import.meta.url})`);
-  return v;
-};
-const URL_ = env("TOLLGATE_URL").replace(/\/$/, "");
-const TOKEN = env("TOLLGATE_TOKEN");
-const RO_TOKEN = env("TOLLGATE_RO_TOKEN");
-const TOKEN_B = env("TOLLGATE_TOKEN_B");
+const need = (name) => env(name, import.meta.url);
+const URL_ = gatewayUrl();
+const TOKEN = need("TOLLGATE_TOKEN");
+const RO_TOKEN = need("TOLLGATE_RO_TOKEN");
+const TOKEN_B = need("TOLLGATE_TOKEN_B");
 
 // The client exactly as users create it (auto-pipelining and base64 are the defaults).
 const client = (token) => new Redis({ url: URL_, token, enableAutoPipelining: true });
