@@ -42,6 +42,15 @@ static int finish(int rc, const tg_err *err)
     return rc ? 1 : 0;
 }
 
+/* Prints and frees a new token; NULL: the error instead (exit status 1). */
+static int print_token(char *tok, const tg_err *err)
+{
+    if (!tok) return finish(-1, err);
+    printf("%s\n", tok);
+    free(tok);
+    return 0;
+}
+
 static int parse_opts(int argc, char **argv, opt *opts, int nopts)
 {
     for (int i = 0; i < argc; i++) {
@@ -303,13 +312,7 @@ static int cmd_token(const tg_config *cfg, int argc, char **argv)
         char *tok = rc ? NULL : auth_jwt_sign(signer, &c, &err);
         auth_keys_free(keys);
         if (!db) return 1;
-        if (!tok) {
-            fprintf(stderr, "tollgate: %s\n", err.msg);
-            return 1;
-        }
-        printf("%s\n", tok);
-        free(tok);
-        return 0;
+        return print_token(tok, &err);
     }
     if (argc >= 1 && !strcmp(argv[0], "revoke")) {
         const char *rdb = NULL, *rtenant = NULL;
@@ -431,14 +434,7 @@ static int cmd_admin_token(const tg_config *cfg, int argc, char **argv)
         fprintf(stderr, "tollgate: --ttl must look like 30d, 12h, 15m or 3600s\n");
         return 2;
     }
-    char *tok = admin_token_create(cfg->admin_jwt_secret, secs, time(NULL), &err);
-    if (!tok) {
-        fprintf(stderr, "tollgate: %s\n", err.msg);
-        return 1;
-    }
-    printf("%s\n", tok);
-    free(tok);
-    return 0;
+    return print_token(admin_token_create(cfg->admin_jwt_secret, secs, time(NULL), &err), &err);
 }
 
 static void usage(void)
