@@ -19,6 +19,7 @@
 #include "mem.h"
 #include "backend_setup.h"
 #include "redis_url.h"
+#include "resp_scan.h"
 
 #define WORKER_EV_BACKEND 2   /* must match server.c */
 #define BACKOFF_MIN_MS 50
@@ -36,6 +37,7 @@ typedef struct op {
     backend_done_fn done;
     uint64_t deadline;
     bool internal;            /* our AUTH: checked, then dropped */
+    bool overdue;             /* answered with a timeout, reply awaited */
 } op;
 
 struct backend {
@@ -57,6 +59,8 @@ struct backend {
     buf obuf;                 /* user commands */
     size_t opos;
     redisReader *reader;
+    resp_scan scan;           /* reply boundaries, ahead of reader */
+    bool dropping;            /* the reply in progress is being dropped */
     op *ops;                  /* ring of pending operations */
     size_t cap, head, count;
     uint64_t conn_deadline;
@@ -163,6 +167,8 @@ static void close_conn(backend *b)
     b->st = ST_DOWN;
     if (b->reader) redisReaderFree(b->reader);
     b->reader = NULL;
+    resp_scan_free(&b->scan);
+    b->dropping = false;
     buf_reset(&b->hbuf);
     buf_reset(&b->obuf);
     b->hpos = b->opos = 0;
@@ -205,6 +211,7 @@ static void on_connected(backend *b)
     int one = 1;
     setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     b->reader = redisReaderCreate();
+    resp_scan_init(&b->scan, b->o.max_reply_bytes);
     if (b->u.password[0]) {
         const char *auth[] = {"AUTH", b->u.user, b->u.password};
         if (b->u.user[0]) put_words(&b->hbuf, 3, auth);
@@ -217,7 +224,8 @@ static void on_connected(backend *b)
     if (b->acl_pass) { /* a restarted Redis has forgotten the users */
         const char *argv[64];
         char pw[48];
-        put_words(&b->hbuf, backend_acl_setuser_argv(b->acl_pass, pw, argv, 64), argv);
+        put_words(&b->hbuf, backend_acl_setuser_argv(b->acl_pass, b->bi->caps.restore_checked,
+                                                    pw, argv, 64), argv);
         /* No rights; passwords added, never reset (other nodes' stay). */
         const char *nobody[] = {"ACL", "SETUSER", BACKEND_NOBODY_USER, "on", "nocommands",
                                 "resetkeys", "resetchannels", "clearselectors", pw};
@@ -318,7 +326,7 @@ static void put_auth_words(backend *b, const char *user, const char *pass, uint6
 {
     const char *auth[] = {"AUTH", user, pass};
     put_words(&b->obuf, 3, auth);
-    op o = {NULL, NULL, 1, 0, NULL, deadline, true};
+    op o = {.n = 1, .deadline = deadline, .internal = true};
     push_op(b, o);
 }
 
@@ -360,7 +368,7 @@ int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
     }
     static const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
     uint64_t deadline = now_ms() + (uint64_t)b->o.command_timeout_ms;
-    op o = {ctx, replies, 0, 0, NULL, deadline, false};
+    op o = {.ctx = ctx, .replies = replies, .deadline = deadline};
     for (int i = 0; i < n; i++) {
         const char *want = db_user && !(as_gateway && as_gateway[i]) ? db_user : "";
         if (strcmp(want, b->user)) { /* switch users: close the slice so far */
@@ -455,16 +463,75 @@ static void on_reply(backend *b, redisReply *r)
     if (done.replies && done.done) done.done(done.ctx, NULL);
 }
 
+/* An error reply of our own, as hiredis would have built it. */
+static redisReply *error_reply(const char *msg)
+{
+    char line[200];
+    int n = snprintf(line, sizeof line, "-%s\r\n", msg);
+    redisReader *rd = redisReaderCreate();
+    void *r = NULL;
+    redisReaderFeed(rd, line, (size_t)n);
+    redisReaderGetReply(rd, &r);
+    redisReaderFree(rd);
+    return r;
+}
+
+/* Takes bytes off the wire: the scanner finds each reply's end first, so a
+ * reply hiredis cannot read (too deep) or must not hold (too large) is
+ * dropped as it arrives - what hiredis holds of it is discarded - and its
+ * command answers an error; the connection and everyone else's replies go
+ * on. false when the connection failed. */
+static bool take_bytes(backend *b, const char *p, size_t n)
+{
+    while (n > 0) {
+        size_t used;
+        resp_step st = resp_scan_feed(&b->scan, p, n, &used);
+        if (st == RESP_BROKEN) {
+            fail_all(b, "protocol error");
+            return false;
+        }
+        if (resp_scan_rejected(&b->scan) && !b->dropping) {
+            redisReaderFree(b->reader);
+            b->reader = redisReaderCreate();
+            b->dropping = true;
+        }
+        if (!b->dropping && redisReaderFeed(b->reader, p, used) != REDIS_OK) {
+            fail_all(b, "protocol error");
+            return false;
+        }
+        p += used;
+        n -= used;
+        if (st != RESP_DONE) continue;
+        void *r = NULL;
+        if (b->dropping) {
+            char msg[160];
+            if (b->scan.too_big)
+                snprintf(msg, sizeof msg, "ERR reply too large: over max_reply_bytes "
+                         "(%llu bytes); not sent", (unsigned long long)b->o.max_reply_bytes);
+            else
+                snprintf(msg, sizeof msg, "ERR reply nested deeper than %d levels, which "
+                         "the gateway cannot read; not sent", RESP_SCAN_MAX_DEPTH);
+            r = error_reply(msg);
+            b->dropping = false;
+        } else if (redisReaderGetReply(b->reader, &r) != REDIS_OK || !r) {
+            fail_all(b, "protocol error");
+            return false;
+        }
+        conn_state before = b->st;
+        on_reply(b, r);
+        if (b->st == ST_DOWN) return false;
+        if (before == ST_HANDSHAKE && b->st == ST_READY) backend_flush(b);
+    }
+    return true;
+}
+
 static void do_read(backend *b)
 {
     char tmp[65536];
     for (;;) {
         ssize_t r = read(b->fd, tmp, sizeof tmp);
         if (r > 0) {
-            if (redisReaderFeed(b->reader, tmp, (size_t)r) != REDIS_OK) {
-                fail_all(b, "protocol error");
-                return;
-            }
+            if (!take_bytes(b, tmp, (size_t)r)) return;
             if ((size_t)r < sizeof tmp) break;
             continue;
         }
@@ -476,18 +543,6 @@ static void do_read(backend *b)
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         fail_all(b, strerror(errno));
         return;
-    }
-    for (;;) {
-        void *reply = NULL;
-        if (redisReaderGetReply(b->reader, &reply) != REDIS_OK) {
-            fail_all(b, "protocol error");
-            return;
-        }
-        if (!reply) break;
-        conn_state before = b->st;
-        on_reply(b, reply);
-        if (b->st == ST_DOWN) return;
-        if (before == ST_HANDSHAKE && b->st == ST_READY) backend_flush(b);
     }
 }
 
@@ -548,12 +603,40 @@ uint64_t backend_deadline(const backend *b)
     return d;
 }
 
+/* The head operation outran the command timeout. Redis runs commands in
+ * order, so everything behind it waits for it too. First its owner is
+ * answered (504) and the connection kept: a script hogging Redis is
+ * killed, and the commands behind get their replies. If the reply still
+ * has not come after another timeout, Redis is stuck or gone: the
+ * connection is dropped and everything pending fails. */
 void backend_check_timeouts(backend *b, uint64_t now)
 {
-    if ((b->st == ST_CONNECTING || b->st == ST_HANDSHAKE) && now >= b->conn_deadline)
+    if ((b->st == ST_CONNECTING || b->st == ST_HANDSHAKE) && now >= b->conn_deadline) {
         fail_all(b, "connect timeout");
-    else if (b->count > 0 && now >= b->ops[b->head].deadline)
+        return;
+    }
+    if (b->count == 0 || now < b->ops[b->head].deadline) return;
+    op *head = &b->ops[b->head];
+    if (head->overdue) {
         fail_all(b, "command timeout");
+        return;
+    }
+    if (b->bi) backend_kill_busy_script(b->bi, b->o.connect_timeout_ms);
+    head->overdue = true;
+    head->deadline = now + (uint64_t)b->o.command_timeout_ms;
+    void *ctx = head->ctx;
+    if (head->internal || !head->replies) return;
+    backend_done_fn done = NULL;
+    for (size_t i = 0; i < b->count; i++) { /* its last slice holds done */
+        op *o = &b->ops[(b->head + i) % b->cap];
+        if (o->ctx == ctx && o->done) done = o->done;
+    }
+    backend_cancel(b, ctx);
+    if (done) {
+        tg_err e;
+        tg_fail(&e, 504, "ERR backend command timeout");
+        done(ctx, &e);
+    }
 }
 
 void backend_free(backend *b)

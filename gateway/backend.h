@@ -35,6 +35,8 @@ typedef struct backend_opts {
     int epfd;                  /* the owning worker's epoll instance */
     int connect_timeout_ms;
     int command_timeout_ms;
+    uint64_t max_reply_bytes;  /* a larger reply is dropped (resp_scan.h);
+                                  0: no limit */
 } backend_opts;
 
 /* Called once per operation: err NULL when all replies arrived (in

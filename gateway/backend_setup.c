@@ -27,7 +27,7 @@ static const char *const acl_rules[] = {
  * refuses to a user restricted to a key pattern. */
 static const char *const db_user_rules[] = {
     "on", "resetkeys", "resetchannels", "nocommands", "+@all", "-@admin",
-    "-@dangerous", "+sort", "+sort_ro", "+restore", "-keys", "-scan", "-randomkey",
+    "-@dangerous", "+sort", "+sort_ro", "-keys", "-scan", "-randomkey",
     "-dbsize", "-flushdb", "-flushall", "-select", "-swapdb", "-move", "-copy",
     "-migrate", "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
     "-script|debug", "-memory", "-client", "-wait",
@@ -107,11 +107,12 @@ static redisContext *connect_admin(const redis_url *u, int timeout_ms, tg_err *e
     return c;
 }
 
-int backend_acl_setuser_argv(const char *pass, char *pwbuf, const char **argv, int cap)
+int backend_acl_setuser_argv(const char *pass, bool restore_ok, char *pwbuf,
+                             const char **argv, int cap)
 {
     const size_t nrules = sizeof acl_rules / sizeof acl_rules[0];
     int n = 0;
-    if ((size_t)cap < nrules + 4) return 0;
+    if ((size_t)cap < nrules + 6) return 0;
     snprintf(pwbuf, 48, ">%s", pass);
     argv[n++] = "ACL";
     argv[n++] = "SETUSER";
@@ -120,15 +121,19 @@ int backend_acl_setuser_argv(const char *pass, char *pwbuf, const char **argv, i
         argv[n++] = acl_rules[i];
         if (i == 1) argv[n++] = pwbuf; /* after reset, on */
     }
+    if (!restore_ok) { /* not even from Lua (see dump_payloads_checked) */
+        argv[n++] = "-restore";
+        argv[n++] = "-restore-asking";
+    }
     return n;
 }
 
-static bool create_acl_user(redisContext *c, const char *pass)
+static bool create_acl_user(redisContext *c, const char *pass, bool restore_ok)
 {
     const char *argv[64];
     size_t lens[64];
     char pw[48];
-    int n = backend_acl_setuser_argv(pass, pw, argv, 64);
+    int n = backend_acl_setuser_argv(pass, restore_ok, pw, argv, 64);
     for (int i = 0; i < n; i++) lens[i] = strlen(argv[i]);
     redisReply *r = redisCommandArgv(c, n, argv, lens);
     bool ok = r && r->type == REDIS_REPLY_STATUS;
@@ -172,9 +177,9 @@ static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err
     if (!out->cmds) goto out;
     derive_password(url, out->acl_pass);
     derive_password2(url, "-nobody", out->nobody_pass);
-    out->caps.scripts_contained = create_acl_user(c, out->acl_pass);
-    if (!out->caps.scripts_contained) out->acl_pass[0] = '\0';
     out->caps.restore_checked = dump_payloads_checked(c);
+    out->caps.scripts_contained = create_acl_user(c, out->acl_pass, out->caps.restore_checked);
+    if (!out->caps.scripts_contained) out->acl_pass[0] = '\0';
     rc = 0;
 out:
     redisFree(c);
@@ -247,7 +252,7 @@ void backend_users_stale(const backend_info *bi)
 
 /* ACL SETUSER for the database on an admin connection. */
 static int setuser(redisContext *c, const char *url, const char *database_id,
-                   const char *prefix, tg_err *err)
+                   const char *prefix, bool restore_ok, tg_err *err)
 {
     const size_t nrules = sizeof db_user_rules / sizeof db_user_rules[0];
     const char *argv[64];
@@ -267,6 +272,8 @@ static int setuser(redisContext *c, const char *url, const char *database_id,
     argv[n++] = "SETUSER";
     argv[n++] = name;
     for (size_t i = 0; i < nrules; i++) argv[n++] = db_user_rules[i];
+    /* RESTORE only where Redis checks payloads: not even from Lua. */
+    argv[n++] = restore_ok ? "+restore" : "-restore";
     argv[n++] = keys;
     argv[n++] = chans;
     argv[n++] = pw;
@@ -308,6 +315,41 @@ static user_slot *user_find(reg_entry *e, const char *id, bool add)
     return &e->users[h];
 }
 
+/* The registry's admin connection (users_lock held): connected on demand. */
+static redisContext *admin_conn(reg_entry *e, int timeout_ms, tg_err *err)
+{
+    if (e->admin && e->admin->err) {
+        redisFree(e->admin);
+        e->admin = NULL;
+    }
+    if (!e->admin) {
+        redis_url u;
+        if (redis_url_parse(e->url, &u, err)) return NULL;
+        e->admin = connect_admin(&u, timeout_ms, err);
+    }
+    return e->admin;
+}
+
+bool backend_kill_busy_script(const backend_info *bi, int timeout_ms)
+{
+    reg_entry *e = entry_of(bi);
+    tg_err err;
+    bool killed = false;
+    pthread_mutex_lock(&e->users_lock);
+    redisContext *c = admin_conn(e, timeout_ms, &err);
+    redisReply *r = c ? redisCommand(c, "SCRIPT KILL") : NULL;
+    if (r && r->type == REDIS_REPLY_STATUS) {
+        fprintf(stderr, "tollgate: killed a script that outran the command timeout\n");
+        killed = true;
+    }
+    else if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOTBUSY", 7))
+        fprintf(stderr, "tollgate: warning: a script outran the command timeout and "
+                "cannot be killed: %.160s\n", r->str);
+    if (r) freeReplyObject(r);
+    pthread_mutex_unlock(&e->users_lock);
+    return killed;
+}
+
 int backend_db_user_ensure(const backend_info *bi, const char *database_id,
                            const char *prefix, int timeout_ms, tg_err *err)
 {
@@ -318,15 +360,11 @@ int backend_db_user_ensure(const backend_info *bi, const char *database_id,
     user_slot *s = user_find(e, database_id, false);
     if (s && s->gen == gen) goto out;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (!e->admin) {
-            redis_url u;
-            if (redis_url_parse(e->url, &u, err) ||
-                !(e->admin = connect_admin(&u, timeout_ms, err))) {
-                rc = -1;
-                goto out;
-            }
+        if (!admin_conn(e, timeout_ms, err)) {
+            rc = -1;
+            goto out;
         }
-        rc = setuser(e->admin, e->url, database_id, prefix, err);
+        rc = setuser(e->admin, e->url, database_id, prefix, bi->caps.restore_checked, err);
         if (rc == 0 || !e->admin->err) break;
         redisFree(e->admin); /* the connection broke: one fresh try */
         e->admin = NULL;
@@ -344,7 +382,7 @@ int backend_db_user_create(const char *url, const char *database_id, const char 
     if (redis_url_parse(url, &u, err)) return -1;
     redisContext *c = connect_admin(&u, timeout_ms, err);
     if (!c) return -1;
-    int rc = setuser(c, url, database_id, prefix, err);
+    int rc = setuser(c, url, database_id, prefix, dump_payloads_checked(c), err);
     redisFree(c);
     return rc;
 }

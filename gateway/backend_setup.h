@@ -81,6 +81,12 @@ void backend_users_stale(const backend_info *bi);
 int backend_db_user_ensure(const backend_info *bi, const char *database_id,
                            const char *prefix, int timeout_ms, tg_err *err);
 
+/* A command outran its timeout: if a Lua script is what keeps Redis busy
+ * (every tenant then gets BUSY), kill it (SCRIPT KILL on an admin
+ * connection, bounded by timeout_ms). A script that already wrote cannot
+ * be killed; that is logged. True if a script was killed. */
+bool backend_kill_busy_script(const backend_info *bi, int timeout_ms);
+
 /* For the CLI: creates (or updates) the database's user on url. */
 int backend_db_user_create(const char *url, const char *database_id, const char *prefix,
                            int timeout_ms, tg_err *err);
@@ -91,10 +97,12 @@ int backend_db_user_create(const char *url, const char *database_id, const char 
 int backend_db_purge(const char *url, int db_index, const char *database_id,
                      const char *prefix, int timeout_ms, tg_err *err);
 
-/* Fills argv with `ACL SETUSER <user> <rules...>` for password pass.
+/* Fills argv with `ACL SETUSER <user> <rules...>` for password pass
+ * (without RESTORE unless restore_ok).
  * pwbuf (48 bytes) holds the ">pass" argument. Returns argc (<= cap).
  * Connections re-issue it in their handshake: a restarted Redis has
  * forgotten the user. */
-int backend_acl_setuser_argv(const char *pass, char *pwbuf, const char **argv, int cap);
+int backend_acl_setuser_argv(const char *pass, bool restore_ok, char *pwbuf,
+                             const char **argv, int cap);
 
 #endif

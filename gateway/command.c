@@ -461,8 +461,10 @@ int cmd_mark_keys(const cmd_info *c, int argc, char *const *argv, const size_t *
             if (!first) continue; /* keyword absent: no keys from this spec */
             /* The spec takes the first occurrence, but a command's parser
              * may use the last (GEORADIUS ... STORE a STORE b writes b):
-             * a repeated keyword leaves the keys unknown. */
-            if (seen > 1) return -1;
+             * a repeated keyword leaves the keys unknown - except STREAMS,
+             * where XREAD's parser stops at the first too, so a stream
+             * named "streams" works. */
+            if (seen > 1 && !cmd_word_is(ks->keyword, "streams")) return -1;
         } else {
             return -1;
         }
@@ -605,7 +607,11 @@ int policy_check_rules(const cmd_info *c, const char *name, size_t name_len,
     if (!allow && !deny) return 0;
     if (!lower_into(lower, sizeof lower, name, name_len))
         return tg_fail(err, 403, "NOPERM this token may not run this command");
-    if ((allow && !rules_match(allow, c, lower)) || (deny && rules_match(deny, c, lower)))
+    /* FLUSHALL runs as FLUSHDB: a rule against flushdb covers it too. */
+    bool as_flushdb = c && (c->policy & CMD_POLICY_FLUSHALL);
+    if ((allow && !rules_match(allow, c, lower)) ||
+        (deny && (rules_match(deny, c, lower) ||
+                  (as_flushdb && rules_match(deny, NULL, "flushdb")))))
         return tg_fail(err, 403, "NOPERM this token may not run '%s'", lower);
     return 0;
 }

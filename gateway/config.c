@@ -54,6 +54,8 @@ static const cfg_def cfg_defs[] = {
      "default backend for new databases"},
     {"max_request_bytes", CFG_INT, 1024, 1L << 30, "1048576",
      F(max_request_bytes), "largest accepted request body"},
+    {"max_reply_bytes", CFG_INT, 1024, 1L << 30, "67108864", F(max_reply_bytes),
+     "largest Redis reply taken in; a larger one is dropped and its command answers an error"},
     {"redis_connect_timeout_ms", CFG_INT, 10, 60000, "1000",
      F(redis_connect_timeout_ms), "backend connect timeout"},
     {"redis_command_timeout_ms", CFG_INT, 10, 600000, "5000",

@@ -33,6 +33,7 @@ typedef struct tg_config {
     char *jwt_audience;
     char *redis_url;
     long max_request_bytes;
+    long max_reply_bytes;
     long redis_connect_timeout_ms;
     long redis_command_timeout_ms;
     long idle_timeout_s;

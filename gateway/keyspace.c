@@ -12,10 +12,11 @@
  * of the whole shared keyspace, like KEYS; they run as the gateway's ACL
  * user, which may SCAN. */
 static const char dbsize_lua[] =
-    "local n, cur = 0, '0' "
+    "local n, cur, seen = 0, '0', {} "
     "repeat "
     "local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 1000) "
-    "cur = r[1] n = n + #r[2] "
+    "cur = r[1] "
+    "for _, k in ipairs(r[2]) do if not seen[k] then seen[k] = true n = n + 1 end end "
     "until cur == '0' "
     "return n";
 
@@ -168,10 +169,13 @@ static int rewrite_scan(arena *a, const keyspace *ks, tg_cmd *cmd, tg_err *err)
             match = v;
             mlen = vl;
         } else if (word_is(cmd->argv[i], cmd->lens[i], "count")) {
-            if (!is_uint(v, vl, 1000000) || (vl == 1 && v[0] == '0'))
+            if (!is_uint(v, vl, ~0ULL) || (vl == 1 && v[0] == '0'))
                 return tg_fail(err, 400, "ERR value is not an integer or out of range");
-            count = v;
-            clen = vl;
+            /* A hint to Redis; capped so one call walks at most 100
+             * rounds of 1,000 slots of the shared keyspace. */
+            bool big = vl > 4 || (vl == 4 && strncmp(v, "1000", 4) > 0);
+            count = big ? "1000" : v;
+            clen = big ? 4 : vl;
         } else if (word_is(cmd->argv[i], cmd->lens[i], "type")) {
             type = v;
             tlen = vl;

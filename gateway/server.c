@@ -57,7 +57,8 @@ int worker_backend(worker *w, const char *url, int db, backend **out,
     const backend_info *bi = backend_info_for(url, (int)w->cfg->redis_connect_timeout_ms, err);
     if (!bi) return -1;
     backend_opts o = {w->epfd, (int)w->cfg->redis_connect_timeout_ms,
-                      (int)w->cfg->redis_command_timeout_ms};
+                      (int)w->cfg->redis_command_timeout_ms,
+                      (uint64_t)w->cfg->max_reply_bytes};
     backend *b = backend_new(url, db, bi, &o, err);
     if (!b) return -1;
     be_slot *s = xcalloc(1, sizeof *s);

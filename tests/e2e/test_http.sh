@@ -302,7 +302,8 @@ http POST "$U/" "${AUTH[@]}" -d '["eval","return redis.call(\"select\", \"2\")",
 expect_match lua-select-refused-after-redis-restart 400 "can't run this command"
 
 # ---- A second server: strict clock, short idle timeout, small limit ------
-start_tollgate P2 --jwt-leeway-s 0 --idle-timeout-s 1 --max-request-bytes 2048 || exit 1
+start_tollgate P2 --jwt-leeway-s 0 --idle-timeout-s 1 --max-request-bytes 2048 \
+  --max-reply-bytes 4096 || exit 1
 U2=http://127.0.0.1:$P2
 SHORT=$(tg token create --db "$DA" --ttl 1s)
 sleep 2.1
@@ -317,6 +318,15 @@ timeout 10 cat <&3 >/dev/null
 T1=$(date +%s)
 exec 3<&-
 check slow-client-timed-out test $((T1 - T0)) -le 4
+# Replies: one over max_reply_bytes, or nested deeper than hiredis reads,
+# is dropped and answered with an error; the connection and the commands
+# around it go on.
+redis-cli -p "$RP" -n 1 setrange big 9999 x >/dev/null
+http POST "$U2/pipeline" "${AUTH[@]}" -d '[["set","near","by"],["get","big"],["get","near"],["strlen","big"]]'
+expect_match max-reply-bytes-drops-one-reply 200 '^\[\{"result":"OK"\},\{"error":"ERR reply too large[^"]*"\},\{"result":"by"\},\{"result":10000\}\]$'
+http POST "$U2/pipeline" "${AUTH[@]}" \
+  -d '[["eval","return {{{{{{{{{1}}}}}}}}}","0"],["eval","return {{{{{{{1}}}}}}}","0"],["get","near"]]'
+expect_match deep-script-reply-dropped 200 '^\[\{"error":"ERR reply nested deeper[^"]*"\},\{"result":\[\[\[\[\[\[\[1\]\]\]\]\]\]\]\},\{"result":"by"\}\]$'
 stop_tollgate "$P2_PID" clean-shutdown-strict-server "$TG_TMP/tollgate-$P2.log"
 
 # ---- Settings are validated --------------------------------------------

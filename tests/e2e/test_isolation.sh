@@ -690,7 +690,9 @@ check acl-b-may-get-own test "$(dry "$UB" get "${PB}x")" = OK
 check acl-b-may-sort-own test "$(dry "$UB" sort "${PB}b:list")" = OK
 check acl-b-may-publish-own test "$(dry "$UB" publish "${PB}chan" m)" = OK
 check acl-b-may-eval test "$(dry "$UB" eval 'return 1' 1 "${PB}x")" = OK
-check acl-b-may-restore-own test "$(dry "$UB" restore "${PB}x" 0 x)" = OK
+# This Redis does not check dump payloads: no RESTORE for anyone, own keys
+# included (a crafted payload could crash the server every tenant shares).
+check acl-b-may-not-restore-unchecked-payloads sh -c "[ \"\$(redis-cli -p $RP acl dryrun '$UB' restore '${PB}x' 0 x)\" != OK ]"
 i=0
 while IFS= read -r c; do
   i=$((i + 1))
@@ -803,6 +805,25 @@ fi
 same_snapshot a-unchanged-after-refused-auth
 breq / "$(j dbsize)"
 want b-user-made-sure-of-again-after-refused-auth 200 one 'ANY'
+
+# RESTORE of an unchecked payload would let B crash the shared server: this
+# Redis does not check dump payloads, so not even a script may RESTORE.
+breq / "$(j eval "return redis.call('RESTORE', KEYS[1], 0, ARGV[1])" 1 b:restored x)"
+want b-restore-from-lua-refused-unchecked-payloads 400 one 'E(/./)'
+check b-restore-from-lua-created-nothing test "$(rcli exists "${PB}b:restored")" = 0
+# A script that never ends would make Redis answer BUSY to every tenant:
+# when B's request outruns the command timeout, the gateway kills it.
+rcli config set busy-reply-threshold 200 >/dev/null
+T_LOOP=$(date +%s)
+breq / "$(j eval "while true do end" 0)"
+# B hears either the timeout (504) or, when the kill came first, Redis's
+# "Script killed" error.
+if [ "$STATUS" = 504 ]; then pass b-endless-script-fails-b
+else want b-endless-script-fails-b 400 one 'E(/killed/)'; fi
+areq / "$(j get "$KN-str")"
+check a-served-after-endless-script-killed test "$STATUS" = 200
+check endless-script-killed-by-gateway grep -q "killed a script" "$TG_TMP/tollgate-$P.log"
+check endless-script-killed-within-timeout test $(( $(date +%s) - T_LOOP )) -lt 9
 
 # ---- The leak checks over every body B received ------------------------------
 check b-bodies-kept test "$(find "$TG_TMP/blog" -name '*.req' | wc -l)" -gt 150

@@ -397,6 +397,28 @@ TEST(policy_refused_commands)
     refused(AUTH_SCOPE_RO, "copy a b", 400, "copy");
 }
 
+static int rules(const char *line, const char *allow, const char *deny)
+{
+    cmdv c = mk(line);
+    tg_err err;
+    return policy_check_rules(cmd_lookup(table, c.argc, c.argv, c.lens), c.argv[0], c.lens[0],
+                              allow, deny, &err);
+}
+
+TEST(rules_by_name_and_category)
+{
+    CHECK(rules("get k", "get,set", NULL) == 0);
+    CHECK(rules("mget k", "get,set", NULL) == -1);
+    CHECK(rules("mget k", "@read", NULL) == 0);
+    CHECK(rules("set k v", NULL, "@write") == -1);
+    CHECK(rules("config get x", NULL, "config") == -1); /* parent covers subs */
+    CHECK(rules("keys *", "@read", "keys") == -1);
+    /* FLUSHALL runs as FLUSHDB: denying either refuses it. */
+    CHECK(rules("flushall", NULL, "flushdb") == -1);
+    CHECK(rules("flushall", NULL, "flushall") == -1);
+    CHECK(rules("flushall", NULL, "get") == 0);
+}
+
 TEST(policy_restore_needs_checked_payloads)
 {
     allowed(AUTH_SCOPE_RW, "restore k 0 payload");
@@ -476,6 +498,7 @@ int main(void)
     RUN(policy_read_only_scope);
     RUN(policy_blocking);
     RUN(policy_refused_commands);
+    RUN(rules_by_name_and_category);
     RUN(policy_restore_needs_checked_payloads);
     RUN(policy_scripts_not_contained);
     RUN(policy_flushall_rewritten);

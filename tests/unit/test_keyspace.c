@@ -150,9 +150,9 @@ TEST(key_positions_movable)
     CHECK_STR(keys_of("lmpop 2 a b left"), "2 3");
     CHECK_STR(keys_of("xread count 1 streams s1 s2 0 0"), "4 5");
     CHECK_STR(keys_of("xreadgroup group g c streams s >"), "5");
-    /* A key named like the keyword makes the keys ambiguous: refused. */
+    /* Keys named like the keyword: the first STREAMS starts the keys. */
     CHECK_STR(keys_of("xread streams s1 0"), "2");
-    CHECK_STR(keys_of("xread streams streams 0"), "unknown");
+    CHECK_STR(keys_of("xread streams streams 0"), "2"); /* Redis stops at the first too */
     CHECK_STR(keys_of("georadius k 0 0 1 km store dst"), "1 7");
     CHECK_STR(keys_of("georadius k 0 0 1 km storedist dst"), "1 7");
     CHECK_STR(keys_of("georadius k 0 0 1 km"), "1");
@@ -262,8 +262,13 @@ TEST(rewrite_keyspace_commands)
     CHECK(refused("scan -1", false));
     CHECK(refused("scan 0 count 0", false));
     CHECK(refused("scan 0 count 1x", false));
-    CHECK(refused("scan 0 count 99999999", false));
-    CHECK_STR(rewrite("dbsize", false, &ko), "EVAL local n, cur = 0, '0' repeat local r = r 0 db_00aa:*");
+    CHECK_STR(rewrite("scan 0 count 99999999", false, NULL),
+              "EVAL local cur, want, out, rounds = ARGV[1],  0 0 db_00aa:* 1000");
+    CHECK_STR(rewrite("scan 0 count 1000", false, NULL),
+              "EVAL local cur, want, out, rounds = ARGV[1],  0 0 db_00aa:* 1000");
+    CHECK_STR(rewrite("scan 0 count 999", false, NULL),
+              "EVAL local cur, want, out, rounds = ARGV[1],  0 0 db_00aa:* 999");
+    CHECK(!strncmp(rewrite("dbsize", false, &ko), "EVAL local n, cur, seen", 23));
     CHECK(ko.as_gateway);
     CHECK_STR(rewrite("flushdb async", false, NULL),
               "EVAL local cur = '0' repeat local r = redis.c 0 db_00aa:*");
