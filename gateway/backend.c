@@ -38,6 +38,7 @@ typedef struct op {
     uint64_t deadline;
     bool internal;            /* our AUTH: checked, then dropped */
     bool overdue;             /* answered with a timeout, reply awaited */
+    uint64_t bytes;           /* of its replies so far (max_reply_bytes) */
 } op;
 
 struct backend {
@@ -516,6 +517,14 @@ static bool take_bytes(backend *b, const char *p, size_t n)
         } else if (redisReaderGetReply(b->reader, &r) != REDIS_OK || !r) {
             fail_all(b, "protocol error");
             return false;
+        } else if (b->hs_pending == 0 && b->count > 0 && !b->ops[b->head].internal &&
+                   b->o.max_reply_bytes &&
+                   (b->ops[b->head].bytes += b->scan.last_bytes) > b->o.max_reply_bytes) {
+            /* Many replies under the cap still add up: the cap holds for
+             * one request's replies together. */
+            freeReplyObject(r);
+            r = error_reply("ERR replies too large: this request's replies together are "
+                            "over max_reply_bytes; not sent");
         }
         conn_state before = b->st;
         on_reply(b, r);

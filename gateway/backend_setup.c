@@ -15,7 +15,10 @@
  * reaches past one logical database or the tenant's own keys. The gateway
  * refuses these too (with clearer errors); this is the net under Lua. */
 static const char *const acl_rules[] = {
-    "reset", "on", "~*", "&*", "+@all", "-@admin",
+    /* Everything but the passwords is reset: each node adds its own, so
+     * nodes with other keys (or a rotation) do not lock each other out. */
+    "on", "nocommands", "resetkeys", "resetchannels", "clearselectors",
+    "~*", "&*", "+@all", "-@admin",
     "-select", "-swapdb", "-move", "-copy", "-flushall", "-migrate",
     "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
     "-script|debug", "-memory",
@@ -117,10 +120,8 @@ int backend_acl_setuser_argv(const char *pass, bool restore_ok, char *pwbuf,
     argv[n++] = "ACL";
     argv[n++] = "SETUSER";
     argv[n++] = BACKEND_ACL_USER;
-    for (size_t i = 0; i < nrules; i++) {
-        argv[n++] = acl_rules[i];
-        if (i == 1) argv[n++] = pwbuf; /* after reset, on */
-    }
+    for (size_t i = 0; i < nrules; i++) argv[n++] = acl_rules[i];
+    argv[n++] = pwbuf;
     if (!restore_ok) { /* not even from Lua (see dump_payloads_checked) */
         argv[n++] = "-restore";
         argv[n++] = "-restore-asking";
@@ -159,6 +160,26 @@ static bool dump_payloads_checked(redisContext *c)
     return yes;
 }
 
+/* Script replies must not carry CR/LF (CVE-2025-67733, fixed in current
+ * Redis releases): one tenant's script could otherwise forge the reply the
+ * next request on a shared connection reads. Probed once; scripting is
+ * refused on a backend that fails. */
+static bool script_replies_framed(redisContext *c)
+{
+    redisAppendCommand(c, "EVAL %s 0", "return redis.error_reply('tollgate\r\n+forged')");
+    redisAppendCommand(c, "PING");
+    void *a = NULL, *b = NULL;
+    bool ok = redisGetReply(c, &a) == REDIS_OK && redisGetReply(c, &b) == REDIS_OK && b &&
+              ((redisReply *)b)->type == REDIS_REPLY_STATUS &&
+              !strcmp(((redisReply *)b)->str, "PONG");
+    if (a) freeReplyObject(a);
+    if (b) freeReplyObject(b);
+    if (!ok)
+        fprintf(stderr, "tollgate: warning: this Redis lets script replies carry line "
+                "breaks (CVE-2025-67733): scripting is refused on it\n");
+    return ok; /* the caller closes c: no reply left to drain matters */
+}
+
 static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err)
 {
     redis_url u;
@@ -178,7 +199,8 @@ static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err
     derive_password(url, out->acl_pass);
     derive_password2(url, "-nobody", out->nobody_pass);
     out->caps.restore_checked = dump_payloads_checked(c);
-    out->caps.scripts_contained = create_acl_user(c, out->acl_pass, out->caps.restore_checked);
+    out->caps.scripts_contained = script_replies_framed(c) &&
+                                  create_acl_user(c, out->acl_pass, out->caps.restore_checked);
     if (!out->caps.scripts_contained) out->acl_pass[0] = '\0';
     rc = 0;
 out:

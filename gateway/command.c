@@ -527,6 +527,10 @@ int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
         return 0;
     }
     out->info = c;
+    /* A container whose subcommand did not resolve (unknown, or with a NUL
+     * byte Redis may still match): never judged as the bare container. */
+    if (c->nsubs && argc >= 2)
+        return tg_fail(err, 400, "ERR unknown subcommand for '%s'", name);
     if (c->refused_why) /* name the subcommand when the refusal is its own */
         return tg_fail(err, 400, "ERR command '%s' is not allowed: %s",
                        refusal_of(c->name) ? c->name : name, c->refused_why);

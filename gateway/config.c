@@ -54,8 +54,8 @@ static const cfg_def cfg_defs[] = {
      "default backend for new databases"},
     {"max_request_bytes", CFG_INT, 1024, 1L << 30, "1048576",
      F(max_request_bytes), "largest accepted request body"},
-    {"max_reply_bytes", CFG_INT, 1024, 1L << 30, "67108864", F(max_reply_bytes),
-     "largest Redis reply taken in; a larger one is dropped and its command answers an error"},
+    {"max_reply_bytes", CFG_INT, 1024, 1L << 30, "16777216", F(max_reply_bytes),
+     "most Redis reply bytes one request may take in; past it, replies are dropped and answer an error"},
     {"redis_connect_timeout_ms", CFG_INT, 10, 60000, "1000",
      F(redis_connect_timeout_ms), "backend connect timeout"},
     {"redis_command_timeout_ms", CFG_INT, 10, 600000, "5000",
@@ -85,6 +85,8 @@ static const cfg_def cfg_defs[] = {
      "longest wait before queued events are committed"},
     {"meter_retention_days", CFG_INT, 1, 36500, "7", F(meter_retention_days),
      "raw usage events kept this long (rollups are kept)"},
+    {"shared_scripts", CFG_STR, 0, 0, "all", F(shared_scripts),
+     "scripts on shared databases: all, read-only (EVAL_RO...) or off"},
     {"meter_overflow", CFG_STR, 0, 0, "reject", F(meter_overflow),
      "when the metering queue is full: reject (503) or spill (to a file)"},
     {"meter_spill_path", CFG_STR, 0, 0, NULL, F(meter_spill_path),
@@ -293,6 +295,10 @@ int config_validate_serve(const tg_config *cfg, tg_err *err)
         strcmp(cfg->jwt_alg, "HS512"))
         return tg_fail(err, 400, "jwt_alg: '%.32s' is not HS256, HS384 or HS512",
                        cfg->jwt_alg);
+    if (strcmp(cfg->shared_scripts, "all") && strcmp(cfg->shared_scripts, "read-only") &&
+        strcmp(cfg->shared_scripts, "off"))
+        return tg_fail(err, 400, "shared_scripts: '%.32s' is not all, read-only or off",
+                       cfg->shared_scripts);
     if (strcmp(cfg->meter_overflow, "reject") && strcmp(cfg->meter_overflow, "spill"))
         return tg_fail(err, 400, "meter_overflow: '%.32s' is not reject or spill",
                        cfg->meter_overflow);

@@ -51,6 +51,7 @@ typedef struct tg_config {
     long meter_flush_ms;
     long meter_retention_days;
     char *meter_overflow;
+    char *shared_scripts;
     char *meter_spill_path;
     char *meter_synchronous;
     long meter_node_id;

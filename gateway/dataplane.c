@@ -267,6 +267,21 @@ static void on_replies(void *ctx, const tg_err *err)
 
 /* ==== Running commands ==== */
 
+/* shared_scripts: a script that wrote and then loops can be neither killed
+ * nor waited out, and keeps a shared Redis BUSY for every tenant; with
+ * read-only, only scripts Redis itself keeps from writing run. */
+static int shared_scripts_check(const tg_config *cfg, const cmd_info *c, tg_err *err)
+{
+    if (!c || !(c->categories & CMD_CAT_SCRIPTING) || !strcmp(cfg->shared_scripts, "all"))
+        return 0;
+    bool harmless = (c->flags & CMD_READONLY) || !strcmp(c->name, "script|load") ||
+                    !strcmp(c->name, "script|exists");
+    if (!strcmp(cfg->shared_scripts, "read-only") && harmless) return 0;
+    return tg_fail(err, 400, "ERR command '%s' is not allowed on a shared database here "
+                   "(shared_scripts = %s)%s", c->name, cfg->shared_scripts,
+                   strcmp(cfg->shared_scripts, "off") ? ": use EVAL_RO / EVALSHA_RO" : "");
+}
+
 static route_result execute(tg_request *r, bool transaction)
 {
     int n = r->cmds.n;
@@ -289,8 +304,9 @@ static route_result execute(tg_request *r, bool transaction)
                          c->argv, c->lens, &v, &err) ||
             policy_check_rules(v.info, c->argv[0], c->lens[0], r->cmd_allow, r->cmd_deny,
                                &err) ||
-            (r->ks.len && keyspace_rewrite(&r->arena, &r->ks, v.info, transaction, c, &ko,
-                                           &err))) {
+            (r->ks.len && (shared_scripts_check(r->w->cfg, v.info, &err) ||
+                           keyspace_rewrite(&r->arena, &r->ks, v.info, transaction, c, &ko,
+                                            &err)))) {
             if (r->kind != METER_PIPELINE) {
                 request_error(r, (unsigned)err.status, err.msg);
                 return ROUTE_DONE;

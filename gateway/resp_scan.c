@@ -21,18 +21,22 @@ void resp_scan_free(resp_scan *s)
     s->cap = s->depth = 0;
 }
 
-/* The header's number: digits with an optional leading '-'. */
+/* The header's number: digits with an optional leading '-', any int64
+ * (Redis sends integers up to INT64_MAX and down to INT64_MIN). */
 static bool header_number(const resp_scan *s, int64_t *out)
 {
     if (s->num_bad || s->num_len == 0) return false;
-    size_t i = s->num[0] == '-' ? 1 : 0;
+    bool neg = s->num[0] == '-';
+    size_t i = neg ? 1 : 0;
     if (i == s->num_len) return false;
-    int64_t v = 0;
+    uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
     for (; i < s->num_len; i++) {
-        if (s->num[i] < '0' || s->num[i] > '9' || v > (INT64_MAX - 9) / 10) return false;
-        v = v * 10 + (s->num[i] - '0');
+        if (s->num[i] < '0' || s->num[i] > '9') return false;
+        uint64_t d = (uint64_t)(s->num[i] - '0');
+        if (v > (limit - d) / 10) return false;
+        v = v * 10 + d;
     }
-    *out = s->num[0] == '-' ? -v : v;
+    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
     return true;
 }
 
@@ -143,6 +147,7 @@ resp_step resp_scan_feed(resp_scan *s, const char *data, size_t n, size_t *used)
         if (s->max_bytes && s->reply_bytes > s->max_bytes) s->too_big = true;
         if (ended == 1) {
             step = RESP_DONE;
+            s->last_bytes = s->reply_bytes;
             s->reply_bytes = 0;
         }
     }

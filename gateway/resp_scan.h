@@ -40,6 +40,7 @@ typedef struct resp_scan {
     int64_t *open;             /* elements left per open array */
     int depth, cap;
     uint64_t reply_bytes;      /* of the current top-level reply */
+    uint64_t last_bytes;       /* of the reply that ended last */
     uint64_t max_bytes;        /* 0: no limit */
     bool too_deep, too_big;    /* the current reply must be dropped */
 } resp_scan;

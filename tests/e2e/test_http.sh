@@ -325,6 +325,9 @@ redis-cli -p "$RP" -n 1 setrange big 9999 x >/dev/null
 http POST "$U2/pipeline" "${AUTH[@]}" -d '[["set","near","by"],["get","big"],["get","near"],["strlen","big"]]'
 expect_match max-reply-bytes-drops-one-reply 200 '^\[\{"result":"OK"\},\{"error":"ERR reply too large[^"]*"\},\{"result":"by"\},\{"result":10000\}\]$'
 http POST "$U2/pipeline" "${AUTH[@]}" \
+  -d '[["setrange","mid","2999","m"],["strlen","mid"],["get","mid"],["get","mid"],["strlen","mid"]]'
+expect_match max-reply-bytes-per-request 200 '^\[\{"result":3000\},\{"result":3000\},\{"result":"[^"]*m"\},\{"error":"ERR replies too large[^"]*"\},\{"error":"ERR replies too large[^"]*"\}\]$'
+http POST "$U2/pipeline" "${AUTH[@]}" \
   -d '[["eval","return {{{{{{{{{1}}}}}}}}}","0"],["eval","return {{{{{{{1}}}}}}}","0"],["get","near"]]'
 expect_match deep-script-reply-dropped 200 '^\[\{"error":"ERR reply nested deeper[^"]*"\},\{"result":\[\[\[\[\[\[\[1\]\]\]\]\]\]\]\},\{"result":"by"\}\]$'
 stop_tollgate "$P2_PID" clean-shutdown-strict-server "$TG_TMP/tollgate-$P2.log"

@@ -901,5 +901,15 @@ if [ -n "$DX" ]; then
   check prefix-database-on-db5-stored-there test "$(rcli -n 5 get "$DX:x:k")" = on5
 fi
 
+# shared_scripts = read-only: only scripts Redis keeps from writing run
+# (a script that wrote and then loops could not be killed).
+start_tollgate P3 --shared-scripts read-only || exit 1
+http POST "http://127.0.0.1:$P3/pipeline" -H "Authorization: Bearer $TOK_B" \
+  -d '[["eval","return 1","0"],["eval_ro","return 2","0"],["script","load","return 3"],["evalsha","e0e1f9fabfc9d4800c877a703b823ac0578ff8db","0"]]'
+expect_match shared-scripts-read-only 200 '^\[\{"error":"ERR command .eval. is not allowed on a shared database here[^"]*"\},\{"result":2\},\{"result":"[0-9a-f]{40}"\},\{"error":"ERR command .evalsha. is not allowed[^"]*"\}\]$'
+http POST "http://127.0.0.1:$P3/" -H "Authorization: Bearer $TOK_D" -d "$(j eval "return 4" 0)"
+expect shared-scripts-setting-spares-dedicated 200 '{"result":4}'
+stop_tollgate "$P3_PID" clean-shutdown-read-only-scripts "$TG_TMP/tollgate-$P3.log"
+
 stop_tollgate "$P_PID" clean-shutdown-isolation "$TG_TMP/tollgate-$P.log"
 echo "# tenant isolation suite: $(($(date +%s) - T0)) s"

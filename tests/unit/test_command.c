@@ -480,6 +480,17 @@ TEST(policy_unknown_and_empty)
     err.status = 0;
     CHECK(policy_check(table, AUTH_SCOPE_RW, &caps, 1, av, lv, &v, &err) == -1);
     CHECK(err.status == 400);
+    /* A subcommand that does not resolve ("load\0x": Redis may still find
+     * it) is refused, never judged as the bare container. */
+    cmdv sc = mk("script _ x");
+    char load_nul[] = "load\0x";
+    sc.argv[1] = load_nul;
+    sc.lens[1] = 6;
+    err.status = 0;
+    CHECK(policy_check(table, AUTH_SCOPE_RO, &caps, sc.argc, sc.argv, sc.lens, &v, &err) == -1);
+    CHECK(err.status == 400 && strstr(err.msg, "subcommand"));
+    refused(AUTH_SCOPE_RW, "object nosuch k", 400, "subcommand");
+    allowed(AUTH_SCOPE_RW, "object encoding k");
 }
 
 int main(void)

@@ -20,7 +20,10 @@ static void random_reply(buf *b, int depth)
     switch (rnd(depth > 0 ? 7 : 5)) {
     case 0: buf_puts(b, "+OK\r\n"); break;
     case 1: buf_puts(b, "-ERR some error\r\n"); break;
-    case 2: buf_printf(b, ":%d\r\n", (int)rnd(100000) - 50000); break;
+    case 2:
+        if (rnd(4) == 0) buf_puts(b, rnd(2) ? ":9223372036854775807\r\n" : ":-9223372036854775808\r\n");
+        else buf_printf(b, ":%d\r\n", (int)rnd(100000) - 50000);
+        break;
     case 3: buf_puts(b, "$-1\r\n"); break;
     case 4: {
         unsigned n = rnd(40);
@@ -148,6 +151,29 @@ TEST(too_big_flagged)
     buf_release(&b);
 }
 
+/* Whatever Redis may send: integers at both ends of int64. */
+TEST(extreme_integers)
+{
+    static const char *const ok[] = {":9223372036854775807\r\n", ":-9223372036854775808\r\n",
+                                     ":0\r\n", ":-1\r\n", "*1\r\n:9223372036854775807\r\n"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        resp_scan s;
+        resp_scan_init(&s, 0);
+        size_t used;
+        CHECK(resp_scan_feed(&s, ok[i], strlen(ok[i]), &used) == RESP_DONE);
+        CHECK(used == strlen(ok[i]));
+        resp_scan_free(&s);
+    }
+    static const char *const bad[] = {":9223372036854775808\r\n", ":-9223372036854775809\r\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        resp_scan s;
+        resp_scan_init(&s, 0);
+        size_t used;
+        CHECK(resp_scan_feed(&s, bad[i], strlen(bad[i]), &used) == RESP_BROKEN);
+        resp_scan_free(&s);
+    }
+}
+
 TEST(broken_streams)
 {
     static const char *const bad[] = {"?x\r\n", "$abc\r\n", "*-5\r\n", ":\r\n", "+OK\rX",
@@ -167,6 +193,7 @@ int main(void)
     RUN(boundaries_match_hiredis_in_any_chunking);
     RUN(too_deep_flagged_as_hiredis_would_fail);
     RUN(too_big_flagged);
+    RUN(extreme_integers);
     RUN(broken_streams);
     TEST_MAIN_END();
 }
