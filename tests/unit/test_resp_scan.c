@@ -164,20 +164,14 @@ TEST(extreme_integers)
         CHECK(used == strlen(ok[i]));
         resp_scan_free(&s);
     }
-    static const char *const bad[] = {":9223372036854775808\r\n", ":-9223372036854775809\r\n"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        resp_scan s;
-        resp_scan_init(&s, 0);
-        size_t used;
-        CHECK(resp_scan_feed(&s, bad[i], strlen(bad[i]), &used) == RESP_BROKEN);
-        resp_scan_free(&s);
-    }
 }
 
 TEST(broken_streams)
 {
     static const char *const bad[] = {"?x\r\n", "$abc\r\n", "*-5\r\n", ":\r\n", "+OK\rX",
-                                      "$99999999999999999999999\r\n", "*1\r\n\r\n"};
+                                      "$99999999999999999999999\r\n", "*1\r\n\r\n",
+                                      /* past int64 either way */
+                                      ":9223372036854775808\r\n", ":-9223372036854775809\r\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         resp_scan s;
         resp_scan_init(&s, 0);
