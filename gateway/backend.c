@@ -38,7 +38,9 @@ typedef struct op {
     uint64_t deadline;
     bool internal;            /* our AUTH: checked, then dropped */
     bool overdue;             /* answered with a timeout, reply awaited */
-    uint64_t bytes;           /* of its replies so far (max_reply_bytes) */
+    uint64_t bytes;           /* of its request's replies so far
+                                 (max_reply_bytes), carried slice to slice */
+    bool transaction;         /* MULTI ... EXEC: not capped together */
 } op;
 
 struct backend {
@@ -392,6 +394,7 @@ int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
         o.n++;
     }
     o.done = done;
+    o.transaction = transaction;
     push_op(b, o);
     return 0;
 }
@@ -461,6 +464,14 @@ static void on_reply(backend *b, redisReply *r)
     op done = *o;
     b->head = (b->head + 1) % b->cap;
     b->count--;
+    if (!done.done && done.replies) /* a slice: its request's byte count goes on */
+        for (size_t i = 0; i < b->count; i++) {
+            op *next = &b->ops[(b->head + i) % b->cap];
+            if (!next->internal && next->ctx == done.ctx) {
+                next->bytes += done.bytes;
+                break;
+            }
+        }
     if (done.replies && done.done) done.done(done.ctx, NULL);
 }
 
@@ -508,23 +519,26 @@ static bool take_bytes(backend *b, const char *p, size_t n)
             char msg[160];
             if (b->scan.too_big)
                 snprintf(msg, sizeof msg, "ERR reply too large: over max_reply_bytes "
-                         "(%llu bytes); not sent", (unsigned long long)b->o.max_reply_bytes);
+                         "(%llu bytes); the command ran, its reply is not sent",
+                         (unsigned long long)b->o.max_reply_bytes);
             else
                 snprintf(msg, sizeof msg, "ERR reply nested deeper than %d levels, which "
-                         "the gateway cannot read; not sent", RESP_SCAN_MAX_DEPTH);
+                         "the gateway cannot read; the command ran, its reply is not sent",
+                         RESP_SCAN_MAX_DEPTH);
             r = error_reply(msg);
             b->dropping = false;
         } else if (redisReaderGetReply(b->reader, &r) != REDIS_OK || !r) {
             fail_all(b, "protocol error");
             return false;
         } else if (b->hs_pending == 0 && b->count > 0 && !b->ops[b->head].internal &&
-                   b->o.max_reply_bytes &&
+                   !b->ops[b->head].transaction && b->o.max_reply_bytes &&
                    (b->ops[b->head].bytes += b->scan.last_bytes) > b->o.max_reply_bytes) {
             /* Many replies under the cap still add up: the cap holds for
-             * one request's replies together. */
+             * one request's replies together (a transaction's answer is
+             * its EXEC reply, capped alone). */
             freeReplyObject(r);
             r = error_reply("ERR replies too large: this request's replies together are "
-                            "over max_reply_bytes; not sent");
+                            "over max_reply_bytes; the command ran, its reply is not sent");
         }
         conn_state before = b->st;
         on_reply(b, r);

@@ -18,7 +18,7 @@ static const char *const acl_rules[] = {
     /* Everything but the passwords is reset: each node adds its own, so
      * nodes with other keys (or a rotation) do not lock each other out. */
     "on", "nocommands", "resetkeys", "resetchannels", "clearselectors",
-    "~*", "&*", "+@all", "-@admin",
+    "sanitize-payload", "~*", "&*", "+@all", "-@admin",
     "-select", "-swapdb", "-move", "-copy", "-flushall", "-migrate",
     "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
     "-script|debug", "-memory",
@@ -29,7 +29,8 @@ static const char *const acl_rules[] = {
  * those as its own user). SORT is dangerous only for BY/GET, which Redis
  * refuses to a user restricted to a key pattern. */
 static const char *const db_user_rules[] = {
-    "on", "resetkeys", "resetchannels", "nocommands", "+@all", "-@admin",
+    "on", "resetkeys", "resetchannels", "clearselectors", "sanitize-payload", "nocommands",
+    "+@all", "-@admin",
     "-@dangerous", "+sort", "+sort_ro", "-keys", "-scan", "-randomkey",
     "-dbsize", "-flushdb", "-flushall", "-select", "-swapdb", "-move", "-copy",
     "-migrate", "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
@@ -166,17 +167,22 @@ static bool dump_payloads_checked(redisContext *c)
  * refused on a backend that fails. */
 static bool script_replies_framed(redisContext *c)
 {
-    redisAppendCommand(c, "EVAL %s 0", "return redis.error_reply('tollgate\r\n+forged')");
+    redisAppendCommand(c, "EVAL %s 0", "return redis.error_reply('tollgate\\r\\n+forged')");
     redisAppendCommand(c, "PING");
     void *a = NULL, *b = NULL;
-    bool ok = redisGetReply(c, &a) == REDIS_OK && redisGetReply(c, &b) == REDIS_OK && b &&
+    /* Framed: the script's error arrives whole (its line break blanked),
+     * and the next reply is PING's. */
+    bool ok = redisGetReply(c, &a) == REDIS_OK && redisGetReply(c, &b) == REDIS_OK && a && b &&
+              ((redisReply *)a)->type == REDIS_REPLY_ERROR &&
+              strstr(((redisReply *)a)->str, "forged") &&
               ((redisReply *)b)->type == REDIS_REPLY_STATUS &&
               !strcmp(((redisReply *)b)->str, "PONG");
     if (a) freeReplyObject(a);
     if (b) freeReplyObject(b);
     if (!ok)
-        fprintf(stderr, "tollgate: warning: this Redis lets script replies carry line "
-                "breaks (CVE-2025-67733): scripting is refused on it\n");
+        fprintf(stderr, "tollgate: warning: script replies on this Redis do not come back "
+                "whole (CVE-2025-67733, or EVAL refused to tollgate): scripting is "
+                "refused on it\n");
     return ok; /* the caller closes c: no reply left to drain matters */
 }
 
@@ -199,8 +205,8 @@ static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err
     derive_password(url, out->acl_pass);
     derive_password2(url, "-nobody", out->nobody_pass);
     out->caps.restore_checked = dump_payloads_checked(c);
-    out->caps.scripts_contained = script_replies_framed(c) &&
-                                  create_acl_user(c, out->acl_pass, out->caps.restore_checked);
+    out->caps.scripts_framed = script_replies_framed(c);
+    out->caps.scripts_contained = create_acl_user(c, out->acl_pass, out->caps.restore_checked);
     if (!out->caps.scripts_contained) out->acl_pass[0] = '\0';
     rc = 0;
 out:

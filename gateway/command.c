@@ -547,6 +547,10 @@ int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
     if ((c->policy & CMD_POLICY_RESTORE) && !caps->restore_checked)
         return tg_fail(err, 400, "ERR command '%s' is not allowed: this backend does not "
                        "check dump payloads (sanitize-dump-payload is not yes)", name);
+    if (!caps->scripts_framed && (c->categories & CMD_CAT_SCRIPTING))
+        return tg_fail(err, 400, "ERR command '%s' is not allowed: scripting is disabled on "
+                       "this backend (its script replies can carry line breaks: "
+                       "CVE-2025-67733; upgrade Redis)", name);
     if (!caps->scripts_contained && (c->categories & CMD_CAT_SCRIPTING))
         return tg_fail(err, 400, "ERR command '%s' is not allowed: scripting is "
                        "disabled on this backend (tollgate could not create its "

@@ -140,6 +140,8 @@ typedef struct cmd_verdict {
 typedef struct cmd_caps {
     bool scripts_contained;  /* connections run as the restricted ACL user;
                                 without it scripting is refused */
+    bool scripts_framed;     /* script replies cannot carry line breaks
+                                (CVE-2025-67733): else scripting is refused */
     bool restore_checked;    /* sanitize-dump-payload yes: RESTORE payloads
                                 are checked, else RESTORE is refused (a
                                 crafted one could crash a shared server) */

@@ -198,7 +198,11 @@ http GET "$U/get/foo" -H "Authorization: Basic abc"
 check token-wrong-scheme test "$STATUS" = 401
 http GET "$U/get/foo?_token=$TOK"
 expect token-in-query 200 '{"result":"bar"}'
-http GET "$U/get/foo" -H "Authorization: Bearer ${TOK%?}A"
+# Change the signature's first character (the last one may carry unused
+# base64url bits, and may already be the replacement).
+SIG=${TOK##*.}
+[ "${SIG:0:1}" = A ] && NEWC=B || NEWC=A
+http GET "$U/get/foo" -H "Authorization: Bearer ${TOK%.*}.$NEWC${SIG:1}"
 expect_match token-tampered-signature 401 'error'
 PAYLOAD=$(cut -d. -f2 <<<"$TOK")
 FORGED=$(cut -d. -f2 <<<"$TOK" | tr -d '\n' | base64 -d 2>/dev/null | sed 's/"scope":"rw"/"scope":"rw" /' | b64url)

@@ -903,12 +903,22 @@ fi
 
 # shared_scripts = read-only: only scripts Redis keeps from writing run
 # (a script that wrote and then loops could not be killed).
-start_tollgate P3 --shared-scripts read-only || exit 1
+start_tollgate P3 --shared-scripts read-only --max-reply-bytes 4096 || exit 1
 http POST "http://127.0.0.1:$P3/pipeline" -H "Authorization: Bearer $TOK_B" \
   -d '[["eval","return 1","0"],["eval_ro","return 2","0"],["script","load","return 3"],["evalsha","e0e1f9fabfc9d4800c877a703b823ac0578ff8db","0"]]'
 expect_match shared-scripts-read-only 200 '^\[\{"error":"ERR command .eval. is not allowed on a shared database here[^"]*"\},\{"result":2\},\{"result":"[0-9a-f]{40}"\},\{"error":"ERR command .evalsha. is not allowed[^"]*"\}\]$'
 http POST "http://127.0.0.1:$P3/" -H "Authorization: Bearer $TOK_D" -d "$(j eval "return 4" 0)"
 expect shared-scripts-setting-spares-dedicated 200 '{"result":4}'
+# max_reply_bytes holds for a request's replies together, across the
+# switches to the gateway's user that DBSIZE makes in a pipeline.
+rcli setrange "${PB}mid" 2999 m >/dev/null
+http POST "http://127.0.0.1:$P3/pipeline" -H "Authorization: Bearer $TOK_B" \
+  -d '[["get","mid"],["dbsize"],["get","mid"],["dbsize"],["get","mid"]]'
+expect_match reply-cap-across-user-switches 200 '^\[\{"result":"[^"]*m"\},\{"result":[0-9]+\},\{"error":"ERR replies too large[^"]*"\},\{"error":"ERR replies too large[^"]*"\},\{"error":"ERR replies too large[^"]*"\}\]$'
+# A transaction's acknowledgements do not count: its answer is EXEC's.
+INCRS=$(node -e 'console.log(JSON.stringify(Array.from({length: 600}, () => ["incr", "c600"])))')
+http POST "http://127.0.0.1:$P3/multi-exec" -H "Authorization: Bearer $TOK_B" -d "$INCRS"
+check multi-exec-not-capped-by-its-acknowledgements sh -c "[ '$STATUS' = 200 ] && [ \"\$(redis-cli -p $RP get '${PB}c600')\" = 600 ]"
 stop_tollgate "$P3_PID" clean-shutdown-read-only-scripts "$TG_TMP/tollgate-$P3.log"
 
 stop_tollgate "$P_PID" clean-shutdown-isolation "$TG_TMP/tollgate-$P.log"

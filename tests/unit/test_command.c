@@ -157,7 +157,7 @@ static cmdv mk(const char *line)
 }
 
 /* Whether the backend runs scripts as the restricted ACL user. */
-static cmd_caps caps = {true, true};
+static cmd_caps caps = {.scripts_contained = true, .scripts_framed = true, .restore_checked = true};
 
 static int check(auth_scope scope, const char *line, cmd_verdict *v, tg_err *err)
 {
@@ -443,6 +443,11 @@ TEST(policy_scripts_not_contained)
     allowed(AUTH_SCOPE_RW, "publish c m");
     caps.scripts_contained = true;
     allowed(AUTH_SCOPE_RO, "eval_ro return 0");
+    /* Script replies that can carry line breaks (CVE-2025-67733). */
+    caps.scripts_framed = false;
+    refused(AUTH_SCOPE_RW, "eval return 0", 400, "CVE-2025-67733");
+    allowed(AUTH_SCOPE_RW, "get k");
+    caps.scripts_framed = true;
 }
 
 TEST(policy_flushall_rewritten)
