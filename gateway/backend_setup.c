@@ -71,7 +71,8 @@ void backend_setup_init(const void *secret, size_t n)
     }
 }
 
-static void derive_password2(const char *url, const char *id, char out[40])
+/* A password per (url, id); id NULL for the restricted user. */
+static void derive_password(const char *url, const char *id, char out[40])
 {
     char in[1024];
     int n = snprintf(in, sizeof in, "%s%s%s", url, id ? "\n" : "", id ? id : "");
@@ -81,10 +82,7 @@ static void derive_password2(const char *url, const char *id, char out[40])
     snprintf(out, 40, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
 }
 
-static void derive_password(const char *url, char out[40])
-{
-    derive_password2(url, NULL, out);
-}
+
 
 static redisContext *connect_admin(const redis_url *u, int timeout_ms, tg_err *err)
 {
@@ -202,8 +200,8 @@ static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err
     out->cmds = cmd_table_from_reply(r, err);
     freeReplyObject(r);
     if (!out->cmds) goto out;
-    derive_password(url, out->acl_pass);
-    derive_password2(url, "-nobody", out->nobody_pass);
+    derive_password(url, NULL, out->acl_pass);
+    derive_password(url, "-nobody", out->nobody_pass);
     out->caps.restore_checked = dump_payloads_checked(c);
     out->caps.scripts_framed = script_replies_framed(c);
     out->caps.scripts_contained = create_acl_user(c, out->acl_pass, out->caps.restore_checked);
@@ -260,7 +258,7 @@ void backend_db_user(const char *url, const char *database_id, char *name, size_
                      char pass[40])
 {
     snprintf(name, cap, "%s%s", BACKEND_DB_USER_PREFIX, database_id);
-    derive_password2(url, database_id, pass);
+    derive_password(url, database_id, pass);
 }
 
 static reg_entry *entry_of(const backend_info *bi)

@@ -59,11 +59,6 @@ static const char randomkey_lua[] =
 
 /* ==== Helpers ==== */
 
-static bool word_is(const char *s, size_t n, const char *w)
-{
-    (void)n; /* as Redis reads options: up to the first NUL (command.h) */
-    return cmd_word_is(s, w);
-}
 
 static char *prefixed(arena *a, const keyspace *ks, const char *s, size_t n, size_t *outlen)
 {
@@ -165,10 +160,10 @@ static int rewrite_scan(arena *a, const keyspace *ks, tg_cmd *cmd, tg_err *err)
         if (i + 1 >= cmd->argc) return tg_fail(err, 400, "ERR syntax error");
         const char *v = cmd->argv[i + 1];
         size_t vl = cmd->lens[i + 1];
-        if (word_is(cmd->argv[i], cmd->lens[i], "match")) {
+        if (cmd_word_is(cmd->argv[i], "match")) {
             match = v;
             mlen = vl;
-        } else if (word_is(cmd->argv[i], cmd->lens[i], "count")) {
+        } else if (cmd_word_is(cmd->argv[i], "count")) {
             if (!is_uint(v, vl, ~0ULL) || (vl == 1 && v[0] == '0'))
                 return tg_fail(err, 400, "ERR value is not an integer or out of range");
             /* A hint to Redis; capped so one call walks at most 100
@@ -176,7 +171,7 @@ static int rewrite_scan(arena *a, const keyspace *ks, tg_cmd *cmd, tg_err *err)
             bool big = vl > 4 || (vl == 4 && strncmp(v, "1000", 4) > 0);
             count = big ? "1000" : v;
             clen = big ? 4 : vl;
-        } else if (word_is(cmd->argv[i], cmd->lens[i], "type")) {
+        } else if (cmd_word_is(cmd->argv[i], "type")) {
             type = v;
             tlen = vl;
         } else {
@@ -208,21 +203,20 @@ static int rewrite_sort(arena *a, const keyspace *ks, const cmd_info *c, tg_cmd 
     prefix_arg(a, ks, cmd, 1);
     for (int i = 2; i < cmd->argc; i++) {
         const char *w = cmd->argv[i];
-        size_t wl = cmd->lens[i];
         int left = cmd->argc - i - 1;
-        if (word_is(w, wl, "asc") || word_is(w, wl, "desc") || word_is(w, wl, "alpha")) {
+        if (cmd_word_is(w, "asc") || cmd_word_is(w, "desc") || cmd_word_is(w, "alpha")) {
             continue;
-        } else if (word_is(w, wl, "limit") && left >= 2) {
+        } else if (cmd_word_is(w, "limit") && left >= 2) {
             i += 2;
-        } else if (word_is(w, wl, "by") && left >= 1) {
+        } else if (cmd_word_is(w, "by") && left >= 1) {
             i++;
             if (memchr(cmd->argv[i], '*', cmd->lens[i]))
                 return tg_fail(err, 400, "ERR SORT BY a pattern is not available on a "
                                "shared database (it reads other keys by name)");
-        } else if (word_is(w, wl, "get") && left >= 1) {
+        } else if (cmd_word_is(w, "get") && left >= 1) {
             return tg_fail(err, 400, "ERR SORT GET is not available on a shared database "
                            "(it reads other keys by name)");
-        } else if (!ro && word_is(w, wl, "store") && left >= 1) {
+        } else if (!ro && cmd_word_is(w, "store") && left >= 1) {
             prefix_arg(a, ks, cmd, ++i);
         } else {
             return tg_fail(err, 400, "ERR syntax error");
@@ -238,8 +232,8 @@ static int rewrite_georadius(arena *a, const keyspace *ks, const cmd_info *c, tg
                              tg_err *err)
 {
     for (int i = 2; i < cmd->argc; i++)
-        if (word_is(cmd->argv[i], cmd->lens[i], "store") ||
-            word_is(cmd->argv[i], cmd->lens[i], "storedist"))
+        if (cmd_word_is(cmd->argv[i], "store") ||
+            cmd_word_is(cmd->argv[i], "storedist"))
             return tg_fail(err, 400, "ERR %s ... STORE is not available on a shared "
                            "database: use GEOSEARCHSTORE", c->name);
     if (cmd->argc < 2) return 0; /* Redis answers the arity error */
@@ -316,8 +310,8 @@ int keyspace_rewrite(arena *a, const keyspace *ks, const cmd_info *c, bool trans
             return tg_fail(err, 400, "ERR wrong number of arguments for 'dbsize' command");
         return to_script(a, ks, cmd, dbsize_lua, 0, NULL, err);
     case CMD_SHARED_FLUSH:
-        if (cmd->argc > 2 || (cmd->argc == 2 && !word_is(cmd->argv[1], cmd->lens[1], "async") &&
-                              !word_is(cmd->argv[1], cmd->lens[1], "sync")))
+        if (cmd->argc > 2 || (cmd->argc == 2 && !cmd_word_is(cmd->argv[1], "async") &&
+                              !cmd_word_is(cmd->argv[1], "sync")))
             return tg_fail(err, 400, "ERR syntax error");
         return to_script(a, ks, cmd, keyspace_flush_lua, 0, NULL, err);
     default:
