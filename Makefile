@@ -17,16 +17,16 @@ WARN := -Wall -Wextra -Wstrict-prototypes -Wwrite-strings -Wshadow -Werror
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN_FLAGS := $(if $(SANITIZER),-fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all)
-CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(SAN_FLAGS) -MMD -MP
+CFLAGS := -std=c11 -D_GNU_SOURCE -I. $(OPT) -g $(WARN) $(SAN_FLAGS) -MMD -MP
 LDFLAGS := $(SAN_FLAGS)
 LDLIBS = $(PKG_LIBS) -lpthread -lm
 
 # Every module but the entry point, so unit tests link the same objects.
-LIB_SRCS := $(wildcard gateway/*.c auth/*.c billing/*.c) migrations/migrate.c
-LIB_SRCS := $(filter-out gateway/main.c,$(LIB_SRCS))
+LIB_SRCS := $(wildcard common/*.c auth/*.c billing/*.c gateway/*.c gateway/*/*.c) \
+  migrations/migrate.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/gen/migrations_sql.o
 MIGRATIONS := $(sort $(wildcard migrations/[0-9]*.sql))
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_SRCS := $(shell find tests/unit -name 'test_*.c')
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all build run test bench deps deps-check clean unit-bins meter-bench
@@ -38,7 +38,7 @@ V ?=
 Q := $(if $(V),,@)
 say = $(if $(V),,@printf '  %-6s %s\n' $(1) $(2);)
 
-$(BUILD)/tollgate: $(BUILD)/gateway/main.o $(LIB_OBJS)
+$(BUILD)/tollgate: $(BUILD)/cli/main.o $(LIB_OBJS)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c

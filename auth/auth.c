@@ -1,13 +1,13 @@
 /* auth.c - see auth.h: verified-token cache over jwt.c and tenancy.c. */
-#include "auth.h"
+#include "auth/auth.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gateway/hash.h"
-#include "../gateway/mem.h"
+#include "common/siphash.h"
+#include "common/mem.h"
 
 #define WAYS 4
 #define TAIL 24   /* bytes of the signature kept to double-check a hit */

@@ -17,9 +17,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../gateway/err.h"
-#include "jwt.h"
-#include "tenancy.h"
+#include "common/err.h"
+#include "auth/jwt.h"
+#include "auth/tenancy.h"
 
 #define AUTH_RECHECK_S 1
 

@@ -1,5 +1,5 @@
 /* jwt.c - see jwt.h. */
-#include "jwt.h"
+#include "auth/jwt.h"
 
 #include <ctype.h>
 #include <cjson/cJSON.h>
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gateway/base64.h"
-#include "../gateway/buf.h"
-#include "../gateway/mem.h"
+#include "common/base64.h"
+#include "common/buf.h"
+#include "common/mem.h"
 
 const char *auth_scope_name(auth_scope s)
 {

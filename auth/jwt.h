@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "../gateway/err.h"
+#include "common/err.h"
 
 #define AUTH_ID_MAX 64           /* longest tenant/db/jti id, with NUL */
 #define AUTH_TOKEN_MAX 8192      /* longer tokens are refused unread */

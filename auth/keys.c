@@ -1,5 +1,5 @@
 /* keys.c - see keys.h. */
-#include "keys.h"
+#include "auth/keys.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../gateway/buf.h"
-#include "../gateway/mem.h"
+#include "common/buf.h"
+#include "common/mem.h"
 
 #define MAX_KEYS 64
 #define MIN_SECRET 32

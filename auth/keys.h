@@ -15,7 +15,7 @@
  * needs it). Relative paths are relative to the keys file. Each key allows
  * exactly its one algorithm. Rotation: add the new key, issue tokens with
  * it, remove the old key once its tokens have expired; `serve` reloads the
- * file on SIGHUP (gateway/server.c).
+ * file on SIGHUP (gateway/http/server.c).
  *
  * An auth_keys owns everything the ring points to; immutable once loaded,
  * so shared by all threads. auth_keys_free accepts NULL.
@@ -23,8 +23,8 @@
 #ifndef TG_AUTH_KEYS_H
 #define TG_AUTH_KEYS_H
 
-#include "../gateway/err.h"
-#include "jwt.h"
+#include "common/err.h"
+#include "auth/jwt.h"
 
 typedef struct auth_keys_opts {
     const char *secret;          /* jwt_secret (may be NULL with a keys file) */

@@ -1,13 +1,13 @@
 /* tenancy.c - see tenancy.h. */
-#include "tenancy.h"
+#include "auth/tenancy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "../gateway/hash.h"
-#include "../gateway/mem.h"
+#include "common/siphash.h"
+#include "common/mem.h"
 
 struct tenancy {
     sqlite3 *db;

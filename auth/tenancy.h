@@ -17,8 +17,8 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
-#include "../gateway/err.h"
-#include "jwt.h"
+#include "common/err.h"
+#include "auth/jwt.h"
 
 #define TENANCY_URL_MAX 512
 

@@ -1,5 +1,5 @@
 /* meter.c - see meter.h: ids, the recording path and the writer thread. */
-#include "meter.h"
+#include "billing/meter.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -11,10 +11,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "../gateway/mem.h"
-#include "queue.h"
-#include "spill.h"
-#include "writer.h"
+#include "common/mem.h"
+#include "billing/queue.h"
+#include "billing/spill.h"
+#include "billing/writer.h"
 
 #define PRUNE_EVERY_MS 60000
 #define PRUNE_CHUNK 50000        /* events deleted per pruning transaction */

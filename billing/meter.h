@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../gateway/err.h"
+#include "common/err.h"
 
 /* Codes are stored in SQLite (meter_outcomes, migrations/0002). */
 typedef enum {

@@ -1,6 +1,6 @@
 /* period.c - see period.h. Civil-date arithmetic after Howard Hinnant's
  * days_from_civil / civil_from_days (proleptic Gregorian, UTC). */
-#include "period.h"
+#include "billing/period.h"
 
 #include <stdio.h>
 #include <stdlib.h>

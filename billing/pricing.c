@@ -1,11 +1,11 @@
 /* pricing.c - see pricing.h. */
-#include "pricing.h"
+#include "billing/pricing.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../gateway/mem.h"
+#include "common/mem.h"
 
 int64_t pricing_amount(int64_t quantity, int64_t price_micros, int64_t per)
 {

@@ -14,8 +14,8 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#include "../gateway/err.h"
-#include "meter.h"
+#include "common/err.h"
+#include "billing/meter.h"
 
 typedef struct plan {
     char id[METER_ID_MAX];

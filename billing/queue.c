@@ -1,5 +1,5 @@
 /* queue.c - see queue.h: a pool of batch buffers behind one mutex. */
-#include "queue.h"
+#include "billing/queue.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../gateway/mem.h"
+#include "common/mem.h"
 
 struct meter_queue {
     pthread_mutex_t mu;

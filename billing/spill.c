@@ -1,5 +1,5 @@
 /* spill.c - see spill.h. */
-#include "spill.h"
+#include "billing/spill.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "../gateway/mem.h"
+#include "common/mem.h"
 
 struct meter_spill {
     pthread_mutex_t mu;

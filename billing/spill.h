@@ -15,8 +15,8 @@
 
 #include <stddef.h>
 
-#include "../gateway/err.h"
-#include "queue.h"
+#include "common/err.h"
+#include "billing/queue.h"
 
 #define METER_SPILL_HEADER 64
 #define METER_SPILL_MAGIC "TGSPILL1"

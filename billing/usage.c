@@ -1,12 +1,12 @@
 /* usage.c - see usage.h: statements, closing periods, plan assignment. */
-#include "usage.h"
+#include "billing/usage.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "../gateway/mem.h"
-#include "period.h"
-#include "pricing.h"
+#include "common/mem.h"
+#include "billing/period.h"
+#include "billing/pricing.h"
 
 typedef enum { LINE_USAGE, LINE_ADJUSTMENT, LINE_INCLUDED, LINE_TOTAL } line_kind;
 

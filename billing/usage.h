@@ -26,8 +26,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../gateway/buf.h"
-#include "../gateway/err.h"
+#include "common/buf.h"
+#include "common/err.h"
 
 typedef enum { USAGE_CSV, USAGE_JSON } usage_format;
 

@@ -1,5 +1,5 @@
 /* writer.c - see writer.h: batch transactions of events and rollups. */
-#include "writer.h"
+#include "billing/writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../gateway/mem.h"
-#include "period.h"
-#include "spill.h"
+#include "common/mem.h"
+#include "billing/period.h"
+#include "billing/spill.h"
 
 /* One rollup row being summed for the current transaction. Strings point
  * into the rows being committed. */

@@ -23,8 +23,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../gateway/err.h"
-#include "queue.h"
+#include "common/err.h"
+#include "billing/queue.h"
 
 typedef struct meter_writer meter_writer;
 

@@ -1,12 +1,12 @@
 /* migrate.c - see migrate.h. */
-#include "migrate.h"
+#include "migrations/migrate.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../gateway/mem.h"
+#include "common/mem.h"
 
 static void mkdir_parent(const char *path)
 {

@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#include "../gateway/err.h"
+#include "common/err.h"
 
 typedef struct tg_migration {
     int version;

@@ -14,12 +14,12 @@ section() { printf '\n== %s\n' "$1"; }
 run() { "$@" 2>&1 | tee -a "$OUT"; }
 
 section "unit tests (release build)"
-for t in "$(dirname "$REL")"/tests/test_*; do
+for t in $(find "$(dirname "$REL")/tests" -type f -name "test_*" | sort); do
   [ -x "$t" ] || continue
   "$t" 2>&1 | sed 's/^\(PASS\|FAIL\) /\1 release:/' | tee -a "$OUT"
 done
 section "unit tests (address,undefined sanitizers)"
-for t in "$SAN"/tests/test_*; do
+for t in $(find "$SAN/tests" -type f -name "test_*" | sort); do
   [ -x "$t" ] || continue
   run "$t"
 done

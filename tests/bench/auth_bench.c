@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../auth/auth.h"
-#include "../../auth/jwt.h"
-#include "../../auth/tenancy.h"
-#include "../../gateway/hash.h"
-#include "../../migrations/migrate.h"
+#include "auth/auth.h"
+#include "auth/jwt.h"
+#include "auth/tenancy.h"
+#include "common/siphash.h"
+#include "migrations/migrate.h"
 
 static double now_ns(void)
 {

@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../billing/meter.h"
-#include "../../billing/queue.h"
-#include "../../billing/writer.h"
-#include "../../migrations/migrate.h"
+#include "billing/meter.h"
+#include "billing/queue.h"
+#include "billing/writer.h"
+#include "migrations/migrate.h"
 
 #define BATCH 4096
 #define TENANTS 50

@@ -1,0 +1,29 @@
+/*
+ * admin_auth.h - admin tokens: HS256 JWTs with `role: admin`, signed with
+ * admin_jwt_secret, a key separate from the data plane's, so a data-plane
+ * token can never reach the admin API and the other way round.
+ *
+ * Claims: sub "admin", role "admin", jti (random), iat, exp (required).
+ * The algorithm is pinned to HS256 from the header before libjwt decodes.
+ * Thread-safe: no shared state.
+ */
+#ifndef TG_ADMIN_AUTH_H
+#define TG_ADMIN_AUTH_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "common/err.h"
+
+#define ADMIN_SECRET_MIN 32
+
+/* A token valid for ttl_s seconds from now. Returns a malloc'd string the
+ * caller frees, or NULL with err. */
+char *admin_token_create(const char *secret, long long ttl_s, time_t now, tg_err *err);
+
+/* Verifies token[0..len) at time now (leeway_s of clock skew). 0, or -1
+ * with a 401 err that never repeats the token. */
+int admin_token_verify(const char *secret, const char *token, size_t len, time_t now,
+                       long leeway_s, tg_err *err);
+
+#endif

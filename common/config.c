@@ -1,0 +1,345 @@
+/*
+ * config.c - see config.h. The table below is the single description of
+ * every setting: README's configuration reference mirrors it.
+ */
+#include "common/config.h"
+#include "common/mem.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef enum { CFG_STR, CFG_INT, CFG_BOOL } cfg_type;
+
+typedef struct cfg_def {
+    const char *name;
+    cfg_type type;
+    long min, max;
+    const char *def;
+    size_t off;
+    const char *help;
+} cfg_def;
+
+#define F(field) offsetof(tg_config, field)
+
+static const cfg_def cfg_defs[] = {
+    {"config", CFG_STR, 0, 0, NULL, F(config_file),
+     "settings file of `name = value` lines"},
+    {"listen", CFG_STR, 0, 0, "127.0.0.1", F(listen),
+     "address to listen on"},
+    {"port", CFG_INT, 0, 65535, "8080", F(port), "TCP port (0: any free)"},
+    {"threads", CFG_INT, 0, 256, "0", F(threads),
+     "worker threads, each with its own event loop (0: one per core)"},
+    {"sqlite_path", CFG_STR, 0, 0, "./var/tollgate.db", F(sqlite_path),
+     "SQLite file holding tenants, databases, tokens and usage"},
+    {"jwt_secret", CFG_STR, 0, 0, NULL, F(jwt_secret),
+     "HMAC secret for data-plane tokens (at least 32 bytes)"},
+    {"jwt_alg", CFG_STR, 0, 0, "HS256", F(jwt_alg),
+     "the one accepted JWT algorithm: HS256, HS384 or HS512"},
+    {"jwt_leeway_s", CFG_INT, 0, 600, "30", F(jwt_leeway_s),
+     "clock skew allowed on exp/nbf/iat, seconds"},
+    {"jwt_kid", CFG_STR, 0, 0, NULL, F(jwt_kid),
+     "key id of the jwt_secret key (tokens without a kid use that key)"},
+    {"jwt_keys_file", CFG_STR, 0, 0, NULL, F(jwt_keys_file),
+     "more verification keys, one `kid alg key-file [signing-key-file]` a line"},
+    {"jwt_issuer", CFG_STR, 0, 0, NULL, F(jwt_issuer),
+     "if set, tokens must carry this iss (and new tokens get it)"},
+    {"jwt_audience", CFG_STR, 0, 0, NULL, F(jwt_audience),
+     "if set, tokens aud must name it (and new tokens get it)"},
+    {"redis_url", CFG_STR, 0, 0, "redis://127.0.0.1:6379", F(redis_url),
+     "default backend for new databases"},
+    {"max_request_bytes", CFG_INT, 1024, 1L << 30, "1048576",
+     F(max_request_bytes), "largest accepted request body"},
+    {"max_reply_bytes", CFG_INT, 1024, 1L << 30, "16777216", F(max_reply_bytes),
+     "most Redis reply bytes one request may take in; past it, replies are dropped and answer an error"},
+    {"redis_connect_timeout_ms", CFG_INT, 10, 60000, "1000",
+     F(redis_connect_timeout_ms), "backend connect timeout"},
+    {"redis_command_timeout_ms", CFG_INT, 10, 600000, "5000",
+     F(redis_command_timeout_ms), "backend reply timeout"},
+    {"idle_timeout_s", CFG_INT, 1, 3600, "60", F(idle_timeout_s),
+     "close client connections idle this long"},
+    {"max_connections", CFG_INT, 1, 1000000, "10000", F(max_connections),
+     "client connections accepted at once (all threads)"},
+    {"cors_origins", CFG_STR, 0, 0, "*", F(cors_origins),
+     "comma-separated origins allowed by CORS, * for any, empty for none"},
+    {"tls_cert", CFG_STR, 0, 0, NULL, F(tls_cert),
+     "PEM certificate file: serve HTTPS"},
+    {"tls_key", CFG_STR, 0, 0, NULL, F(tls_key), "PEM private key file"},
+    {"token_cache_size", CFG_INT, 16, 10000000, "16384", F(token_cache_size),
+     "verified tokens cached per thread"},
+    {"connection_memory_kb", CFG_INT, 8, 1024, "16", F(connection_memory_kb),
+     "HTTP buffer per client connection; request headers must fit in about half"},
+    {"log_requests", CFG_BOOL, 0, 1, "false", F(log_requests),
+     "log one line per request (never the token)"},
+    {"metering", CFG_BOOL, 0, 1, "on", F(metering),
+     "record every data-plane request in SQLite (on|off)"},
+    {"meter_queue_events", CFG_INT, 64, 10000000, "65536", F(meter_queue_events),
+     "metering queue capacity, events"},
+    {"meter_batch_events", CFG_INT, 1, 1000000, "4096", F(meter_batch_events),
+     "events per metering transaction (a full batch commits at once)"},
+    {"meter_flush_ms", CFG_INT, 1, 10000, "100", F(meter_flush_ms),
+     "longest wait before queued events are committed"},
+    {"meter_retention_days", CFG_INT, 1, 36500, "7", F(meter_retention_days),
+     "raw usage events kept this long (rollups are kept)"},
+    {"shared_scripts", CFG_STR, 0, 0, "all", F(shared_scripts),
+     "scripts on shared databases: all, read-only (EVAL_RO...) or off"},
+    {"meter_overflow", CFG_STR, 0, 0, "reject", F(meter_overflow),
+     "when the metering queue is full: reject (503) or spill (to a file)"},
+    {"meter_spill_path", CFG_STR, 0, 0, NULL, F(meter_spill_path),
+     "spill file (default: sqlite_path + .meter-spill)"},
+    {"meter_synchronous", CFG_STR, 0, 0, "normal", F(meter_synchronous),
+     "SQLite synchronous for usage commits: normal or full"},
+    {"meter_node_id", CFG_INT, 0, 63, "0", F(meter_node_id),
+     "this node's number in usage event ids (unique per node)"},
+    {"admin_jwt_secret", CFG_STR, 0, 0, NULL, F(admin_jwt_secret),
+     "HMAC secret for admin tokens (at least 32 bytes, not jwt_secret)"},
+    {"usage_close_grace_s", CFG_INT, 0, 31536000, "259200", F(usage_close_grace_s),
+     "seconds after a period ends before `usage close` accepts it"},
+};
+
+#define NDEFS (sizeof cfg_defs / sizeof cfg_defs[0])
+
+static const cfg_def *cfg_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NDEFS; i++) {
+        const char *n = cfg_defs[i].name;
+        if (strlen(n) != len) continue;
+        size_t j = 0;
+        for (; j < len; j++) {
+            char c = name[j] == '-' ? '_' : (char)tolower((unsigned char)name[j]);
+            if (c != n[j]) break;
+        }
+        if (j == len) return &cfg_defs[i];
+    }
+    return NULL;
+}
+
+static bool is_bool_word(const char *s)
+{
+    static const char *const words[] = {"true", "false", "1", "0", "yes", "no", "on", "off"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcasecmp(s, words[i])) return true;
+    return false;
+}
+
+static int cfg_apply(tg_config *cfg, const cfg_def *d, const char *value,
+                     tg_err *err)
+{
+    void *field = (char *)cfg + d->off;
+    switch (d->type) {
+    case CFG_STR: {
+        char **s = field;
+        free(*s);
+        *s = value ? xstrdup(value) : NULL;
+        return 0;
+    }
+    case CFG_INT: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end || v < d->min || v > d->max)
+            return tg_fail(err, 400, "%s: invalid value '%.64s' (an integer "
+                           "from %ld to %ld)", d->name, value, d->min, d->max);
+        *(long *)field = v;
+        return 0;
+    }
+    case CFG_BOOL:
+        if (!strcasecmp(value, "true") || !strcmp(value, "1") ||
+            !strcasecmp(value, "yes") || !strcasecmp(value, "on"))
+            *(bool *)field = true;
+        else if (!strcasecmp(value, "false") || !strcmp(value, "0") ||
+                 !strcasecmp(value, "no") || !strcasecmp(value, "off"))
+            *(bool *)field = false;
+        else
+            return tg_fail(err, 400, "%s: invalid value '%.64s' (true or "
+                           "false)", d->name, value);
+        return 0;
+    }
+    return -1;
+}
+
+int config_set(tg_config *cfg, const char *name, const char *value,
+               tg_err *err)
+{
+    const cfg_def *d = cfg_find(name, strlen(name));
+    if (!d) return tg_fail(err, 400, "unknown setting '%.64s'", name);
+    return cfg_apply(cfg, d, value, err);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+static int cfg_load_file(tg_config *cfg, const char *path, tg_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return tg_fail(err, 400, "config file %s: %s", path, strerror(errno));
+    char line[4096];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#') continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = tg_fail(err, 400, "%s:%d: expected `name = value`", path, lineno);
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *value = trim(eq + 1);
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+        tg_err e;
+        const cfg_def *d = cfg_find(name, strlen(name));
+        if (!d || d->off == F(config_file)) {
+            rc = tg_fail(err, 400, "%s:%d: unknown setting '%.64s'", path,
+                         lineno, name);
+            break;
+        }
+        if (cfg_apply(cfg, d, value, &e)) {
+            rc = tg_fail(err, 400, "%s:%d: %s", path, lineno, e.msg);
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static int cfg_load_env(tg_config *cfg, tg_err *err)
+{
+    for (size_t i = 0; i < NDEFS; i++) {
+        char env[96] = "TOLLGATE_";
+        size_t k = strlen(env);
+        for (const char *p = cfg_defs[i].name; *p && k < sizeof env - 1; p++)
+            env[k++] = (char)toupper((unsigned char)*p);
+        env[k] = '\0';
+        const char *v = getenv(env);
+        if (!v || cfg_defs[i].off == F(config_file)) continue;
+        tg_err e;
+        if (cfg_apply(cfg, &cfg_defs[i], v, &e))
+            return tg_fail(err, 400, "environment %s: %s", env, e.msg);
+    }
+    return 0;
+}
+
+int config_load(tg_config *cfg, int argc, char **argv, char **rest,
+                int *nrest, tg_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    *nrest = 0;
+    for (size_t i = 0; i < NDEFS; i++)
+        if (cfg_defs[i].def && cfg_apply(cfg, &cfg_defs[i], cfg_defs[i].def, err))
+            return -1;
+
+    /* The file comes first, so find --config before applying anything. */
+    const char *file = getenv("TOLLGATE_CONFIG");
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) file = argv[i + 1];
+        else if (!strncmp(argv[i], "--config=", 9)) file = argv[i] + 9;
+    }
+    if (file && *file) {
+        config_set(cfg, "config", file, NULL);
+        if (cfg_load_file(cfg, file, err)) return -1;
+    }
+    if (cfg_load_env(cfg, err)) return -1;
+
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            rest[(*nrest)++] = argv[i];
+            continue;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+        const cfg_def *d = cfg_find(name, nl);
+        if (!d) {
+            rest[(*nrest)++] = argv[i];
+            continue;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (d->type == CFG_BOOL && (i + 1 >= argc || !is_bool_word(argv[i + 1])))
+                value = "true"; /* a bare boolean flag never eats an argument */
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else
+                return tg_fail(err, 400, "--%s needs a value", d->name);
+        }
+        if (d->off == F(config_file)) continue;
+        tg_err e;
+        if (cfg_apply(cfg, d, value, &e))
+            return tg_fail(err, 400, "--%s", e.msg);
+    }
+    return 0;
+}
+
+int config_validate_serve(const tg_config *cfg, tg_err *err)
+{
+    bool have_secret = cfg->jwt_secret && *cfg->jwt_secret;
+    if (!have_secret && !(cfg->jwt_keys_file && *cfg->jwt_keys_file))
+        return tg_fail(err, 400, "jwt_secret: not set (TOLLGATE_JWT_SECRET)");
+    if (have_secret && strlen(cfg->jwt_secret) < 32)
+        return tg_fail(err, 400, "jwt_secret: must be at least 32 bytes");
+    if (have_secret && strcmp(cfg->jwt_alg, "HS256") && strcmp(cfg->jwt_alg, "HS384") &&
+        strcmp(cfg->jwt_alg, "HS512"))
+        return tg_fail(err, 400, "jwt_alg: '%.32s' is not HS256, HS384 or HS512",
+                       cfg->jwt_alg);
+    if (strcmp(cfg->shared_scripts, "all") && strcmp(cfg->shared_scripts, "read-only") &&
+        strcmp(cfg->shared_scripts, "off"))
+        return tg_fail(err, 400, "shared_scripts: '%.32s' is not all, read-only or off",
+                       cfg->shared_scripts);
+    if (strcmp(cfg->meter_overflow, "reject") && strcmp(cfg->meter_overflow, "spill"))
+        return tg_fail(err, 400, "meter_overflow: '%.32s' is not reject or spill",
+                       cfg->meter_overflow);
+    if (strcmp(cfg->meter_synchronous, "normal") && strcmp(cfg->meter_synchronous, "full"))
+        return tg_fail(err, 400, "meter_synchronous: '%.32s' is not normal or full",
+                       cfg->meter_synchronous);
+    if (cfg->admin_jwt_secret && *cfg->admin_jwt_secret &&
+        (strlen(cfg->admin_jwt_secret) < 32 ||
+         (have_secret && !strcmp(cfg->admin_jwt_secret, cfg->jwt_secret))))
+        return tg_fail(err, 400, "admin_jwt_secret: must be at least 32 bytes and differ "
+                       "from jwt_secret");
+    if (!cfg->tls_cert != !cfg->tls_key)
+        return tg_fail(err, 400, "tls_cert and tls_key: set both or neither");
+    return 0;
+}
+
+void config_print_help(void)
+{
+    printf("Settings (file `name = value`, env TOLLGATE_NAME, flag --name):\n");
+    for (size_t i = 0; i < NDEFS; i++) {
+        const cfg_def *d = &cfg_defs[i];
+        char env[96] = "TOLLGATE_";
+        size_t k = strlen(env);
+        for (const char *p = d->name; *p; p++) env[k++] = (char)toupper((unsigned char)*p);
+        env[k] = '\0';
+        char flag[64];
+        size_t j = 0;
+        for (const char *p = d->name; *p && j < sizeof flag - 1; p++) flag[j++] = *p == '_' ? '-' : *p;
+        flag[j] = '\0';
+        printf("  --%-26s %-34s default: %s\n      %s\n", flag, env,
+               d->def ? d->def : "(none)", d->help);
+    }
+}
+
+void config_free(tg_config *cfg)
+{
+    if (!cfg) return;
+    for (size_t i = 0; i < NDEFS; i++)
+        if (cfg_defs[i].type == CFG_STR) {
+            char **s = (char **)((char *)cfg + cfg_defs[i].off);
+            free(*s);
+            *s = NULL;
+        }
+}

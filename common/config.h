@@ -1,0 +1,82 @@
+/*
+ * config.h - tollgate's settings, from defaults, a file, the environment
+ * and command-line flags, each overriding the one before.
+ *
+ * Every setting is one row of a table (name, type, bounds, default, field):
+ * the file uses `name = value` lines, the environment TOLLGATE_NAME, the
+ * command line --name value or --name=value (dashes or underscores). An
+ * unknown name or an invalid value is an error that names the setting and,
+ * for the file, the line; nothing is silently defaulted.
+ *
+ * A tg_config owns its strings; config_free releases them (NULL is fine).
+ * Loaded once at start-up, read-only afterwards, so shared freely.
+ */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include <stdbool.h>
+
+#include "common/err.h"
+
+typedef struct tg_config {
+    char *config_file;
+    char *listen;
+    long port;
+    long threads;
+    char *sqlite_path;
+    char *jwt_secret;
+    char *jwt_alg;
+    long jwt_leeway_s;
+    char *jwt_kid;
+    char *jwt_keys_file;
+    char *jwt_issuer;
+    char *jwt_audience;
+    char *redis_url;
+    long max_request_bytes;
+    long max_reply_bytes;
+    long redis_connect_timeout_ms;
+    long redis_command_timeout_ms;
+    long idle_timeout_s;
+    long max_connections;
+    char *cors_origins;
+    char *tls_cert;
+    char *tls_key;
+    long token_cache_size;
+    bool log_requests;
+    long connection_memory_kb;
+    /* Metering and billing (billing/). */
+    bool metering;
+    long meter_queue_events;
+    long meter_batch_events;
+    long meter_flush_ms;
+    long meter_retention_days;
+    char *meter_overflow;
+    char *shared_scripts;
+    char *meter_spill_path;
+    char *meter_synchronous;
+    long meter_node_id;
+    char *admin_jwt_secret;
+    long usage_close_grace_s;
+} tg_config;
+
+/* Fills cfg with defaults, then applies the file named by --config or
+ * TOLLGATE_CONFIG (if any), the environment, then the flags found in
+ * argv[0..argc). Flags that are not settings are moved, in order, to
+ * rest[] (caller-provided, argc slots) and counted in *nrest. Returns 0,
+ * or -1 with err->msg naming the setting (and file:line). */
+int config_load(tg_config *cfg, int argc, char **argv, char **rest,
+                int *nrest, tg_err *err);
+
+/* Applies one setting by name (underscores or dashes). Returns 0 / -1. */
+int config_set(tg_config *cfg, const char *name, const char *value,
+               tg_err *err);
+
+/* Checks settings that depend on each other (TLS cert without key...). */
+int config_validate_serve(const tg_config *cfg, tg_err *err);
+
+/* Prints the settings reference (name, env, default, help) to stdout. */
+void config_print_help(void);
+
+void config_free(tg_config *cfg);
+
+#endif

@@ -1,0 +1,384 @@
+/* keyspace.c - see keyspace.h: key-prefix isolation, in and out. */
+#include "gateway/policy/keyspace.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ==== The confined keyspace commands ==== */
+
+/* Each walks the keys matching ARGV[1] with SCAN, so its cost is the size
+ * of the whole shared keyspace, like KEYS; they run as the gateway's ACL
+ * user, which may SCAN. */
+static const char dbsize_lua[] =
+    "local n, cur, seen = 0, '0', {} "
+    "repeat "
+    "local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 1000) "
+    "cur = r[1] "
+    "for _, k in ipairs(r[2]) do if not seen[k] then seen[k] = true n = n + 1 end end "
+    "until cur == '0' "
+    "return n";
+
+const char keyspace_flush_lua[] =
+    "local cur = '0' "
+    "repeat "
+    "local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 1000) "
+    "cur = r[1] "
+    "for i = 1, #r[2], 500 do "
+    "redis.call('UNLINK', unpack(r[2], i, math.min(i + 499, #r[2]))) end "
+    "until cur == '0' "
+    "return redis.status_reply('OK')";
+
+/* SCAN over the prefix: keeps scanning (at least 100 slots a round) until
+ * COUNT (ARGV[3]) keys matched or 100 rounds passed, so a database with
+ * few keys on a large shared keyspace is not a long walk of empty pages.
+ * ARGV: cursor, glob, count, [type]. */
+static const char scan_lua[] =
+    "local cur, want, out, rounds = ARGV[1], tonumber(ARGV[3]), {}, 0 "
+    "local step = math.max(want, 100) "
+    "repeat "
+    "local r "
+    "if ARGV[4] then r = redis.call('SCAN', cur, 'MATCH', ARGV[2], 'COUNT', step, 'TYPE', ARGV[4]) "
+    "else r = redis.call('SCAN', cur, 'MATCH', ARGV[2], 'COUNT', step) end "
+    "cur = r[1] rounds = rounds + 1 "
+    "for _, k in ipairs(r[2]) do out[#out + 1] = k end "
+    "until cur == '0' or #out >= want or rounds >= 100 "
+    "return {cur, out}";
+
+/* Starts at a random cursor (ARGV[2]) and picks the ARGV[3]-th key of the
+ * first page that has one, wrapping round once. */
+static const char randomkey_lua[] =
+    "local cur, wrapped = ARGV[2], false "
+    "repeat "
+    "local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 100) "
+    "cur = r[1] "
+    "if #r[2] > 0 then return r[2][tonumber(ARGV[3]) % #r[2] + 1] end "
+    "if cur == '0' then if wrapped then return false end wrapped = true end "
+    "until false";
+
+/* ==== Helpers ==== */
+
+
+static char *prefixed(arena *a, const keyspace *ks, const char *s, size_t n, size_t *outlen)
+{
+    char *p = arena_alloc(a, ks->len + n + 1);
+    memcpy(p, ks->prefix, ks->len);
+    memcpy(p + ks->len, s, n);
+    p[ks->len + n] = '\0';
+    *outlen = ks->len + n;
+    return p;
+}
+
+static void prefix_arg(arena *a, const keyspace *ks, tg_cmd *cmd, int i)
+{
+    cmd->argv[i] = prefixed(a, ks, cmd->argv[i], cmd->lens[i], &cmd->lens[i]);
+}
+
+size_t keyspace_glob(const keyspace *ks, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ks->len; i++) {
+        char c = ks->prefix[i];
+        bool special = c == '*' || c == '?' || c == '[' || c == ']' || c == '\\';
+        if (n + 3 > cap) return 0;
+        if (special) out[n++] = '\\';
+        out[n++] = c;
+    }
+    if (n + 2 > cap) return 0;
+    out[n++] = '*';
+    out[n] = '\0';
+    return n;
+}
+
+/* Replaces cmd with argv[0..argc) (copied into the arena). */
+static void replace(arena *a, tg_cmd *cmd, int argc, const char *const *argv,
+                    const size_t *lens)
+{
+    cmd->argv = arena_alloc(a, (size_t)argc * sizeof *cmd->argv);
+    cmd->lens = arena_alloc(a, (size_t)argc * sizeof *cmd->lens);
+    for (int i = 0; i < argc; i++) {
+        size_t n = lens ? lens[i] : strlen(argv[i]);
+        cmd->argv[i] = arena_strndup(a, argv[i], n);
+        cmd->lens[i] = n;
+    }
+    cmd->argc = argc;
+}
+
+static uint64_t rand64(void)
+{
+    static _Thread_local uint64_t s;
+    if (!s) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&s;
+        s |= 1;
+    }
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+}
+
+/* EVAL <script> 0 <glob> [more...]. */
+static int to_script(arena *a, const keyspace *ks, tg_cmd *cmd, const char *lua,
+                     int nextra, const char *const *extra, tg_err *err)
+{
+    char glob[2 * KEYSPACE_PREFIX_MAX + 2];
+    if (!keyspace_glob(ks, glob, sizeof glob))
+        return tg_fail(err, 400, "ERR database key prefix too long");
+    const char *argv[8] = {"EVAL", lua, "0", glob};
+    for (int i = 0; i < nextra; i++) argv[4 + i] = extra[i];
+    replace(a, cmd, 4 + nextra, argv, NULL);
+    return 0;
+}
+
+/* ==== Commands ==== */
+
+static bool is_uint(const char *s, size_t n, unsigned long long max)
+{
+    unsigned long long v = 0;
+    if (n == 0 || n > 20) return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        unsigned long long d = (unsigned long long)(s[i] - '0');
+        if (v > (max - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    return true;
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT n] [TYPE t] -> the scan script with
+ * the pattern behind the prefix. */
+static int rewrite_scan(arena *a, const keyspace *ks, tg_cmd *cmd, tg_err *err)
+{
+    if (cmd->argc < 2) return tg_fail(err, 400, "ERR wrong number of arguments for 'scan' command");
+    if (!is_uint(cmd->argv[1], cmd->lens[1], ~0ULL)) return tg_fail(err, 400, "ERR invalid cursor");
+    const char *match = "*", *count = "10", *type = NULL;
+    size_t mlen = 1, clen = 2, tlen = 0;
+    for (int i = 2; i < cmd->argc; i += 2) {
+        if (i + 1 >= cmd->argc) return tg_fail(err, 400, "ERR syntax error");
+        const char *v = cmd->argv[i + 1];
+        size_t vl = cmd->lens[i + 1];
+        if (cmd_word_is(cmd->argv[i], "match")) {
+            match = v;
+            mlen = vl;
+        } else if (cmd_word_is(cmd->argv[i], "count")) {
+            if (!is_uint(v, vl, ~0ULL) || (vl == 1 && v[0] == '0'))
+                return tg_fail(err, 400, "ERR value is not an integer or out of range");
+            /* A hint to Redis; capped so one call walks at most 100
+             * rounds of 1,000 slots of the shared keyspace. */
+            bool big = vl > 4 || (vl == 4 && strncmp(v, "1000", 4) > 0);
+            count = big ? "1000" : v;
+            clen = big ? 4 : vl;
+        } else if (cmd_word_is(cmd->argv[i], "type")) {
+            type = v;
+            tlen = vl;
+        } else {
+            return tg_fail(err, 400, "ERR syntax error");
+        }
+    }
+    char *pattern = arena_alloc(a, 2 * ks->len + mlen + 2);
+    size_t plen = keyspace_glob(ks, pattern, 2 * ks->len + 2);
+    if (!plen) return tg_fail(err, 400, "ERR database key prefix too long");
+    plen--; /* drop the '*': the client's pattern follows */
+    memcpy(pattern + plen, match, mlen);
+    plen += mlen;
+    pattern[plen] = '\0';
+    const char *argv[] = {"EVAL", scan_lua, "0", cmd->argv[1], pattern, count, type};
+    size_t lens[] = {4, strlen(scan_lua), 1, cmd->lens[1], plen, clen, tlen};
+    replace(a, cmd, type ? 7 : 6, argv, lens);
+    return 0;
+}
+
+/* SORT key [BY pattern] [LIMIT offset count] [GET pattern...] [ASC|DESC]
+ * [ALPHA] [STORE destination]. BY with a pattern and GET read other keys
+ * by name: Redis refuses them to a user restricted to a key prefix, and so
+ * does the gateway, with a clearer message. */
+static int rewrite_sort(arena *a, const keyspace *ks, const cmd_info *c, tg_cmd *cmd,
+                        tg_err *err)
+{
+    if (cmd->argc < 2) return tg_fail(err, 400, "ERR wrong number of arguments for 'sort' command");
+    bool ro = !strcmp(c->name, "sort_ro");
+    prefix_arg(a, ks, cmd, 1);
+    for (int i = 2; i < cmd->argc; i++) {
+        const char *w = cmd->argv[i];
+        int left = cmd->argc - i - 1;
+        if (cmd_word_is(w, "asc") || cmd_word_is(w, "desc") || cmd_word_is(w, "alpha")) {
+            continue;
+        } else if (cmd_word_is(w, "limit") && left >= 2) {
+            i += 2;
+        } else if (cmd_word_is(w, "by") && left >= 1) {
+            i++;
+            if (memchr(cmd->argv[i], '*', cmd->lens[i]))
+                return tg_fail(err, 400, "ERR SORT BY a pattern is not available on a "
+                               "shared database (it reads other keys by name)");
+        } else if (cmd_word_is(w, "get") && left >= 1) {
+            return tg_fail(err, 400, "ERR SORT GET is not available on a shared database "
+                           "(it reads other keys by name)");
+        } else if (!ro && cmd_word_is(w, "store") && left >= 1) {
+            prefix_arg(a, ks, cmd, ++i);
+        } else {
+            return tg_fail(err, 400, "ERR syntax error");
+        }
+    }
+    return 0;
+}
+
+/* GEORADIUS[BYMEMBER] key ...: Redis's ACL checks the first STORE key but
+ * the command writes the last, so the database's user may not run these
+ * at all; without STORE they run as their read-only twins. */
+static int rewrite_georadius(arena *a, const keyspace *ks, const cmd_info *c, tg_cmd *cmd,
+                             tg_err *err)
+{
+    for (int i = 2; i < cmd->argc; i++)
+        if (cmd_word_is(cmd->argv[i], "store") ||
+            cmd_word_is(cmd->argv[i], "storedist"))
+            return tg_fail(err, 400, "ERR %s ... STORE is not available on a shared "
+                           "database: use GEOSEARCHSTORE", c->name);
+    if (cmd->argc < 2) return 0; /* Redis answers the arity error */
+    bool member = !strcmp(c->name, "georadiusbymember");
+    cmd->argv[0] = (char *)(member ? "GEORADIUSBYMEMBER_RO" : "GEORADIUS_RO");
+    cmd->lens[0] = strlen(cmd->argv[0]);
+    prefix_arg(a, ks, cmd, 1);
+    return 0;
+}
+
+static int refuse(const char *name, const char *why, tg_err *err)
+{
+    return tg_fail(err, 400, "ERR command '%s' is not allowed on a shared database: %s",
+                   name, why);
+}
+
+int keyspace_rewrite(arena *a, const keyspace *ks, const cmd_info *c, bool transaction,
+                     tg_cmd *cmd, keyspace_out *out, tg_err *err)
+{
+    out->reply = CMD_REPLY_PLAIN;
+    out->as_gateway = false;
+    if (!c) return tg_fail(err, 400, "ERR unknown command");
+    out->reply = c->shared_reply;
+    switch (c->shared) {
+    case CMD_SHARED_KEYED: {
+        uint8_t *is_key = arena_alloc(a, (size_t)cmd->argc);
+        memset(is_key, 0, (size_t)cmd->argc);
+        int rc = cmd_mark_keys(c, cmd->argc, cmd->argv, cmd->lens, is_key);
+        if (rc == -2) return tg_fail(err, 400, "ERR numkeys is not a valid number of keys");
+        if (rc) return refuse(c->name, "its keys cannot be located", err);
+        for (int i = 1; i < cmd->argc; i++)
+            if (is_key[i]) prefix_arg(a, ks, cmd, i);
+        return 0;
+    }
+    case CMD_SHARED_KEYLESS:
+        return 0;
+    case CMD_SHARED_CHANNEL:
+        if (cmd->argc >= 2) prefix_arg(a, ks, cmd, 1);
+        return 0;
+    case CMD_SHARED_SORT:
+        return rewrite_sort(a, ks, c, cmd, err);
+    case CMD_SHARED_GEORADIUS:
+        return rewrite_georadius(a, ks, c, cmd, err);
+    default:
+        break;
+    }
+    if (c->shared == CMD_SHARED_REFUSED)
+        return refuse(c->name, c->nspecs ? "its keys cannot be located"
+                                         : "it reaches beyond this database", err);
+    /* The keyspace commands: confined, run as the gateway's user. */
+    if (transaction)
+        return refuse(c->name, "it cannot run inside /multi-exec here (use /pipeline)", err);
+    out->as_gateway = true;
+    switch (c->shared) {
+    case CMD_SHARED_KEYS: {
+        if (cmd->argc != 2)
+            return tg_fail(err, 400, "ERR wrong number of arguments for 'keys' command");
+        prefix_arg(a, ks, cmd, 1);
+        return 0;
+    }
+    case CMD_SHARED_SCAN:
+        return rewrite_scan(a, ks, cmd, err);
+    case CMD_SHARED_RANDOMKEY: {
+        if (cmd->argc != 1)
+            return tg_fail(err, 400, "ERR wrong number of arguments for 'randomkey' command");
+        char cursor[24], pick[24];
+        snprintf(cursor, sizeof cursor, "%llu", (unsigned long long)(rand64() & 0xffffff));
+        snprintf(pick, sizeof pick, "%llu", (unsigned long long)(rand64() & 0xffffff));
+        const char *extra[] = {cursor, pick};
+        return to_script(a, ks, cmd, randomkey_lua, 2, extra, err);
+    }
+    case CMD_SHARED_DBSIZE:
+        if (cmd->argc != 1)
+            return tg_fail(err, 400, "ERR wrong number of arguments for 'dbsize' command");
+        return to_script(a, ks, cmd, dbsize_lua, 0, NULL, err);
+    case CMD_SHARED_FLUSH:
+        if (cmd->argc > 2 || (cmd->argc == 2 && !cmd_word_is(cmd->argv[1], "async") &&
+                              !cmd_word_is(cmd->argv[1], "sync")))
+            return tg_fail(err, 400, "ERR syntax error");
+        return to_script(a, ks, cmd, keyspace_flush_lua, 0, NULL, err);
+    default:
+        return refuse(c->name, "it reaches beyond this database", err);
+    }
+}
+
+/* ==== Replies ==== */
+
+static void strip(const keyspace *ks, redisReply *r)
+{
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) ||
+        r->len < ks->len || memcmp(r->str, ks->prefix, ks->len))
+        return;
+    /* hiredis frees str itself: shift in place, keep the pointer. */
+    memmove(r->str, r->str + ks->len, r->len - ks->len + 1);
+    r->len -= ks->len;
+}
+
+static void strip_all(const keyspace *ks, redisReply *r)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i < r->elements; i++) strip(ks, r->element[i]);
+}
+
+/* Errors may quote key names ("No such key 'db_x:k'"). */
+static void strip_error(const keyspace *ks, redisReply *r)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < r->len;) {
+        if (r->len - i >= ks->len && !memcmp(r->str + i, ks->prefix, ks->len)) {
+            i += ks->len;
+            continue;
+        }
+        r->str[w++] = r->str[i++];
+    }
+    r->str[w] = '\0';
+    r->len = w;
+}
+
+void keyspace_unprefix(const keyspace *ks, uint8_t reply, redisReply *r)
+{
+    if (!r || ks->len == 0) return;
+    if (r->type == REDIS_REPLY_ERROR) {
+        strip_error(ks, r);
+        return;
+    }
+    switch (reply) {
+    case CMD_REPLY_KEY:
+        strip(ks, r);
+        break;
+    case CMD_REPLY_KEYS:
+        strip_all(ks, r);
+        break;
+    case CMD_REPLY_SCAN:
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) strip_all(ks, r->element[1]);
+        break;
+    case CMD_REPLY_FIRST:
+        if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) strip(ks, r->element[0]);
+        break;
+    case CMD_REPLY_STREAMS:
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+            redisReply *e = r->element[i];
+            if (e && e->type == REDIS_REPLY_ARRAY && e->elements > 0) strip(ks, e->element[0]);
+        }
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,37 @@
+/*
+ * reply.h - encodes hiredis replies for the HTTP client.
+ *
+ * JSON (PROTOCOL.md "Responses"): strings become JSON strings, or base64 of
+ * their raw bytes when the client asked for Upstash-Encoding: base64;
+ * integers become numbers; nil becomes null; arrays nest. Without base64,
+ * bytes that are not valid UTF-8 are replaced by U+FFFD so the output is
+ * always valid JSON (base64 is the binary-safe mode). Error texts are
+ * never base64-encoded. RESP2 re-serialises the reply byte for byte.
+ *
+ * Encoders append to a caller-owned buf; they read the reply and never keep
+ * it. Thread-safe.
+ */
+#ifndef TG_REPLY_H
+#define TG_REPLY_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+
+#include "common/buf.h"
+
+/* Appends s[0..n) as a quoted JSON string (escaped, UTF-8 sanitised). */
+void reply_json_string(buf *out, const char *s, size_t n);
+
+/* Appends r as a JSON value. */
+void reply_json_value(buf *out, const redisReply *r, bool base64);
+
+/* Appends {"error":"<msg>"}. */
+void reply_json_error(buf *out, const char *msg, size_t n);
+
+/* Appends {"result":<r>} or, for an error reply, {"error":"..."}. */
+void reply_json_entry(buf *out, const redisReply *r, bool base64);
+
+/* Appends the RESP2 encoding of r. */
+void reply_resp2(buf *out, const redisReply *r);
+
+#endif

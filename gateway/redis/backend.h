@@ -1,0 +1,93 @@
+/*
+ * backend.h - one pipelined, non-blocking connection to a Redis backend.
+ *
+ * Each worker thread owns its backend connections (one per backend URL and
+ * logical DB) and drives them from its event loop; nothing here is shared
+ * between threads or locked. Requests append their commands to the output
+ * buffer and the worker writes it once per loop turn, so commands from many
+ * concurrent HTTP requests reach Redis as one pipeline.
+ *
+ * Connection life: connect (non-blocking, bounded by the connect timeout),
+ * handshake (AUTH, SELECT, then AUTH as the restricted ACL user of
+ * backend_setup.h; user commands are held back until it succeeds, so they
+ * can never run on the wrong logical DB or with more rights), ready. Any error - a
+ * refused connect, a reply that does not parse, a command timeout - fails
+ * every pending operation with 503 and discards the connection; the next
+ * submission reconnects after a short back-off.
+ *
+ * Ownership: replies handed to an operation's done callback belong to the
+ * operation's owner (free with freeReplyObject).
+ */
+#ifndef TG_BACKEND_H
+#define TG_BACKEND_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gateway/protocol/argv.h"
+#include "gateway/redis/setup.h"
+#include "common/err.h"
+
+typedef struct backend backend;
+
+typedef struct backend_opts {
+    int epfd;                  /* the owning worker's epoll instance */
+    int connect_timeout_ms;
+    int command_timeout_ms;
+    uint64_t max_reply_bytes;  /* a larger reply is dropped (resp_scan.h);
+                                  0: no limit */
+} backend_opts;
+
+/* Called once per operation: err NULL when all replies arrived (in
+ * replies[0..n)), else the operation failed and replies must be ignored
+ * (those that did arrive are freed by the backend). */
+typedef void (*backend_done_fn)(void *ctx, const tg_err *err);
+
+/* The epoll data of a backend's socket points at this tag. */
+typedef struct backend_tag {
+    int kind;                  /* always WORKER_EV_BACKEND (server.c) */
+    backend *b;
+} backend_tag;
+
+/* bi: the backend's set-up (its restricted user's password, if any, and
+ * the per-database users); NULL to stay as the URL's user. */
+backend *backend_new(const char *url, int db_index, const backend_info *bi,
+                     const backend_opts *o, tg_err *err);
+void backend_free(backend *b);       /* fails pending operations; NULL ok */
+
+const char *backend_url(const backend *b);
+int backend_db(const backend *b);
+
+/* Queues cmds[0..n) as one operation. With transaction, they are wrapped
+ * in MULTI/EXEC and replies gets n + 2 entries (MULTI, QUEUED..., EXEC);
+ * otherwise n. replies must stay valid until done is called. Returns 0, or
+ * -1 with a 503 err if the backend is unavailable (done is not called).
+ *
+ * db_user (a shared database's id, or NULL) runs the commands as that
+ * database's ACL user, except those with as_gateway[i] set (may be NULL),
+ * which run as the restricted user. The connection remembers whom it runs
+ * as and puts `AUTH` in the pipeline only when that changes, so requests
+ * of many databases still share one pipeline. A refused AUTH fails every
+ * pending operation. In a transaction every command runs as one user. */
+int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
+                   const char *db_user, const bool *as_gateway,
+                   redisReply **replies, backend_done_fn done, void *ctx,
+                   tg_err *err);
+
+/* Forgets ctx: its operation still completes on the wire, but its replies
+ * are freed and done is not called (the HTTP client went away). */
+void backend_cancel(backend *b, void *ctx);
+
+void backend_on_event(backend *b, uint32_t events);   /* epoll events */
+void backend_flush(backend *b);                       /* write queued output */
+bool backend_has_output(const backend *b);
+
+/* Earliest deadline in ms (monotonic), or UINT64_MAX. */
+uint64_t backend_deadline(const backend *b);
+void backend_check_timeouts(backend *b, uint64_t now_ms);
+int backend_pending(const backend *b);
+
+uint64_t now_ms(void);
+
+#endif

@@ -1,0 +1,452 @@
+/* backend_setup.c - see backend_setup.h. */
+#include "gateway/redis/setup.h"
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/siphash.h"
+#include "gateway/policy/keyspace.h"
+#include "common/mem.h"
+#include "gateway/redis/redis_url.h"
+
+/* The restricted user's rules. Everything a tenant may do, minus what
+ * reaches past one logical database or the tenant's own keys. The gateway
+ * refuses these too (with clearer errors); this is the net under Lua. */
+static const char *const acl_rules[] = {
+    /* Everything but the passwords is reset: each node adds its own, so
+     * nodes with other keys (or a rotation) do not lock each other out. */
+    "on", "nocommands", "resetkeys", "resetchannels", "clearselectors",
+    "sanitize-payload", "~*", "&*", "+@all", "-@admin",
+    "-select", "-swapdb", "-move", "-copy", "-flushall", "-migrate",
+    "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
+    "-script|debug", "-memory",
+};
+
+/* A database's user: its keys and channels, and what a tenant may run,
+ * minus the keyspace-wide commands (the gateway runs confined versions of
+ * those as its own user). SORT is dangerous only for BY/GET, which Redis
+ * refuses to a user restricted to a key pattern. */
+static const char *const db_user_rules[] = {
+    "on", "resetkeys", "resetchannels", "clearselectors", "sanitize-payload", "nocommands",
+    "+@all", "-@admin",
+    "-@dangerous", "+sort", "+sort_ro", "-keys", "-scan", "-randomkey",
+    "-dbsize", "-flushdb", "-flushall", "-select", "-swapdb", "-move", "-copy",
+    "-migrate", "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
+    "-script|debug", "-memory", "-client", "-wait",
+    /* ACL checks GEORADIUS's first STORE key, the command writes its last */
+    "-georadius", "-georadiusbymember",
+};
+
+/* Which databases' users are in place, at which generation. */
+typedef struct user_slot {
+    char *id;
+    uint32_t gen;
+} user_slot;
+
+typedef struct reg_entry {
+    backend_info info;          /* first: backend_info * -> reg_entry * */
+    struct reg_entry *next;
+    char *url;
+    uint32_t users_gen;         /* atomic */
+    pthread_mutex_t users_lock; /* users, admin */
+    user_slot *users;           /* open addressing, ncap a power of two */
+    size_t nusers, ncap;
+    redisContext *admin;
+} reg_entry;
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static reg_entry *reg_head;
+static uint8_t pw_key[2][16];
+
+void backend_setup_init(const void *secret, size_t n)
+{
+    static const uint8_t k0[16] = "tollgate-acl-k0!", k1[16] = "tollgate-acl-k1!";
+    for (int i = 0; i < 2; i++) {
+        uint64_t a = siphash24(i ? k1 : k0, secret, n);
+        uint64_t b = siphash24(i ? k0 : k1, secret, n);
+        memcpy(pw_key[i], &a, 8);
+        memcpy(pw_key[i] + 8, &b, 8);
+    }
+}
+
+/* A password per (url, id); id NULL for the restricted user. */
+static void derive_password(const char *url, const char *id, char out[40])
+{
+    char in[1024];
+    int n = snprintf(in, sizeof in, "%s%s%s", url, id ? "\n" : "", id ? id : "");
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof in ? (size_t)n : sizeof in - 1;
+    uint64_t a = siphash24(pw_key[0], in, len);
+    uint64_t b = siphash24(pw_key[1], in, len);
+    snprintf(out, 40, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+}
+
+
+
+static redisContext *connect_admin(const redis_url *u, int timeout_ms, tg_err *err)
+{
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    redisContext *c = u->path[0] ? redisConnectUnixWithTimeout(u->path, tv)
+                                 : redisConnectWithTimeout(u->host, u->port, tv);
+    if (!c || c->err) {
+        tg_fail(err, 503, "ERR backend unavailable: %s", c ? c->errstr : "out of memory");
+        if (c) redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    if (u->password[0]) {
+        redisReply *r = u->user[0] ? redisCommand(c, "AUTH %s %s", u->user, u->password)
+                                   : redisCommand(c, "AUTH %s", u->password);
+        bool ok = r && r->type != REDIS_REPLY_ERROR;
+        if (r) freeReplyObject(r);
+        if (!ok) {
+            tg_fail(err, 503, "ERR backend unavailable: authentication refused");
+            redisFree(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+int backend_acl_setuser_argv(const char *pass, bool restore_ok, char *pwbuf,
+                             const char **argv, int cap)
+{
+    const size_t nrules = sizeof acl_rules / sizeof acl_rules[0];
+    int n = 0;
+    if ((size_t)cap < nrules + 6) return 0;
+    snprintf(pwbuf, 48, ">%s", pass);
+    argv[n++] = "ACL";
+    argv[n++] = "SETUSER";
+    argv[n++] = BACKEND_ACL_USER;
+    for (size_t i = 0; i < nrules; i++) argv[n++] = acl_rules[i];
+    argv[n++] = pwbuf;
+    if (!restore_ok) { /* not even from Lua (see dump_payloads_checked) */
+        argv[n++] = "-restore";
+        argv[n++] = "-restore-asking";
+    }
+    return n;
+}
+
+static bool create_acl_user(redisContext *c, const char *pass, bool restore_ok)
+{
+    const char *argv[64];
+    size_t lens[64];
+    char pw[48];
+    int n = backend_acl_setuser_argv(pass, restore_ok, pw, argv, 64);
+    for (int i = 0; i < n; i++) lens[i] = strlen(argv[i]);
+    redisReply *r = redisCommandArgv(c, n, argv, lens);
+    bool ok = r && r->type == REDIS_REPLY_STATUS;
+    if (r && !ok)
+        fprintf(stderr, "tollgate: warning: cannot create ACL user %s (%s): scripting "
+                "is refused on this backend\n", BACKEND_ACL_USER,
+                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    if (r) freeReplyObject(r);
+    return ok;
+}
+
+/* RESTORE of a crafted payload can crash a server every tenant shares,
+ * unless Redis checks payloads deeply (sanitize-dump-payload yes or
+ * clients). */
+static bool dump_payloads_checked(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "CONFIG GET sanitize-dump-payload");
+    /* "clients": checked for every connection but a replication link. */
+    bool yes = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+               r->element[1]->type == REDIS_REPLY_STRING &&
+               (!strcmp(r->element[1]->str, "yes") || !strcmp(r->element[1]->str, "clients"));
+    if (r) freeReplyObject(r);
+    return yes;
+}
+
+/* Script replies must not carry CR/LF (CVE-2025-67733, fixed in current
+ * Redis releases): one tenant's script could otherwise forge the reply the
+ * next request on a shared connection reads. Probed once; scripting is
+ * refused on a backend that fails. */
+static bool script_replies_framed(redisContext *c)
+{
+    redisAppendCommand(c, "EVAL %s 0", "return redis.error_reply('tollgate\\r\\n+forged')");
+    redisAppendCommand(c, "PING");
+    void *a = NULL, *b = NULL;
+    /* Framed: the script's error arrives whole (its line break blanked),
+     * and the next reply is PING's. */
+    bool ok = redisGetReply(c, &a) == REDIS_OK && redisGetReply(c, &b) == REDIS_OK && a && b &&
+              ((redisReply *)a)->type == REDIS_REPLY_ERROR &&
+              strstr(((redisReply *)a)->str, "forged") &&
+              ((redisReply *)b)->type == REDIS_REPLY_STATUS &&
+              !strcmp(((redisReply *)b)->str, "PONG");
+    if (a) freeReplyObject(a);
+    if (b) freeReplyObject(b);
+    if (!ok)
+        fprintf(stderr, "tollgate: warning: script replies on this Redis do not come back "
+                "whole (CVE-2025-67733, or EVAL refused to tollgate): scripting is "
+                "refused on it\n");
+    return ok; /* the caller closes c: no reply left to drain matters */
+}
+
+static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err)
+{
+    redis_url u;
+    memset(out, 0, sizeof *out);
+    if (redis_url_parse(url, &u, err)) return -1;
+    redisContext *c = connect_admin(&u, timeout_ms, err);
+    if (!c) return -1;
+    int rc = -1;
+    redisReply *r = redisCommand(c, "COMMAND");
+    if (!r) {
+        tg_fail(err, 503, "ERR backend unavailable: %s", c->errstr);
+        goto out;
+    }
+    out->cmds = cmd_table_from_reply(r, err);
+    freeReplyObject(r);
+    if (!out->cmds) goto out;
+    derive_password(url, NULL, out->acl_pass);
+    derive_password(url, "-nobody", out->nobody_pass);
+    out->caps.restore_checked = dump_payloads_checked(c);
+    out->caps.scripts_framed = script_replies_framed(c);
+    out->caps.scripts_contained = create_acl_user(c, out->acl_pass, out->caps.restore_checked);
+    if (!out->caps.scripts_contained) out->acl_pass[0] = '\0';
+    rc = 0;
+out:
+    redisFree(c);
+    return rc;
+}
+
+const backend_info *backend_info_for(const char *url, int timeout_ms, tg_err *err)
+{
+    const backend_info *found = NULL;
+    pthread_mutex_lock(&reg_lock);
+    for (reg_entry *e = reg_head; e && !found; e = e->next)
+        if (!strcmp(e->url, url)) found = &e->info;
+    if (!found) {
+        backend_info info;
+        if (!setup(url, timeout_ms, &info, err)) {
+            reg_entry *e = xcalloc(1, sizeof *e);
+            e->url = xstrdup(url);
+            e->info = info;
+            e->users_gen = 1;
+            pthread_mutex_init(&e->users_lock, NULL);
+            e->next = reg_head;
+            reg_head = e;
+            found = &e->info;
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return found;
+}
+
+void backend_setup_clear(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (reg_entry *e = reg_head, *next; e; e = next) {
+        next = e->next;
+        cmd_table_free((cmd_table *)e->info.cmds);
+        for (size_t i = 0; i < e->ncap; i++) free(e->users[i].id);
+        free(e->users);
+        if (e->admin) redisFree(e->admin);
+        pthread_mutex_destroy(&e->users_lock);
+        free(e->url);
+        free(e);
+    }
+    reg_head = NULL;
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* ==== Per-database users ==== */
+
+void backend_db_user(const char *url, const char *database_id, char *name, size_t cap,
+                     char pass[40])
+{
+    snprintf(name, cap, "%s%s", BACKEND_DB_USER_PREFIX, database_id);
+    derive_password(url, database_id, pass);
+}
+
+static reg_entry *entry_of(const backend_info *bi)
+{
+    return (reg_entry *)(void *)bi; /* info is the first member */
+}
+
+uint32_t backend_users_gen(const backend_info *bi)
+{
+    return __atomic_load_n(&entry_of(bi)->users_gen, __ATOMIC_ACQUIRE);
+}
+
+void backend_users_stale(const backend_info *bi)
+{
+    __atomic_add_fetch(&entry_of(bi)->users_gen, 1, __ATOMIC_ACQ_REL);
+}
+
+/* ACL SETUSER for the database on an admin connection. */
+static int setuser(redisContext *c, const char *url, const char *database_id,
+                   const char *prefix, bool restore_ok, tg_err *err)
+{
+    const size_t nrules = sizeof db_user_rules / sizeof db_user_rules[0];
+    const char *argv[64];
+    size_t lens[64];
+    char name[BACKEND_USER_MAX], pass[40], pw[48], keys[2 * KEYSPACE_PREFIX_MAX + 4],
+        chans[2 * KEYSPACE_PREFIX_MAX + 4];
+    keyspace ks = {prefix, strlen(prefix)};
+    keys[0] = '~';
+    chans[0] = '&';
+    if (!keyspace_glob(&ks, keys + 1, sizeof keys - 1) ||
+        !keyspace_glob(&ks, chans + 1, sizeof chans - 1))
+        return tg_fail(err, 503, "ERR database key prefix too long");
+    backend_db_user(url, database_id, name, sizeof name, pass);
+    snprintf(pw, sizeof pw, ">%s", pass);
+    int n = 0;
+    argv[n++] = "ACL";
+    argv[n++] = "SETUSER";
+    argv[n++] = name;
+    for (size_t i = 0; i < nrules; i++) argv[n++] = db_user_rules[i];
+    /* RESTORE only where Redis checks payloads: not even from Lua. */
+    argv[n++] = restore_ok ? "+restore" : "-restore";
+    argv[n++] = keys;
+    argv[n++] = chans;
+    argv[n++] = pw;
+    for (int i = 0; i < n; i++) lens[i] = strlen(argv[i]);
+    redisReply *r = redisCommandArgv(c, n, argv, lens);
+    int rc = 0;
+    if (!r) rc = tg_fail(err, 503, "ERR backend unavailable: %s", c->errstr);
+    else if (r->type != REDIS_REPLY_STATUS)
+        rc = tg_fail(err, 503, "ERR backend refused the database's ACL user: %.200s",
+                     r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    if (r) freeReplyObject(r);
+    return rc;
+}
+
+static user_slot *user_find(reg_entry *e, const char *id, bool add)
+{
+    if (add && (e->nusers + 1) * 2 > e->ncap) {
+        size_t ncap = e->ncap ? e->ncap * 2 : 64;
+        user_slot *n = xcalloc(ncap, sizeof *n);
+        for (size_t i = 0; i < e->ncap; i++) {
+            if (!e->users[i].id) continue;
+            size_t h = hash_bytes(e->users[i].id, strlen(e->users[i].id)) & (ncap - 1);
+            while (n[h].id) h = (h + 1) & (ncap - 1);
+            n[h] = e->users[i];
+        }
+        free(e->users);
+        e->users = n;
+        e->ncap = ncap;
+    }
+    if (!e->ncap) return NULL;
+    size_t h = hash_bytes(id, strlen(id)) & (e->ncap - 1);
+    while (e->users[h].id) {
+        if (!strcmp(e->users[h].id, id)) return &e->users[h];
+        h = (h + 1) & (e->ncap - 1);
+    }
+    if (!add) return NULL;
+    e->users[h].id = xstrdup(id);
+    e->nusers++;
+    return &e->users[h];
+}
+
+/* The registry's admin connection (users_lock held): connected on demand. */
+static redisContext *admin_conn(reg_entry *e, int timeout_ms, tg_err *err)
+{
+    if (e->admin && e->admin->err) {
+        redisFree(e->admin);
+        e->admin = NULL;
+    }
+    if (!e->admin) {
+        redis_url u;
+        if (redis_url_parse(e->url, &u, err)) return NULL;
+        e->admin = connect_admin(&u, timeout_ms, err);
+    }
+    return e->admin;
+}
+
+bool backend_kill_busy_script(const backend_info *bi, int timeout_ms)
+{
+    reg_entry *e = entry_of(bi);
+    tg_err err;
+    bool killed = false;
+    pthread_mutex_lock(&e->users_lock);
+    redisContext *c = admin_conn(e, timeout_ms, &err);
+    redisReply *r = c ? redisCommand(c, "SCRIPT KILL") : NULL;
+    if (r && r->type == REDIS_REPLY_STATUS) {
+        fprintf(stderr, "tollgate: killed a script that outran the command timeout\n");
+        killed = true;
+    }
+    else if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOTBUSY", 7))
+        fprintf(stderr, "tollgate: warning: a script outran the command timeout and "
+                "cannot be killed: %.160s\n", r->str);
+    if (r) freeReplyObject(r);
+    pthread_mutex_unlock(&e->users_lock);
+    return killed;
+}
+
+int backend_db_user_ensure(const backend_info *bi, const char *database_id,
+                           const char *prefix, int timeout_ms, tg_err *err)
+{
+    reg_entry *e = entry_of(bi);
+    uint32_t gen = backend_users_gen(bi);
+    int rc = 0;
+    pthread_mutex_lock(&e->users_lock);
+    user_slot *s = user_find(e, database_id, false);
+    if (s && s->gen == gen) goto out;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!admin_conn(e, timeout_ms, err)) {
+            rc = -1;
+            goto out;
+        }
+        rc = setuser(e->admin, e->url, database_id, prefix, bi->caps.restore_checked, err);
+        if (rc == 0 || !e->admin->err) break;
+        redisFree(e->admin); /* the connection broke: one fresh try */
+        e->admin = NULL;
+    }
+    if (rc == 0) user_find(e, database_id, true)->gen = gen;
+out:
+    pthread_mutex_unlock(&e->users_lock);
+    return rc;
+}
+
+int backend_db_user_create(const char *url, const char *database_id, const char *prefix,
+                           int timeout_ms, tg_err *err)
+{
+    redis_url u;
+    if (redis_url_parse(url, &u, err)) return -1;
+    redisContext *c = connect_admin(&u, timeout_ms, err);
+    if (!c) return -1;
+    int rc = setuser(c, url, database_id, prefix, dump_payloads_checked(c), err);
+    redisFree(c);
+    return rc;
+}
+
+/* 0 if r (freed here) is not an error, else -1 with a 503 err. */
+static int admin_reply(redisContext *c, redisReply *r, const char *what, tg_err *err)
+{
+    int rc = 0;
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        rc = tg_fail(err, 503, "ERR cannot %s: %s", what, r ? r->str : c->errstr);
+    if (r) freeReplyObject(r);
+    return rc;
+}
+
+int backend_db_purge(const char *url, int db_index, const char *database_id,
+                     const char *prefix, int timeout_ms, tg_err *err)
+{
+    redis_url u;
+    char name[BACKEND_USER_MAX], pass[40], glob[2 * KEYSPACE_PREFIX_MAX + 2];
+    bool shared = prefix && *prefix;
+    keyspace ks = {prefix, shared ? strlen(prefix) : 0};
+    if (redis_url_parse(url, &u, err)) return -1;
+    if (shared && !keyspace_glob(&ks, glob, sizeof glob))
+        return tg_fail(err, 503, "ERR database key prefix too long");
+    redisContext *c = connect_admin(&u, timeout_ms, err);
+    if (!c) return -1;
+    const char *what = "remove the database's data";
+    int rc = admin_reply(c, redisCommand(c, "SELECT %d", db_index), what, err);
+    if (!rc)
+        rc = admin_reply(c, shared ? redisCommand(c, "EVAL %s 0 %s", keyspace_flush_lua, glob)
+                                   : redisCommand(c, "FLUSHDB"), what, err);
+    if (!rc && shared) {
+        /* Redis closes connections still signed in as the user; the
+         * gateway's reconnect. */
+        backend_db_user(url, database_id, name, sizeof name, pass);
+        rc = admin_reply(c, redisCommand(c, "ACL DELUSER %s", name),
+                         "drop the database's ACL user", err);
+    }
+    redisFree(c);
+    return rc;
+}

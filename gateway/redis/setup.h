@@ -1,0 +1,108 @@
+/*
+ * backend_setup.h - what tollgate prepares on each Redis backend before
+ * serving from it, once per backend URL per process:
+ *
+ *   - the command table (command.h), from the backend's own COMMAND reply;
+ *   - a restricted ACL user, `tollgate-dataplane`, that every data-plane
+ *     connection switches to after selecting its logical DB. The user may
+ *     not SELECT, SWAPDB, MOVE, COPY, FLUSHALL, read server-wide INFO,
+ *     manage functions or kill scripts, so a Lua script (which runs with
+ *     its caller's permissions) cannot reach another database either. Its
+ *     password is derived from the JWT secret, so every gateway node
+ *     sharing the secret computes the same one.
+ *
+ *   - for each shared (key-prefix) database, its own ACL user
+ *     `tollgate-db-<database id>`, limited to `~<prefix>*` keys and
+ *     `&<prefix>*` channels and without the keyspace-wide commands (KEYS,
+ *     SCAN, RANDOMKEY, DBSIZE, FLUSH*) or anything dangerous, so that a key
+ *     the gateway failed to prefix, or one a Lua script names, ends in a
+ *     permission error. Connections switch to it with AUTH inside their
+ *     pipeline (backend.h). It is created by `tollgate db create` and made
+ *     sure of by the gateway on first use, and again after a backend
+ *     connection was lost (a restarted Redis has forgotten it).
+ *     Passwords are added, never reset, so gateway nodes with different
+ *     secrets do not lock each other out.
+ *
+ * If the backend refuses ACL SETUSER (an old Redis, a restricted account),
+ * caps.scripts_contained is false and policy refuses scripting there, and
+ * shared databases cannot be served from it.
+ *
+ * The registry is process-wide, filled under a mutex (blocking, bounded by
+ * the timeout) on first use of a URL, and read-only afterwards.
+ */
+#ifndef TG_BACKEND_SETUP_H
+#define TG_BACKEND_SETUP_H
+
+#include <stdbool.h>
+
+#include "gateway/redis/command_table.h"
+#include "common/err.h"
+
+#define BACKEND_ACL_USER "tollgate-dataplane"
+/* No keys, no channels, no commands: where connections pass when they
+ * switch to a database's user (backend.c), so a refused AUTH fails
+ * closed. Created in every connection's handshake. */
+#define BACKEND_NOBODY_USER "tollgate-nobody"
+
+typedef struct backend_info {
+    const cmd_table *cmds;
+    cmd_caps caps;               /* scripts_contained: the ACL user is in
+                                    place; restore_checked */
+    char acl_pass[40];           /* hex; empty when !caps.scripts_contained */
+    char nobody_pass[40];        /* BACKEND_NOBODY_USER's */
+} backend_info;
+
+/* Derives ACL passwords from this secret (call once before serving). */
+void backend_setup_init(const void *secret, size_t len);
+
+/* The info for url, set up on first call. NULL + 503 err if the backend
+ * cannot be reached (a later call tries again). */
+const backend_info *backend_info_for(const char *url, int timeout_ms, tg_err *err);
+
+void backend_setup_clear(void);
+
+/* ==== Per-database users (shared databases) ==== */
+
+#define BACKEND_DB_USER_PREFIX "tollgate-db-"
+#define BACKEND_USER_MAX 96
+
+/* The database's user name and password (40 bytes). */
+void backend_db_user(const char *url, const char *database_id, char *name, size_t cap,
+                     char pass[40]);
+
+/* Bumped when the users on this backend may have been lost; the gateway
+ * makes sure of a database's user again when the number it saw changes. */
+uint32_t backend_users_gen(const backend_info *bi);
+void backend_users_stale(const backend_info *bi);
+
+/* Makes sure the database's user exists with the current rules (one
+ * blocking ACL SETUSER, bounded by timeout_ms, the first time per
+ * generation). 0, or -1 with a 503 err. */
+int backend_db_user_ensure(const backend_info *bi, const char *database_id,
+                           const char *prefix, int timeout_ms, tg_err *err);
+
+/* A command outran its timeout: if a Lua script is what keeps Redis busy
+ * (every tenant then gets BUSY), kill it (SCRIPT KILL on an admin
+ * connection, bounded by timeout_ms). A script that already wrote cannot
+ * be killed; that is logged. True if a script was killed. */
+bool backend_kill_busy_script(const backend_info *bi, int timeout_ms);
+
+/* For the CLI: creates (or updates) the database's user on url. */
+int backend_db_user_create(const char *url, const char *database_id, const char *prefix,
+                           int timeout_ms, tg_err *err);
+
+/* For the CLI: removes a deleted database's data from url: a dedicated
+ * one's logical DB is flushed; a shared one's keys (prefix) are unlinked
+ * and its user dropped. 0, or -1 with a 503 err. */
+int backend_db_purge(const char *url, int db_index, const char *database_id,
+                     const char *prefix, int timeout_ms, tg_err *err);
+
+/* Fills argv with `ACL SETUSER <user> <rules...>` for password pass
+ * (without RESTORE unless restore_ok).
+ * pwbuf (48 bytes) holds the ">pass" argument. Returns argc (<= cap).
+ * Connections re-issue it in their handshake: a restarted Redis has
+ * forgotten the user. */
+int backend_acl_setuser_argv(const char *pass, bool restore_ok, char *pwbuf,
+                             const char **argv, int cap);
+
+#endif

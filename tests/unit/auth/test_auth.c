@@ -1,0 +1,447 @@
+/* test_auth.c - auth/auth.h over auth/tenancy.h and migrations/migrate.h,
+ * on a throwaway SQLite file. */
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "auth/tenancy.h"
+#include "common/siphash.h"
+#include "migrations/migrate.h"
+#include "tests/unit/testhelp.h"
+
+#define SECRET "0123456789abcdef0123456789abcdef"
+#define URL_A "redis://127.0.0.1:6379"
+#define URL_B "redis://10.0.0.2:6379"
+
+static const auth_key key = {.alg = "HS256", .secret = (const unsigned char *)SECRET,
+    .secret_len = sizeof SECRET - 1, .leeway_s = 30};
+static const auth_keyring ring = {&key, 1, &key};
+static const auth_keyring *current = &ring;
+static char dir[] = "/tmp/tg-auth-XXXXXX";
+static char path[256];
+static sqlite3 *db;
+static char tenant_a[AUTH_ID_MAX], tenant_b[AUTH_ID_MAX];
+static char db_a[AUTH_ID_MAX], db_b[AUTH_ID_MAX];
+static time_t now;
+
+/* Issues a token row for database and returns the signed token (caller
+ * frees); *c gets its claims. */
+static char *issue(const char *database, auth_scope scope, long long ttl,
+                   auth_claims *c)
+{
+    tg_err err;
+    auth_claims tmp;
+    if (!c) c = &tmp;
+    if (tenancy_token_issue(db, database, scope, ttl, c, &err)) {
+        fprintf(stderr, "  issue: %s\n", err.msg);
+        return NULL;
+    }
+    return auth_jwt_sign(&key, c, &err);
+}
+
+static int authn(auth_ctx *a, const char *tok, time_t t, auth_grant *g, tg_err *err)
+{
+    return auth_authenticate(a, tok, tok ? strlen(tok) : 0, t, g, err);
+}
+
+static auth_ctx *ctx(size_t entries)
+{
+    tg_err err;
+    auth_ctx *a = auth_ctx_new(&current, key.leeway_s, path, entries, &err);
+    if (!a) fprintf(stderr, "  auth_ctx_new: %s\n", err.msg);
+    return a;
+}
+
+TEST(migrate_idempotent)
+{
+    tg_err err;
+    int applied = -1;
+    db = migrate_open(path, &err);
+    CHECK(db != NULL);
+    if (!db) return;
+    CHECK(migrate_apply(db, &applied, &err) == 0);
+    CHECK(applied == tg_migrations_count && applied >= 1);
+    CHECK(migrate_apply(db, &applied, &err) == 0);
+    CHECK(applied == 0);
+    CHECK(migrate_apply(db, NULL, &err) == 0);
+}
+
+static int index_of(const char *database)
+{
+    sqlite3_stmt *st;
+    int idx = -1;
+    if (sqlite3_prepare_v2(db, "SELECT db_index FROM databases WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, database, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) idx = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return idx;
+}
+
+TEST(tenants_and_db_indexes)
+{
+    tg_err err;
+    char id[AUTH_ID_MAX], id2[AUTH_ID_MAX];
+    CHECK(tenancy_tenant_create(db, "acme", tenant_a, &err) == 0);
+    CHECK(tenancy_tenant_create(db, "globex", tenant_b, &err) == 0);
+    CHECK(strcmp(tenant_a, tenant_b) != 0);
+    /* Auto index: lowest free on that URL; two dbs differ. */
+    CHECK(tenancy_db_create(db, tenant_a, "main", URL_A, -1, TENANCY_DEDICATED, db_a, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_b, "main", URL_A, -1, TENANCY_DEDICATED, db_b, &err) == 0);
+    CHECK(index_of(db_a) == 0 && index_of(db_b) == 1);
+    /* Same explicit index on the same URL fails; on another URL it is fine. */
+    CHECK(tenancy_db_create(db, tenant_a, "dup", URL_A, 1, TENANCY_DEDICATED, id, &err) == -1);
+    CHECK(tenancy_db_create(db, tenant_a, "other", URL_B, 1, TENANCY_DEDICATED, id, &err) == 0);
+    /* Same name twice for one tenant fails. */
+    CHECK(tenancy_db_create(db, tenant_a, "main", URL_B, -1, TENANCY_DEDICATED, id2, &err) == -1);
+    /* After a delete the index stays taken until the data is purged. */
+    CHECK(tenancy_db_create(db, tenant_a, "tmp", URL_A, -1, TENANCY_DEDICATED, id2, &err) == 0);
+    CHECK(index_of(id2) == 2);
+    CHECK(tenancy_db_purged(db, id2, &err) == -1); /* live: not purgeable */
+    CHECK(tenancy_db_delete(db, id2, &err) == 0);
+    CHECK(tenancy_db_delete(db, id2, &err) == -1); /* already gone */
+    tenancy_db_row row;
+    CHECK(tenancy_db_get(db, id2, &row, &err) == 0 && row.deleted && row.db_index == 2);
+    CHECK(tenancy_db_create(db, tenant_a, "tmp1", URL_A, 2, TENANCY_DEDICATED, id, &err) == -1);
+    CHECK(tenancy_db_purged(db, id2, &err) == 0);
+    CHECK(tenancy_db_get(db, id2, &row, &err) == -1 && err.status == 404);
+    CHECK(tenancy_db_create(db, tenant_a, "tmp2", URL_A, -1, TENANCY_DEDICATED, id2, &err) == 0);
+    CHECK(index_of(id2) == 2);
+    /* Unknown tenant. */
+    CHECK(tenancy_db_create(db, "tn_nope", "x", URL_A, -1, TENANCY_DEDICATED, id, &err) == -1);
+    /* Token for an unknown database. */
+    auth_claims c;
+    CHECK(tenancy_token_issue(db, "db_nope", AUTH_SCOPE_RW, 60, &c, &err) == -1);
+}
+
+TEST(authenticate_and_cache_hit)
+{
+    auth_claims c;
+    char *tok = issue(db_a, AUTH_SCOPE_RW, 3600, &c);
+    auth_ctx *a = ctx(1024);
+    CHECK(tok && a);
+    if (!tok || !a) goto out;
+    auth_grant g;
+    tg_err err;
+    CHECK(authn(a, tok, now, &g, &err) == 0);
+    CHECK_STR(g.tenant_id, tenant_a);
+    CHECK_STR(g.database_id, db_a);
+    CHECK_STR(g.jti, c.jti);
+    CHECK_STR(g.redis_url, URL_A);
+    CHECK(g.db_index == 0 && g.scope == AUTH_SCOPE_RW && g.expires_at == c.exp);
+    auth_stats s;
+    auth_ctx_stats(a, &s);
+    CHECK(s.hits == 0 && s.misses == 1);
+    CHECK(authn(a, tok, now, &g, &err) == 0);
+    CHECK_STR(g.database_id, db_a);
+    auth_ctx_stats(a, &s);
+    CHECK(s.hits == 1 && s.misses == 1);
+    /* Garbage and empty tokens. */
+    CHECK(authn(a, "", now, &g, &err) == -1 && err.status == 401);
+    CHECK(authn(a, "x.y.z", now, &g, &err) == -1 && err.status == 401);
+out:
+    auth_ctx_free(a);
+    free(tok);
+}
+
+TEST(revocation_takes_effect)
+{
+    auth_claims c;
+    char *tok = issue(db_a, AUTH_SCOPE_RO, 3600, &c);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    tg_err err = {0, ""};
+    CHECK(tok && a && authn(a, tok, now, &g, &err) == 0);
+    CHECK(tenancy_tokens_revoke(db, TENANCY_BY_JTI, c.jti, NULL, &err) == 0);
+    /* Past the recheck interval the cached entry is checked again. */
+    err.status = 0;
+    CHECK(authn(a, tok, now + AUTH_RECHECK_S + 1, &g, &err) == -1);
+    CHECK(err.status == 401);
+    auth_stats s;
+    auth_ctx_stats(a, &s);
+    CHECK(s.rechecks == 1);
+    CHECK(authn(a, tok, now + AUTH_RECHECK_S + 1, &g, &err) == -1);
+    /* A fresh ctx refuses it at once. */
+    auth_ctx *b = ctx(64);
+    err.status = 0;
+    CHECK(b && authn(b, tok, now, &g, &err) == -1 && err.status == 401);
+    auth_ctx_free(b);
+    auth_ctx_free(a);
+    free(tok);
+}
+
+TEST(deleted_database)
+{
+    tg_err err = {0, ""};
+    char id[AUTH_ID_MAX];
+    CHECK(tenancy_db_create(db, tenant_b, "doomed", URL_B, -1, TENANCY_DEDICATED, id, &err) == 0);
+    char *tok = issue(id, AUTH_SCOPE_RW, 3600, NULL);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    CHECK(tok && a && authn(a, tok, now, &g, &err) == 0);
+    CHECK(tenancy_db_delete(db, id, &err) == 0);
+    err.status = 0;
+    CHECK(authn(a, tok, now + AUTH_RECHECK_S + 1, &g, &err) == -1 && err.status == 401);
+    auth_ctx *b = ctx(64);
+    err.status = 0;
+    CHECK(b && authn(b, tok, now, &g, &err) == -1 && err.status == 401);
+    auth_ctx_free(b);
+    auth_ctx_free(a);
+    free(tok);
+}
+
+TEST(claims_must_match_record)
+{
+    auth_claims c;
+    char *tok = issue(db_a, AUTH_SCOPE_RO, 3600, &c);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    tg_err err = {0, ""};
+    CHECK(tok && a && authn(a, tok, now, &g, &err) == 0);
+    /* Same jti, signed with the real key, but re-pointed elsewhere. */
+    auth_claims forged[3] = {c, c, c};
+    snprintf(forged[0].sub, sizeof forged[0].sub, "%s", tenant_b);
+    snprintf(forged[1].db, sizeof forged[1].db, "%s", db_b);
+    forged[2].scope = AUTH_SCOPE_RW; /* ro token upgraded to rw */
+    for (int i = 0; i < 3; i++) {
+        char *f = auth_jwt_sign(&key, &forged[i], &err);
+        err.status = 0;
+        CHECK(f && authn(a, f, now, &g, &err) == -1 && err.status == 401);
+        free(f);
+    }
+    /* Unknown jti. */
+    auth_claims u = c;
+    snprintf(u.jti, sizeof u.jti, "no-such-jti");
+    char *f = auth_jwt_sign(&key, &u, &err);
+    err.status = 0;
+    CHECK(f && authn(a, f, now, &g, &err) == -1 && err.status == 401);
+    free(f);
+    /* Right claims, wrong signing key. */
+    auth_key other = key;
+    other.secret = (const unsigned char *)"a different secret of 32+ bytes!";
+    f = auth_jwt_sign(&other, &c, &err);
+    err.status = 0;
+    CHECK(f && authn(a, f, now, &g, &err) == -1 && err.status == 401);
+    free(f);
+    auth_ctx_free(a);
+    free(tok);
+}
+
+TEST(expired_token_evicted_even_if_cached)
+{
+    auth_claims c;
+    char *tok = issue(db_a, AUTH_SCOPE_RW, 60, &c);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    tg_err err = {0, ""};
+    CHECK(tok && a && authn(a, tok, now, &g, &err) == 0);
+    CHECK(authn(a, tok, now, &g, &err) == 0); /* cached */
+    time_t late = (time_t)(c.exp + key.leeway_s + 1);
+    err.status = 0;
+    CHECK(authn(a, tok, late, &g, &err) == -1 && err.status == 401);
+    auth_stats s;
+    auth_ctx_stats(a, &s);
+    CHECK(s.hits == 1 && s.misses == 1);
+    /* Evicted: the next call is a miss again (and still fails late). */
+    CHECK(authn(a, tok, late, &g, &err) == -1);
+    auth_ctx_stats(a, &s);
+    CHECK(s.misses == 2);
+    auth_ctx_free(a);
+    free(tok);
+}
+
+TEST(row_expiry_same_on_hit_and_miss)
+{
+    /* The token row expires after 60 s, but the claims (signed with the
+     * real key, e.g. a leaked one) say a day. A cache hit refuses it past
+     * the row's expiry; a miss must refuse it too. */
+    auth_claims c;
+    char *tok = issue(db_a, AUTH_SCOPE_RW, 60, &c);
+    free(tok);
+    c.exp = c.iat + 86400;
+    tg_err err = {0, ""};
+    tok = auth_jwt_sign(&key, &c, &err);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    time_t late = now + 3600;
+    int first = a && tok ? authn(a, tok, late, &g, &err) : 0;
+    int second = a && tok ? authn(a, tok, late, &g, &err) : 0;
+    CHECK(first == second);
+    CHECK(first == -1);
+    auth_ctx_free(a);
+    free(tok);
+}
+
+TEST(cache_bounded)
+{
+    auth_ctx *a = ctx(16);
+    CHECK(a != NULL);
+    if (!a) return;
+    enum { N = 100 };
+    char *toks[N];
+    auth_claims cl[N];
+    for (int i = 0; i < N; i++) toks[i] = issue(db_a, AUTH_SCOPE_RW, 3600, &cl[i]);
+    auth_grant g;
+    tg_err err;
+    for (int i = 0; i < N; i++) {
+        CHECK(toks[i] && authn(a, toks[i], now, &g, &err) == 0);
+        CHECK_STR(g.jti, cl[i].jti);
+        CHECK(authn(a, toks[i], now, &g, &err) == 0);
+        CHECK_STR(g.jti, cl[i].jti);
+    }
+    auth_stats s;
+    auth_ctx_stats(a, &s);
+    CHECK(s.hits == N && s.misses == N);
+    /* Again, in order: whatever is still cached or not, each token maps
+     * to its own grant. */
+    int wrong = 0;
+    for (int i = 0; i < N; i++)
+        wrong += authn(a, toks[i], now, &g, &err) != 0 || strcmp(g.jti, cl[i].jti) != 0;
+    CHECK(wrong == 0);
+    auth_ctx_stats(a, &s);
+    CHECK(s.hits + s.misses == 3 * N);
+    CHECK(s.misses >= N + N - 16); /* at most 16 could still be cached */
+    for (int i = 0; i < N; i++) free(toks[i]);
+    auth_ctx_free(a);
+}
+
+TEST(keyring_swap_reverifies_cached_tokens)
+{
+    tg_err err;
+    auth_claims c;
+    char *tok = issue(db_a, AUTH_SCOPE_RW, 600, &c);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    CHECK(tok && authn(a, tok, now, &g, &err) == 0);
+    /* The key that signed it is no longer in force: a cached hit must not
+     * outlive that. */
+    auth_key other = key;
+    other.secret = (const unsigned char *)"a different secret of 32+ bytes!";
+    auth_keyring other_ring = {&other, 1, &other};
+    current = &other_ring;
+    err.status = 0;
+    CHECK(authn(a, tok, now, &g, &err) == -1 && err.status == 401);
+    current = &ring;
+    CHECK(authn(a, tok, now, &g, &err) == 0);
+    auth_stats st;
+    auth_ctx_stats(a, &st);
+    CHECK(st.misses == 3 && st.hits == 0);
+    CHECK(authn(a, tok, now, &g, &err) == 0);
+    auth_ctx_stats(a, &st);
+    CHECK(st.hits == 1);
+    auth_ctx_free(a);
+    free(tok);
+}
+
+TEST(shared_databases)
+{
+    tg_err err;
+    char id[AUTH_ID_MAX], id2[AUTH_ID_MAX], id3[AUTH_ID_MAX], id4[AUTH_ID_MAX];
+    const char *url = "redis://127.0.0.1:7/";
+    /* Shared databases pool on one logical DB; dedicated ones keep off it. */
+    CHECK(tenancy_db_create(db, tenant_a, "s1", url, -1, TENANCY_DEDICATED, id3, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_a, "s2", url, -1, TENANCY_SHARED, id, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_b, "s3", url, -1, TENANCY_SHARED, id2, &err) == 0);
+    CHECK(index_of(id3) == 0 && index_of(id) == 1 && index_of(id2) == 1);
+    CHECK(tenancy_db_create(db, tenant_b, "s4", url, 1, TENANCY_DEDICATED, id3, &err) == -1 &&
+          err.status == 409);
+    CHECK(tenancy_db_create(db, tenant_b, "s5", url, 0, TENANCY_SHARED, id3, &err) == -1 &&
+          err.status == 409);
+    CHECK(tenancy_db_create(db, tenant_b, "s6", url, -1, TENANCY_DEDICATED, id3, &err) == 0 &&
+          index_of(id3) == 2);
+    /* A second shared pool, asked for: every pool stays off-limits to
+     * dedicated databases, however the rows come back. */
+    CHECK(tenancy_db_create(db, tenant_b, "s7", url, 5, TENANCY_SHARED, id4, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_b, "s8", url, 5, TENANCY_DEDICATED, id4, &err) == -1);
+    CHECK(tenancy_db_create(db, tenant_b, "s9", url, 1, TENANCY_DEDICATED, id4, &err) == -1);
+    CHECK(tenancy_db_create(db, tenant_b, "s10", url, -1, TENANCY_DEDICATED, id4, &err) == 0 &&
+          index_of(id4) == 3);
+    CHECK(tenancy_db_create(db, tenant_b, "s11", url, -1, TENANCY_SHARED, id4, &err) == 0 &&
+          index_of(id4) == 1);
+    tenancy_db_row row;
+    CHECK(tenancy_db_get(db, id, &row, &err) == 0 && row.db_index == 1);
+    char want[AUTH_ID_MAX + 1];
+    snprintf(want, sizeof want, "%s:", id);
+    CHECK_STR(row.key_prefix, want);
+    CHECK(tenancy_db_get(db, id3, &row, &err) == 0 && row.key_prefix[0] == '\0');
+
+    /* The grant carries the prefix. */
+    char *tok = issue(id, AUTH_SCOPE_RW, 600, NULL);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    CHECK(tok && authn(a, tok, now, &g, &err) == 0 && g.key_prefix && !strcmp(g.key_prefix, want));
+    CHECK(g.users_seen && *g.users_seen == 0);
+    auth_ctx_free(a);
+    free(tok);
+
+    /* A prefix that is not "<id>:" is refused, never used. */
+    tok = issue(id2, AUTH_SCOPE_RW, 600, NULL);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE databases SET key_prefix = 'p:' WHERE id = '%s'", id2);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    a = ctx(64);
+    err.status = 0;
+    CHECK(tok && authn(a, tok, now, &g, &err) == -1 && err.status == 503);
+    auth_ctx_free(a);
+    free(tok);
+}
+
+TEST(state_file_errors)
+{
+    tg_err err = {0, ""};
+    char p[300];
+    snprintf(p, sizeof p, "%s/missing.db", dir);
+    CHECK(auth_ctx_new(&current, key.leeway_s, p, 16, &err) == NULL && err.status == 503);
+    /* An existing but unmigrated file. */
+    snprintf(p, sizeof p, "%s/empty.db", dir);
+    sqlite3 *e = migrate_open(p, &err);
+    CHECK(e != NULL);
+    sqlite3_close(e);
+    err.status = 0;
+    CHECK(auth_ctx_new(&current, key.leeway_s, p, 16, &err) == NULL && err.status == 503);
+}
+
+static void cleanup(void)
+{
+    static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm",
+                                        "empty.db", "empty.db-wal", "empty.db-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[300];
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
+    hash_seed();
+    now = time(NULL);
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    RUN(migrate_idempotent);
+    if (!db) {
+        cleanup();
+        return 1;
+    }
+    RUN(tenants_and_db_indexes);
+    RUN(authenticate_and_cache_hit);
+    RUN(revocation_takes_effect);
+    RUN(deleted_database);
+    RUN(claims_must_match_record);
+    RUN(expired_token_evicted_even_if_cached);
+    RUN(row_expiry_same_on_hit_and_miss);
+    RUN(cache_bounded);
+    RUN(keyring_swap_reverifies_cached_tokens);
+    RUN(shared_databases);
+    RUN(state_file_errors);
+    sqlite3_close(db);
+    cleanup();
+    TEST_MAIN_END();
+}

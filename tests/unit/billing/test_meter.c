@@ -1,0 +1,529 @@
+/* test_meter.c - billing/meter.h, queue.h, spill.h, writer.h: ids, the
+ * queue, batch commits with rollups, exactly-once replays, late events,
+ * drain on stop, the overflow policies. On throwaway SQLite files. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "billing/meter.h"
+#include "billing/queue.h"
+#include "billing/spill.h"
+#include "billing/writer.h"
+#include "migrations/migrate.h"
+#include "tests/unit/testhelp.h"
+
+static char dir[] = "/tmp/tg-meter-XXXXXX";
+static int nfile;
+
+/* A fresh migrated state file; returns its path (static buffer). */
+static const char *fresh_db(void)
+{
+    static char path[256];
+    tg_err err;
+    snprintf(path, sizeof path, "%s/state-%d.db", dir, ++nfile);
+    sqlite3 *db = migrate_open(path, &err);
+    if (!db || migrate_apply(db, NULL, &err)) fprintf(stderr, "  migrate: %s\n", err.msg);
+    sqlite3_close(db);
+    return path;
+}
+
+static long long query_int(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long v = -1;
+    sqlite3_open(path, &db);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    } else {
+        fprintf(stderr, "  sql: %s\n", sqlite3_errmsg(db));
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+static void exec_sql(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fprintf(stderr, "  sql: %s\n", msg);
+    sqlite3_free(msg);
+    sqlite3_close(db);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* 2026-11-15T12:00:00Z */
+#define NOV_MS 1763208000000ULL
+
+static void make_row(meter_row *r, uint64_t id, uint64_t t, const char *tenant,
+                     const char *database, meter_outcome outcome, uint32_t cmds)
+{
+    memset(r, 0, sizeof *r);
+    r->id = id;
+    r->time_ms = t;
+    snprintf(r->tenant_id, sizeof r->tenant_id, "%s", tenant);
+    snprintf(r->database_id, sizeof r->database_id, "%s", database);
+    snprintf(r->jti, sizeof r->jti, "jti1");
+    r->commands = cmds;
+    r->billable_commands = cmds;
+    r->bytes_in = 10;
+    r->bytes_out = 20;
+    r->http_status = outcome == METER_OK ? 200 : 400;
+    r->outcome = (uint8_t)outcome;
+}
+
+static meter_batch *batch_new(size_t cap)
+{
+    meter_batch *b = calloc(1, sizeof *b + cap * sizeof b->rows[0]);
+    b->cap = cap;
+    return b;
+}
+
+/* ==== Ids ==== */
+
+TEST(ids_time_ordered_and_unique)
+{
+    meter_id_seed(0, 5);
+    uint64_t prev = meter_id_next(NOV_MS);
+    CHECK(meter_id_time_ms(prev) == NOV_MS);
+    CHECK(((prev >> 16) & 63) == 5);
+    int bad = 0;
+    /* 70,000 ids in one ms: past 65,536 they borrow the next ms. */
+    for (int i = 0; i < 70000; i++) {
+        uint64_t id = meter_id_next(NOV_MS);
+        if (id <= prev || ((id >> 16) & 63) != 5) bad++;
+        prev = id;
+    }
+    CHECK(bad == 0);
+    CHECK(meter_id_time_ms(prev) == NOV_MS + 1);
+    /* A clock that goes back never reuses an id. */
+    CHECK(meter_id_next(NOV_MS - 5000) > prev);
+}
+
+TEST(ids_seeded_past_stored)
+{
+    uint64_t stored = ((NOV_MS + 60000 - METER_EPOCH_MS) << 22) | (7ULL << 16) | 99;
+    meter_id_seed(stored, 2);   /* a max id written by node 7 */
+    uint64_t id = meter_id_next(NOV_MS);
+    CHECK(id > stored);
+    CHECK(((id >> 16) & 63) == 2);
+}
+
+static void *id_thread(void *arg)
+{
+    uint64_t *out = arg;
+    for (int i = 0; i < 100000; i++) out[i] = meter_id_next(now_ms());
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+TEST(ids_unique_across_threads)
+{
+    uint64_t *ids = malloc(2 * 100000 * sizeof *ids);
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, id_thread, ids);
+    pthread_create(&t2, NULL, id_thread, ids + 100000);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    int increasing = 1;
+    for (int i = 1; i < 100000; i++)
+        if (ids[i] <= ids[i - 1] || ids[100000 + i] <= ids[100000 + i - 1]) increasing = 0;
+    CHECK(increasing);
+    qsort(ids, 200000, sizeof *ids, cmp_u64);
+    int dup = 0;
+    for (int i = 1; i < 200000; i++) dup += ids[i] == ids[i - 1];
+    CHECK(dup == 0);
+    free(ids);
+}
+
+/* ==== Command names ==== */
+
+TEST(names_distinct_with_counts)
+{
+    meter_event e;
+    memset(&e, 0, sizeof e);
+    const char *cmds[] = {"set", "SET", "get", "incr", "get", "a", "b", "c", "d", "e"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        meter_event_add_command(&e, cmds[i], strlen(cmds[i]));
+    char out[256];
+    meter_names_format(&e.names, out, sizeof out);
+    CHECK_STR(out, "SET*2 GET*2 INCR A B C +2");
+    meter_event empty;
+    memset(&empty, 0, sizeof empty);
+    meter_names_format(&empty.names, out, sizeof out);
+    CHECK_STR(out, "");
+    meter_event longname;
+    memset(&longname, 0, sizeof longname);
+    meter_event_add_command(&longname, "averyveryverylongcommandnamethatgoeson", 38);
+    meter_names_format(&longname.names, out, sizeof out);
+    CHECK(strlen(out) == METER_NAME_MAX - 1);
+}
+
+/* ==== Queue ==== */
+
+TEST(queue_bounded_batches)
+{
+    meter_queue *q = meter_queue_new(40, 10);   /* 4 buffers of 10 */
+    meter_row r;
+    make_row(&r, 1, NOV_MS, "t", "d", METER_OK, 1);
+    int pushed = 0;
+    while (meter_queue_push(q, &r) == 0 && pushed < 1000) pushed++;
+    CHECK(pushed == 40);
+    CHECK(meter_queue_free_buffers(q) == 0);
+    bool closing;
+    /* All four buffers are full and ready. */
+    meter_batch *l = meter_queue_take(q, meter_mono_ms() + 1000, &closing);
+    size_t n = 0, nb = 0;
+    for (meter_batch *b = l; b; b = b->next) n += b->n, nb++;
+    CHECK(n == 40 && nb == 4 && !closing);
+    meter_queue_give_back(q, l);
+    CHECK(meter_queue_free_buffers(q) == 4);
+    for (int i = 0; i < 12; i++) CHECK(meter_queue_push(q, &r) == 0);
+    CHECK(meter_queue_depth(q) == 12);
+    /* Before the deadline only full buffers; after it the partial too. */
+    l = meter_queue_take(q, meter_mono_ms() + 1000, &closing);
+    n = 0;
+    for (meter_batch *b = l; b; b = b->next) n += b->n;
+    CHECK(n == 10);
+    meter_queue_give_back(q, l);
+    l = meter_queue_take(q, meter_mono_ms(), &closing);
+    n = 0;
+    for (meter_batch *b = l; b; b = b->next) n += b->n;
+    CHECK(n == 2);
+    meter_queue_give_back(q, l);
+    meter_queue_close(q);
+    l = meter_queue_take(q, meter_mono_ms() + 1000, &closing);
+    CHECK(l == NULL && closing);
+    meter_queue_free(q);
+}
+
+/* ==== Writer: commits, rollups, exactly-once ==== */
+
+TEST(writer_rollups_and_idempotent_commit)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_writer *w = meter_writer_open(path, false, &err);
+    CHECK(w != NULL);
+    if (!w) return;
+    meter_batch *b = batch_new(8);
+    make_row(&b->rows[b->n++], 101, NOV_MS, "tA", "dA", METER_OK, 1);
+    make_row(&b->rows[b->n++], 102, NOV_MS + 1000, "tA", "dA", METER_OK, 10);
+    make_row(&b->rows[b->n++], 103, NOV_MS + 2000, "tA", "dA", METER_REDIS_ERROR, 1);
+    make_row(&b->rows[b->n++], 104, NOV_MS + 61000, "tA", "dA", METER_OK, 3);
+    make_row(&b->rows[b->n++], 105, NOV_MS, "tB", "dB", METER_OK, 2);
+    uint64_t ins;
+    CHECK(meter_writer_commit(w, b, &ins, &err) == 0);
+    CHECK(ins == 5);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_rollups") == 4);
+    CHECK(query_int(path, "SELECT requests FROM meter_rollups WHERE tenant_id='tA'"
+                          " AND outcome=0 AND minute=29386800") == 2);
+    CHECK(query_int(path, "SELECT commands FROM meter_rollups WHERE tenant_id='tA'"
+                          " AND outcome=0 AND minute=29386800") == 11);
+    CHECK(query_int(path, "SELECT sum(errors) FROM meter_rollups WHERE tenant_id='tA'") == 1);
+    CHECK(query_int(path, "SELECT sum(bytes_out) FROM meter_rollups") == 100);
+    CHECK(query_int(path, "SELECT count(DISTINCT bill_period) FROM meter_rollups"
+                          " WHERE bill_period='2025-11'") == 1);
+    /* The same batch again (a retry, a replay): nothing changes. */
+    CHECK(meter_writer_commit(w, b, &ins, &err) == 0);
+    CHECK(ins == 0);
+    CHECK(query_int(path, "SELECT sum(commands) FROM meter_rollups") == 17);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 5);
+    /* Half old, half new: only the new half counts. */
+    b->n = 0;
+    make_row(&b->rows[b->n++], 105, NOV_MS, "tB", "dB", METER_OK, 2);
+    make_row(&b->rows[b->n++], 106, NOV_MS, "tB", "dB", METER_OK, 2);
+    CHECK(meter_writer_commit(w, b, &ins, &err) == 0);
+    CHECK(ins == 1);
+    CHECK(query_int(path, "SELECT commands FROM meter_rollups WHERE tenant_id='tB'") == 4);
+    uint64_t max;
+    CHECK(meter_writer_max_id(w, &max, &err) == 0 && max == 106);
+    free(b);
+    meter_writer_free(w);
+}
+
+TEST(writer_late_events_billed_in_next_open_period)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    exec_sql(path, "INSERT INTO usage_periods VALUES ('2025-11', 0, '', '');"
+                   "INSERT INTO usage_periods VALUES ('2025-12', 0, '', '')");
+    meter_writer *w = meter_writer_open(path, false, &err);
+    meter_batch *b = batch_new(2);
+    make_row(&b->rows[b->n++], 201, NOV_MS, "tA", "dA", METER_OK, 4);
+    uint64_t ins;
+    CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins == 1);
+    CHECK(query_int(path, "SELECT commands FROM meter_rollups WHERE bill_period='2026-01'"
+                          " AND minute=29386800") == 4);
+    free(b);
+    meter_writer_free(w);
+}
+
+TEST(writer_prune_keeps_rollups)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_writer *w = meter_writer_open(path, false, &err);
+    meter_batch *b = batch_new(3);
+    uint64_t old = now_ms() - 10 * 86400000ULL, recent = now_ms();
+    make_row(&b->rows[b->n++], (old - METER_EPOCH_MS) << 22, old, "tA", "dA", METER_OK, 1);
+    make_row(&b->rows[b->n++], (recent - METER_EPOCH_MS) << 22, recent, "tA", "dA", METER_OK, 1);
+    uint64_t ins, del;
+    CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins == 2);
+    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 0, &del, &err) == 0);
+    CHECK(del == 1);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 2);
+    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 0, &del, &err) == 0);
+    CHECK(del == 0);
+    /* In chunks: the oldest first, `limit` at a time. */
+    b->n = 0;
+    for (uint64_t i = 0; i < 3; i++)
+        make_row(&b->rows[b->n++], ((old - METER_EPOCH_MS) << 22) + 1 + i, old, "tA", "dA",
+                 METER_OK, 1);
+    CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins == 3);
+    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 2);
+    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 1);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 5);
+    free(b);
+    meter_writer_free(w);
+}
+
+/* ==== Spill file and replay ==== */
+
+TEST(spill_replay_exactly_once)
+{
+    const char *path = fresh_db();
+    char spill[300], copy[320], cmd[1400];
+    snprintf(spill, sizeof spill, "%s.spill-test", path);
+    snprintf(copy, sizeof copy, "%s.copy", spill);
+    tg_err err;
+    meter_writer *w = meter_writer_open(path, false, &err);
+    /* Row 301 was committed before the crash; 302..304 only spilled. */
+    meter_batch *b = batch_new(4);
+    make_row(&b->rows[b->n++], 301, NOV_MS, "tA", "dA", METER_OK, 1);
+    uint64_t ins;
+    CHECK(meter_writer_commit(w, b, &ins, &err) == 0);
+    meter_spill *s = meter_spill_new(spill);
+    meter_row rows[4];
+    for (int i = 0; i < 4; i++) make_row(&rows[i], 301 + (uint64_t)i, NOV_MS, "tA", "dA", METER_OK, 1);
+    CHECK(meter_spill_append(s, rows, 2, &err) == 0);
+    CHECK(meter_spill_append(s, rows + 2, 2, &err) == 0);
+    meter_spill_free(s);
+    /* A torn last row: half a record at the end. */
+    FILE *f = fopen(spill, "ab");
+    fwrite(&rows[0], 1, sizeof rows[0] / 2, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s.2'", spill, copy, spill, copy);
+    CHECK(system(cmd) == 0);
+    uint64_t replayed;
+    CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0);
+    CHECK(replayed == 3);
+    CHECK(access(spill, F_OK) != 0);   /* deleted after the replay */
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
+    /* The process died before unlink: the same file comes back. */
+    rename(copy, spill);
+    CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0);
+    CHECK(replayed == 0);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
+    /* Even once its events were pruned, a replayed file counts nothing. */
+    char copy2[330];
+    snprintf(copy2, sizeof copy2, "%s.2", copy);
+    rename(copy2, spill);
+    exec_sql(path, "DELETE FROM meter_events");
+    CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0);
+    CHECK(replayed == 0);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
+    /* No file: nothing to do. */
+    CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0 && replayed == 0);
+    free(b);
+    meter_writer_free(w);
+}
+
+/* ==== The running meter ==== */
+
+static meter_options opts(const char *path, size_t queue, size_t batch, meter_overflow ov)
+{
+    meter_options o = {.sqlite_path = path, .queue_events = queue, .batch_events = batch,
+                       .flush_ms = 20, .retention_days = 7, .overflow = ov};
+    return o;
+}
+
+static void record_n(int n, const char *tenant)
+{
+    for (int i = 0; i < n; i++) {
+        meter_event e;
+        memset(&e, 0, sizeof e);
+        e.time_ms = now_ms();
+        e.tenant_id = tenant;
+        e.database_id = "db_x";
+        e.jti = "j";
+        e.kind = METER_PIPELINE;
+        e.commands = e.billable_commands = 3;
+        e.bytes_in = 7;
+        e.http_status = 200;
+        meter_event_add_command(&e, "get", 3);
+        meter_record(&e);
+    }
+}
+
+static void *record_thread(void *arg)
+{
+    record_n(20000, arg);
+    return NULL;
+}
+
+TEST(meter_drains_everything_on_stop)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_options o = opts(path, 4096, 512, METER_OVERFLOW_REJECT);
+    meter_totals before, after;
+    meter_snapshot(&before);
+    CHECK(meter_start(&o, &err) == 0);
+    pthread_t t1, t2;
+    static char one[] = "tn_one", two[] = "tn_two";
+    pthread_create(&t1, NULL, record_thread, one);
+    pthread_create(&t2, NULL, record_thread, two);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    meter_stop();
+    meter_snapshot(&after);
+    long long stored = query_int(path, "SELECT count(*) FROM meter_events");
+    long long spilled = (long long)(after.spilled - before.spilled);
+    CHECK(after.lost == before.lost);
+    CHECK(stored + spilled == 40000);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == stored);
+    /* A restart replays whatever spilled: everything is in the database. */
+    CHECK(meter_start(&o, &err) == 0);
+    meter_stop();
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 40000);
+    CHECK(query_int(path, "SELECT sum(commands) FROM meter_rollups") == 120000);
+    CHECK(query_int(path, "SELECT count(DISTINCT command_names) FROM meter_events") == 1);
+}
+
+TEST(meter_reject_policy_under_a_stalled_database)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_options o = opts(path, 64, 16, METER_OVERFLOW_REJECT);
+    meter_totals before, after;
+    meter_snapshot(&before);
+    CHECK(meter_start(&o, &err) == 0);
+    /* Another connection holds the write lock: the writer stalls. */
+    sqlite3 *lock;
+    sqlite3_open(path, &lock);
+    sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int admitted = 0;
+    for (int i = 0; i < 200 && meter_admit(); i++) {
+        record_n(1, "tn_r");
+        admitted++;
+    }
+    CHECK(admitted < 200);
+    CHECK(!meter_admit());
+    /* Admitted requests still complete: past the queue they spill. */
+    record_n(100, "tn_r");
+    sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(lock);
+    meter_stop();
+    meter_snapshot(&after);
+    CHECK(after.rejected > before.rejected);
+    CHECK(after.lost == before.lost);
+    CHECK(meter_start(&o, &err) == 0);   /* replays the spill */
+    meter_stop();
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == admitted + 100);
+}
+
+TEST(meter_spill_policy_when_the_database_fails)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_options o = opts(path, 64, 16, METER_OVERFLOW_SPILL);
+    meter_totals before, after;
+    meter_snapshot(&before);
+    CHECK(meter_start(&o, &err) == 0);
+    sqlite3 *lock;
+    sqlite3_open(path, &lock);
+    sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int admitted = 0;
+    for (int i = 0; i < 300; i++)
+        if (meter_admit()) {
+            record_n(1, "tn_s");
+            admitted++;
+        }
+    CHECK(admitted == 300);   /* spill never refuses */
+    sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(lock);
+    meter_stop();
+    meter_snapshot(&after);
+    CHECK(after.spilled > before.spilled);
+    CHECK(after.lost == before.lost);
+    CHECK(meter_start(&o, &err) == 0);
+    meter_stop();
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id='tn_s'") == 300);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups WHERE tenant_id='tn_s'") == 300);
+}
+
+TEST(meter_spill_policy_refuses_when_the_spill_file_fails)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_options o = opts(path, 64, 16, METER_OVERFLOW_SPILL);
+    o.spill_path = "/proc/no-such-dir/spill";   /* cannot be created */
+    meter_totals before, after;
+    meter_snapshot(&before);
+    CHECK(meter_start(&o, &err) == 0);
+    sqlite3 *lock;
+    sqlite3_open(path, &lock);
+    sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int admitted = 0;
+    for (int i = 0; i < 300 && meter_admit(); i++) {
+        record_n(1, "tn_f");
+        admitted++;
+    }
+    CHECK(admitted < 300);   /* refused once the spill file failed */
+    sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(lock);
+    meter_stop();
+    meter_snapshot(&after);
+    long long stored = query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id='tn_f'");
+    CHECK(after.lost > before.lost);   /* counted and logged, never quiet */
+    CHECK(stored + (long long)(after.lost - before.lost) == admitted);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) return 1;
+    RUN(ids_time_ordered_and_unique);
+    RUN(ids_seeded_past_stored);
+    RUN(ids_unique_across_threads);
+    RUN(names_distinct_with_counts);
+    RUN(queue_bounded_batches);
+    RUN(writer_rollups_and_idempotent_commit);
+    RUN(writer_late_events_billed_in_next_open_period);
+    RUN(writer_prune_keeps_rollups);
+    RUN(spill_replay_exactly_once);
+    RUN(meter_drains_everything_on_stop);
+    RUN(meter_reject_policy_under_a_stalled_database);
+    RUN(meter_spill_policy_when_the_database_fails);
+    RUN(meter_spill_policy_refuses_when_the_spill_file_fails);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd)) { /* best effort */ }
+    TEST_MAIN_END();
+}
