@@ -25,7 +25,7 @@
 #include "migrations/migrate.h"
 #include "common/config.h"
 #include "common/siphash.h"
-#include "gateway/http/server.h"
+#include "gateway/gateway.h"
 
 #define TOLLGATE_VERSION "0.1.0"
 
@@ -138,7 +138,7 @@ static int cmd_serve(const tg_config *cfg, int argc, char **argv)
     sqlite3 *db = open_state(cfg, false);
     if (!db) return 1;
     sqlite3_close(db);
-    return server_run(cfg);
+    return gateway_serve(cfg);
 }
 
 static int cmd_tenant(const tg_config *cfg, int argc, char **argv)

@@ -1,9 +1,8 @@
-/* admin_api.c - see admin_api.h. */
+/* admin.c - see admin.h. */
 #include "gateway/handlers/admin.h"
 
 #include <sqlite3.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "gateway/http/respond.h"
@@ -11,35 +10,20 @@
 #include "billing/period.h"
 #include "billing/usage.h"
 
-/* The bearer token of the Authorization header, or NULL. */
-static const char *bearer(tg_request *r, size_t *len)
-{
-    const char *h = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-    *len = 0;
-    if (!h) return NULL;
-    while (*h == ' ') h++;
-    if (strncasecmp(h, "Bearer ", 7) != 0) return NULL;
-    h += 7;
-    while (*h == ' ') h++;
-    size_t n = strlen(h);
-    while (n > 0 && h[n - 1] == ' ') n--;
-    *len = n;
-    return h;
-}
-
 route_result admin_usage(tg_request *r)
 {
-    const tg_config *cfg = r->w->cfg;
+    const tg_config *cfg = request_config(r);
     tg_err err;
     size_t len;
-    const char *tok = bearer(r, &len);
+    const char *tok;
+    request_bearer(r, &tok, &len);
     if (admin_token_verify(cfg->admin_jwt_secret, tok ? tok : "", len, time(NULL),
                            cfg->jwt_leeway_s, &err)) {
         request_error(r, 401, err.msg);
         return ROUTE_DONE;
     }
-    const char *period = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "period");
-    const char *format = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "format");
+    const char *period = request_query(r, "period");
+    const char *format = request_query(r, "format");
     usage_format f = USAGE_JSON;
     if (format && usage_format_parse(format, &f)) {
         request_error(r, 400, "ERR format must be csv or json");

@@ -1,5 +1,5 @@
 /*
- * admin_api.h - the admin HTTP endpoints served by the gateway's workers.
+ * admin.h - the admin HTTP endpoints served by the gateway's workers.
  *
  *   GET /admin/usage?period=YYYY-MM&format=csv|json
  *       the usage statement of a period (billing/usage.h), the same bytes
@@ -10,8 +10,8 @@
  * SQLite on the worker thread (a short read transaction on its own
  * connection): admin traffic is rare and never on the data-plane path.
  */
-#ifndef TG_ADMIN_API_H
-#define TG_ADMIN_API_H
+#ifndef TG_ADMIN_H
+#define TG_ADMIN_H
 
 #include "gateway/http/route.h"
 

@@ -1,66 +1,212 @@
-/*
- * dataplane.c - the command endpoints of PROTOCOL.md: POST / (JSON), the
- * path form, /pipeline, /multi-exec, and /healthz.
- *
- * Every command handler runs the same steps: response format headers,
- * token, backend, parse, policy per command, submit; the reply callback
- * then encodes the answer. Commands refused by policy inside a pipeline
- * become per-entry errors and are not sent; in a single command or a
- * transaction they refuse the whole request.
- */
+/* dataplane.c - see dataplane.h. */
+#include "gateway/handlers/dataplane.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include "gateway/redis/backend.h"
-#include "gateway/policy/keyspace.h"
+#include "auth/auth.h"
+#include "billing/meter.h"
 #include "common/mem.h"
-#include "gateway/protocol/reply.h"
+#include "gateway/handlers/accounting.h"
 #include "gateway/http/respond.h"
+#include "gateway/policy/keyspace.h"
+#include "gateway/protocol/argv.h"
+#include "gateway/protocol/reply.h"
 #include "gateway/protocol/script_flags.h"
-#include "gateway/http/route.h"
+#include "gateway/protocol/sync_token.h"
+#include "gateway/redis/backend.h"
+#include "gateway/redis/pool.h"
+
+struct dp_worker {
+    const tg_config *cfg;
+    auth_ctx *auth;
+    redis_pool *pool;
+};
+
+typedef enum { RESP_JSON, RESP_JSON_BASE64, RESP_RESP2 } resp_format;
+
+/* One command of the request, as parsed, and what became of it. */
+typedef struct dp_cmd {
+    tg_cmd *cmd;
+    const char *refused;         /* a pipeline entry refused: its error */
+    int sent;                    /* index among the commands sent, or -1 */
+    const char *override;        /* answer this string instead of Redis's
+                                    (SCRIPT LOAD's SHA); NULL */
+    uint8_t reply_fix;           /* CMD_REPLY_*: key names to unprefix */
+    const char *asked;           /* its name as the client sent it */
+    size_t asked_len;            /* (metering), before any rewriting */
+} dp_cmd;
+
+/* A data-plane request's state, in the request's arena (tg_request.app). */
+typedef struct dp_request {
+    dp_worker *dw;
+    resp_format format;
+    meter_kind kind;
+    tg_cmdlist cmds;
+    dp_cmd *per;                 /* cmds.n entries */
+    backend_cmd *send;           /* nsent entries, in order */
+    int nsent;
+    redisReply **replies;        /* nsent + 2 (a transaction's MULTI, EXEC) */
+    keyspace ks;                 /* ks.len 0 for a dedicated database */
+    backend *be;
+    const backend_info *binfo;
+    auth_scope scope;
+    const char *cmd_allow, *cmd_deny; /* token's command rules, or NULL */
+    const char *tenant_id, *database_id, *jti;   /* arena copies */
+    sync_token *sync;            /* the database's, once authenticated */
+    bool inflight;
+    bool is_write;
+    uint32_t billable;
+    uint64_t submit_us;
+    uint32_t backend_us;
+    meter_outcome outcome;
+} dp_request;
+
+static dp_request *dp_of(tg_request *r)
+{
+    return r->app;
+}
+
+/* ==== Worker state ==== */
+
+void *dp_worker_new(void *ring, const tg_config *cfg, int epfd, tg_err *err)
+{
+    dp_worker *dw = xcalloc(1, sizeof *dw);
+    dw->cfg = cfg;
+    dw->auth = auth_ctx_new((const auth_keyring *const *)ring, cfg->jwt_leeway_s,
+                            cfg->sqlite_path, (size_t)cfg->token_cache_size, err);
+    if (!dw->auth) {
+        free(dw);
+        return NULL;
+    }
+    backend_opts o = {epfd, (int)cfg->redis_connect_timeout_ms,
+                      (int)cfg->redis_command_timeout_ms, (uint64_t)cfg->max_reply_bytes};
+    dw->pool = pool_new(&o);
+    return dw;
+}
+
+void dp_worker_drain(void *w)
+{
+    pool_close_all(((dp_worker *)w)->pool);
+}
+
+void dp_worker_free(void *w)
+{
+    dp_worker *dw = w;
+    if (!dw) return;
+    pool_free(dw->pool);
+    auth_ctx_free(dw->auth);
+    free(dw);
+}
+
+uint64_t dp_worker_deadline(void *w)
+{
+    return pool_deadline(((dp_worker *)w)->pool);
+}
+
+void dp_worker_check_timeouts(void *w, uint64_t now_ms)
+{
+    pool_check_timeouts(((dp_worker *)w)->pool, now_ms);
+}
+
+void dp_worker_flush(void *w)
+{
+    pool_flush(((dp_worker *)w)->pool);
+}
+
+/* ==== Answers ==== */
+
+/* Every answer of an authenticated request carries its database's sync
+ * token; nothing else does. */
+static void dp_respond(tg_request *r, unsigned status, struct MHD_Response *resp)
+{
+    dp_request *d = dp_of(r);
+    if (d->sync) {
+        char tok[24];
+        snprintf(tok, sizeof tok, "%llu", (unsigned long long)sync_token_current(d->sync));
+        MHD_add_response_header(resp, "upstash-sync-token", tok);
+    }
+    request_respond(r, status, resp);
+}
+
+static void dp_error(tg_request *r, unsigned status, const char *msg)
+{
+    dp_respond(r, status, respond_error(request_config(r), request_header(r, "Origin"), msg));
+}
+
+/* The completion hook: forgets the request on its backend if the client
+ * left first, meters it, frees the replies. */
+static void dp_done(tg_request *r, bool aborted)
+{
+    dp_request *d = dp_of(r);
+    (void)aborted;
+    if (d->inflight && d->be) backend_cancel(d->be, r);
+    /* Metered when answered, and also when the client left after its
+     * commands were sent (they ran in Redis: status 499). */
+    if (r->status || d->nsent) {
+        meter_event e = {
+            .tenant_id = d->tenant_id,
+            .database_id = d->database_id,
+            .jti = d->jti,
+            .kind = d->kind,
+            .commands = (uint32_t)d->nsent,
+            .billable_commands = d->billable,
+            .outcome = d->outcome,
+            .backend_us = d->backend_us,
+        };
+        for (int i = 0; i < d->cmds.n; i++)
+            if (d->per && d->per[i].sent >= 0)
+                meter_event_add_command(&e, d->per[i].asked, d->per[i].asked_len);
+        accounting_record(r, &e);
+    }
+    if (d->replies) {
+        for (int i = 0; i < d->nsent + 2; i++)
+            if (d->replies[i]) freeReplyObject(d->replies[i]);
+        free(d->replies);
+    }
+}
+
+/* The request's data-plane state, and its completion hook. */
+static dp_request *dp_begin(tg_request *r, meter_kind kind)
+{
+    dp_request *d = arena_alloc(&r->arena, sizeof *d);
+    memset(d, 0, sizeof *d);
+    d->dw = request_worker_app(r);
+    d->kind = kind;
+    r->app = d;
+    r->done = dp_done;
+    return d;
+}
 
 /* ==== Request preparation ==== */
 
-static int read_format(tg_request *r)
+static int read_format(tg_request *r, dp_request *d)
 {
     const char *enc = request_header(r, "Upstash-Encoding");
     const char *fmt = request_header(r, "Upstash-Response-Format");
     bool b64 = enc && !strcasecmp(enc, "base64");
-    r->format = b64 ? RESP_JSON_BASE64 : RESP_JSON;
+    d->format = b64 ? RESP_JSON_BASE64 : RESP_JSON;
     if (!fmt || !strcasecmp(fmt, "json")) return 0;
     if (strcasecmp(fmt, "resp2") != 0) {
-        request_error(r, 400, "ERR Upstash-Response-Format must be 'json' or 'resp2'");
+        dp_error(r, 400, "ERR Upstash-Response-Format must be 'json' or 'resp2'");
         return -1;
     }
     if (b64) {
-        request_error(r, 400, "ERR Upstash-Response-Format resp2 cannot be combined "
-                      "with Upstash-Encoding base64");
+        dp_error(r, 400, "ERR Upstash-Response-Format resp2 cannot be combined "
+                 "with Upstash-Encoding base64");
         return -1;
     }
-    r->format = RESP_RESP2;
+    d->format = RESP_RESP2;
     return 0;
 }
 
 /* The token: `Authorization: Bearer <jwt>`, else `?_token=<jwt>`. */
 static int token_of(tg_request *r, const char **tok, size_t *len)
 {
-    const char *h = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-    *tok = NULL;
-    *len = 0;
-    if (h) {
-        while (*h == ' ') h++;
-        if (strncasecmp(h, "Bearer ", 7) != 0) return 0;
-        h += 7;
-        while (*h == ' ') h++;
-        size_t n = strlen(h);
-        while (n > 0 && h[n - 1] == ' ') n--;
-        *tok = h;
-        *len = n;
-        return 0;
-    }
-    const char *q = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "_token");
+    if (request_bearer(r, tok, len)) return 0;
+    const char *q = request_query(r, "_token");
     if (!q) return 0;
     char *dec;
     tg_err err;
@@ -71,58 +217,59 @@ static int token_of(tg_request *r, const char **tok, size_t *len)
 
 /* A shared database: its prefix, and its ACL user in place on the backend
  * (made sure of once per cached token and backend user generation). */
-static int shared_prepare(tg_request *r, const auth_grant *g, tg_err *err)
+static int shared_prepare(tg_request *r, dp_request *d, const auth_grant *g, tg_err *err)
 {
-    if (!r->binfo->caps.scripts_contained)
+    if (!d->binfo->caps.scripts_contained)
         return tg_fail(err, 503, "ERR shared databases need ACL users, which this "
                        "backend refused");
-    uint32_t gen = backend_users_gen(r->binfo);
+    uint32_t gen = backend_users_gen(d->binfo);
     if (*g->users_seen != gen) {
-        if (backend_db_user_ensure(r->binfo, g->database_id, g->key_prefix,
-                                   (int)r->w->cfg->redis_connect_timeout_ms, err))
+        if (backend_db_user_ensure(d->binfo, g->database_id, g->key_prefix,
+                                   (int)d->dw->cfg->redis_connect_timeout_ms, err))
             return -1;
         *g->users_seen = gen;
     }
     size_t n = strlen(g->key_prefix);
-    r->ks.prefix = arena_strndup(&r->arena, g->key_prefix, n);
-    r->ks.len = n;
+    d->ks.prefix = arena_strndup(&r->arena, g->key_prefix, n);
+    d->ks.len = n;
     return 0;
 }
 
-static int prepare(tg_request *r)
+static int prepare(tg_request *r, dp_request *d)
 {
     tg_err err;
     const char *tok;
     size_t len;
     if (!meter_admit()) {
-        r->outcome = METER_BACKLOG;
-        request_error(r, 503, "ERR metering backlog full");
+        d->outcome = METER_BACKLOG;
+        dp_error(r, 503, "ERR metering backlog full");
         return -1;
     }
-    if (read_format(r)) return -1;
+    if (read_format(r, d)) return -1;
     if (token_of(r, &tok, &len) || !tok || len == 0) {
-        request_error(r, 401, "WRONGPASS invalid or missing auth token");
+        dp_error(r, 401, "WRONGPASS invalid or missing auth token");
         return -1;
     }
     auth_grant g;
-    if (auth_authenticate(r->w->auth, tok, len, time(NULL), &g, &err)) {
-        request_error(r, err.status, err.msg);
+    if (auth_authenticate(d->dw->auth, tok, len, time(NULL), &g, &err)) {
+        dp_error(r, (unsigned)err.status, err.msg);
         return -1;
     }
     /* Grant strings belong to the auth cache, which other requests on this
      * thread may evict before this one completes: keep copies. */
-    r->tenant_id = arena_strndup(&r->arena, g.tenant_id, strlen(g.tenant_id));
-    r->database_id = arena_strndup(&r->arena, g.database_id, strlen(g.database_id));
-    r->jti = arena_strndup(&r->arena, g.jti, strlen(g.jti));
-    r->scope = g.scope;
-    r->cmd_allow = g.cmd_allow;
-    r->cmd_deny = g.cmd_deny;
-    if (worker_backend(r->w, g.redis_url, g.db_index, &r->be, &r->binfo, &err)) {
-        request_error(r, err.status, err.msg);
+    d->tenant_id = arena_strndup(&r->arena, g.tenant_id, strlen(g.tenant_id));
+    d->database_id = arena_strndup(&r->arena, g.database_id, strlen(g.database_id));
+    d->jti = arena_strndup(&r->arena, g.jti, strlen(g.jti));
+    d->sync = sync_token_for(d->database_id);
+    d->scope = g.scope;
+    d->cmd_allow = g.cmd_allow;
+    d->cmd_deny = g.cmd_deny;
+    if (pool_get(d->dw->pool, g.redis_url, g.db_index, &d->be, &d->binfo, &err)) {
+        dp_error(r, (unsigned)err.status, err.msg);
         return -1;
     }
-    if (g.key_prefix && shared_prepare(r, &g, &err)) {
-        request_error(r, err.status, err.msg);
+    if (g.key_prefix && shared_prepare(r, d, &g, &err)) {
+        dp_error(r, (unsigned)err.status, err.msg);
         return -1;
     }
     return 0;
@@ -137,9 +284,9 @@ static uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static void entry_error(tg_request *r, buf *out, const char *msg)
+static void entry_error(const dp_request *d, buf *out, const char *msg)
 {
-    if (r->format == RESP_RESP2) {
+    if (d->format == RESP_RESP2) {
         buf_putc(out, '-');
         buf_puts(out, msg);
         buf_append(out, "\r\n", 2);
@@ -148,120 +295,123 @@ static void entry_error(tg_request *r, buf *out, const char *msg)
     }
 }
 
-/* One command's answer; override (may be NULL) replaces a string reply;
- * fix (CMD_REPLY_*) says which key names a shared database strips. */
-static void entry_reply(tg_request *r, buf *out, redisReply *rep,
-                        const char *override, uint8_t fix)
+/* One command's answer; c (may be NULL: not one of ours) says what
+ * replaces a string reply and which key names a shared database strips. */
+static void entry_reply(dp_request *d, buf *out, redisReply *rep, const dp_cmd *c)
 {
-    if (r->ks.len) keyspace_unprefix(&r->ks, fix, rep);
-    if (rep->type == REDIS_REPLY_ERROR) r->outcome = METER_REDIS_ERROR;
+    if (d->ks.len) keyspace_unprefix(&d->ks, c ? c->reply_fix : CMD_REPLY_PLAIN, rep);
+    if (rep->type == REDIS_REPLY_ERROR) d->outcome = METER_REDIS_ERROR;
     redisReply swapped;
-    if (override && rep->type == REDIS_REPLY_STRING) {
+    if (c && c->override && rep->type == REDIS_REPLY_STRING) {
         swapped = *rep;
-        swapped.str = (char *)override;
-        swapped.len = strlen(override);
+        swapped.str = (char *)c->override;
+        swapped.len = strlen(c->override);
         rep = &swapped;
     }
-    if (r->format == RESP_RESP2) reply_resp2(out, rep);
-    else reply_json_entry(out, rep, r->format == RESP_JSON_BASE64);
+    if (d->format == RESP_RESP2) reply_resp2(out, rep);
+    else reply_json_entry(out, rep, d->format == RESP_JSON_BASE64);
 }
 
 /* Pipeline: one entry per command, refusals and replies in order. */
-static void encode_pipeline(tg_request *r, buf *out)
+static void encode_pipeline(dp_request *d, buf *out)
 {
-    bool json = r->format != RESP_RESP2;
-    int k = 0;
+    bool json = d->format != RESP_RESP2;
     if (json) buf_putc(out, '[');
-    for (int i = 0; i < r->cmds.n; i++) {
+    for (int i = 0; i < d->cmds.n; i++) {
+        const dp_cmd *c = &d->per[i];
         if (json && i) buf_putc(out, ',');
-        if (r->local_err[i]) entry_error(r, out, r->local_err[i]);
-        else {
-            entry_reply(r, out, r->replies[k], r->override[k], r->reply_fix[k]);
-            k++;
-        }
+        if (c->refused) entry_error(d, out, c->refused);
+        else entry_reply(d, out, d->replies[c->sent], c);
     }
     if (json) buf_putc(out, ']');
 }
 
-/* Returns the HTTP status. */
-static unsigned encode_answer(tg_request *r, buf *out)
+/* A transaction Redis discarded as a whole: name the command that caused
+ * it. Returns the HTTP status. */
+static unsigned encode_discarded(dp_request *d, buf *out, redisReply *exec)
 {
-    bool json = r->format != RESP_RESP2;
-    if (r->kind == METER_PIPELINE) {
-        encode_pipeline(r, out);
+    d->outcome = METER_REDIS_ERROR;
+    redisReply *why = NULL;
+    for (int i = 1; i <= d->nsent && !why; i++)
+        if (d->replies[i]->type == REDIS_REPLY_ERROR) why = d->replies[i];
+    if (d->ks.len) {
+        keyspace_unprefix(&d->ks, CMD_REPLY_PLAIN, exec);
+        if (why) keyspace_unprefix(&d->ks, CMD_REPLY_PLAIN, why);
+    }
+    if (d->format != RESP_RESP2) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%.*s%s%.*s", (int)exec->len, exec->str,
+                 why ? " Cause: " : "", why ? (int)why->len : 0, why ? why->str : "");
+        reply_json_error(out, msg, strlen(msg));
+    } else {
+        reply_resp2(out, exec);
+    }
+    return 400;
+}
+
+/* A transaction: every command was sent, in order (a refusal refuses the
+ * whole request), so command i's reply is EXEC's element i. */
+static unsigned encode_transaction(dp_request *d, buf *out)
+{
+    bool json = d->format != RESP_RESP2;
+    redisReply *exec = d->replies[d->nsent + 1];
+    if (exec->type == REDIS_REPLY_ERROR) return encode_discarded(d, out, exec);
+    if (exec->type != REDIS_REPLY_ARRAY) {
+        entry_error(d, out, "ERR transaction aborted");
+        return 400;
+    }
+    if (!json) {
+        for (size_t i = 0; d->ks.len && i < exec->elements && (int)i < d->nsent; i++)
+            keyspace_unprefix(&d->ks, d->per[i].reply_fix, exec->element[i]);
+        reply_resp2(out, exec);
         return 200;
     }
-    if (r->kind == METER_MULTI_EXEC) {
-        redisReply *exec = r->replies[r->nsent + 1];
-        if (exec->type == REDIS_REPLY_ERROR) {
-            /* Discarded as a whole: name the command that caused it. */
-            r->outcome = METER_REDIS_ERROR;
-            redisReply *why = NULL;
-            for (int i = 1; i <= r->nsent && !why; i++)
-                if (r->replies[i]->type == REDIS_REPLY_ERROR) why = r->replies[i];
-            if (r->ks.len) {
-                keyspace_unprefix(&r->ks, CMD_REPLY_PLAIN, exec);
-                if (why) keyspace_unprefix(&r->ks, CMD_REPLY_PLAIN, why);
-            }
-            if (json) {
-                char msg[512];
-                snprintf(msg, sizeof msg, "%.*s%s%.*s", (int)exec->len, exec->str,
-                         why ? " Cause: " : "", why ? (int)why->len : 0,
-                         why ? why->str : "");
-                reply_json_error(out, msg, strlen(msg));
-            } else {
-                reply_resp2(out, exec);
-            }
-            return 400;
-        }
-        if (exec->type != REDIS_REPLY_ARRAY) {
-            entry_error(r, out, "ERR transaction aborted");
-            return 400;
-        }
-        if (!json) {
-            for (size_t i = 0; r->ks.len && i < exec->elements && (int)i < r->nsent; i++)
-                keyspace_unprefix(&r->ks, r->reply_fix[i], exec->element[i]);
-            reply_resp2(out, exec);
-            return 200;
-        }
-        buf_putc(out, '[');
-        for (size_t i = 0; i < exec->elements; i++) {
-            if (i) buf_putc(out, ',');
-            bool ours = (int)i < r->nsent;
-            entry_reply(r, out, exec->element[i], ours ? r->override[i] : NULL,
-                        ours ? r->reply_fix[i] : CMD_REPLY_PLAIN);
-        }
-        buf_putc(out, ']');
+    buf_putc(out, '[');
+    for (size_t i = 0; i < exec->elements; i++) {
+        if (i) buf_putc(out, ',');
+        entry_reply(d, out, exec->element[i], (int)i < d->nsent ? &d->per[i] : NULL);
+    }
+    buf_putc(out, ']');
+    return 200;
+}
+
+/* Returns the HTTP status. */
+static unsigned encode_answer(dp_request *d, buf *out)
+{
+    if (d->kind == METER_PIPELINE) {
+        encode_pipeline(d, out);
         return 200;
     }
-    redisReply *rep = r->replies[0];
-    entry_reply(r, out, rep, r->override[0], r->reply_fix[0]);
+    if (d->kind == METER_MULTI_EXEC) return encode_transaction(d, out);
+    redisReply *rep = d->replies[0];
+    entry_reply(d, out, rep, &d->per[0]);
     return rep->type == REDIS_REPLY_ERROR ? 400 : 200;
 }
 
 static void answer(tg_request *r)
 {
+    dp_request *d = dp_of(r);
     buf out;
     buf_init(&out);
-    unsigned status = encode_answer(r, &out);
+    unsigned status = encode_answer(d, &out);
     r->bytes_out = out.len;
-    const char *ct = r->format == RESP_RESP2 ? "application/octet-stream"
+    const char *ct = d->format == RESP_RESP2 ? "application/octet-stream"
                                               : "application/json";
-    request_respond(r, status, respond_body(r->w->cfg, request_header(r, "Origin"),
-                                            &out, ct));
+    dp_respond(r, status, respond_body(request_config(r), request_header(r, "Origin"),
+                                       &out, ct));
 }
 
 static void on_replies(void *ctx, const tg_err *err)
 {
     tg_request *r = ctx;
-    r->inflight = false;
-    r->w->inflight--;
-    r->backend_us = (uint32_t)(mono_us() - r->submit_us);
+    dp_request *d = dp_of(r);
+    d->inflight = false;
+    d->backend_us = (uint32_t)(mono_us() - d->submit_us);
     if (err) {
-        request_error(r, (unsigned)err->status, err->msg);
+        dp_error(r, (unsigned)err->status, err->msg);
         return;
     }
-    if (r->is_write) sync_token_bump();
+    if (d->is_write) sync_token_bump(d->sync);
     answer(r);
 }
 
@@ -282,73 +432,79 @@ static int shared_scripts_check(const tg_config *cfg, const cmd_info *c, tg_err 
                    strcmp(cfg->shared_scripts, "off") ? ": use EVAL_RO / EVALSHA_RO" : "");
 }
 
+/* Policy for one command: 0 and it may be sent (possibly rewritten), or
+ * -1 with err. */
+static int admit(dp_request *d, arena *a, bool transaction, tg_cmd *c, cmd_verdict *v,
+                 keyspace_out *ko, tg_err *err)
+{
+    if (policy_check(d->binfo->cmds, d->scope, &d->binfo->caps, c->argc, c->argv,
+                     c->lens, v, err) ||
+        policy_check_rules(v->info, c->argv[0], c->lens[0], d->cmd_allow, d->cmd_deny, err))
+        return -1;
+    if (!d->ks.len) return 0;
+    if (shared_scripts_check(d->dw->cfg, v->info, err)) return -1;
+    return keyspace_rewrite(a, &d->ks, v->info, transaction, c, ko, err);
+}
+
 static route_result execute(tg_request *r, bool transaction)
 {
-    int n = r->cmds.n;
+    dp_request *d = dp_of(r);
+    int n = d->cmds.n;
     tg_err err;
-    r->local_err = arena_alloc(&r->arena, (size_t)n * sizeof *r->local_err);
-    r->sent = arena_alloc(&r->arena, (size_t)n * sizeof *r->sent);
-    r->override = arena_alloc(&r->arena, (size_t)n * sizeof *r->override);
-    r->reply_fix = arena_alloc(&r->arena, (size_t)n * sizeof *r->reply_fix);
-    r->as_gateway = arena_alloc(&r->arena, (size_t)n * sizeof *r->as_gateway);
-    r->asked = arena_alloc(&r->arena, (size_t)n * sizeof *r->asked);
-    r->asked_len = arena_alloc(&r->arena, (size_t)n * sizeof *r->asked_len);
+    d->per = arena_alloc(&r->arena, (size_t)n * sizeof *d->per);
+    d->send = arena_alloc(&r->arena, (size_t)n * sizeof *d->send);
     for (int i = 0; i < n; i++) {
-        tg_cmd *c = &r->cmds.cmds[i];
+        tg_cmd *c = &d->cmds.cmds[i];
+        d->per[i] = (dp_cmd){.cmd = c, .sent = -1, .asked = c->argv[0], .asked_len = c->lens[0]};
+    }
+    for (int i = 0; i < n; i++) {
+        dp_cmd *pc = &d->per[i];
+        tg_cmd *c = pc->cmd;
         cmd_verdict v;
         keyspace_out ko = {CMD_REPLY_PLAIN, false};
-        const char *asked = c->argv[0];
-        size_t asked_len = c->lens[0];
-        r->local_err[i] = NULL;
-        if (policy_check(r->binfo->cmds, r->scope, &r->binfo->caps, c->argc,
-                         c->argv, c->lens, &v, &err) ||
-            policy_check_rules(v.info, c->argv[0], c->lens[0], r->cmd_allow, r->cmd_deny,
-                               &err) ||
-            (r->ks.len && (shared_scripts_check(r->w->cfg, v.info, &err) ||
-                           keyspace_rewrite(&r->arena, &r->ks, v.info, transaction, c, &ko,
-                                            &err)))) {
-            if (r->kind != METER_PIPELINE) {
-                request_error(r, (unsigned)err.status, err.msg);
+        if (admit(d, &r->arena, transaction, c, &v, &ko, &err)) {
+            if (d->kind != METER_PIPELINE) { /* nothing is sent: nothing billed */
+                for (int k = 0; k < i; k++) d->per[k].sent = -1;
+                d->nsent = 0;
+                d->billable = 0;
+                dp_error(r, (unsigned)err.status, err.msg);
                 return ROUTE_DONE;
             }
-            r->local_err[i] = arena_strndup(&r->arena, err.msg, strlen(err.msg));
-            r->outcome = err.status == 403 ? METER_FORBIDDEN : METER_BAD_REQUEST;
+            pc->refused = arena_strndup(&r->arena, err.msg, strlen(err.msg));
+            d->outcome = err.status == 403 ? METER_FORBIDDEN : METER_BAD_REQUEST;
             continue;
         }
-        script_flags_rewrite(&r->arena, c, &r->override[r->nsent]);
-        r->reply_fix[r->nsent] = ko.reply;
-        r->as_gateway[r->nsent] = ko.as_gateway;
-        r->asked[r->nsent] = asked;
-        r->asked_len[r->nsent] = asked_len;
-        r->sent[r->nsent++] = *c;
-        if (v.is_write) r->is_write = true;
-        if (!v.is_free) r->billable++;
+        script_flags_rewrite(&r->arena, c, &pc->override);
+        pc->reply_fix = ko.reply;
+        pc->sent = d->nsent;
+        d->send[d->nsent++] = (backend_cmd){*c, ko.as_gateway};
+        if (v.is_write) d->is_write = true;
+        if (!v.is_free) d->billable++;
     }
-    if (r->nsent == 0) { /* a pipeline whose every command was refused */
+    if (d->nsent == 0) { /* a pipeline whose every command was refused */
         answer(r);
         return ROUTE_DONE;
     }
-    r->replies = xcalloc((size_t)r->nsent + 2, sizeof *r->replies);
-    r->submit_us = mono_us();
-    if (backend_submit(r->be, r->sent, r->nsent, transaction,
-                       r->ks.len ? r->database_id : NULL, r->as_gateway, r->replies,
-                       on_replies, r, &err)) {
-        request_error(r, (unsigned)err.status, err.msg);
+    d->replies = xcalloc((size_t)d->nsent + 2, sizeof *d->replies);
+    d->submit_us = mono_us();
+    if (backend_submit(d->be, d->send, d->nsent, transaction,
+                       d->ks.len ? d->database_id : NULL, d->replies, on_replies, r,
+                       &err)) {
+        dp_error(r, (unsigned)err.status, err.msg);
         return ROUTE_DONE;
     }
-    r->inflight = true;
-    r->w->inflight++;
+    d->inflight = true;
     return ROUTE_PENDING;
 }
 
 static route_result run_json(tg_request *r, meter_kind kind)
 {
     tg_err err;
-    r->kind = kind;
-    if (prepare(r)) return ROUTE_DONE;
+    dp_request *d = dp_begin(r, kind);
+    if (prepare(r, d)) return ROUTE_DONE;
     if (argv_parse_json(&r->arena, r->body.data, r->body.len, kind != METER_SINGLE,
-                        &r->cmds, &err)) {
-        request_error(r, (unsigned)err.status, err.msg);
+                        &d->cmds, &err)) {
+        dp_error(r, (unsigned)err.status, err.msg);
         return ROUTE_DONE;
     }
     return execute(r, kind == METER_MULTI_EXEC);
@@ -396,26 +552,16 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
 route_result dp_single_path(tg_request *r)
 {
     tg_err err;
-    r->kind = METER_SINGLE;
-    if (prepare(r)) return ROUTE_DONE;
+    dp_request *d = dp_begin(r, METER_SINGLE);
+    if (prepare(r, d)) return ROUTE_DONE;
     query_acc q = {&r->arena, NULL, 0, 0};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
-    r->cmds.cmds = arena_alloc(&r->arena, sizeof *r->cmds.cmds);
-    r->cmds.n = 1;
+    d->cmds.cmds = arena_alloc(&r->arena, sizeof *d->cmds.cmds);
+    d->cmds.n = 1;
     if (argv_parse_path(&r->arena, r->path, r->body.data, r->body.len, q.args, q.n,
-                        &r->cmds.cmds[0], &err)) {
-        request_error(r, (unsigned)err.status, err.msg);
+                        &d->cmds.cmds[0], &err)) {
+        dp_error(r, (unsigned)err.status, err.msg);
         return ROUTE_DONE;
     }
     return execute(r, false);
-}
-
-route_result dp_health(tg_request *r)
-{
-    buf out;
-    buf_init(&out);
-    buf_puts(&out, "{\"status\":\"ok\"}");
-    request_respond(r, 200, respond_body(r->w->cfg, request_header(r, "Origin"), &out,
-                                         "application/json"));
-    return ROUTE_DONE;
 }

@@ -11,7 +11,9 @@
 #include "common/mem.h"
 #include "gateway/http/respond.h"
 #include "gateway/http/route.h"
+#include "gateway/http/worker.h"
 
+/* The one method-name table (the Allow header is built from it too). */
 static const struct {
     const char *name;
     unsigned bit;
@@ -27,7 +29,7 @@ static unsigned method_bit(const char *m)
     return M_OTHER;
 }
 
-static const char *method_name(unsigned bit)
+const char *request_method_name(unsigned bit)
 {
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (methods[i].bit == bit) return methods[i].name;
@@ -46,16 +48,49 @@ const char *request_header(const tg_request *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+const char *request_query(const tg_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool request_bearer(const tg_request *r, const char **tok, size_t *len)
+{
+    const char *h = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    *tok = NULL;
+    *len = 0;
+    if (!h) return false;
+    while (*h == ' ') h++;
+    if (strncasecmp(h, "Bearer ", 7) != 0) return true; /* present, not a bearer */
+    h += 7;
+    while (*h == ' ') h++;
+    size_t n = strlen(h);
+    while (n > 0 && h[n - 1] == ' ') n--;
+    *tok = h;
+    *len = n;
+    return true;
+}
+
+const tg_config *request_config(const tg_request *r)
+{
+    return r->w->cfg;
+}
+
+void *request_worker_app(const tg_request *r)
+{
+    return r->w->state;
+}
+
 void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp)
 {
     if (r->response) MHD_destroy_response(r->response);
     r->response = resp;
     r->status = status;
     if (r->waiting) {
-        /* Answered from a backend callback, outside the access handler:
-         * fine in external-loop mode, on the connection's own thread. The
-         * worker runs libmicrohttpd again to send it. */
+        /* Answered after the handler returned: fine in external-loop mode,
+         * on the connection's own thread. The worker runs libmicrohttpd
+         * again to send it. */
         r->waiting = false;
+        r->w->waiting--;
         r->w->answered = true;
         if (MHD_queue_response(r->conn, r->status, r->response) != MHD_YES)
             fprintf(stderr, "tollgate: could not queue a response; closing\n");
@@ -66,19 +101,13 @@ void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp)
 
 void request_error(tg_request *r, unsigned status, const char *msg)
 {
-    if (r->outcome == METER_OK) {
-        r->outcome = status == 401   ? METER_AUTH_FAILURE
-                     : status == 403 ? METER_FORBIDDEN
-                     : status >= 500 ? METER_BACKEND_UNAVAILABLE
-                                     : METER_BAD_REQUEST;
-    }
     request_respond(r, status, respond_error(r->w->cfg, request_header(r, "Origin"), msg));
 }
 
 #define FREE_REQUESTS_MAX 256    /* recycled per worker */
 #define BODY_KEEP_MAX 65536      /* a recycled body buffer keeps this much */
 
-static tg_request *request_new(worker *w, struct MHD_Connection *conn,
+static tg_request *request_new(http_worker *w, struct MHD_Connection *conn,
                                const char *url, const char *method)
 {
     tg_request *r = w->free_requests;
@@ -97,7 +126,6 @@ static tg_request *request_new(worker *w, struct MHD_Connection *conn,
     r->path = url;
     r->method = method_bit(method);
     r->start_ms = wall_ms();
-    r->kind = METER_OTHER;
     return r;
 }
 
@@ -109,11 +137,53 @@ static enum MHD_Result queue_answer(tg_request *r)
     return ok;
 }
 
-static void too_large_msg(tg_request *r, char *msg, size_t cap)
+static enum MHD_Result answer_too_large(tg_request *r)
 {
-    snprintf(msg, cap, "ERR max request size exceeded. Limit: %ld bytes, "
+    char msg[160];
+    snprintf(msg, sizeof msg, "ERR max request size exceeded. Limit: %ld bytes, "
              "Actual: %llu bytes", r->w->cfg->max_request_bytes,
              (unsigned long long)r->body_seen);
+    request_error(r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+    return queue_answer(r);
+}
+
+/* The headers have arrived: a new request. A declared oversized body is
+ * refused before it is read (the connection then closes, which is what a
+ * client sending 1 GB wants anyway). */
+static enum MHD_Result on_headers(http_worker *w, struct MHD_Connection *conn,
+                                  const char *url, const char *method, void **con_cls)
+{
+    tg_request *r = request_new(w, conn, url, method);
+    *con_cls = r;
+    const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        unsigned long long n = strtoull(cl, NULL, 10);
+        if (n > (unsigned long long)w->cfg->max_request_bytes) {
+            r->body_seen = n;
+            return answer_too_large(r);
+        }
+    }
+    return MHD_YES;
+}
+
+/* A body chunk: kept up to the limit; chunked bodies far over it are cut
+ * short. */
+static enum MHD_Result on_body(tg_request *r, const char *data, size_t *size)
+{
+    uint64_t limit = (uint64_t)r->w->cfg->max_request_bytes;
+    r->body_seen += *size;
+    if (r->body_seen > limit) {
+        r->too_large = true;
+        buf_release(&r->body);
+        if (r->body_seen > limit * 4) {
+            *size = 0;
+            return answer_too_large(r);
+        }
+    } else {
+        buf_append(&r->body, data, *size);
+    }
+    *size = 0;
+    return MHD_YES;
 }
 
 enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
@@ -121,74 +191,31 @@ enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
                                const char *version, const char *upload_data,
                                size_t *upload_data_size, void **con_cls)
 {
-    worker *w = cls;
+    http_worker *w = cls;
     tg_request *r = *con_cls;
     (void)version;
-    long limit = w->cfg->max_request_bytes;
 
-    /* libmicrohttpd polls a request that waits for Redis on every run. */
+    /* libmicrohttpd polls a request that waits on every run. */
     if (r && r->waiting) return MHD_YES;
     w->progress = true;
+    if (!r) return on_headers(w, conn, url, method, con_cls);
+    if (*upload_data_size) return on_body(r, upload_data, upload_data_size);
 
-    if (!r) {
-        r = request_new(w, conn, url, method);
-        *con_cls = r;
-        /* A declared oversized body is refused before it is read (the
-         * connection then closes, which is what a client sending 1 GB
-         * wants anyway). */
-        const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            unsigned long long n = strtoull(cl, NULL, 10);
-            if (n > (unsigned long long)limit) {
-                char msg[160];
-                r->body_seen = n;
-                too_large_msg(r, msg, sizeof msg);
-                request_error(r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
-                return queue_answer(r);
-            }
-        }
-        return MHD_YES;
-    }
-
-    if (*upload_data_size) {
-        r->body_seen += *upload_data_size;
-        if (r->body_seen > (uint64_t)limit) {
-            r->too_large = true;
-            buf_release(&r->body);
-            /* Chunked bodies far over the limit are cut short. */
-            if (r->body_seen > (uint64_t)limit * 4) {
-                char msg[160];
-                too_large_msg(r, msg, sizeof msg);
-                request_error(r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
-                *upload_data_size = 0;
-                return queue_answer(r);
-            }
-        } else {
-            buf_append(&r->body, upload_data, *upload_data_size);
-        }
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-
-
-
-    if (r->too_large) {
-        char msg[160];
-        too_large_msg(r, msg, sizeof msg);
-        request_error(r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
-        return queue_answer(r);
-    }
+    if (r->too_large) return answer_too_large(r);
     if (r->method == M_OPTIONS) {
         request_respond(r, MHD_HTTP_NO_CONTENT,
                         respond_preflight(w->cfg, request_header(r, "Origin"),
                                           request_header(r, "Access-Control-Request-Headers")));
         return queue_answer(r);
     }
-    if (route_dispatch(r) == ROUTE_PENDING) {
+    if (route_dispatch(w->app->routes, w->app->nroutes, r) == ROUTE_PENDING) {
         /* Not MHD_suspend_connection: that costs two epoll_ctl calls per
          * request. The connection just stays quiet until request_respond. */
-        r->waiting = true;
-        return MHD_YES;
+        if (!r->response) {
+            r->waiting = true;
+            w->waiting++;
+            return MHD_YES;
+        }
     }
     return queue_answer(r);
 }
@@ -196,47 +223,23 @@ enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
 void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                        enum MHD_RequestTerminationCode toe)
 {
-    worker *w = cls;
+    http_worker *w = cls;
     tg_request *r = *con_cls;
     (void)conn;
     if (!r) return;
     *con_cls = NULL;
     w->progress = true;
-    if (r->inflight && r->be) {
-        backend_cancel(r->be, r);
-        w->inflight--;
+    if (r->waiting) { /* the client left first */
+        r->waiting = false;
+        w->waiting--;
     }
-    /* Metered when answered, and also when the client left after its
-     * commands were sent (they ran in Redis: status 499). */
-    if (r->status || r->nsent) {
-        meter_event e = {
-            .time_ms = r->start_ms,
-            .tenant_id = r->tenant_id,
-            .database_id = r->database_id,
-            .jti = r->jti,
-            .kind = r->kind,
-            .commands = (uint32_t)r->nsent,
-            .billable_commands = r->billable,
-            .bytes_in = r->body_seen + strlen(r->path),
-            .bytes_out = r->bytes_out,
-            .http_status = r->status ? (int)r->status : 499,
-            .outcome = r->outcome,
-            .backend_us = r->backend_us,
-        };
-        for (int i = 0; i < r->nsent; i++)
-            meter_event_add_command(&e, r->asked[i], r->asked_len[i]);
-        meter_record(&e);
-    }
+    bool aborted = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    request_done_fn done = r->done ? r->done : w->app->request_done;
+    if (done) done(r, aborted);
     if (w->cfg->log_requests)
-        fprintf(stderr, "tollgate: %s %u %s%s %llums\n",
-                method_name(r->method),
-                r->status, r->path, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)",
+        fprintf(stderr, "tollgate: %s %u %s%s %llums\n", request_method_name(r->method),
+                r->status, r->path, aborted ? " (aborted)" : "",
                 (unsigned long long)(wall_ms() - r->start_ms));
-    if (r->replies) {
-        for (int i = 0; i < r->nsent + 2; i++)
-            if (r->replies[i]) freeReplyObject(r->replies[i]);
-        free(r->replies);
-    }
     if (r->response) MHD_destroy_response(r->response);
     arena_release(&r->arena);
     if (w->nfree < FREE_REQUESTS_MAX && r->body.cap <= BODY_KEEP_MAX) {
@@ -250,7 +253,7 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r);
 }
 
-void request_pool_free(worker *w)
+void request_pool_free(http_worker *w)
 {
     for (tg_request *r = w->free_requests, *next; r; r = next) {
         next = r->next_free;

@@ -1,87 +1,68 @@
 /*
- * request.h - one HTTP request from first byte to the metering record.
+ * request.h - one HTTP request from first byte to its completion hook.
  *
  * libmicrohttpd calls request_access() several times per request: first
  * with the headers, then once per body chunk, then once with no data; the
  * request is routed and answered on that last call (answering earlier
- * would make libmicrohttpd close a keep-alive connection). A request that
- * waits for Redis returns without an answer - the connection stays idle,
- * not suspended, since suspension costs two epoll_ctl calls per request -
- * and request_respond() answers it from the backend callback.
+ * would make libmicrohttpd close a keep-alive connection). A handler that
+ * hands work elsewhere (Redis) returns ROUTE_PENDING: the connection stays
+ * idle, not suspended, since suspension costs two epoll_ctl calls per
+ * request, and request_respond() answers it later from the same thread.
  *
- * Everything a request allocates hangs off its tg_request and is freed in
- * request_completed(), which also emits the request's meter_event.
+ * Everything a request allocates hangs off its tg_request (its arena, and
+ * whatever a handler hangs on `app`) and is released when libmicrohttpd
+ * reports the request complete: first the request's completion hook runs
+ * (`done`, set by the handler, else the server's default: metering,
+ * releasing the handler's state), then the struct is recycled.
+ *
+ * This layer knows HTTP only: no Redis, no endpoint, no billing.
  */
 #ifndef TG_REQUEST_H
 #define TG_REQUEST_H
 
-#include <hiredis/hiredis.h>
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "billing/meter.h"
 #include "common/arena.h"
-#include "gateway/protocol/argv.h"
 #include "common/buf.h"
-#include "gateway/policy/keyspace.h"
-#include "gateway/http/server.h"
+#include "common/config.h"
 
+/* Methods as bits, so a route can list several. */
 enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_OPTIONS = 16, M_OTHER = 32 };
 
-typedef enum { RESP_JSON, RESP_JSON_BASE64, RESP_RESP2 } resp_format;
+struct http_worker;
+typedef struct tg_request tg_request;
 
-typedef struct tg_request {
-    worker *w;
+/* Called once when the request is over (answered and sent, or the client
+ * went away: aborted). It must release what it hung on the request. */
+typedef void (*request_done_fn)(tg_request *r, bool aborted);
+
+struct tg_request {
+    struct http_worker *w;
     struct MHD_Connection *conn;
     const char *path;            /* owned by libmicrohttpd; no query string */
-    unsigned method;
+    unsigned method;             /* M_* */
     uint64_t body_seen;          /* bytes received, kept or not */
     bool too_large;
+    uint64_t start_ms;           /* wall clock, at the headers */
 
     /* Answer, once known. */
     struct MHD_Response *response;
-    unsigned status;
-    bool waiting;                /* handed to Redis, no answer yet */
+    unsigned status;             /* 0 until answered */
+    bool waiting;                /* a handler answers later */
+    uint64_t bytes_out;          /* body bytes of the answer */
 
-    /* Data plane state (dataplane.c). */
-    resp_format format;
-    meter_kind kind;
-    tg_cmdlist cmds;             /* as parsed */
-    char **local_err;            /* per command: refusal text, or NULL */
-    tg_cmd *sent;                /* the commands sent, in order */
-    int nsent;
-    const char **override;       /* per sent command: answer this string
-                                    instead of Redis's (SCRIPT LOAD's SHA) */
-    redisReply **replies;
-    /* Shared (key-prefix) database: keyspace.h. */
-    keyspace ks;                 /* ks.len 0 for a dedicated database */
-    uint8_t *reply_fix;          /* per sent command: CMD_REPLY_* */
-    bool *as_gateway;            /* per sent command: run as gateway user */
-    const char **asked;          /* per sent command: its name as the client */
-    size_t *asked_len;           /* sent it (metering), before rewriting */
-    backend *be;
-    const backend_info *binfo;
-    auth_scope scope;
-    const char *cmd_allow, *cmd_deny; /* token's command rules, or NULL */
-    bool inflight;
-    bool is_write;
-    uint32_t billable;
-    uint64_t submit_us;
+    /* The handler's. */
+    void *app;                   /* its per-request state, or NULL */
+    request_done_fn done;        /* NULL: the server's default hook */
 
-    /* Metering. */
-    uint64_t start_ms;
-    const char *tenant_id, *database_id, *jti;   /* arena copies */
-    meter_outcome outcome;
-    uint32_t backend_us;
-    uint64_t bytes_out;
-
-    /* Kept across reuse (request_new recycles finished requests per
-     * worker): everything above is zeroed for each request. */
+    /* Kept across reuse (requests are recycled per worker): everything
+     * above is zeroed for each request. */
     struct tg_request *next_free;
     buf body;
     arena arena;
-} tg_request;
+};
 
 enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
                                const char *url, const char *method,
@@ -91,18 +72,35 @@ enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
 void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                        enum MHD_RequestTerminationCode toe);
 
-/* Sets the answer. Inside request_access it is queued on return; for a
- * waiting request (answered from a backend callback) it is queued at once
- * and the worker told to run libmicrohttpd. Takes ownership of resp. */
+/* Sets the answer. Inside a handler it is queued on return; for a waiting
+ * request it is queued at once and the worker told to run libmicrohttpd.
+ * Takes ownership of resp. */
 void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp);
 
-/* Frees the worker's recycled requests (at worker exit). */
-void request_pool_free(worker *w);
-
-/* Convenience: a JSON {"error": msg} answer with the given status. */
+/* A JSON {"error": msg} answer with the given status. */
 void request_error(tg_request *r, unsigned status, const char *msg);
 
 /* Request header value (case-insensitive name), or NULL. */
 const char *request_header(const tg_request *r, const char *name);
+
+/* Query argument value, or NULL (still percent-encoded). */
+const char *request_query(const tg_request *r, const char *name);
+
+/* The token of `Authorization: Bearer <token>`, surrounding blanks
+ * trimmed. True when the request has an Authorization header: then tok
+ * and len are set, or tok is NULL if it is not a bearer token. False
+ * (tok NULL) without the header. */
+bool request_bearer(const tg_request *r, const char **tok, size_t *len);
+
+/* The settings in force, and the worker's application state (the
+ * http_app's worker_new result) of the thread serving r. */
+const tg_config *request_config(const tg_request *r);
+void *request_worker_app(const tg_request *r);
+
+/* The method's name ("GET"), "-" for others. */
+const char *request_method_name(unsigned method);
+
+/* Frees a worker's recycled requests (at worker exit). */
+void request_pool_free(struct http_worker *w);
 
 #endif

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "gateway/protocol/reply.h"
-#include "gateway/http/server.h"
 
 /* True when origin appears in the comma-separated allow list. */
 static bool origin_listed(const char *list, const char *origin)
@@ -40,15 +39,6 @@ static void add_cors(struct MHD_Response *resp, const tg_config *cfg,
     MHD_add_response_header(resp, "Access-Control-Expose-Headers", "upstash-sync-token");
 }
 
-static void add_common(struct MHD_Response *resp, const tg_config *cfg,
-                       const char *origin)
-{
-    char tok[24];
-    snprintf(tok, sizeof tok, "%llu", (unsigned long long)sync_token_current());
-    MHD_add_response_header(resp, "upstash-sync-token", tok);
-    add_cors(resp, cfg, origin);
-}
-
 struct MHD_Response *respond_body(const tg_config *cfg, const char *origin,
                                   buf *body, const char *content_type)
 {
@@ -57,7 +47,7 @@ struct MHD_Response *respond_body(const tg_config *cfg, const char *origin,
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type", content_type);
-    add_common(resp, cfg, origin);
+    add_cors(resp, cfg, origin);
     return resp;
 }
 

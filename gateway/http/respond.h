@@ -1,6 +1,6 @@
 /*
  * respond.h - builds HTTP responses: JSON bodies, the error shape, and the
- * headers every response carries (content type, upstash-sync-token, CORS).
+ * headers every response carries (content type, CORS).
  *
  * Functions take ownership of the body buf's storage (it moves into the
  * libmicrohttpd response, freed by it). The returned response is the

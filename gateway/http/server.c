@@ -6,69 +6,34 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "common/siphash.h"
 #include "common/mem.h"
-#include "gateway/http/request.h"
+#include "gateway/http/worker.h"
 
-#define DRAIN_MS 5000   /* longest wait for in-flight requests at shutdown */
+struct http_server {
+    tg_config cfg;              /* threads resolved */
+    http_app app;
+    int port;
+    int nworkers;               /* started daemons */
+    http_worker *ws;
+    pthread_t *tids;
+    int nthreads;               /* running threads */
+};
 
-static _Atomic uint64_t sync_counter;
-static volatile sig_atomic_t stop_requested;
-static int stop_pipe[2] = {-1, -1};   /* signal handlers -> main thread */
-/* The keyring in force; swapped by SIGHUP (reload_keys), read by every
- * worker's auth_ctx. Replaced keyrings are kept until exit: a worker may
- * still be verifying with one. */
-static const auth_keyring *current_ring;
-
-uint64_t sync_token_bump(void)
+static uint64_t mono_ms(void)
 {
-    return atomic_fetch_add_explicit(&sync_counter, 1, memory_order_relaxed) + 1;
-}
-
-uint64_t sync_token_current(void)
-{
-    return atomic_load_explicit(&sync_counter, memory_order_relaxed);
-}
-
-/* ==== Backends of a worker ==== */
-
-int worker_backend(worker *w, const char *url, int db, backend **out,
-                   const backend_info **info, tg_err *err)
-{
-    for (be_slot *s = w->backends; s; s = s->next)
-        if (backend_db(s->b) == db && !strcmp(backend_url(s->b), url)) {
-            *out = s->b;
-            *info = s->info;
-            return 0;
-        }
-    /* First use on this thread: set-up may need a (blocking, bounded)
-     * round trip if start-up could not reach this backend. */
-    const backend_info *bi = backend_info_for(url, (int)w->cfg->redis_connect_timeout_ms, err);
-    if (!bi) return -1;
-    backend_opts o = {w->epfd, (int)w->cfg->redis_connect_timeout_ms,
-                      (int)w->cfg->redis_command_timeout_ms,
-                      (uint64_t)w->cfg->max_reply_bytes};
-    backend *b = backend_new(url, db, bi, &o, err);
-    if (!b) return -1;
-    be_slot *s = xcalloc(1, sizeof *s);
-    s->b = b;
-    s->info = bi;
-    s->next = w->backends;
-    w->backends = s;
-    *out = b;
-    *info = bi;
-    return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ==== The event loop ==== */
@@ -77,41 +42,57 @@ static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
 {
     (void)cls;
     (void)c;
-    return strlen(s); /* arguments are percent-decoded by argv.c, per segment */
+    return strlen(s); /* arguments are percent-decoded per segment by the handlers */
 }
 
-static void worker_tick(worker *w, bool run_mhd)
+static void on_mhd(ev_watch *self, uint32_t events)
 {
-    uint64_t now = now_ms();
-    for (be_slot *s = w->backends; s; s = s->next) backend_check_timeouts(s->b, now);
+    http_worker *w = (http_worker *)((char *)self - offsetof(http_worker, mhd_watch));
+    (void)events;
+    w->mhd_ready = true;
+}
+
+static void on_wake(ev_watch *self, uint32_t events)
+{
+    http_worker *w = (http_worker *)((char *)self - offsetof(http_worker, wake_watch));
+    uint64_t v;
+    (void)events;
+    if (read(w->wakefd, &v, sizeof v) < 0) { /* spurious */ }
+}
+
+static void worker_tick(http_worker *w, bool run_mhd)
+{
+    const http_app *a = w->app;
+    if (a->check_timeouts) a->check_timeouts(w->state, mono_ms());
     if (run_mhd || w->answered) {
         w->progress = w->answered; /* sending answers is progress too */
         w->answered = false;
         MHD_run(w->mhd);
         w->mhd_only_waiting = !w->progress;
     }
-    for (be_slot *s = w->backends; s; s = s->next)
-        if (backend_has_output(s->b)) backend_flush(s->b);
+    if (a->flush) a->flush(w->state);
 }
 
 /* How long the loop may sleep. libmicrohttpd asks for 0 (run me again at
- * once) while any request waits for Redis without a response, since those
+ * once) while any request waits without a response, since those
  * connections stay in its ready list; obeying that would spin the loop
- * until the reply comes (measured: 7 epoll_wait calls per request, a third
- * of the throughput). So while requests are in flight and the last MHD_run
- * did nothing but poll them, its 0 is ignored: the reply to an in-flight
- * request wakes the loop within a Redis round trip, and that run serves
+ * until the answer comes (measured: 7 epoll_wait calls per request, a
+ * third of the throughput). So while requests wait and the last MHD_run
+ * did nothing but poll them, its 0 is ignored: the answer to a waiting
+ * request wakes the loop (its backend's socket), and that run serves
  * whatever else libmicrohttpd had ready. */
-static int worker_timeout(worker *w)
+static int worker_timeout(http_worker *w)
 {
     MHD_UNSIGNED_LONG_LONG mt;
     uint64_t t = UINT64_MAX;
-    bool spin = w->inflight > 0 && w->mhd_only_waiting;
+    bool spin = w->waiting > 0 && w->mhd_only_waiting;
     if (MHD_get_timeout(w->mhd, &mt) == MHD_YES && !(mt == 0 && spin)) t = mt;
-    uint64_t now = now_ms();
-    for (be_slot *s = w->backends; s; s = s->next) {
-        uint64_t d = backend_deadline(s->b);
-        if (d != UINT64_MAX) t = t < (d > now ? d - now : 0) ? t : (d > now ? d - now : 0);
+    if (w->app->deadline) {
+        uint64_t d = w->app->deadline(w->state), now = mono_ms();
+        if (d != UINT64_MAX) {
+            uint64_t left = d > now ? d - now : 0;
+            if (left < t) t = left;
+        }
     }
     if (w->answered) t = 0;
     return t > 1000 ? 1000 : (int)t;
@@ -119,40 +100,29 @@ static int worker_timeout(worker *w)
 
 static void *worker_main(void *arg)
 {
-    worker *w = arg;
+    http_worker *w = arg;
     struct epoll_event evs[128];
     bool draining = false;
     uint64_t drain_deadline = 0;
     for (;;) {
         int n = epoll_wait(w->epfd, evs, 128, worker_timeout(w));
-        bool run_mhd = n == 0;
+        w->mhd_ready = n == 0;
         for (int i = 0; i < n; i++) {
-            int kind = *(int *)evs[i].data.ptr;
-            if (kind == WORKER_EV_MHD) run_mhd = true;
-            else if (kind == WORKER_EV_BACKEND)
-                backend_on_event(((backend_tag *)evs[i].data.ptr)->b, evs[i].events);
-            else if (kind == WORKER_EV_WAKE) {
-                uint64_t v;
-                if (read(w->wakefd, &v, sizeof v) < 0) { /* spurious */ }
-            }
+            ev_watch *ew = evs[i].data.ptr;
+            ew->on_event(ew, evs[i].events);
         }
-        worker_tick(w, run_mhd);
-        if (stop_requested && !draining) {
+        worker_tick(w, w->mhd_ready);
+        if (!draining && __atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE)) {
             draining = true;
-            drain_deadline = now_ms() + DRAIN_MS;
+            drain_deadline = mono_ms() + (uint64_t)w->drain_ms;
             MHD_quiesce_daemon(w->mhd);
         }
-        if (draining && (w->inflight == 0 || now_ms() >= drain_deadline)) break;
+        if (draining && (w->waiting == 0 || mono_ms() >= drain_deadline)) break;
     }
-    /* Anything still waiting on Redis gets a 503; let it be written. */
-    for (be_slot *s = w->backends; s; s = s->next) backend_free(s->b);
-    for (be_slot *s = w->backends, *next; s; s = next) {
-        next = s->next;
-        free(s);
-    }
-    w->backends = NULL;
-    uint64_t until = now_ms() + 200;
-    while (now_ms() < until) {
+    /* Whatever still waits gets its answer (503); let it be written. */
+    if (w->app->worker_drain) w->app->worker_drain(w->state);
+    uint64_t until = mono_ms() + 200;
+    while (mono_ms() < until) {
         worker_tick(w, true);
         usleep(2000);
     }
@@ -196,71 +166,20 @@ static int bound_port(int fd)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-static char *read_file(const char *path, tg_err *err)
-{
-    buf b;
-    buf_init(&b);
-    if (buf_read_file(&b, path)) {
-        tg_fail(err, 500, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    return buf_detach(&b, NULL);
-}
-
-static void on_signal(int sig)
-{
-    if (sig != SIGHUP) stop_requested = 1;
-    if (stop_pipe[1] >= 0) {
-        ssize_t r = write(stop_pipe[1], sig == SIGHUP ? "h" : "x", 1);
-        (void)r;
-    }
-}
-
-typedef struct retired_keys {
-    struct retired_keys *next;
-    auth_keys *keys;
-} retired_keys;
-
-/* SIGHUP: reads the keys again (jwt_keys_file and the jwt_* settings as
- * started). A file that does not load leaves the keys in force. */
-static void reload_keys(const auth_keys_opts *ko, auth_keys **keys, retired_keys **retired)
-{
-    tg_err err;
-    auth_keys *fresh = auth_keys_load(ko, &err);
-    if (!fresh) {
-        fprintf(stderr, "tollgate: keys not reloaded, the old ones stay: %s\n", err.msg);
-        return;
-    }
-    retired_keys *r = xcalloc(1, sizeof *r);
-    r->keys = *keys;
-    r->next = *retired;
-    *retired = r;
-    *keys = fresh;
-    __atomic_store_n(&current_ring, auth_keys_ring(fresh), __ATOMIC_RELEASE);
-    fprintf(stderr, "tollgate: reloaded %zu key(s)\n", auth_keys_ring(fresh)->n);
-}
-
-static void prefetch_table(const char *url, void *arg)
-{
-    const tg_config *cfg = arg;
-    tg_err err;
-    if (!backend_info_for(url, (int)cfg->redis_connect_timeout_ms, &err))
-        fprintf(stderr, "tollgate: warning: backend %s: %s (will retry on use)\n",
-                url, err.msg);
-}
-
-static int worker_start(worker *w, const tg_config *cfg, int fd,
+static int worker_start(http_worker *w, const http_server *s, int fd,
                         const char *cert, const char *key, tg_err *err)
 {
+    const tg_config *cfg = &s->cfg;
     w->cfg = cfg;
+    w->app = &s->app;
     w->listen_fd = fd;
-    w->ev_mhd_tag = WORKER_EV_MHD;
-    w->ev_wake_tag = WORKER_EV_WAKE;
-    w->auth = auth_ctx_new(&current_ring, cfg->jwt_leeway_s, cfg->sqlite_path,
-                           (size_t)cfg->token_cache_size, err);
-    if (!w->auth) return -1;
+    w->mhd_watch.on_event = on_mhd;
+    w->wake_watch.on_event = on_wake;
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->epfd < 0 || w->wakefd < 0) return tg_fail(err, 500, "epoll: %s", strerror(errno));
+    w->state = s->app.worker_new(s->app.ctx, cfg, w->epfd, err);
+    if (!w->state) return -1;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
     if (cert) flags |= MHD_USE_TLS;
     long per = cfg->max_connections / (cfg->threads ? cfg->threads : 1);
@@ -284,165 +203,92 @@ static int worker_start(worker *w, const tg_config *cfg, int fd,
     if (!w->mhd) return tg_fail(err, 500, "cannot start the HTTP server%s",
                                 cert ? " (check the TLS certificate and key)" : "");
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-    struct epoll_event e = {.events = EPOLLIN, .data.ptr = &w->ev_mhd_tag};
+    struct epoll_event e = {.events = EPOLLIN, .data.ptr = &w->mhd_watch};
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, info->epoll_fd, &e);
-    struct epoll_event we = {.events = EPOLLIN, .data.ptr = &w->ev_wake_tag};
+    struct epoll_event we = {.events = EPOLLIN, .data.ptr = &w->wake_watch};
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &we);
     return 0;
 }
 
-int server_run(const tg_config *cfg_in)
+/* Releases worker w (any stage of worker_start). */
+static void worker_free(http_worker *w)
 {
-    tg_config cfg = *cfg_in;
-    tg_err err;
-    int rc = 1;
-    char *cert = NULL, *key = NULL;
-    hash_seed();
-    auth_keys_opts ko = {cfg.jwt_secret, cfg.jwt_alg, cfg.jwt_kid, cfg.jwt_keys_file,
-                         cfg.jwt_issuer, cfg.jwt_audience, cfg.jwt_leeway_s};
-    auth_keys *keys = auth_keys_load(&ko, &err);
-    if (!keys) {
-        fprintf(stderr, "tollgate: %s\n", err.msg);
-        return 1;
-    }
-    current_ring = auth_keys_ring(keys);
-    retired_keys *retired = NULL;
-    /* Every node derives the same ACL password from the same key material. */
-    const auth_key *k0 = &auth_keys_ring(keys)->keys[0];
-    backend_setup_init(k0->secret, k0->secret_len);
-    signal(SIGPIPE, SIG_IGN);
-    if (cfg.threads == 0) {
+    /* Keep-alive requests served in a worker's last ticks may have opened
+     * backends after its drain: answer them (their requests complete, and
+     * are metered, in MHD_stop_daemon). */
+    if (w->state && w->app->worker_drain) w->app->worker_drain(w->state);
+    if (w->mhd) MHD_stop_daemon(w->mhd);
+    if (w->state && w->app->worker_free) w->app->worker_free(w->state);
+    if (w->listen_fd >= 0) close(w->listen_fd);
+    if (w->epfd >= 0) close(w->epfd);
+    if (w->wakefd >= 0) close(w->wakefd);
+    request_pool_free(w);
+}
+
+http_server *http_server_new(const tg_config *cfg, const http_app *app,
+                             const char *cert, const char *key, tg_err *err)
+{
+    http_server *s = xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    s->app = *app;
+    if (s->cfg.threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg.threads = n > 0 ? n : 1;
+        s->cfg.threads = n > 0 ? n : 1;
     }
-    if (cfg.tls_cert && (!(cert = read_file(cfg.tls_cert, &err)) ||
-                         !(key = read_file(cfg.tls_key, &err)))) {
-        fprintf(stderr, "tollgate: tls: %s\n", err.msg);
-        goto out_free_tls;
-    }
-
-    /* Command tables of the known backends, fetched once before serving. */
-    tenancy *t = tenancy_open(cfg.sqlite_path, &err);
-    if (!t) {
-        fprintf(stderr, "tollgate: %s\n", err.msg);
-        goto out_free_tls;
-    }
-    tenancy_each_backend(t, prefetch_table, &cfg, &err);
-    tenancy_free(t);
-
-    /* The metering writer runs before any request can complete, and stops
-     * (draining its queue) after the last one has. */
-    if (cfg.metering) {
-        meter_options mo = {
-            .sqlite_path = cfg.sqlite_path, .spill_path = cfg.meter_spill_path,
-            .queue_events = (size_t)cfg.meter_queue_events,
-            .batch_events = (size_t)cfg.meter_batch_events,
-            .flush_ms = (int)cfg.meter_flush_ms, .retention_days = cfg.meter_retention_days,
-            .overflow = strcmp(cfg.meter_overflow, "spill") ? METER_OVERFLOW_REJECT
-                                                            : METER_OVERFLOW_SPILL,
-            .node_id = (int)cfg.meter_node_id,
-            .sync_full = !strcmp(cfg.meter_synchronous, "full"),
-        };
-        if (meter_start(&mo, &err)) {
-            fprintf(stderr, "tollgate: %s\n", err.msg);
-            goto out_free_tls;
-        }
-    }
-
-    int nw = (int)cfg.threads;
-    worker *ws = xcalloc((size_t)nw, sizeof *ws);
-    pthread_t *tids = xcalloc((size_t)nw, sizeof *tids);
-    int port = (int)cfg.port, started = 0;
+    int nw = (int)s->cfg.threads;
+    s->ws = xcalloc((size_t)nw, sizeof *s->ws);
+    s->tids = xcalloc((size_t)nw, sizeof *s->tids);
+    s->port = (int)s->cfg.port;
     for (int i = 0; i < nw; i++) {
-        int fd = listen_socket(cfg.listen, port, &err);
-        if (fd < 0) {
-            fprintf(stderr, "tollgate: %s\n", err.msg);
-            goto out_stop;
-        }
-        if (port == 0) port = bound_port(fd);
-        ws[i].id = i;
-        if (worker_start(&ws[i], &cfg, fd, cert, key, &err)) {
-            fprintf(stderr, "tollgate: %s\n", err.msg);
-            close(fd);
-            auth_ctx_free(ws[i].auth);
-                goto out_stop;
-        }
-        started++;
+        http_worker *w = &s->ws[i];
+        w->id = i;
+        w->epfd = w->wakefd = -1;
+        w->listen_fd = listen_socket(s->cfg.listen, s->port, err);
+        s->nworkers++;
+        if (w->listen_fd < 0) goto out_fail;
+        if (s->port == 0) s->port = bound_port(w->listen_fd);
+        if (worker_start(w, s, w->listen_fd, cert, key, err)) goto out_fail;
     }
-    if (pipe(stop_pipe)) goto out_stop;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    for (int i = 0; i < nw; i++) pthread_create(&tids[i], NULL, worker_main, &ws[i]);
-    fprintf(stderr, "tollgate: serving %s://%s:%d with %d threads\n",
-            cert ? "https" : "http", cfg.listen, port, nw);
-    fflush(stderr);
+    return s;
 
-    for (;;) {
-        char c;
-        ssize_t n = read(stop_pipe[0], &c, 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n == 1 && c == 'h' && !stop_requested) {
-            reload_keys(&ko, &keys, &retired);
-            continue;
-        }
-        break;
+out_fail:
+    http_server_stop(s, 0);
+    return NULL;
+}
+
+int http_server_port(const http_server *s)
+{
+    return s->port;
+}
+
+int http_server_threads(const http_server *s)
+{
+    return s->nworkers;
+}
+
+int http_server_run(http_server *s, tg_err *err)
+{
+    for (int i = 0; i < s->nworkers; i++) {
+        int e = pthread_create(&s->tids[i], NULL, worker_main, &s->ws[i]);
+        if (e) return tg_fail(err, 500, "pthread_create: %s", strerror(e));
+        s->nthreads++;
     }
-    fprintf(stderr, "tollgate: shutting down\n");
-    for (int i = 0; i < nw; i++) {
+    return 0;
+}
+
+void http_server_stop(http_server *s, int drain_ms)
+{
+    if (!s) return;
+    for (int i = 0; i < s->nthreads; i++) {
         uint64_t one = 1;
-        ssize_t r = write(ws[i].wakefd, &one, sizeof one);
+        s->ws[i].drain_ms = drain_ms;
+        __atomic_store_n(&s->ws[i].stopping, true, __ATOMIC_RELEASE);
+        ssize_t r = write(s->ws[i].wakefd, &one, sizeof one);
         (void)r;
     }
-    for (int i = 0; i < nw; i++) pthread_join(tids[i], NULL);
-    meter_totals mt;
-    meter_snapshot(&mt);
-    fprintf(stderr, "tollgate: served %llu requests, %llu commands\n",
-            (unsigned long long)mt.requests, (unsigned long long)mt.commands);
-    rc = 0;
-
-out_stop:
-    for (int i = 0; i < started; i++) {
-        /* Keep-alive requests served in a worker's last ticks may have
-         * opened a backend after its drain: answer and free them (their
-         * requests complete, and are metered, in MHD_stop_daemon). */
-        for (be_slot *s = ws[i].backends, *next; s; s = next) {
-            next = s->next;
-            backend_free(s->b);
-            free(s);
-        }
-        ws[i].backends = NULL;
-        MHD_stop_daemon(ws[i].mhd);
-        close(ws[i].listen_fd);
-        close(ws[i].epfd);
-        close(ws[i].wakefd);
-        auth_ctx_free(ws[i].auth);
-        request_pool_free(&ws[i]);
-    }
-    free(ws);
-    free(tids);
-    backend_setup_clear();
-    meter_stop();
-    if (cfg.metering) {
-        meter_totals tot;
-        char line[512];
-        meter_snapshot(&tot);
-        meter_format_totals(&tot, line, sizeof line);
-        fprintf(stderr, "tollgate: %s\n", line);
-        if (tot.lost) rc = 1;
-    }
-out_free_tls:
-    free(cert);
-    free(key);
-    auth_keys_free(keys);
-    while (retired) {
-        retired_keys *next = retired->next;
-        auth_keys_free(retired->keys);
-        free(retired);
-        retired = next;
-    }
-    return rc;
+    for (int i = 0; i < s->nthreads; i++) pthread_join(s->tids[i], NULL);
+    for (int i = 0; i < s->nworkers; i++) worker_free(&s->ws[i]);
+    free(s->ws);
+    free(s->tids);
+    free(s);
 }

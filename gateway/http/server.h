@@ -1,67 +1,67 @@
 /*
  * server.h - the HTTP server: worker threads, each an event loop owning
  * one libmicrohttpd daemon (external epoll mode, sharing the listening
- * port through SO_REUSEPORT) and its own Redis connections.
+ * port through SO_REUSEPORT).
  *
- * A request never leaves the thread that accepted it: the handler parses
- * it and queues its commands on the worker's backend connection; the
- * reply, read in the same loop, answers it. The only locks on the request
- * path are the metering queue's (one copy of the event) and, for script
- * commands, the script-SHA map's. Only server.c, request.c and
- * dataplane.c see the worker struct.
+ * The server knows HTTP only. What the requests are for comes in an
+ * http_app: the route table, a per-worker state the handlers use (created
+ * on the worker's epoll instance, so it can register its own sockets
+ * there through common/ev.h), the deadlines and output of that state, and
+ * the default completion hook of a request.
+ *
+ * A request never leaves the thread that accepted it. Life cycle:
+ * http_server_new (bind, one daemon per worker) -> http_server_run (the
+ * threads) -> http_server_stop (stop accepting, let waiting requests
+ * finish within a deadline, join, free). Not thread-safe itself: call it
+ * from one thread.
  */
 #ifndef TG_SERVER_H
 #define TG_SERVER_H
 
-#include <microhttpd.h>
-#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "auth/auth.h"
-#include "auth/keys.h"
-#include "gateway/redis/backend.h"
-#include "gateway/redis/setup.h"
-#include "gateway/redis/command_table.h"
 #include "common/config.h"
+#include "common/err.h"
+#include "gateway/http/request.h"
+#include "gateway/http/route.h"
 
-enum { WORKER_EV_MHD = 1, WORKER_EV_BACKEND = 2, WORKER_EV_WAKE = 3 };
+typedef struct http_app {
+    void *ctx;                        /* passed to worker_new */
+    const route *routes;
+    size_t nroutes;
+    /* One per worker, on its thread's epoll fd; NULL + err to fail start. */
+    void *(*worker_new)(void *ctx, const tg_config *cfg, int epfd, tg_err *err);
+    /* Shutdown: fail (answer) whatever still waits on the state. */
+    void (*worker_drain)(void *state);
+    void (*worker_free)(void *state);
+    /* Earliest deadline (monotonic ms, UINT64_MAX for none); called every
+     * loop turn, so cheap. */
+    uint64_t (*deadline)(void *state);
+    /* Every loop turn: before libmicrohttpd runs, act on deadlines passed
+     * (now, monotonic ms); after it, send what handlers queued. */
+    void (*check_timeouts)(void *state, uint64_t now_ms);
+    void (*flush)(void *state);
+    request_done_fn request_done;     /* for requests that set no hook */
+} http_app;
 
-typedef struct be_slot {
-    struct be_slot *next;
-    backend *b;
-    const backend_info *info;
-} be_slot;
+typedef struct http_server http_server;
 
-typedef struct worker {
-    int id;
-    int epfd;
-    int wakefd;
-    int listen_fd;
-    struct MHD_Daemon *mhd;
-    const tg_config *cfg;
-    auth_ctx *auth;
-    be_slot *backends;          /* few: one per (backend URL, logical DB) */
-    int inflight;               /* requests awaiting Redis */
-    struct tg_request *free_requests; /* finished, ready for reuse */
-    int nfree;
-    bool answered;              /* a waiting request got its answer: run MHD */
-    bool progress;              /* set by request_access when it did work */
-    bool mhd_only_waiting;      /* the last MHD_run only re-polled waiting
-                                   requests (see worker_timeout) */
-    int ev_mhd_tag, ev_wake_tag;
-} worker;
+/* Binds cfg->listen:cfg->port (0: any free port) once per worker and
+ * starts their daemons; no thread runs yet. cert/key: PEM text for HTTPS,
+ * or NULL. NULL + err on failure (nothing left open). */
+http_server *http_server_new(const tg_config *cfg, const http_app *app,
+                             const char *cert, const char *key, tg_err *err);
 
-/* Runs the server until SIGTERM/SIGINT; returns the exit status. */
-int server_run(const tg_config *cfg);
+int http_server_port(const http_server *s);
+int http_server_threads(const http_server *s);
 
-/* The backend for (url, db) on this worker, created on first use, with
- * what backend_setup knows of it. -1 with a 503 err if it cannot be had. */
-int worker_backend(worker *w, const char *url, int db, backend **out,
-                   const backend_info **info, tg_err *err);
+/* Starts the worker threads. 0, or -1 with err. */
+int http_server_run(http_server *s, tg_err *err);
 
-/* The upstash-sync-token value: bumped after every write, shared by all
- * workers (one atomic counter). */
-uint64_t sync_token_bump(void);
-uint64_t sync_token_current(void);
+/* Stops accepting, lets waiting requests finish (up to drain_ms), fails
+ * what remains through worker_drain, joins the threads and frees
+ * everything. NULL ok. */
+void http_server_stop(http_server *s, int drain_ms);
 
 #endif

@@ -21,7 +21,6 @@
 #include "gateway/redis/redis_url.h"
 #include "gateway/redis/resp_scan.h"
 
-#define WORKER_EV_BACKEND 2   /* must match server.c */
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 1000
 
@@ -44,7 +43,7 @@ typedef struct op {
 } op;
 
 struct backend {
-    backend_tag tag;
+    ev_watch watch;           /* first: the epoll data points here */
     char *url;
     int db;
     char *acl_pass;           /* NULL: no switch to the restricted user */
@@ -72,6 +71,8 @@ struct backend {
     char last_error[160];
 };
 
+static void on_event(ev_watch *w, uint32_t events);
+
 uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -87,8 +88,7 @@ backend *backend_new(const char *url, int db_index, const backend_info *bi,
         free(b);
         return NULL;
     }
-    b->tag.kind = WORKER_EV_BACKEND;
-    b->tag.b = b;
+    b->watch.on_event = on_event;
     b->url = xstrdup(url);
     b->db = db_index;
     b->bi = bi;
@@ -154,7 +154,7 @@ static void put_words(buf *out, int argc, const char **words)
 static void set_events(backend *b, uint32_t ev)
 {
     if (b->fd < 0 || ev == b->ev) return;
-    struct epoll_event e = {.events = ev, .data.ptr = &b->tag};
+    struct epoll_event e = {.events = ev, .data.ptr = &b->watch};
     epoll_ctl(b->o.epfd, b->ev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, b->fd, &e);
     b->ev = ev;
 }
@@ -356,10 +356,9 @@ static void put_switch(backend *b, const char *id, uint64_t deadline)
     snprintf(b->user, sizeof b->user, "%s", id);
 }
 
-int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
-                   const char *db_user, const bool *as_gateway,
-                   redisReply **replies, backend_done_fn done, void *ctx,
-                   tg_err *err)
+int backend_submit(backend *b, const backend_cmd *cmds, int n, bool transaction,
+                   const char *db_user, redisReply **replies, backend_done_fn done,
+                   void *ctx, tg_err *err)
 {
     if (db_user && !b->acl_pass)
         return tg_fail(err, 503, "ERR shared databases need ACL users, which this "
@@ -373,7 +372,7 @@ int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
     uint64_t deadline = now_ms() + (uint64_t)b->o.command_timeout_ms;
     op o = {.ctx = ctx, .replies = replies, .deadline = deadline};
     for (int i = 0; i < n; i++) {
-        const char *want = db_user && !(as_gateway && as_gateway[i]) ? db_user : "";
+        const char *want = db_user && !cmds[i].as_gateway ? db_user : "";
         if (strcmp(want, b->user)) { /* switch users: close the slice so far */
             if (o.n) {
                 push_op(b, o);
@@ -386,7 +385,7 @@ int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
             put_words(&b->obuf, 1, multi);
             o.n++;
         }
-        put_cmd(&b->obuf, cmds[i].argc, cmds[i].argv, cmds[i].lens);
+        put_cmd(&b->obuf, cmds[i].cmd.argc, cmds[i].cmd.argv, cmds[i].cmd.lens);
         o.n++;
     }
     if (transaction) {
@@ -597,8 +596,9 @@ void backend_flush(backend *b)
     set_events(b, rc == 1 ? EPOLLIN | EPOLLOUT : EPOLLIN);
 }
 
-void backend_on_event(backend *b, uint32_t events)
+static void on_event(ev_watch *w, uint32_t events)
 {
+    backend *b = (backend *)w; /* the watch is the struct's first member */
     if (b->st == ST_CONNECTING) {
         int soerr = 0;
         socklen_t l = sizeof soerr;

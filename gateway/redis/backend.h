@@ -28,11 +28,14 @@
 #include "gateway/protocol/argv.h"
 #include "gateway/redis/setup.h"
 #include "common/err.h"
+#include "common/ev.h"
 
 typedef struct backend backend;
 
 typedef struct backend_opts {
-    int epfd;                  /* the owning worker's epoll instance */
+    int epfd;                  /* the owning worker's epoll instance; the
+                                  socket's data.ptr is an ev_watch
+                                  (common/ev.h) */
     int connect_timeout_ms;
     int command_timeout_ms;
     uint64_t max_reply_bytes;  /* a larger reply is dropped (resp_scan.h);
@@ -44,11 +47,11 @@ typedef struct backend_opts {
  * (those that did arrive are freed by the backend). */
 typedef void (*backend_done_fn)(void *ctx, const tg_err *err);
 
-/* The epoll data of a backend's socket points at this tag. */
-typedef struct backend_tag {
-    int kind;                  /* always WORKER_EV_BACKEND (server.c) */
-    backend *b;
-} backend_tag;
+/* One command to send, and whose ACL user runs it (see backend_submit). */
+typedef struct backend_cmd {
+    tg_cmd cmd;
+    bool as_gateway;           /* run as the restricted user, not db_user */
+} backend_cmd;
 
 /* bi: the backend's set-up (its restricted user's password, if any, and
  * the per-database users); NULL to stay as the URL's user. */
@@ -65,21 +68,19 @@ int backend_db(const backend *b);
  * -1 with a 503 err if the backend is unavailable (done is not called).
  *
  * db_user (a shared database's id, or NULL) runs the commands as that
- * database's ACL user, except those with as_gateway[i] set (may be NULL),
- * which run as the restricted user. The connection remembers whom it runs
+ * database's ACL user, except those with as_gateway set, which run as the
+ * restricted user. The connection remembers whom it runs
  * as and puts `AUTH` in the pipeline only when that changes, so requests
  * of many databases still share one pipeline. A refused AUTH fails every
  * pending operation. In a transaction every command runs as one user. */
-int backend_submit(backend *b, const tg_cmd *cmds, int n, bool transaction,
-                   const char *db_user, const bool *as_gateway,
-                   redisReply **replies, backend_done_fn done, void *ctx,
-                   tg_err *err);
+int backend_submit(backend *b, const backend_cmd *cmds, int n, bool transaction,
+                   const char *db_user, redisReply **replies, backend_done_fn done,
+                   void *ctx, tg_err *err);
 
 /* Forgets ctx: its operation still completes on the wire, but its replies
  * are freed and done is not called (the HTTP client went away). */
 void backend_cancel(backend *b, void *ctx);
 
-void backend_on_event(backend *b, uint32_t events);   /* epoll events */
 void backend_flush(backend *b);                       /* write queued output */
 bool backend_has_output(const backend *b);
 

@@ -14,7 +14,7 @@
 #   compose-config          docker-compose config -q on docker-compose.yml
 #   openapi-route:<path>    <path> is a documented path of openapi.yaml, for
 #                           the fixed data-plane routes and for every route
-#                           path literal in gateway/http/route.c (once it exists)
+#                           path literal in gateway/handlers/routes.c (once it exists)
 
 set -u
 
@@ -118,11 +118,11 @@ spec_paths() {
     ' "$SPEC"
 }
 
-# route_literals: the path-like C string literals of gateway/http/route.c
+# route_literals: the path-like C string literals of gateway/handlers/routes.c
 # ("/pipeline", "/subscribe/*"), trailing "*" and "/" removed.
 route_literals() {
-    [ -f gateway/http/route.c ] || return 0
-    grep -o '"/[A-Za-z0-9._~/*-]*"' gateway/http/route.c |
+    [ -f gateway/handlers/routes.c ] || return 0
+    grep -o '"/[A-Za-z0-9._~/*-]*"' gateway/handlers/routes.c |
         tr -d '"' |
         sed -e 's/\*$//' -e 's:/*$::' -e 's:^$:/:'
 }

@@ -1,0 +1,219 @@
+/* gateway.c - see gateway.h. */
+#include "gateway/gateway.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/keys.h"
+#include "auth/tenancy.h"
+#include "billing/meter.h"
+#include "common/buf.h"
+#include "common/mem.h"
+#include "common/siphash.h"
+#include "gateway/handlers/accounting.h"
+#include "gateway/handlers/dataplane.h"
+#include "gateway/handlers/routes.h"
+#include "gateway/http/server.h"
+#include "gateway/protocol/sync_token.h"
+#include "gateway/redis/setup.h"
+
+#define DRAIN_MS 5000   /* longest wait for waiting requests at shutdown */
+
+static volatile sig_atomic_t stop_requested;
+static int stop_pipe[2] = {-1, -1};   /* signal handlers -> main thread */
+/* The keyring in force; swapped by SIGHUP (reload_keys), read by every
+ * worker's token cache. Replaced keyrings are kept until exit: a worker
+ * may still be verifying with one. */
+static const auth_keyring *current_ring;
+
+typedef struct retired_keys {
+    struct retired_keys *next;
+    auth_keys *keys;
+} retired_keys;
+
+static void on_signal(int sig)
+{
+    if (sig != SIGHUP) stop_requested = 1;
+    if (stop_pipe[1] >= 0) {
+        ssize_t r = write(stop_pipe[1], sig == SIGHUP ? "h" : "x", 1);
+        (void)r;
+    }
+}
+
+/* SIGHUP: reads the keys again (jwt_keys_file and the jwt_* settings as
+ * started). A file that does not load leaves the keys in force. */
+static void reload_keys(const auth_keys_opts *ko, auth_keys **keys, retired_keys **retired)
+{
+    tg_err err;
+    auth_keys *fresh = auth_keys_load(ko, &err);
+    if (!fresh) {
+        fprintf(stderr, "tollgate: keys not reloaded, the old ones stay: %s\n", err.msg);
+        return;
+    }
+    retired_keys *r = xcalloc(1, sizeof *r);
+    r->keys = *keys;
+    r->next = *retired;
+    *retired = r;
+    *keys = fresh;
+    __atomic_store_n(&current_ring, auth_keys_ring(fresh), __ATOMIC_RELEASE);
+    fprintf(stderr, "tollgate: reloaded %zu key(s)\n", auth_keys_ring(fresh)->n);
+}
+
+static char *read_file(const char *path, tg_err *err)
+{
+    buf b;
+    buf_init(&b);
+    if (buf_read_file(&b, path)) {
+        tg_fail(err, 500, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    return buf_detach(&b, NULL);
+}
+
+static void prefetch_table(const char *url, void *arg)
+{
+    const tg_config *cfg = arg;
+    tg_err err;
+    if (!backend_info_for(url, (int)cfg->redis_connect_timeout_ms, &err))
+        fprintf(stderr, "tollgate: warning: backend %s: %s (will retry on use)\n",
+                url, err.msg);
+}
+
+/* Command tables of the known backends, fetched once before serving. */
+static int prefetch_backends(const tg_config *cfg, tg_err *err)
+{
+    tenancy *t = tenancy_open(cfg->sqlite_path, err);
+    if (!t) return -1;
+    tenancy_each_backend(t, prefetch_table, (void *)cfg, err);
+    tenancy_free(t);
+    return 0;
+}
+
+static int start_meter(const tg_config *cfg, tg_err *err)
+{
+    meter_options mo = {
+        .sqlite_path = cfg->sqlite_path, .spill_path = cfg->meter_spill_path,
+        .queue_events = (size_t)cfg->meter_queue_events,
+        .batch_events = (size_t)cfg->meter_batch_events,
+        .flush_ms = (int)cfg->meter_flush_ms, .retention_days = cfg->meter_retention_days,
+        .overflow = strcmp(cfg->meter_overflow, "spill") ? METER_OVERFLOW_REJECT
+                                                         : METER_OVERFLOW_SPILL,
+        .node_id = (int)cfg->meter_node_id,
+        .sync_full = !strcmp(cfg->meter_synchronous, "full"),
+    };
+    return meter_start(&mo, err);
+}
+
+/* Serves until a stop signal; SIGHUP reloads the keys meanwhile. */
+static void wait_for_stop(const auth_keys_opts *ko, auth_keys **keys, retired_keys **retired)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    for (;;) {
+        char c;
+        ssize_t n = read(stop_pipe[0], &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 1 && c == 'h' && !stop_requested) {
+            reload_keys(ko, keys, retired);
+            continue;
+        }
+        break;
+    }
+}
+
+static int report_meter(int rc)
+{
+    meter_totals tot;
+    char line[512];
+    meter_snapshot(&tot);
+    meter_format_totals(&tot, line, sizeof line);
+    fprintf(stderr, "tollgate: %s\n", line);
+    return tot.lost ? 1 : rc;
+}
+
+int gateway_serve(const tg_config *cfg)
+{
+    tg_err err;
+    int rc = 1;
+    char *cert = NULL, *key = NULL;
+    retired_keys *retired = NULL;
+    http_server *srv = NULL;
+    hash_seed();
+    auth_keys_opts ko = {cfg->jwt_secret, cfg->jwt_alg, cfg->jwt_kid, cfg->jwt_keys_file,
+                         cfg->jwt_issuer, cfg->jwt_audience, cfg->jwt_leeway_s};
+    auth_keys *keys = auth_keys_load(&ko, &err);
+    if (!keys) goto out_say;
+    current_ring = auth_keys_ring(keys);
+    /* Every node derives the same ACL password from the same key material. */
+    const auth_key *k0 = &auth_keys_ring(keys)->keys[0];
+    backend_setup_init(k0->secret, k0->secret_len);
+    signal(SIGPIPE, SIG_IGN);
+    if (cfg->tls_cert && (!(cert = read_file(cfg->tls_cert, &err)) ||
+                          !(key = read_file(cfg->tls_key, &err)))) {
+        fprintf(stderr, "tollgate: tls: %s\n", err.msg);
+        goto out_free_keys;
+    }
+    if (prefetch_backends(cfg, &err)) goto out_say;
+    /* The metering writer runs before any request can complete, and stops
+     * (draining its queue) after the last one has. */
+    if (cfg->metering && start_meter(cfg, &err)) goto out_say;
+
+    http_app app = {
+        .ctx = (void *)&current_ring, .routes = gw_routes, .nroutes = gw_nroutes,
+        .worker_new = dp_worker_new, .worker_drain = dp_worker_drain,
+        .worker_free = dp_worker_free, .deadline = dp_worker_deadline,
+        .check_timeouts = dp_worker_check_timeouts, .flush = dp_worker_flush,
+        .request_done = accounting_done,
+    };
+    if (!(srv = http_server_new(cfg, &app, cert, key, &err))) goto out_stop_say;
+    if (pipe(stop_pipe)) {
+        tg_fail(&err, 500, "pipe: %s", strerror(errno));
+        goto out_stop_say;
+    }
+    if (http_server_run(srv, &err)) goto out_stop_say;
+    fprintf(stderr, "tollgate: serving %s://%s:%d with %d threads\n",
+            cert ? "https" : "http", cfg->listen, http_server_port(srv),
+            http_server_threads(srv));
+    fflush(stderr);
+    wait_for_stop(&ko, &keys, &retired);
+    fprintf(stderr, "tollgate: shutting down\n");
+    http_server_stop(srv, DRAIN_MS);
+    srv = NULL;
+    meter_totals mt;
+    meter_snapshot(&mt);
+    fprintf(stderr, "tollgate: served %llu requests, %llu commands\n",
+            (unsigned long long)mt.requests, (unsigned long long)mt.commands);
+    rc = 0;
+    goto out_stop;
+
+out_stop_say:
+    fprintf(stderr, "tollgate: %s\n", err.msg);
+out_stop:
+    http_server_stop(srv, 0);
+    backend_setup_clear();
+    meter_stop();
+    sync_token_free_all();
+    if (cfg->metering) rc = report_meter(rc);
+    goto out_free_keys;
+out_say:
+    fprintf(stderr, "tollgate: %s\n", err.msg);
+out_free_keys:
+    free(cert);
+    free(key);
+    auth_keys_free(keys);
+    while (retired) {
+        retired_keys *next = retired->next;
+        auth_keys_free(retired->keys);
+        free(retired);
+        retired = next;
+    }
+    return rc;
+}

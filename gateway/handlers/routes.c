@@ -1,0 +1,19 @@
+/* routes.c - see routes.h. */
+#include "gateway/handlers/routes.h"
+
+#include "gateway/handlers/admin.h"
+#include "gateway/handlers/dataplane.h"
+#include "gateway/handlers/health.h"
+
+/* First match wins. The path form catches every other path, so a Redis
+ * command named like a route (there is none) would need the JSON form. */
+const route gw_routes[] = {
+    {"/healthz", MATCH_EXACT, M_GET | M_HEAD, health_live, RT_EXCLUSIVE},
+    {"/admin/usage", MATCH_EXACT, M_GET, admin_usage, RT_EXCLUSIVE},
+    {"/pipeline", MATCH_EXACT, M_POST, dp_pipeline, RT_EXCLUSIVE},
+    {"/multi-exec", MATCH_EXACT, M_POST, dp_multi_exec, RT_EXCLUSIVE},
+    {"/", MATCH_EXACT, M_POST, dp_single_json, 0},
+    {"/", MATCH_PREFIX, M_GET | M_HEAD | M_POST | M_PUT, dp_single_path, 0},
+};
+
+const size_t gw_nroutes = sizeof gw_routes / sizeof gw_routes[0];

@@ -1,0 +1,35 @@
+/*
+ * worker.h - one worker thread's state, shared by server.c (its event
+ * loop) and request.c (requests run on it). Private to gateway/http/.
+ */
+#ifndef TG_WORKER_H
+#define TG_WORKER_H
+
+#include <stdbool.h>
+
+#include "common/ev.h"
+#include "gateway/http/server.h"
+
+typedef struct http_worker {
+    int id;
+    int epfd;
+    int wakefd;
+    int listen_fd;
+    struct MHD_Daemon *mhd;
+    const tg_config *cfg;
+    const http_app *app;
+    void *state;                /* app->worker_new's */
+    int waiting;                /* requests a handler answers later */
+    tg_request *free_requests;  /* finished, ready for reuse */
+    int nfree;
+    bool answered;              /* a waiting request got its answer: run MHD */
+    bool progress;              /* set by request_access when it did work */
+    bool mhd_only_waiting;      /* the last MHD_run only re-polled waiting
+                                   requests (see worker_timeout) */
+    bool mhd_ready;             /* its epoll fd fired this turn */
+    bool stopping;              /* set by http_server_stop (atomics) */
+    int drain_ms;               /* how long waiting requests may take then */
+    ev_watch mhd_watch, wake_watch;
+} http_worker;
+
+#endif
