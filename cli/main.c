@@ -21,6 +21,7 @@
 #include "billing/period.h"
 #include "billing/usage.h"
 #include "auth/tenancy.h"
+#include "gateway/policy/policy.h"
 #include "gateway/redis/setup.h"
 #include "migrations/migrate.h"
 #include "common/config.h"
@@ -169,7 +170,7 @@ static int acl_secret_init(const tg_config *cfg, tg_err *err)
     auth_keys *keys = auth_keys_load(&ko, err);
     if (!keys) return -1;
     const auth_key *k0 = &auth_keys_ring(keys)->keys[0];
-    backend_setup_init(k0->secret, k0->secret_len);
+    backend_setup_init(k0->secret, k0->secret_len, policy_annotate);
     auth_keys_free(keys);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include "gateway/handlers/routes.h"
 #include "gateway/http/server.h"
 #include "gateway/protocol/sync_token.h"
+#include "gateway/policy/policy.h"
 #include "gateway/redis/setup.h"
 
 #define DRAIN_MS 5000   /* longest wait for waiting requests at shutdown */
@@ -154,7 +155,7 @@ int gateway_serve(const tg_config *cfg)
     current_ring = auth_keys_ring(keys);
     /* Every node derives the same ACL password from the same key material. */
     const auth_key *k0 = &auth_keys_ring(keys)->keys[0];
-    backend_setup_init(k0->secret, k0->secret_len);
+    backend_setup_init(k0->secret, k0->secret_len, policy_annotate);
     signal(SIGPIPE, SIG_IGN);
     if (cfg->tls_cert && (!(cert = read_file(cfg->tls_cert, &err)) ||
                           !(key = read_file(cfg->tls_key, &err)))) {

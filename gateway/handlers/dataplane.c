@@ -12,6 +12,7 @@
 #include "gateway/handlers/accounting.h"
 #include "gateway/http/respond.h"
 #include "gateway/policy/keyspace.h"
+#include "gateway/policy/policy.h"
 #include "gateway/protocol/argv.h"
 #include "gateway/protocol/reply.h"
 #include "gateway/protocol/script_flags.h"

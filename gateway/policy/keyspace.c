@@ -6,11 +6,72 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/table.h"
+#include "gateway/redis/keyscan.h"
+
+/* ==== Tables, applied when a backend's command table is built ==== */
+
+/* Shared (key-prefix) databases: commands without key specs that still
+ * reach the keyspace or a channel, and the keyless ones known to be
+ * harmless. A keyless command missing here is refused on a shared
+ * database; "help" subcommands are keyless everywhere. */
+static const struct {
+    const char *name;
+    uint8_t shared;
+} shared_rules[] = {
+    {"command", CMD_SHARED_KEYLESS},   {"echo", CMD_SHARED_KEYLESS},
+    {"lolwut", CMD_SHARED_KEYLESS},    {"ping", CMD_SHARED_KEYLESS},
+    {"script|exists", CMD_SHARED_KEYLESS}, {"script|load", CMD_SHARED_KEYLESS},
+    {"time", CMD_SHARED_KEYLESS},
+    {"publish", CMD_SHARED_CHANNEL},
+    {"sort", CMD_SHARED_SORT},         {"sort_ro", CMD_SHARED_SORT},
+    {"georadius", CMD_SHARED_GEORADIUS}, {"georadiusbymember", CMD_SHARED_GEORADIUS},
+    {"keys", CMD_SHARED_KEYS},         {"scan", CMD_SHARED_SCAN},
+    {"randomkey", CMD_SHARED_RANDOMKEY}, {"dbsize", CMD_SHARED_DBSIZE},
+    {"flushdb", CMD_SHARED_FLUSH},     {"flushall", CMD_SHARED_FLUSH},
+};
+
+/* Replies that name keys (blocking variants included for completeness). */
+static const struct {
+    const char *name;
+    uint8_t reply;
+} shared_replies[] = {
+    {"keys", CMD_REPLY_KEYS},     {"scan", CMD_REPLY_SCAN},
+    {"randomkey", CMD_REPLY_KEY}, {"lmpop", CMD_REPLY_FIRST},
+    {"zmpop", CMD_REPLY_FIRST},   {"blmpop", CMD_REPLY_FIRST},
+    {"bzmpop", CMD_REPLY_FIRST},  {"blpop", CMD_REPLY_FIRST},
+    {"brpop", CMD_REPLY_FIRST},   {"bzpopmin", CMD_REPLY_FIRST},
+    {"bzpopmax", CMD_REPLY_FIRST}, {"xread", CMD_REPLY_STREAMS},
+    {"xreadgroup", CMD_REPLY_STREAMS},
+};
+
+static uint8_t shared_mode(const cmd_info *c, int parent_shared)
+{
+    int listed = FIND_NAMED(shared_rules, c->name);
+    if (listed >= 0) return shared_rules[listed].shared;
+    const char *bar = strchr(c->name, '|');
+    if (bar && !strcmp(bar + 1, "help")) return CMD_SHARED_KEYLESS;
+    if (c->nspecs == 0) /* keyless: as its parent says, else refused */
+        return parent_shared == CMD_SHARED_KEYLESS ? CMD_SHARED_KEYLESS
+                                                   : CMD_SHARED_REFUSED;
+    for (size_t i = 0; i < c->nspecs; i++)
+        if (c->specs[i].begin == KS_UNKNOWN || c->specs[i].find == KS_UNKNOWN)
+            return CMD_SHARED_REFUSED;
+    return CMD_SHARED_KEYED;
+}
+
+void keyspace_annotate(cmd_info *c, const cmd_info *parent)
+{
+    c->shared = shared_mode(c, parent ? parent->shared : CMD_SHARED_REFUSED);
+    int r = FIND_NAMED(shared_replies, c->name);
+    c->shared_reply = r < 0 ? CMD_REPLY_PLAIN : shared_replies[r].reply;
+}
+
 /* ==== The confined keyspace commands ==== */
 
 /* Each walks the keys matching ARGV[1] with SCAN, so its cost is the size
  * of the whole shared keyspace, like KEYS; they run as the gateway's ACL
- * user, which may SCAN. */
+ * user, which may SCAN. FLUSHDB's is keyscan_flush_lua. */
 static const char dbsize_lua[] =
     "local n, cur, seen = 0, '0', {} "
     "repeat "
@@ -19,16 +80,6 @@ static const char dbsize_lua[] =
     "for _, k in ipairs(r[2]) do if not seen[k] then seen[k] = true n = n + 1 end end "
     "until cur == '0' "
     "return n";
-
-const char keyspace_flush_lua[] =
-    "local cur = '0' "
-    "repeat "
-    "local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 1000) "
-    "cur = r[1] "
-    "for i = 1, #r[2], 500 do "
-    "redis.call('UNLINK', unpack(r[2], i, math.min(i + 499, #r[2]))) end "
-    "until cur == '0' "
-    "return redis.status_reply('OK')";
 
 /* SCAN over the prefix: keeps scanning (at least 100 slots a round) until
  * COUNT (ARGV[3]) keys matched or 100 rounds passed, so a database with
@@ -75,21 +126,6 @@ static void prefix_arg(arena *a, const keyspace *ks, tg_cmd *cmd, int i)
     cmd->argv[i] = prefixed(a, ks, cmd->argv[i], cmd->lens[i], &cmd->lens[i]);
 }
 
-size_t keyspace_glob(const keyspace *ks, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < ks->len; i++) {
-        char c = ks->prefix[i];
-        bool special = c == '*' || c == '?' || c == '[' || c == ']' || c == '\\';
-        if (n + 3 > cap) return 0;
-        if (special) out[n++] = '\\';
-        out[n++] = c;
-    }
-    if (n + 2 > cap) return 0;
-    out[n++] = '*';
-    out[n] = '\0';
-    return n;
-}
 
 /* Replaces cmd with argv[0..argc) (copied into the arena). */
 static void replace(arena *a, tg_cmd *cmd, int argc, const char *const *argv,
@@ -125,7 +161,7 @@ static int to_script(arena *a, const keyspace *ks, tg_cmd *cmd, const char *lua,
                      int nextra, const char *const *extra, tg_err *err)
 {
     char glob[2 * KEYSPACE_PREFIX_MAX + 2];
-    if (!keyspace_glob(ks, glob, sizeof glob))
+    if (!keyscan_glob(ks->prefix, ks->len, glob, sizeof glob))
         return tg_fail(err, 400, "ERR database key prefix too long");
     const char *argv[8] = {"EVAL", lua, "0", glob};
     for (int i = 0; i < nextra; i++) argv[4 + i] = extra[i];
@@ -179,7 +215,7 @@ static int rewrite_scan(arena *a, const keyspace *ks, tg_cmd *cmd, tg_err *err)
         }
     }
     char *pattern = arena_alloc(a, 2 * ks->len + mlen + 2);
-    size_t plen = keyspace_glob(ks, pattern, 2 * ks->len + 2);
+    size_t plen = keyscan_glob(ks->prefix, ks->len, pattern, 2 * ks->len + 2);
     if (!plen) return tg_fail(err, 400, "ERR database key prefix too long");
     plen--; /* drop the '*': the client's pattern follows */
     memcpy(pattern + plen, match, mlen);
@@ -313,7 +349,7 @@ int keyspace_rewrite(arena *a, const keyspace *ks, const cmd_info *c, bool trans
         if (cmd->argc > 2 || (cmd->argc == 2 && !cmd_word_is(cmd->argv[1], "async") &&
                               !cmd_word_is(cmd->argv[1], "sync")))
             return tg_fail(err, 400, "ERR syntax error");
-        return to_script(a, ks, cmd, keyspace_flush_lua, 0, NULL, err);
+        return to_script(a, ks, cmd, keyscan_flush_lua, 0, NULL, err);
     default:
         return refuse(c->name, "it reaches beyond this database", err);
     }

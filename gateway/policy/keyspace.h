@@ -3,7 +3,7 @@
  *
  * A shared database owns every key that starts with its prefix
  * (`<database id>:`). On the way in, each key argument gets the prefix, at
- * the positions Redis's own key specs give (command.h: cmd_mark_keys), and
+ * the positions Redis's own key specs give (gateway/redis/command_table.h: cmd_mark_keys), and
  * so does a PUBLISH channel. The commands that reach the whole keyspace
  * without naming keys are replaced by confined equivalents: KEYS and SCAN
  * get the prefix in front of their pattern; DBSIZE, FLUSHDB, FLUSHALL and
@@ -14,7 +14,7 @@
  * Anything whose keys cannot be located (an unknown key spec, a keyless
  * command not known to be harmless, SORT BY/GET patterns) is refused, not
  * passed through. Behind this, Redis checks the database's own ACL user
- * (backend_setup.h), so a mistake here ends in a permission error.
+ * (gateway/redis/setup.h), so a mistake here ends in a permission error.
  *
  * The confined keyspace commands run as the gateway's own ACL user: the
  * database's user may not enumerate keys, or a Lua script could list
@@ -33,10 +33,37 @@
 
 #include "common/arena.h"
 #include "gateway/protocol/argv.h"
-#include "gateway/redis/command_table.h"
 #include "common/err.h"
+#include "gateway/redis/command_table.h"
+#include "gateway/redis/keyscan.h"
 
-#define KEYSPACE_PREFIX_MAX 64
+/* How a shared (key-prefix) database treats a command; decided once when
+ * the table is built, carried out by keyspace.c. */
+enum {
+    CMD_SHARED_REFUSED,      /* its keys cannot be located: never sent */
+    CMD_SHARED_KEYED,        /* keys found by the key specs, prefixed */
+    CMD_SHARED_KEYLESS,      /* touches no key or channel (PING, TIME...) */
+    CMD_SHARED_CHANNEL,      /* argument 1 is a channel (PUBLISH) */
+    CMD_SHARED_SORT,         /* SORT/SORT_RO: key, STORE; no BY/GET */
+    CMD_SHARED_GEORADIUS,    /* GEORADIUS[BYMEMBER]: as _RO; no STORE */
+    CMD_SHARED_KEYS,         /* the keyspace commands, run by the gateway */
+    CMD_SHARED_SCAN,         /* over the prefix only */
+    CMD_SHARED_RANDOMKEY,
+    CMD_SHARED_DBSIZE,
+    CMD_SHARED_FLUSH,        /* FLUSHDB and FLUSHALL */
+};
+
+/* Key names in a reply, which a shared database strips of its prefix. */
+enum {
+    CMD_REPLY_PLAIN,         /* none */
+    CMD_REPLY_KEY,           /* the reply is a key name (RANDOMKEY) */
+    CMD_REPLY_KEYS,          /* an array of key names (KEYS) */
+    CMD_REPLY_SCAN,          /* [cursor, [keys...]] */
+    CMD_REPLY_FIRST,         /* [key, ...] (LMPOP, ZMPOP) */
+    CMD_REPLY_STREAMS,       /* [[key, entries]...] (XREAD) */
+};
+
+#define KEYSPACE_PREFIX_MAX KEYSCAN_PREFIX_MAX
 
 typedef struct keyspace {
     const char *prefix;          /* e.g. "db_0123456789abcdef:" */
@@ -60,13 +87,10 @@ int keyspace_rewrite(arena *a, const keyspace *ks, const cmd_info *c, bool trans
  * error's text, in place. */
 void keyspace_unprefix(const keyspace *ks, uint8_t reply, redisReply *r);
 
-/* Writes the glob pattern matching every key of ks ("<prefix>*", with
- * glob characters of the prefix escaped) into out (cap bytes). Returns its
- * length, or 0 if it does not fit. */
-size_t keyspace_glob(const keyspace *ks, char *out, size_t cap);
 
-/* The fixed scripts (also used by `tollgate db delete`): ARGV[1] is the
- * glob of keyspace_glob. */
-extern const char keyspace_flush_lua[];
+
+/* The shared-database tables' word on c (cmd_annotate_fn; called by
+ * policy_annotate). */
+void keyspace_annotate(cmd_info *c, const cmd_info *parent);
 
 #endif

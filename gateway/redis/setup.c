@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/siphash.h"
-#include "gateway/policy/keyspace.h"
+#include "gateway/redis/keyscan.h"
 #include "common/mem.h"
 #include "gateway/redis/redis_url.h"
 
@@ -59,9 +59,11 @@ typedef struct reg_entry {
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static reg_entry *reg_head;
 static uint8_t pw_key[2][16];
+static cmd_annotate_fn annotator;   /* applied to every command table */
 
-void backend_setup_init(const void *secret, size_t n)
+void backend_setup_init(const void *secret, size_t n, cmd_annotate_fn annotate)
 {
+    annotator = annotate;
     static const uint8_t k0[16] = "tollgate-acl-k0!", k1[16] = "tollgate-acl-k1!";
     for (int i = 0; i < 2; i++) {
         uint64_t a = siphash24(i ? k1 : k0, secret, n);
@@ -197,7 +199,7 @@ static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err
         tg_fail(err, 503, "ERR backend unavailable: %s", c->errstr);
         goto out;
     }
-    out->cmds = cmd_table_from_reply(r, err);
+    out->cmds = cmd_table_from_reply(r, annotator, err);
     freeReplyObject(r);
     if (!out->cmds) goto out;
     derive_password(url, NULL, out->acl_pass);
@@ -283,13 +285,13 @@ static int setuser(redisContext *c, const char *url, const char *database_id,
     const size_t nrules = sizeof db_user_rules / sizeof db_user_rules[0];
     const char *argv[64];
     size_t lens[64];
-    char name[BACKEND_USER_MAX], pass[40], pw[48], keys[2 * KEYSPACE_PREFIX_MAX + 4],
-        chans[2 * KEYSPACE_PREFIX_MAX + 4];
-    keyspace ks = {prefix, strlen(prefix)};
+    char name[BACKEND_USER_MAX], pass[40], pw[48], keys[2 * KEYSCAN_PREFIX_MAX + 4],
+        chans[2 * KEYSCAN_PREFIX_MAX + 4];
+    size_t plen = strlen(prefix);
     keys[0] = '~';
     chans[0] = '&';
-    if (!keyspace_glob(&ks, keys + 1, sizeof keys - 1) ||
-        !keyspace_glob(&ks, chans + 1, sizeof chans - 1))
+    if (!keyscan_glob(prefix, plen, keys + 1, sizeof keys - 1) ||
+        !keyscan_glob(prefix, plen, chans + 1, sizeof chans - 1))
         return tg_fail(err, 503, "ERR database key prefix too long");
     backend_db_user(url, database_id, name, sizeof name, pass);
     snprintf(pw, sizeof pw, ">%s", pass);
@@ -427,18 +429,17 @@ int backend_db_purge(const char *url, int db_index, const char *database_id,
                      const char *prefix, int timeout_ms, tg_err *err)
 {
     redis_url u;
-    char name[BACKEND_USER_MAX], pass[40], glob[2 * KEYSPACE_PREFIX_MAX + 2];
+    char name[BACKEND_USER_MAX], pass[40], glob[2 * KEYSCAN_PREFIX_MAX + 2];
     bool shared = prefix && *prefix;
-    keyspace ks = {prefix, shared ? strlen(prefix) : 0};
     if (redis_url_parse(url, &u, err)) return -1;
-    if (shared && !keyspace_glob(&ks, glob, sizeof glob))
+    if (shared && !keyscan_glob(prefix, strlen(prefix), glob, sizeof glob))
         return tg_fail(err, 503, "ERR database key prefix too long");
     redisContext *c = connect_admin(&u, timeout_ms, err);
     if (!c) return -1;
     const char *what = "remove the database's data";
     int rc = admin_reply(c, redisCommand(c, "SELECT %d", db_index), what, err);
     if (!rc)
-        rc = admin_reply(c, shared ? redisCommand(c, "EVAL %s 0 %s", keyspace_flush_lua, glob)
+        rc = admin_reply(c, shared ? redisCommand(c, "EVAL %s 0 %s", keyscan_flush_lua, glob)
                                    : redisCommand(c, "FLUSHDB"), what, err);
     if (!rc && shared) {
         /* Redis closes connections still signed in as the user; the

@@ -52,8 +52,10 @@ typedef struct backend_info {
     char nobody_pass[40];        /* BACKEND_NOBODY_USER's */
 } backend_info;
 
-/* Derives ACL passwords from this secret (call once before serving). */
-void backend_setup_init(const void *secret, size_t len);
+/* Derives ACL passwords from this secret, and sets the annotator of the
+ * command tables built from then on (gateway/policy/policy.h:
+ * policy_annotate; NULL for none). Call once before serving. */
+void backend_setup_init(const void *secret, size_t len, cmd_annotate_fn annotate);
 
 /* The info for url, set up on first call. NULL + 503 err if the backend
  * cannot be reached (a later call tries again). */

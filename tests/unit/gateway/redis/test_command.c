@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "common/buf.h"
+#include "gateway/policy/policy.h"
 #include "gateway/redis/command_table.h"
 #include "tests/unit/testhelp.h"
 
@@ -125,7 +126,7 @@ static cmd_table *build_table(void)
     buf_append(&head, b.data, b.len);
     redisReply *r = parse(head.data, head.len);
     tg_err err = {0, ""};
-    cmd_table *t = r ? cmd_table_from_reply(r, &err) : NULL;
+    cmd_table *t = r ? cmd_table_from_reply(r, policy_annotate, &err) : NULL;
     if (!t) fprintf(stderr, "  table: %s\n", r ? err.msg : "RESP did not parse");
     if (r) freeReplyObject(r);
     buf_release(&b);
@@ -269,14 +270,14 @@ TEST(malformed_replies_rejected)
         redisReply *r = parse(bad[i], strlen(bad[i]));
         CHECK(r != NULL);
         tg_err err = {0, ""};
-        cmd_table *t = cmd_table_from_reply(r, &err);
+        cmd_table *t = cmd_table_from_reply(r, policy_annotate, &err);
         if (t) fprintf(stderr, "  accepted malformed reply #%zu\n", i);
         CHECK(t == NULL && err.status == 503);
         cmd_table_free(t);
         freeReplyObject(r);
     }
     tg_err err;
-    CHECK(cmd_table_from_reply(NULL, &err) == NULL);
+    CHECK(cmd_table_from_reply(NULL, policy_annotate, &err) == NULL);
     cmd_table_free(NULL);
 }
 
@@ -291,7 +292,7 @@ TEST(malformed_nested_subcommand_no_leak)
     redisReply *r = parse(bad, sizeof bad - 1);
     CHECK(r != NULL);
     tg_err err = {0, ""};
-    cmd_table *t = cmd_table_from_reply(r, &err);
+    cmd_table *t = cmd_table_from_reply(r, policy_annotate, &err);
     CHECK(t == NULL && err.status == 503);
     cmd_table_free(t);
     freeReplyObject(r);
