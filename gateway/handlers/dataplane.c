@@ -15,6 +15,7 @@
 
 #include "gateway/redis/backend.h"
 #include "gateway/policy/keyspace.h"
+#include "common/clock.h"
 #include "common/mem.h"
 #include "gateway/protocol/reply.h"
 #include "gateway/http/respond.h"
@@ -129,13 +130,6 @@ static int prepare(tg_request *r)
 }
 
 /* ==== Encoding the answer ==== */
-
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void entry_error(tg_request *r, buf *out, const char *msg)
 {
@@ -256,7 +250,7 @@ static void on_replies(void *ctx, const tg_err *err)
     tg_request *r = ctx;
     r->inflight = false;
     r->w->inflight--;
-    r->backend_us = (uint32_t)(mono_us() - r->submit_us);
+    r->backend_us = (uint32_t)(clock_mono_us() - r->submit_us);
     if (err) {
         request_error(r, (unsigned)err->status, err->msg);
         return;
@@ -329,7 +323,7 @@ static route_result execute(tg_request *r, bool transaction)
         return ROUTE_DONE;
     }
     r->replies = xcalloc((size_t)r->nsent + 2, sizeof *r->replies);
-    r->submit_us = mono_us();
+    r->submit_us = clock_mono_us();
     if (backend_submit(r->be, r->sent, r->nsent, transaction,
                        r->ks.len ? r->database_id : NULL, r->as_gateway, r->replies,
                        on_replies, r, &err)) {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 
+#include "common/clock.h"
 #include "common/mem.h"
 #include "gateway/http/respond.h"
 #include "gateway/http/route.h"
@@ -32,13 +32,6 @@ static const char *method_name(unsigned bit)
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (methods[i].bit == bit) return methods[i].name;
     return "-";
-}
-
-static uint64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
 const char *request_header(const tg_request *r, const char *name)
@@ -96,7 +89,7 @@ static tg_request *request_new(worker *w, struct MHD_Connection *conn,
     r->conn = conn;
     r->path = url;
     r->method = method_bit(method);
-    r->start_ms = wall_ms();
+    r->start_ms = clock_wall_ms();
     r->kind = METER_OTHER;
     return r;
 }
@@ -231,7 +224,7 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         fprintf(stderr, "tollgate: %s %u %s%s %llums\n",
                 method_name(r->method),
                 r->status, r->path, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)",
-                (unsigned long long)(wall_ms() - r->start_ms));
+                (unsigned long long)(clock_wall_ms() - r->start_ms));
     if (r->replies) {
         for (int i = 0; i < r->nsent + 2; i++)
             if (r->replies[i]) freeReplyObject(r->replies[i]);

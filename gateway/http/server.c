@@ -17,6 +17,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/siphash.h"
 #include "common/mem.h"
 #include "gateway/http/request.h"
@@ -82,7 +83,7 @@ static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
 
 static void worker_tick(worker *w, bool run_mhd)
 {
-    uint64_t now = now_ms();
+    uint64_t now = clock_mono_ms();
     for (be_slot *s = w->backends; s; s = s->next) backend_check_timeouts(s->b, now);
     if (run_mhd || w->answered) {
         w->progress = w->answered; /* sending answers is progress too */
@@ -108,7 +109,7 @@ static int worker_timeout(worker *w)
     uint64_t t = UINT64_MAX;
     bool spin = w->inflight > 0 && w->mhd_only_waiting;
     if (MHD_get_timeout(w->mhd, &mt) == MHD_YES && !(mt == 0 && spin)) t = mt;
-    uint64_t now = now_ms();
+    uint64_t now = clock_mono_ms();
     for (be_slot *s = w->backends; s; s = s->next) {
         uint64_t d = backend_deadline(s->b);
         if (d != UINT64_MAX) t = t < (d > now ? d - now : 0) ? t : (d > now ? d - now : 0);
@@ -139,10 +140,10 @@ static void *worker_main(void *arg)
         worker_tick(w, run_mhd);
         if (stop_requested && !draining) {
             draining = true;
-            drain_deadline = now_ms() + DRAIN_MS;
+            drain_deadline = clock_mono_ms() + DRAIN_MS;
             MHD_quiesce_daemon(w->mhd);
         }
-        if (draining && (w->inflight == 0 || now_ms() >= drain_deadline)) break;
+        if (draining && (w->inflight == 0 || clock_mono_ms() >= drain_deadline)) break;
     }
     /* Anything still waiting on Redis gets a 503; let it be written. */
     for (be_slot *s = w->backends; s; s = s->next) backend_free(s->b);
@@ -151,8 +152,8 @@ static void *worker_main(void *arg)
         free(s);
     }
     w->backends = NULL;
-    uint64_t until = now_ms() + 200;
-    while (now_ms() < until) {
+    uint64_t until = clock_mono_ms() + 200;
+    while (clock_mono_ms() < until) {
         worker_tick(w, true);
         usleep(2000);
     }
