@@ -24,7 +24,6 @@
 #include "gateway/redis/setup.h"
 #include "migrations/migrate.h"
 #include "common/config.h"
-#include "common/siphash.h"
 #include "gateway/http/server.h"
 
 #define TOLLGATE_VERSION "0.1.0"
