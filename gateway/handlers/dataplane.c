@@ -266,14 +266,17 @@ static void on_replies(void *ctx, const tg_err *err)
  * read-only, only scripts Redis itself keeps from writing run. */
 static int shared_scripts_check(const tg_config *cfg, const cmd_info *c, tg_err *err)
 {
-    if (!c || !(c->categories & CMD_CAT_SCRIPTING) || !strcmp(cfg->shared_scripts, "all"))
+    if (!c || !(c->categories & CMD_CAT_SCRIPTING) ||
+        cfg->shared_scripts == CFG_SHARED_SCRIPTS_ALL)
         return 0;
     bool harmless = (c->flags & CMD_READONLY) || !strcmp(c->name, "script|load") ||
                     !strcmp(c->name, "script|exists");
-    if (!strcmp(cfg->shared_scripts, "read-only") && harmless) return 0;
+    if (cfg->shared_scripts == CFG_SHARED_SCRIPTS_READ_ONLY && harmless) return 0;
     return tg_fail(err, 400, "ERR command '%s' is not allowed on a shared database here "
-                   "(shared_scripts = %s)%s", c->name, cfg->shared_scripts,
-                   strcmp(cfg->shared_scripts, "off") ? ": use EVAL_RO / EVALSHA_RO" : "");
+                   "(shared_scripts = %s)%s", c->name,
+                   config_shared_scripts_names[cfg->shared_scripts],
+                   cfg->shared_scripts != CFG_SHARED_SCRIPTS_OFF ? ": use EVAL_RO / EVALSHA_RO"
+                                                                 : "");
 }
 
 static route_result execute(tg_request *r, bool transaction)

@@ -299,8 +299,8 @@ int server_run(const tg_config *cfg_in)
     int rc = 1;
     char *cert = NULL, *key = NULL;
     hash_seed();
-    auth_keys_opts ko = {cfg.jwt_secret, cfg.jwt_alg, cfg.jwt_kid, cfg.jwt_keys_file,
-                         cfg.jwt_issuer, cfg.jwt_audience, cfg.jwt_leeway_s};
+    auth_keys_opts ko = {cfg.jwt_secret, config_jwt_alg_names[cfg.jwt_alg], cfg.jwt_kid,
+                         cfg.jwt_keys_file, cfg.jwt_issuer, cfg.jwt_audience, cfg.jwt_leeway_s};
     auth_keys *keys = auth_keys_load(&ko, &err);
     if (!keys) {
         fprintf(stderr, "tollgate: %s\n", err.msg);
@@ -339,10 +339,10 @@ int server_run(const tg_config *cfg_in)
             .queue_events = (size_t)cfg.meter_queue_events,
             .batch_events = (size_t)cfg.meter_batch_events,
             .flush_ms = (int)cfg.meter_flush_ms, .retention_days = cfg.meter_retention_days,
-            .overflow = strcmp(cfg.meter_overflow, "spill") ? METER_OVERFLOW_REJECT
-                                                            : METER_OVERFLOW_SPILL,
+            .overflow = cfg.meter_overflow == CFG_METER_OVERFLOW_SPILL ? METER_OVERFLOW_SPILL
+                                                                       : METER_OVERFLOW_REJECT,
             .node_id = (int)cfg.meter_node_id,
-            .sync_full = !strcmp(cfg.meter_synchronous, "full"),
+            .sync_full = cfg.meter_synchronous == CFG_METER_SYNC_FULL,
         };
         if (meter_start(&mo, &err)) {
             fprintf(stderr, "tollgate: %s\n", err.msg);
