@@ -25,6 +25,20 @@ TEST(hex_encode_known_bytes)
           hex_digits[15] == 'f');
 }
 
+TEST(hex_value_reads_both_cases)
+{
+    int ok = 1;
+    for (int v = 0; v < 16; v++) {
+        ok &= hex_value(hex_digits[v]) == v;
+        ok &= hex_value((char)(v < 10 ? '0' + v : 'A' + v - 10)) == v;
+    }
+    CHECK(ok);
+    int bad = 0;
+    for (int c = -128; c < 128; c++)
+        if (!strchr("0123456789abcdefABCDEF", (char)c) || !c) bad += hex_value((char)c) != -1;
+    CHECK(bad == 0);
+}
+
 TEST(random_bytes_fill_everything)
 {
     /* 64 KiB: every byte value shows up (a miss has odds ~ 2^-360), and
@@ -74,6 +88,7 @@ TEST(random_hex_shape)
 int main(void)
 {
     RUN(hex_encode_known_bytes);
+    RUN(hex_value_reads_both_cases);
     RUN(random_bytes_fill_everything);
     RUN(random_bytes_differ_between_calls);
     RUN(random_hex_shape);
