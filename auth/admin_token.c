@@ -4,9 +4,9 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "auth/jwt.h"
+#include "common/random.h"
 
 char *admin_token_create(const char *secret, long long ttl_s, time_t now, tg_err *err)
 {
@@ -14,13 +14,8 @@ char *admin_token_create(const char *secret, long long ttl_s, time_t now, tg_err
         tg_fail(err, 400, "admin_jwt_secret: not set or shorter than %d bytes", ADMIN_SECRET_MIN);
         return NULL;
     }
-    unsigned char rnd[12];
-    char jti[32];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-        tg_fail(err, 500, "no randomness");
-        return NULL;
-    }
-    for (size_t i = 0; i < sizeof rnd; i++) snprintf(jti + 2 * i, 3, "%02x", rnd[i]);
+    char jti[2 * 12 + 1];
+    random_hex(jti, 12);
     auth_key key = {.alg = "HS256", .secret = (const unsigned char *)secret,
                     .secret_len = strlen(secret)};
     cJSON *o = cJSON_CreateObject();

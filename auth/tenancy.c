@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/siphash.h"
 #include "common/mem.h"
+#include "common/random.h"
 
 struct tenancy {
     sqlite3 *db;

@@ -8,9 +8,9 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/mem.h"
 #include "billing/queue.h"
 #include "billing/spill.h"
@@ -170,16 +170,9 @@ static void row_fill(meter_row *r, const meter_event *e)
     r->id = meter_id_next(e->time_ms);
 }
 
-static uint64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
 static void log_loss(const char *what, uint64_t n, const tg_err *err)
 {
-    uint64_t now = meter_mono_ms(), last = atomic_load(&M.last_loss_log);
+    uint64_t now = clock_mono_ms(), last = atomic_load(&M.last_loss_log);
     if (now - last < 1000 && last) return;
     atomic_store(&M.last_loss_log, now);
     fprintf(stderr, "tollgate: metering: LOST %llu event(s) (%s): %s\n",
@@ -249,7 +242,7 @@ static void writer_handle(meter_batch *list, bool closing)
 {
     tg_err err;
     int delay = RETRY_MIN_MS;
-    uint64_t give_up = meter_mono_ms() + STOP_RETRY_MS;
+    uint64_t give_up = clock_mono_ms() + STOP_RETRY_MS;
     size_t n = list_rows(list);
     for (;;) {
         uint64_t ins;
@@ -260,7 +253,7 @@ static void writer_handle(meter_batch *list, bool closing)
         }
         atomic_fetch_add_explicit(&m_failures, 1, memory_order_relaxed);
         fprintf(stderr, "tollgate: metering: %s (%zu events waiting)\n", err.msg, n);
-        if (M.o.overflow == METER_OVERFLOW_SPILL || (closing && meter_mono_ms() >= give_up)) {
+        if (M.o.overflow == METER_OVERFLOW_SPILL || (closing && clock_mono_ms() >= give_up)) {
             tg_err serr;
             if (spill_list(list, &serr) == 0) {
                 atomic_store_explicit(&M.spill_failing, false, memory_order_relaxed);
@@ -285,7 +278,7 @@ static void writer_handle(meter_batch *list, bool closing)
 static bool prune(void)
 {
     tg_err err;
-    uint64_t keep_ms = (uint64_t)M.o.retention_days * 86400000ULL, now = wall_ms(), n = 0;
+    uint64_t keep_ms = (uint64_t)M.o.retention_days * 86400000ULL, now = clock_wall_ms(), n = 0;
     if (now <= keep_ms) return false;
     if (meter_writer_prune(M.w, now - keep_ms, PRUNE_CHUNK, &n, &err)) {
         fprintf(stderr, "tollgate: metering: %s\n", err.msg);
@@ -302,12 +295,12 @@ static void *writer_main(void *arg)
      * times the headroom it needs, so it runs at a lower priority (nice 10
      * for this thread only). */
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0) { /* best effort */ }
-    uint64_t deadline = meter_mono_ms() + (uint64_t)M.o.flush_ms;
-    uint64_t next_prune = meter_mono_ms();   /* prune once at start */
+    uint64_t deadline = clock_mono_ms() + (uint64_t)M.o.flush_ms;
+    uint64_t next_prune = clock_mono_ms();   /* prune once at start */
     for (;;) {
         bool closing;
         meter_batch *list = meter_queue_take(M.q, deadline, &closing);
-        uint64_t now = meter_mono_ms();
+        uint64_t now = clock_mono_ms();
         if (now >= deadline) deadline = now + (uint64_t)M.o.flush_ms;
         if (list) {
             writer_handle(list, closing);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/mem.h"
 
 struct meter_queue {
@@ -19,13 +20,6 @@ struct meter_queue {
     _Atomic size_t nfree;
     bool closing;
 };
-
-uint64_t meter_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 meter_queue *meter_queue_new(size_t capacity, size_t batch)
 {
@@ -113,7 +107,7 @@ meter_batch *meter_queue_take(meter_queue *q, uint64_t deadline_ms, bool *closin
     pthread_mutex_lock(&q->mu);
     while (!q->ready_head && !q->closing && !timed_out)
         timed_out = pthread_cond_timedwait(&q->cv, &q->mu, &ts) == ETIMEDOUT;
-    if (!timed_out && !q->closing && meter_mono_ms() >= deadline_ms) timed_out = true;
+    if (!timed_out && !q->closing && clock_mono_ms() >= deadline_ms) timed_out = true;
     meter_batch *list = q->ready_head;
     meter_batch *tail = q->ready_tail;
     q->ready_head = q->ready_tail = NULL;

@@ -57,7 +57,7 @@ void meter_queue_free(meter_queue *q);
 int meter_queue_push(meter_queue *q, const meter_row *row);
 
 /* Writer side: waits until a buffer is full, the queue is closing, or
- * deadline_ms (CLOCK_MONOTONIC ms) passes; returns the ready buffers as a
+ * deadline_ms (clock_mono_ms()) passes; returns the ready buffers as a
  * list (oldest first), with the partial current buffer appended when the
  * deadline passed or the queue is closing. NULL when there is nothing.
  * *closing tells whether meter_queue_close() was called. */
@@ -75,7 +75,5 @@ size_t meter_queue_buffers(const meter_queue *q);
 
 /* Rows now queued (not yet taken). */
 size_t meter_queue_depth(meter_queue *q);
-
-uint64_t meter_mono_ms(void);
 
 #endif

@@ -7,10 +7,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/mem.h"
+#include "common/random.h"
 
 struct meter_spill {
     pthread_mutex_t mu;
@@ -58,16 +58,11 @@ static int spill_open(meter_spill *s, tg_err *err)
     if (fd < 0) return tg_fail(err, 500, "spill %s: %s", s->path, strerror(errno));
     off_t end = lseek(fd, 0, SEEK_END);
     if (end == 0) {
-        unsigned char rnd[16];
         char hdr[METER_SPILL_HEADER] = {0};
-        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-            close(fd);
-            return tg_fail(err, 500, "spill: no randomness");
-        }
         memcpy(hdr, METER_SPILL_MAGIC, 8);
         uint32_t rs = (uint32_t)sizeof(meter_row);
         memcpy(hdr + 8, &rs, sizeof rs);
-        for (int i = 0; i < 16; i++) snprintf(hdr + 16 + 2 * i, 3, "%02x", rnd[i]);
+        random_hex(hdr + 16, 16); /* 32 digits and a NUL, inside the header */
         if (write_all(fd, hdr, sizeof hdr)) {
             int e = errno;
             close(fd);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/json_out.h"
 #include "common/mem.h"
 #include "billing/period.h"
 #include "billing/pricing.h"
@@ -228,21 +229,10 @@ static void csv_field(buf *b, const char *s)
     buf_putc(b, '"');
 }
 
+/* A NUL-terminated statement field as a JSON string. */
 static void json_string(buf *b, const char *s)
 {
-    buf_putc(b, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            buf_putc(b, '\\');
-            buf_putc(b, (char)c);
-        } else if (c < 0x20) {
-            buf_printf(b, "\\u%04x", c);
-        } else {
-            buf_putc(b, (char)c);
-        }
-    }
-    buf_putc(b, '"');
+    json_out_string(b, s, strlen(s));
 }
 
 static void render_csv(const statement *s, buf *out)

@@ -25,7 +25,6 @@
 #include "gateway/redis/setup.h"
 #include "migrations/migrate.h"
 #include "common/config.h"
-#include "common/siphash.h"
 #include "gateway/gateway.h"
 
 #define TOLLGATE_VERSION "0.1.0"
@@ -165,8 +164,8 @@ static int cmd_tenant(const tg_config *cfg, int argc, char **argv)
 /* ACL passwords derive from the first JWT key, as in `serve`. */
 static int acl_secret_init(const tg_config *cfg, tg_err *err)
 {
-    auth_keys_opts ko = {cfg->jwt_secret, cfg->jwt_alg, cfg->jwt_kid, cfg->jwt_keys_file,
-                         cfg->jwt_issuer, cfg->jwt_audience, cfg->jwt_leeway_s};
+    auth_keys_opts ko = {cfg->jwt_secret, config_jwt_alg_names[cfg->jwt_alg], cfg->jwt_kid,
+                         cfg->jwt_keys_file, cfg->jwt_issuer, cfg->jwt_audience, cfg->jwt_leeway_s};
     auth_keys *keys = auth_keys_load(&ko, err);
     if (!keys) return -1;
     const auth_key *k0 = &auth_keys_ring(keys)->keys[0];
@@ -297,8 +296,9 @@ static int cmd_token(const tg_config *cfg, int argc, char **argv)
             fprintf(stderr, "tollgate: %s\n", err.msg);
             return 2;
         }
-        auth_keys_opts ko = {cfg->jwt_secret, cfg->jwt_alg, cfg->jwt_kid, cfg->jwt_keys_file,
-                             cfg->jwt_issuer, cfg->jwt_audience, cfg->jwt_leeway_s};
+        auth_keys_opts ko = {cfg->jwt_secret, config_jwt_alg_names[cfg->jwt_alg], cfg->jwt_kid,
+                             cfg->jwt_keys_file, cfg->jwt_issuer, cfg->jwt_audience,
+                             cfg->jwt_leeway_s};
         auth_keys *keys = auth_keys_load(&ko, &err);
         const auth_key *signer = keys ? auth_keys_signer(keys, kid, &err) : NULL;
         if (!signer) {

@@ -13,92 +13,107 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { CFG_STR, CFG_INT, CFG_BOOL } cfg_type;
+typedef enum { CFG_STR, CFG_INT, CFG_BOOL, CFG_ENUM } cfg_type;
 
 typedef struct cfg_def {
     const char *name;
     cfg_type type;
-    long min, max;
+    long min, max;               /* CFG_INT bounds */
+    const char *const *names;    /* CFG_ENUM: the allowed values, NULL-ended */
     const char *def;
     size_t off;
     const char *help;
 } cfg_def;
 
+/* The allowed values of each enumerated setting, in the order of its C
+ * enum in config.h (the field stores the index). */
+const char *const config_jwt_alg_names[] = {"HS256", "HS384", "HS512", NULL};
+const char *const config_shared_scripts_names[] = {"all", "read-only", "off", NULL};
+const char *const config_meter_overflow_names[] = {"reject", "spill", NULL};
+const char *const config_meter_synchronous_names[] = {"normal", "full", NULL};
+
 #define F(field) offsetof(tg_config, field)
+#define STR(name, def, field, help) {name, CFG_STR, 0, 0, NULL, def, F(field), help}
+#define INT(name, min, max, def, field, help) {name, CFG_INT, min, max, NULL, def, F(field), help}
+#define BOOL(name, def, field, help) {name, CFG_BOOL, 0, 1, NULL, def, F(field), help}
+#define ENUM(name, names, def, field, help) {name, CFG_ENUM, 0, 0, names, def, F(field), help}
 
 static const cfg_def cfg_defs[] = {
-    {"config", CFG_STR, 0, 0, NULL, F(config_file),
-     "settings file of `name = value` lines"},
-    {"listen", CFG_STR, 0, 0, "127.0.0.1", F(listen),
-     "address to listen on"},
-    {"port", CFG_INT, 0, 65535, "8080", F(port), "TCP port (0: any free)"},
-    {"threads", CFG_INT, 0, 256, "0", F(threads),
-     "worker threads, each with its own event loop (0: one per core)"},
-    {"sqlite_path", CFG_STR, 0, 0, "./var/tollgate.db", F(sqlite_path),
-     "SQLite file holding tenants, databases, tokens and usage"},
-    {"jwt_secret", CFG_STR, 0, 0, NULL, F(jwt_secret),
-     "HMAC secret for data-plane tokens (at least 32 bytes)"},
-    {"jwt_alg", CFG_STR, 0, 0, "HS256", F(jwt_alg),
-     "the one accepted JWT algorithm: HS256, HS384 or HS512"},
-    {"jwt_leeway_s", CFG_INT, 0, 600, "30", F(jwt_leeway_s),
-     "clock skew allowed on exp/nbf/iat, seconds"},
-    {"jwt_kid", CFG_STR, 0, 0, NULL, F(jwt_kid),
-     "key id of the jwt_secret key (tokens without a kid use that key)"},
-    {"jwt_keys_file", CFG_STR, 0, 0, NULL, F(jwt_keys_file),
-     "more verification keys, one `kid alg key-file [signing-key-file]` a line"},
-    {"jwt_issuer", CFG_STR, 0, 0, NULL, F(jwt_issuer),
-     "if set, tokens must carry this iss (and new tokens get it)"},
-    {"jwt_audience", CFG_STR, 0, 0, NULL, F(jwt_audience),
-     "if set, tokens aud must name it (and new tokens get it)"},
-    {"redis_url", CFG_STR, 0, 0, "redis://127.0.0.1:6379", F(redis_url),
-     "default backend for new databases"},
-    {"max_request_bytes", CFG_INT, 1024, 1L << 30, "1048576",
-     F(max_request_bytes), "largest accepted request body"},
-    {"max_reply_bytes", CFG_INT, 1024, 1L << 30, "16777216", F(max_reply_bytes),
-     "most Redis reply bytes one request may take in; past it, replies are dropped and answer an error"},
-    {"redis_connect_timeout_ms", CFG_INT, 10, 60000, "1000",
-     F(redis_connect_timeout_ms), "backend connect timeout"},
-    {"redis_command_timeout_ms", CFG_INT, 10, 600000, "5000",
-     F(redis_command_timeout_ms), "backend reply timeout"},
-    {"idle_timeout_s", CFG_INT, 1, 3600, "60", F(idle_timeout_s),
-     "close client connections idle this long"},
-    {"max_connections", CFG_INT, 1, 1000000, "10000", F(max_connections),
-     "client connections accepted at once (all threads)"},
-    {"cors_origins", CFG_STR, 0, 0, "*", F(cors_origins),
-     "comma-separated origins allowed by CORS, * for any, empty for none"},
-    {"tls_cert", CFG_STR, 0, 0, NULL, F(tls_cert),
-     "PEM certificate file: serve HTTPS"},
-    {"tls_key", CFG_STR, 0, 0, NULL, F(tls_key), "PEM private key file"},
-    {"token_cache_size", CFG_INT, 16, 10000000, "16384", F(token_cache_size),
-     "verified tokens cached per thread"},
-    {"connection_memory_kb", CFG_INT, 8, 1024, "16", F(connection_memory_kb),
-     "HTTP buffer per client connection; request headers must fit in about half"},
-    {"log_requests", CFG_BOOL, 0, 1, "false", F(log_requests),
-     "log one line per request (never the token)"},
-    {"metering", CFG_BOOL, 0, 1, "on", F(metering),
-     "record every data-plane request in SQLite (on|off)"},
-    {"meter_queue_events", CFG_INT, 64, 10000000, "65536", F(meter_queue_events),
-     "metering queue capacity, events"},
-    {"meter_batch_events", CFG_INT, 1, 1000000, "4096", F(meter_batch_events),
-     "events per metering transaction (a full batch commits at once)"},
-    {"meter_flush_ms", CFG_INT, 1, 10000, "100", F(meter_flush_ms),
-     "longest wait before queued events are committed"},
-    {"meter_retention_days", CFG_INT, 1, 36500, "7", F(meter_retention_days),
-     "raw usage events kept this long (rollups are kept)"},
-    {"shared_scripts", CFG_STR, 0, 0, "all", F(shared_scripts),
-     "scripts on shared databases: all, read-only (EVAL_RO...) or off"},
-    {"meter_overflow", CFG_STR, 0, 0, "reject", F(meter_overflow),
-     "when the metering queue is full: reject (503) or spill (to a file)"},
-    {"meter_spill_path", CFG_STR, 0, 0, NULL, F(meter_spill_path),
-     "spill file (default: sqlite_path + .meter-spill)"},
-    {"meter_synchronous", CFG_STR, 0, 0, "normal", F(meter_synchronous),
-     "SQLite synchronous for usage commits: normal or full"},
-    {"meter_node_id", CFG_INT, 0, 63, "0", F(meter_node_id),
-     "this node's number in usage event ids (unique per node)"},
-    {"admin_jwt_secret", CFG_STR, 0, 0, NULL, F(admin_jwt_secret),
-     "HMAC secret for admin tokens (at least 32 bytes, not jwt_secret)"},
-    {"usage_close_grace_s", CFG_INT, 0, 31536000, "259200", F(usage_close_grace_s),
-     "seconds after a period ends before `usage close` accepts it"},
+    STR("config", NULL, config_file,
+        "settings file of `name = value` lines"),
+    STR("listen", "127.0.0.1", listen,
+        "address to listen on"),
+    INT("port", 0, 65535, "8080", port,
+        "TCP port (0: any free)"),
+    INT("threads", 0, 256, "0", threads,
+        "worker threads, each with its own event loop (0: one per core)"),
+    STR("sqlite_path", "./var/tollgate.db", sqlite_path,
+        "SQLite file holding tenants, databases, tokens and usage"),
+    STR("jwt_secret", NULL, jwt_secret,
+        "HMAC secret for data-plane tokens (at least 32 bytes)"),
+    ENUM("jwt_alg", config_jwt_alg_names, "HS256", jwt_alg,
+         "the one accepted JWT algorithm"),
+    INT("jwt_leeway_s", 0, 600, "30", jwt_leeway_s,
+        "clock skew allowed on exp/nbf/iat, seconds"),
+    STR("jwt_kid", NULL, jwt_kid,
+        "key id of the jwt_secret key (tokens without a kid use that key)"),
+    STR("jwt_keys_file", NULL, jwt_keys_file,
+        "more verification keys, one `kid alg key-file [signing-key-file]` a line"),
+    STR("jwt_issuer", NULL, jwt_issuer,
+        "if set, tokens must carry this iss (and new tokens get it)"),
+    STR("jwt_audience", NULL, jwt_audience,
+        "if set, tokens aud must name it (and new tokens get it)"),
+    STR("redis_url", "redis://127.0.0.1:6379", redis_url,
+        "default backend for new databases"),
+    INT("max_request_bytes", 1024, 1L << 30, "1048576", max_request_bytes,
+        "largest accepted request body"),
+    INT("max_reply_bytes", 1024, 1L << 30, "16777216", max_reply_bytes,
+        "most Redis reply bytes one request may take in; past it, replies are "
+        "dropped and answer an error"),
+    INT("redis_connect_timeout_ms", 10, 60000, "1000", redis_connect_timeout_ms,
+        "backend connect timeout"),
+    INT("redis_command_timeout_ms", 10, 600000, "5000", redis_command_timeout_ms,
+        "backend reply timeout"),
+    INT("idle_timeout_s", 1, 3600, "60", idle_timeout_s,
+        "close client connections idle this long"),
+    INT("max_connections", 1, 1000000, "10000", max_connections,
+        "client connections accepted at once (all threads)"),
+    STR("cors_origins", "*", cors_origins,
+        "comma-separated origins allowed by CORS, * for any, empty for none"),
+    STR("tls_cert", NULL, tls_cert,
+        "PEM certificate file: serve HTTPS"),
+    STR("tls_key", NULL, tls_key,
+        "PEM private key file"),
+    INT("token_cache_size", 16, 10000000, "16384", token_cache_size,
+        "verified tokens cached per thread"),
+    INT("connection_memory_kb", 8, 1024, "16", connection_memory_kb,
+        "HTTP buffer per client connection; request headers must fit in about half"),
+    BOOL("log_requests", "false", log_requests,
+         "log one line per request (never the token)"),
+    BOOL("metering", "on", metering,
+         "record every data-plane request in SQLite (on|off)"),
+    INT("meter_queue_events", 64, 10000000, "65536", meter_queue_events,
+        "metering queue capacity, events"),
+    INT("meter_batch_events", 1, 1000000, "4096", meter_batch_events,
+        "events per metering transaction (a full batch commits at once)"),
+    INT("meter_flush_ms", 1, 10000, "100", meter_flush_ms,
+        "longest wait before queued events are committed"),
+    INT("meter_retention_days", 1, 36500, "7", meter_retention_days,
+        "raw usage events kept this long (rollups are kept)"),
+    ENUM("shared_scripts", config_shared_scripts_names, "all", shared_scripts,
+         "scripts on shared databases (read-only: EVAL_RO, EVALSHA_RO, FCALL_RO)"),
+    ENUM("meter_overflow", config_meter_overflow_names, "reject", meter_overflow,
+         "when the metering queue is full: reject (503) or spill (to a file)"),
+    STR("meter_spill_path", NULL, meter_spill_path,
+        "spill file (default: sqlite_path + .meter-spill)"),
+    ENUM("meter_synchronous", config_meter_synchronous_names, "normal",
+         meter_synchronous, "SQLite synchronous for usage commits"),
+    INT("meter_node_id", 0, 63, "0", meter_node_id,
+        "this node's number in usage event ids (unique per node)"),
+    STR("admin_jwt_secret", NULL, admin_jwt_secret,
+        "HMAC secret for admin tokens (at least 32 bytes, not jwt_secret)"),
+    INT("usage_close_grace_s", 0, 31536000, "259200", usage_close_grace_s,
+        "seconds after a period ends before `usage close` accepts it"),
 };
 
 #define NDEFS (sizeof cfg_defs / sizeof cfg_defs[0])
@@ -124,6 +139,31 @@ static bool is_bool_word(const char *s)
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strcasecmp(s, words[i])) return true;
     return false;
+}
+
+/* Writes the allowed values of an enumerated setting, separated by sep. */
+static void cfg_enum_list(const cfg_def *d, const char *sep, char *out, size_t cap)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; d->names[i] && k < cap; i++) {
+        int w = snprintf(out + k, cap - k, "%s%s", i ? sep : "", d->names[i]);
+        if (w < 0) break;
+        k += (size_t)w;
+    }
+}
+
+static int cfg_apply_enum(const cfg_def *d, int *field, const char *value, tg_err *err)
+{
+    for (int i = 0; d->names[i]; i++)
+        if (!strcasecmp(value, d->names[i])) {
+            *field = i;
+            return 0;
+        }
+    char allowed[128];
+    cfg_enum_list(d, ", ", allowed, sizeof allowed);
+    return tg_fail(err, 400, "%s: invalid value '%.64s' (one of: %s)", d->name, value,
+                   allowed);
 }
 
 static int cfg_apply(tg_config *cfg, const cfg_def *d, const char *value,
@@ -158,6 +198,8 @@ static int cfg_apply(tg_config *cfg, const cfg_def *d, const char *value,
             return tg_fail(err, 400, "%s: invalid value '%.64s' (true or "
                            "false)", d->name, value);
         return 0;
+    case CFG_ENUM:
+        return cfg_apply_enum(d, field, value, err);
     }
     return -1;
 }
@@ -291,20 +333,6 @@ int config_validate_serve(const tg_config *cfg, tg_err *err)
         return tg_fail(err, 400, "jwt_secret: not set (TOLLGATE_JWT_SECRET)");
     if (have_secret && strlen(cfg->jwt_secret) < 32)
         return tg_fail(err, 400, "jwt_secret: must be at least 32 bytes");
-    if (have_secret && strcmp(cfg->jwt_alg, "HS256") && strcmp(cfg->jwt_alg, "HS384") &&
-        strcmp(cfg->jwt_alg, "HS512"))
-        return tg_fail(err, 400, "jwt_alg: '%.32s' is not HS256, HS384 or HS512",
-                       cfg->jwt_alg);
-    if (strcmp(cfg->shared_scripts, "all") && strcmp(cfg->shared_scripts, "read-only") &&
-        strcmp(cfg->shared_scripts, "off"))
-        return tg_fail(err, 400, "shared_scripts: '%.32s' is not all, read-only or off",
-                       cfg->shared_scripts);
-    if (strcmp(cfg->meter_overflow, "reject") && strcmp(cfg->meter_overflow, "spill"))
-        return tg_fail(err, 400, "meter_overflow: '%.32s' is not reject or spill",
-                       cfg->meter_overflow);
-    if (strcmp(cfg->meter_synchronous, "normal") && strcmp(cfg->meter_synchronous, "full"))
-        return tg_fail(err, 400, "meter_synchronous: '%.32s' is not normal or full",
-                       cfg->meter_synchronous);
     if (cfg->admin_jwt_secret && *cfg->admin_jwt_secret &&
         (strlen(cfg->admin_jwt_secret) < 32 ||
          (have_secret && !strcmp(cfg->admin_jwt_secret, cfg->jwt_secret))))
@@ -326,10 +354,16 @@ void config_print_help(void)
         env[k] = '\0';
         char flag[64];
         size_t j = 0;
-        for (const char *p = d->name; *p && j < sizeof flag - 1; p++) flag[j++] = *p == '_' ? '-' : *p;
+        for (const char *p = d->name; *p && j < sizeof flag - 1; p++)
+            flag[j++] = *p == '_' ? '-' : *p;
         flag[j] = '\0';
         printf("  --%-26s %-34s default: %s\n      %s\n", flag, env,
                d->def ? d->def : "(none)", d->help);
+        if (d->type == CFG_ENUM) {
+            char allowed[128];
+            cfg_enum_list(d, " | ", allowed, sizeof allowed);
+            printf("      one of: %s\n", allowed);
+        }
     }
 }
 

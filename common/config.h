@@ -6,7 +6,9 @@
  * the file uses `name = value` lines, the environment TOLLGATE_NAME, the
  * command line --name value or --name=value (dashes or underscores). An
  * unknown name or an invalid value is an error that names the setting and,
- * for the file, the line; nothing is silently defaulted.
+ * for the file, the line; nothing is silently defaulted. Settings are
+ * strings, integers with bounds, booleans, or enumerations (one of a
+ * listed set of names, matched without regard to case, stored as an int).
  *
  * A tg_config owns its strings; config_free releases them (NULL is fine).
  * Loaded once at start-up, read-only afterwards, so shared freely.
@@ -18,6 +20,23 @@
 
 #include "common/err.h"
 
+/* Enumerated settings: the field holds one of these, an index into the
+ * setting's config_*_names (NULL-terminated, canonical spelling); a value
+ * outside the list is refused at load, whatever its source. */
+typedef enum { CFG_JWT_HS256, CFG_JWT_HS384, CFG_JWT_HS512 } cfg_jwt_alg;
+typedef enum {
+    CFG_SHARED_SCRIPTS_ALL,
+    CFG_SHARED_SCRIPTS_READ_ONLY,
+    CFG_SHARED_SCRIPTS_OFF
+} cfg_shared_scripts;
+typedef enum { CFG_METER_OVERFLOW_REJECT, CFG_METER_OVERFLOW_SPILL } cfg_meter_overflow;
+typedef enum { CFG_METER_SYNC_NORMAL, CFG_METER_SYNC_FULL } cfg_meter_synchronous;
+
+extern const char *const config_jwt_alg_names[];
+extern const char *const config_shared_scripts_names[];
+extern const char *const config_meter_overflow_names[];
+extern const char *const config_meter_synchronous_names[];
+
 typedef struct tg_config {
     char *config_file;
     char *listen;
@@ -25,7 +44,7 @@ typedef struct tg_config {
     long threads;
     char *sqlite_path;
     char *jwt_secret;
-    char *jwt_alg;
+    int jwt_alg;                 /* cfg_jwt_alg */
     long jwt_leeway_s;
     char *jwt_kid;
     char *jwt_keys_file;
@@ -50,10 +69,10 @@ typedef struct tg_config {
     long meter_batch_events;
     long meter_flush_ms;
     long meter_retention_days;
-    char *meter_overflow;
-    char *shared_scripts;
+    int meter_overflow;          /* cfg_meter_overflow */
+    int shared_scripts;          /* cfg_shared_scripts */
     char *meter_spill_path;
-    char *meter_synchronous;
+    int meter_synchronous;       /* cfg_meter_synchronous */
     long meter_node_id;
     char *admin_jwt_secret;
     long usage_close_grace_s;
@@ -74,7 +93,8 @@ int config_set(tg_config *cfg, const char *name, const char *value,
 /* Checks settings that depend on each other (TLS cert without key...). */
 int config_validate_serve(const tg_config *cfg, tg_err *err);
 
-/* Prints the settings reference (name, env, default, help) to stdout. */
+/* Prints the settings reference (name, env, default, help, and the
+ * allowed values of enumerations) to stdout. */
 void config_print_help(void);
 
 void config_free(tg_config *cfg);

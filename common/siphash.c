@@ -1,11 +1,8 @@
-/* hash.c - see hash.h. SipHash-2-4 as specified by Aumasson and Bernstein. */
+/* siphash.c - see siphash.h. SipHash-2-4 as specified by Aumasson and
+ * Bernstein, "SipHash: a fast short-input PRF" (2012). */
 #include "common/siphash.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/random.h>
+#include "common/random.h"
 
 static uint8_t process_key[16];
 
@@ -54,34 +51,6 @@ uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
     SIPROUND;
     SIPROUND;
     return v0 ^ v1 ^ v2 ^ v3;
-}
-
-void random_bytes(void *p, size_t n)
-{
-    uint8_t *d = p;
-    while (n > 0) {
-        ssize_t r = getrandom(d, n, 0);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            perror("tollgate: getrandom");
-            abort();
-        }
-        d += r;
-        n -= (size_t)r;
-    }
-}
-
-void random_hex(char *out, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    uint8_t tmp[64];
-    if (n > sizeof tmp) n = sizeof tmp;
-    random_bytes(tmp, n);
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[tmp[i] >> 4];
-        out[2 * i + 1] = hex[tmp[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 void hash_seed(void)

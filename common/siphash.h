@@ -1,26 +1,27 @@
 /*
- * hash.h - SipHash-2-4, a keyed 64-bit hash.
+ * siphash.h - SipHash-2-4, a keyed 64-bit hash, and the process's keyed
+ * hash built on it.
  *
- * Keyed so that a client cannot choose inputs that collide (hash-flooding
- * the token cache, or aliasing another client's cache slot). hash_seed()
- * fills a process-wide random key once at start-up; hash_bytes() is then
- * thread-safe.
+ * siphash24 is the algorithm of Aumasson and Bernstein, bit for bit (the
+ * reference test vectors hold): every node derives the same values from
+ * the same key, which the backend ACL passwords rely on. Pure, thread-safe.
+ *
+ * hash_bytes is keyed with a process-wide random key so that a client
+ * cannot choose inputs that collide (hash-flooding the token cache, or
+ * aliasing another client's cache slot). hash_seed() fills that key once
+ * at start-up, before any thread calls hash_bytes(); afterwards
+ * hash_bytes() is thread-safe. Its values differ between processes.
  */
-#ifndef TG_HASH_H
-#define TG_HASH_H
+#ifndef TG_SIPHASH_H
+#define TG_SIPHASH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+/* SipHash-2-4 of data[0..len) under the 128-bit key. */
 uint64_t siphash24(const uint8_t key[16], const void *data, size_t len);
 
 void hash_seed(void);                        /* random process key */
 uint64_t hash_bytes(const void *data, size_t len);
-
-/* Fills p with n bytes from the kernel's CSPRNG; aborts on failure. */
-void random_bytes(void *p, size_t n);
-
-/* Writes 2n lowercase hex digits of n random bytes plus NUL into out. */
-void random_hex(char *out, size_t n);
 
 #endif

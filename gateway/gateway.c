@@ -101,10 +101,10 @@ static int start_meter(const tg_config *cfg, tg_err *err)
         .queue_events = (size_t)cfg->meter_queue_events,
         .batch_events = (size_t)cfg->meter_batch_events,
         .flush_ms = (int)cfg->meter_flush_ms, .retention_days = cfg->meter_retention_days,
-        .overflow = strcmp(cfg->meter_overflow, "spill") ? METER_OVERFLOW_REJECT
-                                                         : METER_OVERFLOW_SPILL,
+        .overflow = cfg->meter_overflow == CFG_METER_OVERFLOW_SPILL ? METER_OVERFLOW_SPILL
+                                                                    : METER_OVERFLOW_REJECT,
         .node_id = (int)cfg->meter_node_id,
-        .sync_full = !strcmp(cfg->meter_synchronous, "full"),
+        .sync_full = cfg->meter_synchronous == CFG_METER_SYNC_FULL,
     };
     return meter_start(&mo, err);
 }
@@ -148,8 +148,9 @@ int gateway_serve(const tg_config *cfg)
     retired_keys *retired = NULL;
     http_server *srv = NULL;
     hash_seed();
-    auth_keys_opts ko = {cfg->jwt_secret, cfg->jwt_alg, cfg->jwt_kid, cfg->jwt_keys_file,
-                         cfg->jwt_issuer, cfg->jwt_audience, cfg->jwt_leeway_s};
+    auth_keys_opts ko = {cfg->jwt_secret, config_jwt_alg_names[cfg->jwt_alg], cfg->jwt_kid,
+                         cfg->jwt_keys_file, cfg->jwt_issuer, cfg->jwt_audience,
+                         cfg->jwt_leeway_s};
     auth_keys *keys = auth_keys_load(&ko, &err);
     if (!keys) goto out_say;
     current_ring = auth_keys_ring(keys);

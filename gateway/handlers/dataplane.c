@@ -8,6 +8,7 @@
 
 #include "auth/auth.h"
 #include "billing/meter.h"
+#include "common/clock.h"
 #include "common/mem.h"
 #include "gateway/handlers/accounting.h"
 #include "gateway/http/respond.h"
@@ -278,12 +279,6 @@ static int prepare(tg_request *r, dp_request *d)
 
 /* ==== Encoding the answer ==== */
 
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void entry_error(const dp_request *d, buf *out, const char *msg)
 {
@@ -407,7 +402,7 @@ static void on_replies(void *ctx, const tg_err *err)
     tg_request *r = ctx;
     dp_request *d = dp_of(r);
     d->inflight = false;
-    d->backend_us = (uint32_t)(mono_us() - d->submit_us);
+    d->backend_us = (uint32_t)(clock_mono_us() - d->submit_us);
     if (err) {
         dp_error(r, (unsigned)err->status, err->msg);
         return;
@@ -417,21 +412,6 @@ static void on_replies(void *ctx, const tg_err *err)
 }
 
 /* ==== Running commands ==== */
-
-/* shared_scripts: a script that wrote and then loops can be neither killed
- * nor waited out, and keeps a shared Redis BUSY for every tenant; with
- * read-only, only scripts Redis itself keeps from writing run. */
-static int shared_scripts_check(const tg_config *cfg, const cmd_info *c, tg_err *err)
-{
-    if (!c || !(c->categories & CMD_CAT_SCRIPTING) || !strcmp(cfg->shared_scripts, "all"))
-        return 0;
-    bool harmless = (c->flags & CMD_READONLY) || !strcmp(c->name, "script|load") ||
-                    !strcmp(c->name, "script|exists");
-    if (!strcmp(cfg->shared_scripts, "read-only") && harmless) return 0;
-    return tg_fail(err, 400, "ERR command '%s' is not allowed on a shared database here "
-                   "(shared_scripts = %s)%s", c->name, cfg->shared_scripts,
-                   strcmp(cfg->shared_scripts, "off") ? ": use EVAL_RO / EVALSHA_RO" : "");
-}
 
 /* Policy for one command: 0 and it may be sent (possibly rewritten), or
  * -1 with err. */
@@ -443,7 +423,7 @@ static int admit(dp_request *d, arena *a, bool transaction, tg_cmd *c, cmd_verdi
         policy_check_rules(v->info, c->argv[0], c->lens[0], d->cmd_allow, d->cmd_deny, err))
         return -1;
     if (!d->ks.len) return 0;
-    if (shared_scripts_check(d->dw->cfg, v->info, err)) return -1;
+    if (policy_check_shared_scripts(d->dw->cfg->shared_scripts, v->info, err)) return -1;
     return keyspace_rewrite(a, &d->ks, v->info, transaction, c, ko, err);
 }
 
@@ -487,7 +467,7 @@ static route_result execute(tg_request *r, bool transaction)
         return ROUTE_DONE;
     }
     d->replies = xcalloc((size_t)d->nsent + 2, sizeof *d->replies);
-    d->submit_us = mono_us();
+    d->submit_us = clock_mono_us();
     if (backend_submit(d->be, d->send, d->nsent, transaction,
                        d->ks.len ? d->database_id : NULL, d->replies, on_replies, r,
                        &err)) {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 
+#include "common/clock.h"
 #include "common/mem.h"
 #include "gateway/http/respond.h"
 #include "gateway/http/route.h"
@@ -36,12 +36,6 @@ const char *request_method_name(unsigned bit)
     return "-";
 }
 
-static uint64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 const char *request_header(const tg_request *r, const char *name)
 {
@@ -125,7 +119,7 @@ static tg_request *request_new(http_worker *w, struct MHD_Connection *conn,
     r->conn = conn;
     r->path = url;
     r->method = method_bit(method);
-    r->start_ms = wall_ms();
+    r->start_ms = clock_wall_ms();
     return r;
 }
 
@@ -239,7 +233,7 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (w->cfg->log_requests)
         fprintf(stderr, "tollgate: %s %u %s%s %llums\n", request_method_name(r->method),
                 r->status, r->path, aborted ? " (aborted)" : "",
-                (unsigned long long)(wall_ms() - r->start_ms));
+                (unsigned long long)(clock_wall_ms() - r->start_ms));
     if (r->response) MHD_destroy_response(r->response);
     arena_release(&r->arena);
     if (w->nfree < FREE_REQUESTS_MAX && r->body.cap <= BODY_KEEP_MAX) {

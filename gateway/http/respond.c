@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/protocol/reply.h"
+#include "common/json_out.h"
 
 /* True when origin appears in the comma-separated allow list. */
 static bool origin_listed(const char *list, const char *origin)
@@ -56,7 +56,9 @@ struct MHD_Response *respond_error(const tg_config *cfg, const char *origin,
 {
     buf b;
     buf_init(&b);
-    reply_json_error(&b, msg, strlen(msg));
+    buf_append(&b, "{\"error\":", 9);
+    json_out_string(&b, msg, strlen(msg));
+    buf_putc(&b, '}');
     return respond_body(cfg, origin, &b, "application/json");
 }
 

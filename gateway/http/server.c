@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/mem.h"
 #include "gateway/http/worker.h"
 
@@ -29,12 +30,6 @@ struct http_server {
     int nthreads;               /* running threads */
 };
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ==== The event loop ==== */
 
@@ -63,7 +58,7 @@ static void on_wake(ev_watch *self, uint32_t events)
 static void worker_tick(http_worker *w, bool run_mhd)
 {
     const http_app *a = w->app;
-    if (a->check_timeouts) a->check_timeouts(w->state, mono_ms());
+    if (a->check_timeouts) a->check_timeouts(w->state, clock_mono_ms());
     if (run_mhd || w->answered) {
         w->progress = w->answered; /* sending answers is progress too */
         w->answered = false;
@@ -88,7 +83,7 @@ static int worker_timeout(http_worker *w)
     bool spin = w->waiting > 0 && w->mhd_only_waiting;
     if (MHD_get_timeout(w->mhd, &mt) == MHD_YES && !(mt == 0 && spin)) t = mt;
     if (w->app->deadline) {
-        uint64_t d = w->app->deadline(w->state), now = mono_ms();
+        uint64_t d = w->app->deadline(w->state), now = clock_mono_ms();
         if (d != UINT64_MAX) {
             uint64_t left = d > now ? d - now : 0;
             if (left < t) t = left;
@@ -114,15 +109,15 @@ static void *worker_main(void *arg)
         worker_tick(w, w->mhd_ready);
         if (!draining && __atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE)) {
             draining = true;
-            drain_deadline = mono_ms() + (uint64_t)w->drain_ms;
+            drain_deadline = clock_mono_ms() + (uint64_t)w->drain_ms;
             MHD_quiesce_daemon(w->mhd);
         }
-        if (draining && (w->waiting == 0 || mono_ms() >= drain_deadline)) break;
+        if (draining && (w->waiting == 0 || clock_mono_ms() >= drain_deadline)) break;
     }
     /* Whatever still waits gets its answer (503); let it be written. */
     if (w->app->worker_drain) w->app->worker_drain(w->state);
-    uint64_t until = mono_ms() + 200;
-    while (mono_ms() < until) {
+    uint64_t until = clock_mono_ms() + 200;
+    while (clock_mono_ms() < until) {
         worker_tick(w, true);
         usleep(2000);
     }

@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
+
+#include "common/clock.h"
 
 #include "common/table.h"
 #include "gateway/redis/keyscan.h"
@@ -145,9 +146,7 @@ static uint64_t rand64(void)
 {
     static _Thread_local uint64_t s;
     if (!s) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        s = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&s;
+        s = clock_mono_ns() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&s;
         s |= 1;
     }
     s ^= s << 13;

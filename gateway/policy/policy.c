@@ -239,3 +239,17 @@ int policy_rules_valid(const char *rules, tg_err *err)
     }
     return 0;
 }
+
+/* ==== Scripts on a shared server ==== */
+
+int policy_check_shared_scripts(int mode, const cmd_info *c, tg_err *err)
+{
+    if (!c || !(c->categories & CMD_CAT_SCRIPTING) || mode == CFG_SHARED_SCRIPTS_ALL)
+        return 0;
+    bool harmless = (c->flags & CMD_READONLY) || !strcmp(c->name, "script|load") ||
+                    !strcmp(c->name, "script|exists");
+    if (mode == CFG_SHARED_SCRIPTS_READ_ONLY && harmless) return 0;
+    return tg_fail(err, 400, "ERR command '%s' is not allowed on a shared database here "
+                   "(shared_scripts = %s)%s", c->name, config_shared_scripts_names[mode],
+                   mode != CFG_SHARED_SCRIPTS_OFF ? ": use EVAL_RO / EVALSHA_RO" : "");
+}

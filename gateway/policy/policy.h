@@ -59,6 +59,12 @@ int policy_check_rules(const cmd_info *c, const char *name, size_t name_len,
  * token is issued, so a typo cannot silently widen a deny list). */
 int policy_rules_valid(const char *rules, tg_err *err);
 
+/* shared_scripts (CFG_SHARED_SCRIPTS_*): a script that wrote and then
+ * loops can be neither killed nor waited out, and keeps a shared Redis
+ * BUSY for every tenant; with read-only, only scripts Redis itself keeps
+ * from writing run. 0, or -1 with a 400 err. */
+int policy_check_shared_scripts(int mode, const cmd_info *c, tg_err *err);
+
 /* The annotator of command tables (cmd_annotate_fn): the policy tables'
  * word on c, and the shared-database tables' (keyspace_annotate). */
 void policy_annotate(cmd_info *c, const cmd_info *parent);

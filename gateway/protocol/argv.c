@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "common/hex.h"
+
 /* ==== JSON ==== */
 
 typedef struct jp {
@@ -28,12 +30,9 @@ static int hex4(const char *s, unsigned *out)
 {
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-        else return -1;
+        int d = hex_value(s[i]);
+        if (d < 0) return -1;
+        v = v << 4 | (unsigned)d;
     }
     *out = v;
     return 0;
@@ -281,14 +280,6 @@ int argv_parse_json(arena *a, const char *body, size_t len, bool pipeline,
 
 /* ==== Path form ==== */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 int argv_pct_decode(arena *a, const char *s, size_t n, bool plus_space,
                     char **out, size_t *outlen, tg_err *err)
 {
@@ -298,8 +289,8 @@ int argv_pct_decode(arena *a, const char *s, size_t n, bool plus_space,
             int hi, lo;
             if (i + 2 >= n)
                 return tg_fail(err, 400, "ERR invalid percent-encoding in URL");
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
+            hi = hex_value(s[i + 1]);
+            lo = hex_value(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return tg_fail(err, 400, "ERR invalid percent-encoding in URL");
             *o++ = (char)(hi << 4 | lo);

@@ -1,12 +1,13 @@
 /*
  * reply.h - encodes hiredis replies for the HTTP client.
  *
- * JSON (PROTOCOL.md "Responses"): strings become JSON strings, or base64 of
- * their raw bytes when the client asked for Upstash-Encoding: base64;
- * integers become numbers; nil becomes null; arrays nest. Without base64,
- * bytes that are not valid UTF-8 are replaced by U+FFFD so the output is
- * always valid JSON (base64 is the binary-safe mode). Error texts are
- * never base64-encoded. RESP2 re-serialises the reply byte for byte.
+ * JSON (PROTOCOL.md "Responses"): strings become JSON strings (escaped by
+ * common/json_out.h), or base64 of their raw bytes when the client asked
+ * for Upstash-Encoding: base64; integers become numbers; nil becomes null;
+ * arrays nest. Without base64, bytes that are not valid UTF-8 are replaced
+ * by U+FFFD so the output is always valid JSON (base64 is the binary-safe
+ * mode). Error texts are never base64-encoded. RESP2 re-serialises the
+ * reply byte for byte.
  *
  * Encoders append to a caller-owned buf; they read the reply and never keep
  * it. Thread-safe.
@@ -18,9 +19,6 @@
 #include <stdbool.h>
 
 #include "common/buf.h"
-
-/* Appends s[0..n) as a quoted JSON string (escaped, UTF-8 sanitised). */
-void reply_json_string(buf *out, const char *s, size_t n);
 
 /* Appends r as a JSON value. */
 void reply_json_value(buf *out, const redisReply *r, bool base64);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/hex.h"
 
 #define MAP_SLOTS 4096  /* remembered scripts; a colliding newcomer replaces */
 #define FLAG "allow-key-locking"
@@ -30,14 +31,9 @@ static unsigned slot_of(const char *sha)
 
 void script_sha1_hex(const void *p, size_t n, char out[41])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char d[20];
     gnutls_hash_fast(GNUTLS_DIG_SHA1, p, n, d);
-    for (int i = 0; i < 20; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[40] = '\0';
+    hex_encode(out, d, sizeof d);
 }
 
 static bool is(const char *s, size_t n, const char *word)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/mem.h"
 #include "gateway/redis/setup.h"
 #include "gateway/redis/redis_url.h"
@@ -73,12 +74,6 @@ struct backend {
 
 static void on_event(ev_watch *w, uint32_t events);
 
-uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 backend *backend_new(const char *url, int db_index, const backend_info *bi,
                      const backend_opts *o, tg_err *err)
@@ -191,7 +186,7 @@ static void fail_all(backend *b, const char *why)
     if (b->bi) backend_users_stale(b->bi);
     b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (b->backoff_ms > BACKOFF_MAX_MS) b->backoff_ms = BACKOFF_MAX_MS;
-    b->retry_at = now_ms() + (uint64_t)b->backoff_ms;
+    b->retry_at = clock_mono_ms() + (uint64_t)b->backoff_ms;
     /* Callbacks may submit again; take the ring out of the way first. */
     while (b->count > 0) {
         op o = b->ops[b->head];
@@ -284,7 +279,7 @@ static int start_connect(backend *b, tg_err *err)
     }
     b->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (b->fd < 0) return tg_fail(err, 503, "ERR backend unavailable: %s", strerror(errno));
-    b->conn_deadline = now_ms() + (uint64_t)b->o.connect_timeout_ms;
+    b->conn_deadline = clock_mono_ms() + (uint64_t)b->o.connect_timeout_ms;
     if (connect(b->fd, (struct sockaddr *)&ss, sl) == 0) {
         on_connected(b);
         return 0;
@@ -296,7 +291,7 @@ static int start_connect(backend *b, tg_err *err)
         b->fd = -1;
         b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN_MS;
         if (b->backoff_ms > BACKOFF_MAX_MS) b->backoff_ms = BACKOFF_MAX_MS;
-        b->retry_at = now_ms() + (uint64_t)b->backoff_ms;
+        b->retry_at = clock_mono_ms() + (uint64_t)b->backoff_ms;
         snprintf(b->last_error, sizeof b->last_error, "%s", why);
         return tg_fail(err, 503, "ERR backend unavailable: %s", why);
     }
@@ -364,12 +359,12 @@ int backend_submit(backend *b, const backend_cmd *cmds, int n, bool transaction,
         return tg_fail(err, 503, "ERR shared databases need ACL users, which this "
                        "backend refused");
     if (b->st == ST_DOWN) {
-        if (now_ms() < b->retry_at)
+        if (clock_mono_ms() < b->retry_at)
             return tg_fail(err, 503, "ERR backend unavailable: %s", b->last_error);
         if (start_connect(b, err)) return -1;
     }
     static const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
-    uint64_t deadline = now_ms() + (uint64_t)b->o.command_timeout_ms;
+    uint64_t deadline = clock_mono_ms() + (uint64_t)b->o.command_timeout_ms;
     op o = {.ctx = ctx, .replies = replies, .deadline = deadline};
     for (int i = 0; i < n; i++) {
         const char *want = db_user && !cmds[i].as_gateway ? db_user : "";

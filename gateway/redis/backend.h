@@ -89,6 +89,4 @@ uint64_t backend_deadline(const backend *b);
 void backend_check_timeouts(backend *b, uint64_t now_ms);
 int backend_pending(const backend *b);
 
-uint64_t now_ms(void);
-
 #endif

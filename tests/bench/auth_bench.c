@@ -13,14 +13,13 @@
 #include "auth/auth.h"
 #include "auth/jwt.h"
 #include "auth/tenancy.h"
+#include "common/clock.h"
 #include "common/siphash.h"
 #include "migrations/migrate.h"
 
 static double now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
+    return (double)clock_mono_ns();
 }
 
 int main(void)

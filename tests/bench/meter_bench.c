@@ -23,6 +23,7 @@
 #include "billing/meter.h"
 #include "billing/queue.h"
 #include "billing/writer.h"
+#include "common/clock.h"
 #include "migrations/migrate.h"
 
 #define BATCH 4096
@@ -30,9 +31,7 @@
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_ns() / 1e9;
 }
 
 static char tenants[TENANTS][32], databases[TENANTS * 2][32];

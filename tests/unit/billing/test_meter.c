@@ -3,13 +3,13 @@
  * drain on stop, the overflow policies. On throwaway SQLite files. */
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "billing/meter.h"
 #include "billing/queue.h"
 #include "billing/spill.h"
 #include "billing/writer.h"
+#include "common/clock.h"
 #include "migrations/migrate.h"
 #include "tests/unit/testhelp.h"
 
@@ -52,13 +52,6 @@ static void exec_sql(const char *path, const char *sql)
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fprintf(stderr, "  sql: %s\n", msg);
     sqlite3_free(msg);
     sqlite3_close(db);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
 /* 2026-11-15T12:00:00Z */
@@ -121,7 +114,7 @@ TEST(ids_seeded_past_stored)
 static void *id_thread(void *arg)
 {
     uint64_t *out = arg;
-    for (int i = 0; i < 100000; i++) out[i] = meter_id_next(now_ms());
+    for (int i = 0; i < 100000; i++) out[i] = meter_id_next(clock_wall_ms());
     return NULL;
 }
 
@@ -186,7 +179,7 @@ TEST(queue_bounded_batches)
     CHECK(meter_queue_free_buffers(q) == 0);
     bool closing;
     /* All four buffers are full and ready. */
-    meter_batch *l = meter_queue_take(q, meter_mono_ms() + 1000, &closing);
+    meter_batch *l = meter_queue_take(q, clock_mono_ms() + 1000, &closing);
     size_t n = 0, nb = 0;
     for (meter_batch *b = l; b; b = b->next) n += b->n, nb++;
     CHECK(n == 40 && nb == 4 && !closing);
@@ -195,18 +188,18 @@ TEST(queue_bounded_batches)
     for (int i = 0; i < 12; i++) CHECK(meter_queue_push(q, &r) == 0);
     CHECK(meter_queue_depth(q) == 12);
     /* Before the deadline only full buffers; after it the partial too. */
-    l = meter_queue_take(q, meter_mono_ms() + 1000, &closing);
+    l = meter_queue_take(q, clock_mono_ms() + 1000, &closing);
     n = 0;
     for (meter_batch *b = l; b; b = b->next) n += b->n;
     CHECK(n == 10);
     meter_queue_give_back(q, l);
-    l = meter_queue_take(q, meter_mono_ms(), &closing);
+    l = meter_queue_take(q, clock_mono_ms(), &closing);
     n = 0;
     for (meter_batch *b = l; b; b = b->next) n += b->n;
     CHECK(n == 2);
     meter_queue_give_back(q, l);
     meter_queue_close(q);
-    l = meter_queue_take(q, meter_mono_ms() + 1000, &closing);
+    l = meter_queue_take(q, clock_mono_ms() + 1000, &closing);
     CHECK(l == NULL && closing);
     meter_queue_free(q);
 }
@@ -279,16 +272,16 @@ TEST(writer_prune_keeps_rollups)
     tg_err err;
     meter_writer *w = meter_writer_open(path, false, &err);
     meter_batch *b = batch_new(3);
-    uint64_t old = now_ms() - 10 * 86400000ULL, recent = now_ms();
+    uint64_t old = clock_wall_ms() - 10 * 86400000ULL, recent = clock_wall_ms();
     make_row(&b->rows[b->n++], (old - METER_EPOCH_MS) << 22, old, "tA", "dA", METER_OK, 1);
     make_row(&b->rows[b->n++], (recent - METER_EPOCH_MS) << 22, recent, "tA", "dA", METER_OK, 1);
     uint64_t ins, del;
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins == 2);
-    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 0, &del, &err) == 0);
+    CHECK(meter_writer_prune(w, clock_wall_ms() - 7 * 86400000ULL, 0, &del, &err) == 0);
     CHECK(del == 1);
     CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
     CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 2);
-    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 0, &del, &err) == 0);
+    CHECK(meter_writer_prune(w, clock_wall_ms() - 7 * 86400000ULL, 0, &del, &err) == 0);
     CHECK(del == 0);
     /* In chunks: the oldest first, `limit` at a time. */
     b->n = 0;
@@ -296,8 +289,8 @@ TEST(writer_prune_keeps_rollups)
         make_row(&b->rows[b->n++], ((old - METER_EPOCH_MS) << 22) + 1 + i, old, "tA", "dA",
                  METER_OK, 1);
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins == 3);
-    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 2);
-    CHECK(meter_writer_prune(w, now_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 1);
+    CHECK(meter_writer_prune(w, clock_wall_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 2);
+    CHECK(meter_writer_prune(w, clock_wall_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 1);
     CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
     CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 5);
     free(b);
@@ -369,7 +362,7 @@ static void record_n(int n, const char *tenant)
     for (int i = 0; i < n; i++) {
         meter_event e;
         memset(&e, 0, sizeof e);
-        e.time_ms = now_ms();
+        e.time_ms = clock_wall_ms();
         e.tenant_id = tenant;
         e.database_id = "db_x";
         e.jti = "j";

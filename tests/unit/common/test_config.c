@@ -62,7 +62,10 @@ TEST(defaults)
     CHECK(nrest == 0);
     CHECK(cfg.port == 8080);
     CHECK_STR(cfg.listen, "127.0.0.1");
-    CHECK_STR(cfg.jwt_alg, "HS256");
+    CHECK(cfg.jwt_alg == CFG_JWT_HS256);
+    CHECK(cfg.shared_scripts == CFG_SHARED_SCRIPTS_ALL);
+    CHECK(cfg.meter_overflow == CFG_METER_OVERFLOW_REJECT);
+    CHECK(cfg.meter_synchronous == CFG_METER_SYNC_NORMAL);
     CHECK(cfg.jwt_leeway_s == 30);
     CHECK(cfg.max_request_bytes == 1048576);
     CHECK(cfg.token_cache_size == 16384);
@@ -276,10 +279,9 @@ TEST(validate_serve)
     CHECK(strstr(err.msg, "jwt_secret") != NULL);
     config_set(&cfg, "jwt_secret", "0123456789abcdef0123456789abcdef", &err);
     CHECK(config_validate_serve(&cfg, &err) == 0);
-    config_set(&cfg, "jwt_alg", "none", &err);
-    CHECK(config_validate_serve(&cfg, &err) == -1);
+    CHECK(config_set(&cfg, "jwt_alg", "none", &err) == -1); /* refused when set */
     CHECK(strstr(err.msg, "jwt_alg") != NULL);
-    config_set(&cfg, "jwt_alg", "HS512", &err);
+    CHECK(config_set(&cfg, "jwt_alg", "HS512", &err) == 0);
     CHECK(config_validate_serve(&cfg, &err) == 0);
     config_set(&cfg, "tls_cert", "/tmp/cert.pem", &err);
     CHECK(config_validate_serve(&cfg, &err) == -1);
@@ -292,6 +294,102 @@ TEST(validate_serve)
     config_set(&cfg, "tls_key", "/tmp/key.pem", &err);
     CHECK(config_validate_serve(&cfg, &err) == -1);
     config_free(&cfg);
+}
+
+/* ==== Enumerated settings ==== */
+
+TEST(enum_values_are_stored_as_ints)
+{
+    tg_config cfg;
+    tg_err err;
+    const char *flags[] = {"--jwt-alg", "HS384", "--shared-scripts=read-only",
+                           "--meter-overflow", "spill", "--meter-synchronous=full", NULL};
+    CHECK(load(&cfg, flags, NULL, NULL, &err) == 0);
+    CHECK(cfg.jwt_alg == CFG_JWT_HS384);
+    CHECK(cfg.shared_scripts == CFG_SHARED_SCRIPTS_READ_ONLY);
+    CHECK(cfg.meter_overflow == CFG_METER_OVERFLOW_SPILL);
+    CHECK(cfg.meter_synchronous == CFG_METER_SYNC_FULL);
+    /* The names read back in their canonical spelling. */
+    CHECK_STR(config_jwt_alg_names[cfg.jwt_alg], "HS384");
+    CHECK_STR(config_shared_scripts_names[cfg.shared_scripts], "read-only");
+    CHECK_STR(config_meter_overflow_names[cfg.meter_overflow], "spill");
+    CHECK_STR(config_meter_synchronous_names[cfg.meter_synchronous], "full");
+    /* Case does not matter; every listed value is accepted. */
+    CHECK(config_set(&cfg, "jwt_alg", "hs512", &err) == 0 && cfg.jwt_alg == CFG_JWT_HS512);
+    CHECK(config_set(&cfg, "shared-scripts", "OFF", &err) == 0 &&
+          cfg.shared_scripts == CFG_SHARED_SCRIPTS_OFF);
+    CHECK(config_set(&cfg, "shared_scripts", "all", &err) == 0 &&
+          cfg.shared_scripts == CFG_SHARED_SCRIPTS_ALL);
+    CHECK(config_set(&cfg, "meter_overflow", "Reject", &err) == 0 &&
+          cfg.meter_overflow == CFG_METER_OVERFLOW_REJECT);
+    CHECK(config_set(&cfg, "meter_synchronous", "NORMAL", &err) == 0 &&
+          cfg.meter_synchronous == CFG_METER_SYNC_NORMAL);
+    CHECK(config_set(&cfg, "jwt_alg", "HS256", &err) == 0 && cfg.jwt_alg == CFG_JWT_HS256);
+    config_free(&cfg);
+}
+
+TEST(enum_invalid_values_refused)
+{
+    tg_config cfg;
+    tg_err err = {0, ""};
+    CHECK(load(&cfg, NULL, NULL, NULL, &err) == 0);
+    /* The message names the setting, the bad value and the allowed ones;
+     * the field keeps its value. */
+    CHECK(config_set(&cfg, "meter_overflow", "drop", &err) == -1);
+    CHECK_STR(err.msg, "meter_overflow: invalid value 'drop' (one of: reject, spill)");
+    CHECK(cfg.meter_overflow == CFG_METER_OVERFLOW_REJECT);
+    CHECK(config_set(&cfg, "shared_scripts", "readonly", &err) == -1);
+    CHECK_STR(err.msg, "shared_scripts: invalid value 'readonly' (one of: all, read-only, off)");
+    CHECK(config_set(&cfg, "meter_synchronous", "", &err) == -1);
+    CHECK_STR(err.msg, "meter_synchronous: invalid value '' (one of: normal, full)");
+    CHECK(config_set(&cfg, "jwt_alg", "RS256", &err) == -1);
+    CHECK_STR(err.msg, "jwt_alg: invalid value 'RS256' (one of: HS256, HS384, HS512)");
+    CHECK(config_set(&cfg, "jwt_alg", "HS256 ", &err) == -1); /* no prefix match */
+    CHECK(config_set(&cfg, "shared_scripts", "al", &err) == -1);
+    config_free(&cfg);
+
+    const char *a[] = {"--meter-overflow=spil", NULL};
+    expect_error(a, "--meter_overflow: invalid value 'spil'", "reject, spill");
+    const char *b[] = {"--shared-scripts", "none", NULL};
+    expect_error(b, "'none'", "all, read-only, off");
+    setenv("TOLLGATE_METER_SYNCHRONOUS", "extra", 1);
+    expect_error(NULL, "TOLLGATE_METER_SYNCHRONOUS", "normal, full");
+    unsetenv("TOLLGATE_METER_SYNCHRONOUS");
+    /* In a file: file:line, the setting, the value, the allowed ones. */
+    const char *p = write_file("enum.conf", "meter_overflow = spill\n\njwt_alg = none\n");
+    char want[300];
+    snprintf(want, sizeof want, "%s:3: jwt_alg: invalid value 'none'", p);
+    const char *f[] = {"--config", p, NULL};
+    expect_error(f, want, "HS256, HS384, HS512");
+}
+
+TEST(help_lists_enum_values)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/help.txt", tmpdir);
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *f = fopen(path, "w+");
+    CHECK(saved >= 0 && f);
+    if (saved < 0 || !f) return;
+    dup2(fileno(f), 1);
+    config_print_help();
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    char text[16384];
+    rewind(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    CHECK(strstr(text, "one of: HS256 | HS384 | HS512") != NULL);
+    CHECK(strstr(text, "one of: all | read-only | off") != NULL);
+    CHECK(strstr(text, "one of: reject | spill") != NULL);
+    CHECK(strstr(text, "one of: normal | full") != NULL);
+    /* Only enumerations carry the line. */
+    int lines = 0;
+    for (const char *s = text; (s = strstr(s, "one of:")); s++) lines++;
+    CHECK(lines == 4);
 }
 
 static void clean_env(void)
@@ -328,9 +426,12 @@ int main(void)
     RUN(rest_passed_through_in_order);
     RUN(config_set_direct);
     RUN(validate_serve);
+    RUN(enum_values_are_stored_as_ints);
+    RUN(enum_invalid_values_refused);
+    RUN(help_lists_enum_values);
     static const char *const files[] = {"ok.conf", "unknown.conf", "badval.conf",
                                         "noeq.conf", "nested.conf", "prec.conf",
-                                        "prec2.conf"};
+                                        "prec2.conf", "enum.conf", "help.txt"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char p[256];
         snprintf(p, sizeof p, "%s/%s", tmpdir, files[i]);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "common/buf.h"
+#include "common/json_out.h"
 #include "gateway/protocol/reply.h"
 #include "tests/unit/testhelp.h"
 
@@ -49,7 +50,7 @@ static void json_of(buf *b, const char *resp, size_t n, bool base64, bool entry)
     do {                                                                    \
         buf s_;                                                             \
         buf_init(&s_);                                                      \
-        reply_json_string(&s_, (lit), sizeof(lit) - 1);                     \
+        json_out_string(&s_, (lit), sizeof(lit) - 1);                     \
         CHECK_MEM(s_.data, s_.len, (want), sizeof(want) - 1);               \
         if (s_.len != sizeof(want) - 1 || memcmp(s_.data, want, s_.len))    \
             fprintf(stderr, "  got: %s\n", s_.data);                        \
@@ -152,7 +153,7 @@ TEST(utf8_truncated_replaced)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         buf b;
         buf_init(&b);
-        reply_json_string(&b, cases[i], strlen(cases[i]));
+        json_out_string(&b, cases[i], strlen(cases[i]));
         CHECK(valid_utf8((const unsigned char *)b.data, b.len));
         CHECK(!strncmp(b.data, "\"<" FFFD, 5));
         bool closed = cases[i][strlen(cases[i]) - 1] == '>';
