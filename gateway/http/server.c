@@ -298,8 +298,8 @@ int server_run(const tg_config *cfg_in)
     int rc = 1;
     char *cert = NULL, *key = NULL;
     hash_seed();
-    auth_keys_opts ko = {cfg.jwt_secret, cfg.jwt_alg, cfg.jwt_kid, cfg.jwt_keys_file,
-                         cfg.jwt_issuer, cfg.jwt_audience, cfg.jwt_leeway_s};
+    auth_keys_opts ko;
+    auth_keys_opts_from_config(&cfg, &ko);
     auth_keys *keys = auth_keys_load(&ko, &err);
     if (!keys) {
         fprintf(stderr, "tollgate: %s\n", err.msg);
