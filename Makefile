@@ -25,6 +25,8 @@ LDLIBS = $(PKG_LIBS) -lpthread -lm
 LIB_SRCS := $(wildcard common/*.c auth/*.c billing/*.c gateway/*.c gateway/*/*.c) \
   migrations/migrate.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/gen/migrations_sql.o
+# The binary's subcommands (cli/), one file per noun.
+CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 MIGRATIONS := $(sort $(wildcard migrations/[0-9]*.sql))
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c')
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -38,7 +40,7 @@ V ?=
 Q := $(if $(V),,@)
 say = $(if $(V),,@printf '  %-6s %s\n' $(1) $(2);)
 
-$(BUILD)/tollgate: $(BUILD)/cli/main.o $(LIB_OBJS)
+$(BUILD)/tollgate: $(CLI_OBJS) $(LIB_OBJS)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c

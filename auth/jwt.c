@@ -26,7 +26,9 @@ int auth_scope_parse(const char *s, auth_scope *out)
 }
 
 /* The header is read before libjwt sees the token: alg must be a string,
- * typ (if present) "JWT", kid (if present) a short string. */
+ * typ (if present) "JWT", kid (if present) a short string, and no `crit`:
+ * RFC 7515 4.1.11 has a token refused when its crit names an extension the
+ * recipient does not understand, and we understand none. */
 static int read_header(const char *tok, size_t hlen, char *alg, size_t algcap,
                        char *kid, size_t kidcap, bool *has_kid, tg_err *err)
 {
@@ -53,6 +55,10 @@ static int read_header(const char *tok, size_t hlen, char *alg, size_t algcap,
     }
     if (typ && (!cJSON_IsString(typ) || strcasecmp(typ->valuestring, "JWT") != 0)) {
         tg_fail(err, 401, "invalid token: typ is not JWT");
+        goto out;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(h, "crit")) {
+        tg_fail(err, 401, "invalid token: critical header extensions are not supported");
         goto out;
     }
     if (k && (!cJSON_IsString(k) || strlen(k->valuestring) >= kidcap)) {

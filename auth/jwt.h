@@ -70,8 +70,9 @@ const auth_key *auth_keyring_pick(const auth_keyring *ring, const char *kid);
 int auth_jwt_verify_ring(const auth_keyring *ring, const char *token, size_t len,
                          time_t now, auth_claims *out, tg_err *err);
 
-/* The checks every token gets, whatever it is for: header, key by kid, the
- * pinned algorithm, signature, exp (required) / nbf / iat, iss and aud.
+/* The checks every token gets, whatever it is for: header (any `crit` is
+ * refused: we understand no extension), key by kid, the pinned algorithm,
+ * signature, exp (required) / nbf / iat, iss and aud.
  * Returns the claims object (the caller frees it with cJSON_Delete) or
  * NULL with a 401 err. */
 struct cJSON;

@@ -133,6 +133,19 @@ static int load_file(auth_keys *k, const auth_keys_opts *o, tg_err *err)
     return rc;
 }
 
+void auth_keys_opts_from_config(const tg_config *cfg, auth_keys_opts *out)
+{
+    *out = (auth_keys_opts){
+        .secret = cfg->jwt_secret,
+        .alg = config_jwt_alg_names[cfg->jwt_alg],
+        .kid = cfg->jwt_kid,
+        .keys_file = cfg->jwt_keys_file,
+        .issuer = cfg->jwt_issuer,
+        .audience = cfg->jwt_audience,
+        .leeway_s = cfg->jwt_leeway_s,
+    };
+}
+
 auth_keys *auth_keys_load(const auth_keys_opts *o, tg_err *err)
 {
     auth_keys *k = xcalloc(1, sizeof *k);

@@ -23,6 +23,7 @@
 #ifndef TG_AUTH_KEYS_H
 #define TG_AUTH_KEYS_H
 
+#include "common/config.h"
 #include "common/err.h"
 #include "auth/jwt.h"
 
@@ -37,6 +38,10 @@ typedef struct auth_keys_opts {
 } auth_keys_opts;
 
 typedef struct auth_keys auth_keys;
+
+/* Fills *out from the jwt_* settings; the strings stay cfg's (out borrows
+ * them, so cfg must outlive every use of out). */
+void auth_keys_opts_from_config(const tg_config *cfg, auth_keys_opts *out);
 
 /* NULL + err (naming the file and line) when a key is unusable. */
 auth_keys *auth_keys_load(const auth_keys_opts *o, tg_err *err);

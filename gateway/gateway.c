@@ -148,9 +148,8 @@ int gateway_serve(const tg_config *cfg)
     retired_keys *retired = NULL;
     http_server *srv = NULL;
     hash_seed();
-    auth_keys_opts ko = {cfg->jwt_secret, config_jwt_alg_names[cfg->jwt_alg], cfg->jwt_kid,
-                         cfg->jwt_keys_file, cfg->jwt_issuer, cfg->jwt_audience,
-                         cfg->jwt_leeway_s};
+    auth_keys_opts ko;
+    auth_keys_opts_from_config(cfg, &ko);
     auth_keys *keys = auth_keys_load(&ko, &err);
     if (!keys) goto out_say;
     current_ring = auth_keys_ring(keys);

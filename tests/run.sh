@@ -23,6 +23,8 @@ for t in $(find "$SAN/tests" -type f -name "test_*" | sort); do
   [ -x "$t" ] || continue
   run "$t"
 done
+section "end-to-end: the command line (help, usage errors, exit statuses)"
+TG_BIN=$SAN/tollgate run bash tests/e2e/test_cli.sh
 section "end-to-end: HTTP with curl"
 TG_BIN=$SAN/tollgate run bash tests/e2e/test_http.sh
 section "end-to-end: @upstash/redis client"

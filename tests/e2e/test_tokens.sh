@@ -87,6 +87,14 @@ get "$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good | sed "s/\"db\":\"$D\"/\"db
 expect_match claims-not-matching-row 401 'match'
 get "$(JWT HS256 "$SECRET" '{"alg":"HS256","typ":"JWT","kid":7}' "$(good)")"
 expect_match kid-of-wrong-type 401 'kid'
+# RFC 7515 crit: we understand no extension, so any crit is refused, even
+# on a token signed with the right key.
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256","crit":["exp"],"exp":1}' "$(good)")"
+expect_match crit-header-refused 401 'critical'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256","crit":["b64"],"b64":false}' "$(good)")"
+expect_match crit-b64-refused 401 'critical'
+get "$(JWT HS256 "$SECRET" '{"alg":"HS256","crit":[]}' "$(good)")"
+expect_match crit-empty-refused 401 'critical'
 get "$(JWT HS256 "$SECRET" 'not json' "$(good)")"
 expect_match header-not-json 401 'header'
 get "$(JWT HS256 "$SECRET" '{"alg":"HS256"}' "$(good | sed "s/\"exp\":[0-9]*/\"exp\":$((NOW - 120))/")")"
