@@ -8,7 +8,7 @@
 #          ROOT/tools/layers-allow.txt
 #
 # Reads every `#include "..."` of the project's .c and .h files (every
-# folder but tests/, tools/, var/, build*/ and node_modules/) and prints one
+# folder but tests/, tools/, var/, node_modules/ and build outputs) and prints one
 # line per check, `PASS <name>` or `FAIL <name>: ...`, which tests/run.sh
 # counts; details follow indented by four spaces. Always exits 0.
 #
@@ -63,12 +63,23 @@ cli                 *
 EOF
 )
 
-# project_files DIR: the project's .c and .h files under DIR, relative, sorted.
+# project_files DIR: the project's .c and .h files under DIR, relative,
+# sorted: those of the folders LAYERS names, and those of any other
+# top-level folder but tests/, tools/, var/, node_modules/, hidden ones and
+# build outputs (a folder holding .o or .d files, whatever BUILD named it),
+# so that a new folder without a row fails layers-folders.
 project_files() {
-    (cd "$1" && find . \( -name tests -o -name tools -o -name var \
-                         -o -name 'build*' -o -name node_modules -o -name '.?*' \) \
-                       -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print |
-        sed 's:^\./::' | LC_ALL=C sort)
+    local dir=$1 top known
+    known=" $(printf '%s\n' "$LAYERS" | awk 'NF { sub(/\/.*/, "", $1); print $1 }' | sort -u | tr '\n' ' ') "
+    (cd "$dir" && for top in */; do
+        top=${top%/}
+        case "$top" in tests | tools | var | node_modules | '*') continue ;; esac
+        if [ "${known#* "$top" }" = "$known" ] &&
+           [ -n "$(find "$top" \( -name '*.o' -o -name '*.d' \) -print | head -n 1)" ]; then
+            continue
+        fi
+        find "$top" -type f \( -name '*.c' -o -name '*.h' \) -print
+    done | LC_ALL=C sort)
 }
 
 # check_tree DIR ALLOW_FILE: the check lines for the tree DIR.
@@ -316,6 +327,12 @@ selftests() {
     cp -r "$t" "$tmp/folder"
     plant "$tmp/folder" extra/y.c '#include "common/err.h"'
     selftest unknown-folder-fails "$tmp/folder" '^FAIL layers-folders: extra '
+
+    # A build output under any name (it holds .d files): not project code.
+    cp -r "$t" "$tmp/output"
+    plant "$tmp/output" out/gen/m.c '#include "../x.h"'
+    plant "$tmp/output" out/gen/m.d 'out/gen/m.o: out/gen/m.c'
+    selftest build-output-skipped "$tmp/output" clean '^PASS layers-order \(8 includes in 7 files\)$'
 
     rm -rf "$tmp"
 }
