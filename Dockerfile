@@ -5,24 +5,18 @@
 #       -e TOLLGATE_REDIS_URL=redis://host:6379 tollgate
 #
 # Two stages: the build stage has the compiler and the -dev packages, the
-# runtime stage only the shared libraries the binary links against.
+# runtime stage only the shared libraries the binary links against; both
+# lists are sections of tools/packages.txt.
 
 # ==== Build ====
 FROM debian:bookworm-slim AS build
 
-RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-        build-essential \
-        pkg-config \
-        libmicrohttpd-dev \
-        libhiredis-dev \
-        libcjson-dev \
-        libjwt-dev \
-        libsqlite3-dev \
-        libgnutls28-dev \
+WORKDIR /src
+# The [build] packages of tools/packages.txt, the list `make` installs from.
+COPY tools/packages.txt tools/install-deps.sh tools/
+RUN sh tools/install-deps.sh build \
  && rm -rf /var/lib/apt/lists/*
 
-WORKDIR /src
 COPY . .
 # Start from a clean tree: a build/ left on the host must not leak in.
 RUN rm -rf build \
@@ -32,18 +26,11 @@ RUN rm -rf build \
 # ==== Runtime ====
 FROM debian:bookworm-slim AS runtime
 
-# Runtime counterparts of the -dev packages above (Debian 12 names).
-# libjwt0 is the OpenSSL flavour that libjwt-dev links against.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-        libmicrohttpd12 \
-        libhiredis0.14 \
-        libcjson1 \
-        libjwt0 \
-        libsqlite3-0 \
-        libgnutls30 \
-        ca-certificates \
- && rm -rf /var/lib/apt/lists/*
+# The [image] packages of tools/packages.txt: the runtime counterparts of
+# the -dev packages above, and CA certificates.
+COPY tools/packages.txt tools/install-deps.sh /tmp/deps/
+RUN sh /tmp/deps/install-deps.sh image \
+ && rm -rf /var/lib/apt/lists/* /tmp/deps
 
 # Unprivileged user; /data holds the SQLite file. A named volume mounted on
 # /data starts out with this ownership.

@@ -37,6 +37,7 @@ section "end-to-end: metering and usage export"
 TG_BIN=$SAN/tollgate run bash tests/e2e/test_metering.sh
 section "static: OpenAPI lint, docker-compose, routes documented"
 run bash tests/e2e/test_static.sh
+run bash tests/e2e/test_layers.sh
 
 passed=$(grep -c '^PASS ' "$OUT")
 failed=$(grep -c '^FAIL ' "$OUT")
