@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gateway/http/request.h"
 #include "gateway/http/respond.h"
 #include "auth/admin_token.h"
 #include "billing/period.h"

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/mem.h"
 #include "gateway/handlers/accounting.h"
+#include "gateway/http/request.h"
 #include "gateway/http/respond.h"
 #include "gateway/policy/keyspace.h"
 #include "gateway/policy/policy.h"

@@ -1,6 +1,7 @@
 /* health.c - see health.h. */
 #include "gateway/handlers/health.h"
 
+#include "gateway/http/request.h"
 #include "gateway/http/respond.h"
 
 route_result health_live(tg_request *r)

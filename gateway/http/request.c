@@ -13,30 +13,6 @@
 #include "gateway/http/route.h"
 #include "gateway/http/worker.h"
 
-/* The one method-name table (the Allow header is built from it too). */
-static const struct {
-    const char *name;
-    unsigned bit;
-} methods[] = {
-    {"GET", M_GET}, {"HEAD", M_HEAD}, {"POST", M_POST}, {"PUT", M_PUT},
-    {"OPTIONS", M_OPTIONS},
-};
-
-static unsigned method_bit(const char *m)
-{
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-        if (!strcmp(m, methods[i].name)) return methods[i].bit;
-    return M_OTHER;
-}
-
-const char *request_method_name(unsigned bit)
-{
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-        if (methods[i].bit == bit) return methods[i].name;
-    return "-";
-}
-
-
 const char *request_header(const tg_request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -118,7 +94,7 @@ static tg_request *request_new(http_worker *w, struct MHD_Connection *conn,
     r->w = w;
     r->conn = conn;
     r->path = url;
-    r->method = method_bit(method);
+    r->method = route_method_bit(method);
     r->start_ms = clock_wall_ms();
     return r;
 }
@@ -180,6 +156,24 @@ static enum MHD_Result on_body(tg_request *r, const char *data, size_t *size)
     return MHD_YES;
 }
 
+/* Runs the route of r, or answers 404 / 405 (with an Allow header). */
+static route_result dispatch(tg_request *r)
+{
+    unsigned allowed;
+    const route *rt = route_find(r->w->app->routes, r->w->app->nroutes, r->path, r->method,
+                                 &allowed);
+    if (rt) return rt->handler(r);
+    if (!allowed) {
+        request_error(r, MHD_HTTP_NOT_FOUND, "ERR not found");
+        return ROUTE_DONE;
+    }
+    request_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "ERR method not allowed");
+    char allow[64];
+    route_allow_header(allowed, allow, sizeof allow);
+    MHD_add_response_header(r->response, MHD_HTTP_HEADER_ALLOW, allow);
+    return ROUTE_DONE;
+}
+
 enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
                                const char *url, const char *method,
                                const char *version, const char *upload_data,
@@ -202,7 +196,7 @@ enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
                                           request_header(r, "Access-Control-Request-Headers")));
         return queue_answer(r);
     }
-    if (route_dispatch(w->app->routes, w->app->nroutes, r) == ROUTE_PENDING) {
+    if (dispatch(r) == ROUTE_PENDING) {
         /* Not MHD_suspend_connection: that costs two epoll_ctl calls per
          * request. The connection just stays quiet until request_respond. */
         if (!r->response) {
@@ -231,7 +225,7 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     request_done_fn done = r->done ? r->done : w->app->request_done;
     if (done) done(r, aborted);
     if (w->cfg->log_requests)
-        fprintf(stderr, "tollgate: %s %u %s%s %llums\n", request_method_name(r->method),
+        fprintf(stderr, "tollgate: %s %u %s%s %llums\n", route_method_name(r->method),
                 r->status, r->path, aborted ? " (aborted)" : "",
                 (unsigned long long)(clock_wall_ms() - r->start_ms));
     if (r->response) MHD_destroy_response(r->response);

@@ -27,16 +27,9 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/config.h"
-
-/* Methods as bits, so a route can list several. */
-enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_OPTIONS = 16, M_OTHER = 32 };
+#include "gateway/http/app.h"
 
 struct http_worker;
-typedef struct tg_request tg_request;
-
-/* Called once when the request is over (answered and sent, or the client
- * went away: aborted). It must release what it hung on the request. */
-typedef void (*request_done_fn)(tg_request *r, bool aborted);
 
 struct tg_request {
     struct http_worker *w;
@@ -96,9 +89,6 @@ bool request_bearer(const tg_request *r, const char **tok, size_t *len);
  * http_app's worker_new result) of the thread serving r. */
 const tg_config *request_config(const tg_request *r);
 void *request_worker_app(const tg_request *r);
-
-/* The method's name ("GET"), "-" for others. */
-const char *request_method_name(unsigned method);
 
 /* Frees a worker's recycled requests (at worker exit). */
 void request_pool_free(struct http_worker *w);

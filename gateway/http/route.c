@@ -1,8 +1,31 @@
-/* route.c - see route.h: route table dispatch. */
+/* route.c - see route.h: route lookup and method names. */
 #include "gateway/http/route.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} methods[] = {
+    {"GET", M_GET}, {"HEAD", M_HEAD}, {"POST", M_POST}, {"PUT", M_PUT},
+    {"OPTIONS", M_OPTIONS},
+};
+
+unsigned route_method_bit(const char *name)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (!strcmp(name, methods[i].name)) return methods[i].bit;
+    return M_OTHER;
+}
+
+const char *route_method_name(unsigned bit)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (methods[i].bit == bit) return methods[i].name;
+    return "-";
+}
 
 void route_allow_header(unsigned m, char *out, size_t cap)
 {
@@ -11,32 +34,22 @@ void route_allow_header(unsigned m, char *out, size_t cap)
     for (unsigned bit = 1; bit < M_OPTIONS; bit <<= 1)
         if (m & bit)
             len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s%s",
-                                    len ? ", " : "", request_method_name(bit));
+                                    len ? ", " : "", route_method_name(bit));
     if (len < cap) snprintf(out + len, cap - len, "%sOPTIONS", len ? ", " : "");
 }
 
-route_result route_dispatch(const route *table, size_t n, tg_request *r)
+const route *route_find(const route *table, size_t n, const char *path, unsigned method,
+                        unsigned *allowed)
 {
-    bool path_known = false;
-    unsigned allowed = 0;
+    *allowed = 0;
     for (size_t i = 0; i < n; i++) {
         const route *rt = &table[i];
-        bool hit = rt->match == MATCH_EXACT
-                       ? !strcmp(r->path, rt->path)
-                       : !strncmp(r->path, rt->path, strlen(rt->path));
+        bool hit = rt->match == MATCH_EXACT ? !strcmp(path, rt->path)
+                                            : !strncmp(path, rt->path, strlen(rt->path));
         if (!hit) continue;
-        path_known = true;
-        if (rt->methods & r->method) return rt->handler(r);
-        allowed |= rt->methods;
+        if (rt->methods & method) return rt;
+        *allowed |= rt->methods;
         if (rt->flags & RT_EXCLUSIVE) break;
     }
-    if (!path_known) {
-        request_error(r, MHD_HTTP_NOT_FOUND, "ERR not found");
-        return ROUTE_DONE;
-    }
-    request_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "ERR method not allowed");
-    char allow[64];
-    route_allow_header(allowed, allow, sizeof allow);
-    MHD_add_response_header(r->response, MHD_HTTP_HEADER_ALLOW, allow);
-    return ROUTE_DONE;
+    return NULL;
 }

@@ -1,18 +1,23 @@
 /*
- * route.h - dispatching a request through a route table.
+ * route.h - routes as data: methods, the route type, and finding the route
+ * of a request.
  *
- * Routes are data: the table lives with the handlers
- * (gateway/handlers/routes.c) and reaches the server through http_app. A
- * handler either answers at once (ROUTE_DONE after request_respond or
- * request_error) or has handed the request elsewhere and answers later
- * (ROUTE_PENDING: the request waits).
+ * The table itself lives with the handlers (gateway/handlers/routes.c) and
+ * reaches the server through http_app (app.h). A handler either answers at
+ * once (ROUTE_DONE after request_respond or request_error) or has handed
+ * the request elsewhere and answers later (ROUTE_PENDING: it waits).
+ * Lookup only: request.c answers the 404 / 405 (route.c knows no request
+ * beyond its type). Pure; thread-safe.
  */
 #ifndef TG_ROUTE_H
 #define TG_ROUTE_H
 
 #include <stddef.h>
 
-#include "gateway/http/request.h"
+typedef struct tg_request tg_request;
+
+/* Methods as bits, so a route can list several. */
+enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_OPTIONS = 16, M_OTHER = 32 };
 
 typedef enum { ROUTE_DONE = 0, ROUTE_PENDING = 1 } route_result;
 
@@ -32,10 +37,16 @@ typedef struct route {
     unsigned flags;          /* RT_* */
 } route;
 
-/* Finds the first route of table[0..n) matching r->path and r->method and
- * runs it; answers 404 (no route has the path) or 405 with an Allow
- * header (a route has it, not with this method) itself. */
-route_result route_dispatch(const route *table, size_t n, tg_request *r);
+/* The first route of table[0..n) matching path and method, or NULL; then
+ * *allowed is the methods routes with that path accept (0: no route has
+ * the path, a 404; else a 405). */
+const route *route_find(const route *table, size_t n, const char *path, unsigned method,
+                        unsigned *allowed);
+
+/* The one method-name table: M_* bit of a method name (M_OTHER when
+ * unknown), and the name of a bit ("-" for others). */
+unsigned route_method_bit(const char *name);
+const char *route_method_name(unsigned bit);
 
 /* Writes "GET, HEAD, OPTIONS" for the methods in m into out (an Allow
  * header value; OPTIONS is always allowed). */

@@ -16,8 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <microhttpd.h>
+
 #include "common/clock.h"
 #include "common/mem.h"
+#include "gateway/http/request.h"
 #include "gateway/http/worker.h"
 
 struct http_server {

@@ -3,11 +3,8 @@
  * one libmicrohttpd daemon (external epoll mode, sharing the listening
  * port through SO_REUSEPORT).
  *
- * The server knows HTTP only. What the requests are for comes in an
- * http_app: the route table, a per-worker state the handlers use (created
- * on the worker's epoll instance, so it can register its own sockets
- * there through common/ev.h), the deadlines and output of that state, and
- * the default completion hook of a request.
+ * The server knows HTTP only; what the requests are for comes in an
+ * http_app (app.h).
  *
  * A request never leaves the thread that accepted it. Life cycle:
  * http_server_new (bind, one daemon per worker) -> http_server_run (the
@@ -23,27 +20,8 @@
 
 #include "common/config.h"
 #include "common/err.h"
-#include "gateway/http/request.h"
-#include "gateway/http/route.h"
+#include "gateway/http/app.h"
 
-typedef struct http_app {
-    void *ctx;                        /* passed to worker_new */
-    const route *routes;
-    size_t nroutes;
-    /* One per worker, on its thread's epoll fd; NULL + err to fail start. */
-    void *(*worker_new)(void *ctx, const tg_config *cfg, int epfd, tg_err *err);
-    /* Shutdown: fail (answer) whatever still waits on the state. */
-    void (*worker_drain)(void *state);
-    void (*worker_free)(void *state);
-    /* Earliest deadline (monotonic ms, UINT64_MAX for none); called every
-     * loop turn, so cheap. */
-    uint64_t (*deadline)(void *state);
-    /* Every loop turn: before libmicrohttpd runs, act on deadlines passed
-     * (now, monotonic ms); after it, send what handlers queued. */
-    void (*check_timeouts)(void *state, uint64_t now_ms);
-    void (*flush)(void *state);
-    request_done_fn request_done;     /* for requests that set no hook */
-} http_app;
 
 typedef struct http_server http_server;
 

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "common/ev.h"
-#include "gateway/http/server.h"
+#include "gateway/http/app.h"
 
 typedef struct http_worker {
     int id;
