@@ -1,5 +1,5 @@
 /*
- * dataplane.c - the command endpoints of PROTOCOL.md: POST / (JSON), the
+ * dataplane.c - the command endpoints of docs/protocol.md: POST / (JSON), the
  * path form, /pipeline, /multi-exec, and /healthz.
  *
  * Every command handler runs the same steps: response format headers,
