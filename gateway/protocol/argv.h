@@ -1,7 +1,7 @@
 /*
  * argv.h - turns an HTTP request into Redis command argument vectors.
  *
- * Two request forms (PROTOCOL.md): a JSON body (`["set","k","v"]`, or a
+ * Two request forms (docs/protocol.md): a JSON body (`["set","k","v"]`, or a
  * 2-D array for /pipeline and /multi-exec), and the path form
  * (`/set/k/v?EX=10`, each segment percent-decoded, a POST body appended as
  * the last argument, query parameters appended as NAME VALUE).

@@ -1,7 +1,7 @@
 /*
  * reply.h - encodes hiredis replies for the HTTP client.
  *
- * JSON (PROTOCOL.md "Responses"): strings become JSON strings (escaped by
+ * JSON (docs/protocol.md "Replies"): strings become JSON strings (escaped by
  * common/json_out.h), or base64 of their raw bytes when the client asked
  * for Upstash-Encoding: base64; integers become numbers; nil becomes null;
  * arrays nest. Without base64, bytes that are not valid UTF-8 are replaced

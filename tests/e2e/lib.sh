@@ -163,3 +163,94 @@ json_result_is() {
 }
 
 tg() { "$TG_BIN" "$@"; }
+
+# ---- Provisioning ------------------------------------------------------------
+# provision VAR [options]: makes what a test needs through the CLI, as an
+# operator would - the schema (once per script), a tenant, a database, a
+# token - and sets VAR_TENANT, VAR_DB and VAR_TOKEN. What is given is reused:
+#   --tenant ID       an existing tenant (default: a new one)
+#   --name NAME       the new tenant's name (default: VAR in lower case)
+#   --db ID           an existing database: only a token is made
+#   --db-name NAME    the new database's name (default: main)
+#   --db-index N, --isolation prefix      passed to `db create`
+#   --scope S, --ttl T (default 1h), --kid K, --no-token    for the token
+#   --may-fail        a refusal is an answer, not a failed check: return 1
+#                     quietly (VAR_* empty, the CLI's words in
+#                     $TG_TMP/provision.err)
+# Otherwise a step that fails prints `FAIL provision-VAR` with the CLI's
+# words and returns 1.
+TG_MIGRATED=
+provision() {
+  local var=$1 name tenant='' db='' dbname=main ttl=1h token=1 may_fail='' out
+  local dbargs=() tokargs=()
+  name=$(tr '[:upper:]_' '[:lower:]-' <<<"$var")
+  shift
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --tenant) tenant=$2; shift 2 ;;
+      --name) name=$2; shift 2 ;;
+      --db) db=$2; shift 2 ;;
+      --db-name) dbname=$2; shift 2 ;;
+      --db-index|--isolation) dbargs+=("$1" "$2"); shift 2 ;;
+      --scope|--kid) tokargs+=("$1" "$2"); shift 2 ;;
+      --ttl) ttl=$2; shift 2 ;;
+      --no-token) token=''; shift ;;
+      --may-fail) may_fail=1; shift ;;
+      *) fail "provision-$var" "unknown option $1"; return 1 ;;
+    esac
+  done
+  printf -v "${var}_TENANT" '%s' ''
+  printf -v "${var}_DB" '%s' ''
+  printf -v "${var}_TOKEN" '%s' ''
+  : >"$TG_TMP/provision.err"
+  if [ -z "$TG_MIGRATED" ]; then
+    tg migrate >/dev/null 2>>"$TG_TMP/provision.err" || { provision_failed; return 1; }
+    TG_MIGRATED=1
+  fi
+  if [ -z "$db" ]; then
+    if [ -z "$tenant" ]; then
+      tenant=$(tg tenant create --name "$name" 2>>"$TG_TMP/provision.err") || { provision_failed; return 1; }
+    fi
+    db=$(tg db create --tenant "$tenant" --name "$dbname" "${dbargs[@]}" \
+      2>>"$TG_TMP/provision.err") || { provision_failed; return 1; }
+  fi
+  printf -v "${var}_TENANT" '%s' "$tenant"
+  printf -v "${var}_DB" '%s' "$db"
+  if [ -n "$token" ]; then
+    out=$(tg token create --db "$db" --ttl "$ttl" "${tokargs[@]}" \
+      2>>"$TG_TMP/provision.err") || { provision_failed; return 1; }
+    printf -v "${var}_TOKEN" '%s' "$out"
+  fi
+}
+# (provision's error exit: reads var and may_fail from its caller.)
+provision_failed() {
+  [ -n "$may_fail" ] && return 0
+  fail "provision-$var" "$(cat "$TG_TMP/provision.err")"
+}
+
+# ---- Node's test runner ------------------------------------------------------
+# node_tests NAME FILE...: runs node's test runner on tests/node/FILE... and
+# turns its TAP into checks: each top-level `ok N - test` is `PASS
+# node:test`, each `not ok N - test` is `FAIL node:test` followed by its
+# indented YAML details. `FAIL node:NAME-ran-no-test` when none ran, and
+# `FAIL node:NAME-plan` when fewer results than the plan (`1..N`) announced
+# came back (node died midway). Environment: whatever the caller exported.
+node_tests() {
+  local name=$1 tap=$TG_TMP/tap-$1
+  shift
+  (cd "$(dirname "${BASH_SOURCE[0]}")/../node" && node --test --test-reporter=tap "$@") >"$tap" 2>&1
+  tap_checks "$name" <"$tap"
+}
+# tap_checks NAME: the conversion above, TAP on standard input.
+tap_checks() {
+  awk -v name="$1" '
+    NR <= 40             { head = head "\n    " $0 }
+    /^ok [0-9]+ - /      { sub(/^ok [0-9]+ - /, ""); print "PASS node:" $0; show = 0; n++; next }
+    /^not ok [0-9]+ - /  { sub(/^not ok [0-9]+ - /, ""); print "FAIL node:" $0; show = 1; n++; next }
+    /^1\.\.[0-9]+$/      { plan = substr($0, 4) + 0; next }
+    show && /^  /        { print "    " $0 }
+    END {
+      if (n == 0) { print "FAIL node:" name "-ran-no-test"; print substr(head, 2) }
+      else if (plan != "" && n < plan) print "FAIL node:" name "-plan: " n " of " plan " results"
+    }'
+}

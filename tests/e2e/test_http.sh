@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# title: HTTP with curl
 # End-to-end tests over HTTP with curl: the real tollgate binary in front
 # of a real redis-server. Usage: TG_BIN=path/to/tollgate test_http.sh
 . "$(dirname "$0")/lib.sh"
@@ -8,16 +9,12 @@ start_redis RP || exit 1
 # checks the refusal on a default server).
 redis-cli -p "$RP" config set sanitize-dump-payload yes >/dev/null
 export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
-tg migrate >/dev/null
-TEN=$(tg tenant create --name acme)
-TEN2=$(tg tenant create --name other)
-DA=$(tg db create --tenant "$TEN" --name main --db-index 1)
-DB=$(tg db create --tenant "$TEN2" --name main --db-index 2)
-DC=$(tg db create --tenant "$TEN" --name doomed --db-index 3)
-TOK=$(tg token create --db "$DA" --scope rw --ttl 1h)
-RO=$(tg token create --db "$DA" --scope ro --ttl 1h)
-TOKB=$(tg token create --db "$DB" --ttl 1h)
-TOKC=$(tg token create --db "$DC" --ttl 1h)
+provision A --name acme --db-index 1 --scope rw || exit 1
+provision AR --db "$A_DB" --scope ro || exit 1
+provision B --name other --db-index 2 || exit 1
+provision C --tenant "$A_TENANT" --db-name doomed --db-index 3 || exit 1
+TEN=$A_TENANT TEN2=$B_TENANT DA=$A_DB DB=$B_DB DC=$C_DB
+TOK=$A_TOKEN RO=$AR_TOKEN TOKB=$B_TOKEN TOKC=$C_TOKEN
 start_tollgate P --log-requests || exit 1
 U=http://127.0.0.1:$P
 AUTH=(-H "Authorization: Bearer $TOK")

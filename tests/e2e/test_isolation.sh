@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# title: tenant isolation on a shared Redis
 # Tenant isolation on one shared Redis: key-prefix databases.
 #
 # Tenant A (the victim) and tenant B (the attacker) each own a key-prefix
@@ -22,31 +23,29 @@
 #      empties only A.
 # Usage: TG_BIN=path/to/tollgate test_isolation.sh
 . "$(dirname "$0")/lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T0=$(date +%s)
 
 start_redis RP || exit 1
 export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
 rcli() { redis-cli -p "$RP" "$@"; }
-tg migrate >/dev/null
-TA=$(tg tenant create --name victim)
-TB=$(tg tenant create --name attacker)
-TN=$(tg tenant create --name node-pair)
-prefix_db() { tg db create --tenant "$1" --name "$2" --isolation prefix "${@:3}" 2>>"$TG_TMP/db-create.err"; }
-DA=$(prefix_db "$TA" victim)
-DBB=$(prefix_db "$TB" attacker)
-DV=$(prefix_db "$TN" node-victim)
-DN=$(prefix_db "$TB" node-attacker)
+# The four prefix databases; provision's failures are this check's.
+provision A --name victim --db-name victim --isolation prefix --may-fail &&
+  provision B --name attacker --db-name attacker --isolation prefix --may-fail &&
+  provision NV --name node-pair --db-name node-victim --isolation prefix --may-fail &&
+  provision NA --tenant "$B_TENANT" --db-name node-attacker --isolation prefix --may-fail
+TA=$A_TENANT TB=$B_TENANT TN=$NV_TENANT
+DA=$A_DB DBB=$B_DB DV=$NV_DB DN=$NA_DB
 IDRE='^db_[0-9A-Za-z]+$'
 if [[ "$DA" =~ $IDRE && "$DBB" =~ $IDRE && "$DV" =~ $IDRE && "$DN" =~ $IDRE ]]; then
   pass prefix-databases-created
 else
-  fail prefix-databases-created "ids: '$DA' '$DBB' '$DV' '$DN'" "$(cat "$TG_TMP/db-create.err")"
+  fail prefix-databases-created "ids: '$DA' '$DBB' '$DV' '$DN'" "$(cat "$TG_TMP/provision.err")"
   exit 1
 fi
 PA=$DA: PB=$DBB:
 # Dedicated (dbindex) databases beside them, never on a shared logical DB.
-DD=$(tg db create --tenant "$TA" --name dedicated --db-index 1 2>>"$TG_TMP/db-create.err")
+provision D --tenant "$TA" --db-name dedicated --db-index 1 --may-fail
+DD=$D_DB
 check dedicated-database-created grep -qE "$IDRE" <<<"$DD"
 check prefix-refused-on-a-dedicated-logical-db \
   sh -c "! '$TG_BIN' db create --tenant '$TA' --name x --isolation prefix --db-index 1 2>/dev/null"
@@ -54,7 +53,8 @@ check dedicated-refused-on-the-shared-logical-db \
   sh -c "! '$TG_BIN' db create --tenant '$TA' --name y --db-index 0 2>/dev/null"
 # A second shared logical DB, if db create allows one: then neither shared
 # logical DB may take a dedicated database, named or picked.
-DX=$(prefix_db "$TB" on-db5 --db-index 5)
+provision X --tenant "$TB" --db-name on-db5 --isolation prefix --db-index 5 --may-fail
+DX=$X_DB
 if [ -n "$DX" ]; then
   check prefix-database-on-db-index-5-created grep -qE "$IDRE" <<<"$DX"
   check dedicated-refused-on-db5-shared-by-prefix \
@@ -64,12 +64,11 @@ if [ -n "$DX" ]; then
 else
   pass second-shared-logical-db-refused
 fi
-DAUTO=$(tg db create --tenant "$TA" --name auto-index 2>>"$TG_TMP/db-create.err")
-
-tok() { tg token create --db "$1" --ttl 1h "${@:2}"; }
-TOK_A=$(tok "$DA") TOK_A_RO=$(tok "$DA" --scope ro) TOK_B=$(tok "$DBB")
-TOK_D=$(tok "$DD") TOK_AUTO=$(tok "$DAUTO")
-[ -n "$DX" ] && TOK_X=$(tok "$DX")
+provision AUTO --tenant "$TA" --db-name auto-index
+DAUTO=$AUTO_DB
+provision AR --db "$DA" --scope ro
+TOK_A=$A_TOKEN TOK_A_RO=$AR_TOKEN TOK_B=$B_TOKEN TOK_D=$D_TOKEN TOK_AUTO=$AUTO_TOKEN
+[ -n "$DX" ] && TOK_X=$X_TOKEN
 start_tollgate P || exit 1
 U=http://127.0.0.1:$P
 
@@ -756,17 +755,9 @@ if [ "$CHANNELS" = "$WANT_CH" ]; then pass b-publishes-physically-on-b-prefixed-
 check a-publish-on-a-prefixed-channel grep -qxF "${PA}chan" "$TG_TMP/psub.out"
 
 # ---- @upstash/redis: a second pair (tests/node/isolation.test.mjs) ----------
-TOLLGATE_ISO_VICTIM_TOKEN=$(tok "$DV")
-TOLLGATE_ISO_ATTACKER_TOKEN=$(tok "$DN")
-export TOLLGATE_URL=$U TOLLGATE_ISO_VICTIM_TOKEN TOLLGATE_ISO_ATTACKER_TOKEN
+export TOLLGATE_URL=$U TOLLGATE_ISO_VICTIM_TOKEN=$NV_TOKEN TOLLGATE_ISO_ATTACKER_TOKEN=$NA_TOKEN
 export TOLLGATE_ISO_VICTIM_DB=$DV TOLLGATE_ISO_ATTACKER_DB=$DN
-(cd "$ROOT/tests/node" && node --test --test-reporter=tap ./isolation.test.mjs) >"$TG_TMP/tap" 2>&1
-awk '
-  /^ok [0-9]+ - /      { sub(/^ok [0-9]+ - /, ""); print "PASS node:" $0; show = 0; next }
-  /^not ok [0-9]+ - /  { sub(/^not ok [0-9]+ - /, ""); print "FAIL node:" $0; show = 1; next }
-  show && /^  /        { print "    " $0 }
-' "$TG_TMP/tap"
-grep -qE '^(not )?ok [0-9]+ - ' "$TG_TMP/tap" || fail node:isolation-ran-no-test "$(head -40 "$TG_TMP/tap")"
+node_tests isolation ./isolation.test.mjs
 check node-victim-keys-under-its-prefix test "$(rcli --scan --pattern "$DV:*" | wc -l)" -gt 0
 check every-key-under-a-database-prefix-after-node only_prefixed_keys
 same_snapshot a-unchanged-after-node-client-attacks

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# title: metering and usage export
 # End-to-end tests of metering and usage export: the real tollgate binary
 # in front of a real redis-server, with its SQLite file inspected directly.
 # Usage: TG_BIN=path/to/tollgate test_metering.sh
@@ -9,13 +10,9 @@ start_redis RP || exit 1
 export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
 export TOLLGATE_ADMIN_JWT_SECRET=e2e-admin-secret-e2e-admin-secret-0123
 DBF=$TOLLGATE_SQLITE_PATH
-tg migrate >/dev/null
-TA=$(tg tenant create --name alpha)
-TB=$(tg tenant create --name beta)
-DA=$(tg db create --tenant "$TA" --name main --db-index 1)
-DB=$(tg db create --tenant "$TB" --name main --db-index 2)
-TOKA=$(tg token create --db "$DA" --ttl 1h)
-TOKB=$(tg token create --db "$DB" --ttl 1h)
+provision A --name alpha --db-index 1 || exit 1
+provision B --name beta --db-index 2 || exit 1
+TA=$A_TENANT TB=$B_TENANT DA=$A_DB DB=$B_DB TOKA=$A_TOKEN TOKB=$B_TOKEN
 ADMIN=$(tg admin-token create --ttl 1h)
 PERIOD=$(date -u +%Y-%m)
 NEXT=$(date -u -d "$(date -u +%Y-%m-01) +1 month" +%Y-%m)
@@ -86,9 +83,8 @@ http GET "$U/admin/usage?period=nope" -H "Authorization: Bearer $ADMIN"
 expect admin-usage-bad-period 400 '{"error":"ERR period must look like 2026-11"}'
 
 # ---- SIGTERM under load: every acknowledged request is stored ---------
-TC=$(tg tenant create --name gamma)
-DC=$(tg db create --tenant "$TC" --name main --db-index 3)
-TOKC=$(tg token create --db "$DC" --ttl 1h)
+provision C --name gamma --db-index 3 || exit 1
+TC=$C_TENANT DC=$C_DB TOKC=$C_TOKEN
 node "$HERE/load.mjs" "$U" "$TOKC" 20000 16 "$TG_TMP/term.acks" &
 LOAD=$!
 sleep 1.5
@@ -105,9 +101,8 @@ check sigterm-logs-metering-counters grep -q 'metering: .* 0 lost' "$TG_TMP/toll
 
 # ---- kill -9 under load: loss within one flush interval, no double count
 start_tollgate P2 --meter-flush-ms 100 || exit 1
-TD=$(tg tenant create --name delta)
-DD=$(tg db create --tenant "$TD" --name main --db-index 4)
-TOKD=$(tg token create --db "$DD" --ttl 1h)
+provision D --name delta --db-index 4 || exit 1
+TD=$D_TENANT DD=$D_DB TOKD=$D_TOKEN
 node "$HERE/load.mjs" "http://127.0.0.1:$P2" "$TOKD" 20000 16 "$TG_TMP/kill.acks" &
 LOAD=$!
 sleep 1.5

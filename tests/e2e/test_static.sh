@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# title: static checks: OpenAPI lint, docker-compose, routes documented
 # Static checks on the files that describe and package tollgate.
 #
 # Run from the repository root by `make test` (it works from anywhere: it
@@ -134,7 +135,7 @@ check_routes() {
         return
     fi
     paths=$(spec_paths)
-    # Fixed data-plane routes (PROTOCOL.md), then whatever route.c registers.
+    # Fixed data-plane routes (docs/protocol.md), then whatever route.c registers.
     { printf '%s\n' / /pipeline /multi-exec /healthz; route_literals; } |
         awk '!seen[$0]++' |
         while IFS= read -r route; do

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# title: keys, forged tokens, revocation
 # Keys, algorithms, claims and revocation against the real gateway: several
 # keys at once (HS, RS, ES) picked by kid, and forged tokens that must all
 # be 401s. Usage: TG_BIN=path/to/tollgate test_tokens.sh
@@ -22,12 +23,10 @@ rsa1   RS256  rsa1.pub.pem    rsa1.pem
 ec1    ES256  ec1.pub.pem     ec1.pem
 KEYS
 export TOLLGATE_JWT_KEYS_FILE=$K/keys TOLLGATE_JWT_ISSUER=tollgate-e2e TOLLGATE_JWT_AUDIENCE=api
-tg migrate >/dev/null
-T=$(tg tenant create --name keys)
-T2=$(tg tenant create --name other)
-D=$(tg db create --tenant "$T" --name a --db-index 1)
-D2=$(tg db create --tenant "$T" --name b --db-index 2)
-D3=$(tg db create --tenant "$T2" --name c --db-index 3)
+provision K --name keys --db-name a --db-index 1 --no-token || exit 1
+provision K2 --tenant "$K_TENANT" --db-name b --db-index 2 --no-token || exit 1
+provision O --name other --db-name c --db-index 3 --no-token || exit 1
+T=$K_TENANT T2=$O_TENANT D=$K_DB D2=$K2_DB D3=$O_DB
 start_tollgate P || exit 1
 U=http://127.0.0.1:$P
 get() { http GET "$U/get/k" -H "Authorization: Bearer $1"; }
