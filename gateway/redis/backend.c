@@ -553,7 +553,15 @@ static void do_read(backend *b)
             continue;
         }
         if (r == 0) {
+            /* An idle ready connection closed by Redis (its ACL user was
+             * deleted, a client timeout, CLIENT KILL) is not an outage:
+             * the next submission reconnects at once, no back-off. */
+            bool idle = b->st == ST_READY && b->count == 0;
             fail_all(b, "connection closed by backend");
+            if (idle) {
+                b->backoff_ms = 0;
+                b->retry_at = 0;
+            }
             return;
         }
         if (errno == EINTR) continue;
