@@ -20,6 +20,7 @@
 #include "gateway/http/server.h"
 #include "gateway/protocol/sync_token.h"
 #include "gateway/policy/policy.h"
+#include "gateway/redis/control.h"
 #include "gateway/redis/setup.h"
 
 #define DRAIN_MS 5000   /* longest wait for waiting requests at shutdown */
@@ -166,6 +167,8 @@ int gateway_serve(const tg_config *cfg)
     /* The metering writer runs before any request can complete, and stops
      * (draining its queue) after the last one has. */
     if (cfg->metering && start_meter(cfg, &err)) goto out_say;
+    /* Runaway scripts are killed off the workers' loops (control.h). */
+    if (control_start((int)cfg->redis_connect_timeout_ms, &err)) goto out_say;
 
     http_app app = {
         .ctx = (void *)&current_ring, .routes = gw_routes, .nroutes = gw_nroutes,
@@ -199,6 +202,7 @@ out_stop_say:
     fprintf(stderr, "tollgate: %s\n", err.msg);
 out_stop:
     http_server_stop(srv, 0);
+    control_stop();
     backend_setup_clear();
     meter_stop();
     sync_token_free_all();

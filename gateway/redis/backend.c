@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/mem.h"
+#include "gateway/redis/control.h"
 #include "gateway/redis/setup.h"
 #include "gateway/redis/redis_url.h"
 #include "gateway/redis/resp_scan.h"
@@ -452,6 +453,9 @@ static void on_reply(backend *b, redisReply *r)
         b->count--;
         return;
     }
+    if (r->type == REDIS_REPLY_ERROR && r->len >= 4 && !strncmp(r->str, "BUSY", 4) &&
+        (r->len == 4 || r->str[4] == ' '))
+        control_busy(b->url); /* Redis is stuck in a script: have it killed */
     if (o->replies) o->replies[o->got] = r;
     else freeReplyObject(r);
     if (++o->got < o->n) return;
@@ -632,9 +636,12 @@ uint64_t backend_deadline(const backend *b)
 /* The head operation outran the command timeout. Redis runs commands in
  * order, so everything behind it waits for it too. First its owner is
  * answered (504) and the connection kept: a script hogging Redis is
- * killed, and the commands behind get their replies. If the reply still
- * has not come after another timeout, Redis is stuck or gone: the
- * connection is dropped and everything pending fails. */
+ * killed by the control thread (control.h), and the commands behind get
+ * their replies. If the reply still has not come after another timeout,
+ * Redis is stuck or gone: the connection is dropped and everything
+ * pending fails - and the control thread is asked again, so a backend
+ * left busy (the next script of a pipeline) is still killed; from then on
+ * BUSY replies keep asking. */
 void backend_check_timeouts(backend *b, uint64_t now)
 {
     if ((b->st == ST_CONNECTING || b->st == ST_HANDSHAKE) && now >= b->conn_deadline) {
@@ -644,10 +651,11 @@ void backend_check_timeouts(backend *b, uint64_t now)
     if (b->count == 0 || now < b->ops[b->head].deadline) return;
     op *head = &b->ops[b->head];
     if (head->overdue) {
+        control_busy(b->url);
         fail_all(b, "command timeout");
         return;
     }
-    if (b->bi) backend_kill_busy_script(b->bi, b->o.connect_timeout_ms);
+    control_busy(b->url); /* a runaway script? killed off this thread */
     head->overdue = true;
     head->deadline = now + (uint64_t)b->o.command_timeout_ms;
     void *ctx = head->ctx;

@@ -1,8 +1,11 @@
 /* redis_url.c - see redis_url.h. */
 #include "gateway/redis/redis_url.h"
 
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 static int copy_part(char *dst, size_t cap, const char *s, size_t n)
 {
@@ -57,4 +60,29 @@ int redis_url_parse(const char *url, redis_url *out, tg_err *err)
         out->db = (int)db;
     }
     return 0;
+}
+
+redisContext *redis_url_connect(const redis_url *u, int timeout_ms, tg_err *err)
+{
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    redisContext *c = u->path[0] ? redisConnectUnixWithTimeout(u->path, tv)
+                                 : redisConnectWithTimeout(u->host, u->port, tv);
+    if (!c || c->err) {
+        tg_fail(err, 503, "ERR backend unavailable: %s", c ? c->errstr : "out of memory");
+        if (c) redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    if (u->password[0]) {
+        redisReply *r = u->user[0] ? redisCommand(c, "AUTH %s %s", u->user, u->password)
+                                   : redisCommand(c, "AUTH %s", u->password);
+        bool ok = r && r->type != REDIS_REPLY_ERROR;
+        if (r) freeReplyObject(r);
+        if (!ok) {
+            tg_fail(err, 503, "ERR backend unavailable: authentication refused");
+            redisFree(c);
+            return NULL;
+        }
+    }
+    return c;
 }

@@ -18,4 +18,12 @@ typedef struct redis_url {
 
 int redis_url_parse(const char *url, redis_url *out, tg_err *err);
 
+struct redisContext;
+
+/* A blocking hiredis connection to u as the URL's user (AUTH when it has a
+ * password), every call bounded by timeout_ms. For administrative calls
+ * off the request path (set-up, the control thread, the CLI), never from
+ * a worker's event loop. NULL with a 503 err. */
+struct redisContext *redis_url_connect(const redis_url *u, int timeout_ms, tg_err *err);
+
 #endif

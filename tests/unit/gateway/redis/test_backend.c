@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/mem.h"
 #include "gateway/redis/backend.h"
+#include "gateway/redis/control.h"
 #include "gateway/redis/setup.h"
 #include "tests/unit/gateway/redis/fake_redis.h"
 #include "tests/unit/testhelp.h"
@@ -553,6 +554,8 @@ TEST(reply_split_at_every_byte)
 int main(void)
 {
     backend_setup_init("unit-test-secret", 16, NULL);
+    tg_err cerr;
+    if (control_start(1000, &cerr)) return 1;
     if (fake_start(&F)) {
         printf("FAIL test_backend.c:fake-redis-started\n");
         return 1;
@@ -569,6 +572,7 @@ int main(void)
     RUN(reply_cap_drops_the_reply_not_the_connection);
     RUN(reply_split_at_every_byte);
     close(epfd);
+    control_stop();
     fake_stop(&F);
     backend_setup_clear();
     TEST_MAIN_END();
