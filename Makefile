@@ -72,9 +72,13 @@ $(BUILD)/gen/migrations_sql.o: $(BUILD)/gen/migrations_sql.c
 	$(call say,CC,$@)$(CC) $(FINAL_CFLAGS) -c -o $@ $<
 
 # A unit test or benchmark program: one source file plus every module.
+# A unit test may #include its module's .c to reach statics (h2o's way);
+# that module's object is then left out of its link.
+included_c = $(patsubst %.c,$(BUILD)/%.o,$(shell sed -n 's/^\#include "\(.*\.c\)"/\1/p' $(1)))
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/testhelp.h
 	@mkdir -p $(dir $@)
-	$(call say,LINK,$@)$(CC) $(FINAL_CFLAGS) -o $@ $< $(LIB_OBJS) $(FINAL_LDFLAGS) $(FINAL_LIBS)
+	$(call say,LINK,$@)$(CC) $(FINAL_CFLAGS) -o $@ $< \
+	  $(filter-out $(call included_c,$<),$(LIB_OBJS)) $(FINAL_LDFLAGS) $(FINAL_LIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
