@@ -25,6 +25,7 @@ typedef struct cache_entry {
     int db_index;
     auth_scope scope;
     uint32_t users_seen;        /* auth_grant.users_seen */
+    void *app_data;             /* auth_grant.app_data */
     long long expires_at;       /* min(token exp, row expiry) */
     long long claim_exp;
     long long recheck_at;
@@ -132,6 +133,7 @@ static void fill_grant(auth_ctx *a, cache_entry *e, auth_grant *out)
         out->key_prefix = a->prefix;
     }
     out->users_seen = &e->users_seen;
+    out->app_data = &e->app_data;
 }
 
 static void store_grant(auth_ctx *a, cache_entry *e, const tenancy_grant *g,
@@ -223,6 +225,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     victim->cmd_deny = c.cmd_deny[0] ? intern(a, c.cmd_deny) : NULL;
     victim->stamp = a->clock;
     victim->users_seen = 0;
+    victim->app_data = NULL;
     store_grant(a, victim, &g, now);
     fill_grant(a, victim, out);
     return 0;

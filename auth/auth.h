@@ -40,6 +40,8 @@ typedef struct auth_grant {
     uint32_t *users_seen;        /* scratch for the caller, kept with the
                                     cached token (0 when first cached): the
                                     backend user generation last made sure of */
+    void **app_data;             /* scratch for the caller, kept with the
+                                    cached token (NULL when first cached) */
 } auth_grant;
 
 typedef struct auth_ctx auth_ctx;

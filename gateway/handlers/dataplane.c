@@ -263,7 +263,9 @@ static int prepare(tg_request *r, dp_request *d)
     d->tenant_id = arena_strndup(&r->arena, g.tenant_id, strlen(g.tenant_id));
     d->database_id = arena_strndup(&r->arena, g.database_id, strlen(g.database_id));
     d->jti = arena_strndup(&r->arena, g.jti, strlen(g.jti));
-    d->sync = sync_token_for(d->database_id);
+    /* The database's sync token, looked up once per cached token. */
+    if (!*g.app_data) *g.app_data = sync_token_for(d->database_id);
+    d->sync = *g.app_data;
     d->scope = g.scope;
     d->cmd_allow = g.cmd_allow;
     d->cmd_deny = g.cmd_deny;
