@@ -219,7 +219,8 @@ static int token_of(tg_request *r, const char **tok, size_t *len)
 }
 
 /* A shared database: its prefix, and its ACL user in place on the backend
- * (made sure of once per cached token and backend user generation). */
+ * (made sure of once per cached token and backend user generation, by an
+ * ACL SETUSER queued in the connection's pipeline: nothing blocks here). */
 static int shared_prepare(tg_request *r, dp_request *d, const auth_grant *g, tg_err *err)
 {
     if (!d->binfo->caps.scripts_contained)
@@ -227,9 +228,7 @@ static int shared_prepare(tg_request *r, dp_request *d, const auth_grant *g, tg_
                        "backend refused");
     uint32_t gen = backend_users_gen(d->binfo);
     if (*g->users_seen != gen) {
-        if (backend_db_user_ensure(d->binfo, g->database_id, g->key_prefix,
-                                   (int)d->dw->cfg->redis_connect_timeout_ms, err))
-            return -1;
+        if (backend_ensure_db_user(d->be, g->database_id, g->key_prefix, err)) return -1;
         *g->users_seen = gen;
     }
     size_t n = strlen(g->key_prefix);

@@ -352,6 +352,44 @@ static void put_switch(backend *b, const char *id, uint64_t deadline)
     snprintf(b->user, sizeof b->user, "%s", id);
 }
 
+/* b->user while the connection runs as the URL's own user (after
+ * backend_ensure_db_user); like AS_NOBODY, no database id looks so. */
+#define AS_URL_USER "-url"
+
+/* A connection that is down reconnects, unless it is backing off. */
+static int ensure_connecting(backend *b, tg_err *err)
+{
+    if (b->st != ST_DOWN) return 0;
+    if (clock_mono_ms() < b->retry_at)
+        return tg_fail(err, 503, "ERR backend unavailable: %s", b->last_error);
+    return start_connect(b, err);
+}
+
+int backend_ensure_db_user(backend *b, const char *database_id, const char *prefix,
+                           tg_err *err)
+{
+    backend_setuser su;
+    if (!b->acl_pass)
+        return tg_fail(err, 503, "ERR shared databases need ACL users, which this "
+                       "backend refused");
+    if (backend_db_user_setuser(b->url, database_id, prefix, b->bi->caps.restore_checked,
+                                &su, err) ||
+        ensure_connecting(b, err))
+        return -1;
+    uint64_t deadline = clock_mono_ms() + (uint64_t)b->o.command_timeout_ms;
+    /* Only the URL's user may create users; a URL without a password runs
+     * as `default`, which then has no password either (any one works). */
+    put_auth_words(b, b->u.user[0] ? b->u.user : "default",
+                   b->u.password[0] ? b->u.password : "nopass", deadline);
+    put_cmd(&b->obuf, su.argc, (char **)su.argv, su.lens);
+    op o = {.n = 1, .deadline = deadline, .internal = true};
+    push_op(b, o);
+    /* The next switch passes through the no-rights user, as from any
+     * other user: a refused AUTH still fails closed. */
+    snprintf(b->user, sizeof b->user, "%s", AS_URL_USER);
+    return 0;
+}
+
 int backend_submit(backend *b, const backend_cmd *cmds, int n, bool transaction,
                    const char *db_user, redisReply **replies, backend_done_fn done,
                    void *ctx, tg_err *err)
@@ -359,11 +397,7 @@ int backend_submit(backend *b, const backend_cmd *cmds, int n, bool transaction,
     if (db_user && !b->acl_pass)
         return tg_fail(err, 503, "ERR shared databases need ACL users, which this "
                        "backend refused");
-    if (b->st == ST_DOWN) {
-        if (clock_mono_ms() < b->retry_at)
-            return tg_fail(err, 503, "ERR backend unavailable: %s", b->last_error);
-        if (start_connect(b, err)) return -1;
-    }
+    if (ensure_connecting(b, err)) return -1;
     static const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
     uint64_t deadline = clock_mono_ms() + (uint64_t)b->o.command_timeout_ms;
     op o = {.ctx = ctx, .replies = replies, .deadline = deadline};

@@ -77,6 +77,16 @@ int backend_submit(backend *b, const backend_cmd *cmds, int n, bool transaction,
                    const char *db_user, redisReply **replies, backend_done_fn done,
                    void *ctx, tg_err *err);
 
+/* Queues, ahead of whatever is submitted next, the (re)creation of a
+ * shared database's ACL user (database_id, its key prefix) on this
+ * connection: AUTH as the URL's user and ACL SETUSER, in the pipeline, so
+ * nothing waits on the worker thread. A refusal fails the connection
+ * closed (everything pending gets 503), as a refused AUTH does. 0, or -1
+ * with a 503 err (the backend is down and backing off, or has no ACL
+ * users). */
+int backend_ensure_db_user(backend *b, const char *database_id, const char *prefix,
+                           tg_err *err);
+
 /* Forgets ctx: its operation still completes on the wire, but its replies
  * are freed and done is not called (the HTTP client went away). */
 void backend_cancel(backend *b, void *ctx);

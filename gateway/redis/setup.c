@@ -278,35 +278,41 @@ void backend_users_stale(const backend_info *bi)
     __atomic_add_fetch(&entry_of(bi)->users_gen, 1, __ATOMIC_ACQ_REL);
 }
 
+int backend_db_user_setuser(const char *url, const char *database_id, const char *prefix,
+                            bool restore_ok, backend_setuser *s, tg_err *err)
+{
+    const size_t nrules = sizeof db_user_rules / sizeof db_user_rules[0];
+    char pass[40];
+    size_t plen = strlen(prefix);
+    s->keys[0] = '~';
+    s->chans[0] = '&';
+    if (!keyscan_glob(prefix, plen, s->keys + 1, sizeof s->keys - 1) ||
+        !keyscan_glob(prefix, plen, s->chans + 1, sizeof s->chans - 1))
+        return tg_fail(err, 503, "ERR database key prefix too long");
+    backend_db_user(url, database_id, s->name, sizeof s->name, pass);
+    snprintf(s->pw, sizeof s->pw, ">%s", pass);
+    int n = 0;
+    s->argv[n++] = "ACL";
+    s->argv[n++] = "SETUSER";
+    s->argv[n++] = s->name;
+    for (size_t i = 0; i < nrules; i++) s->argv[n++] = db_user_rules[i];
+    /* RESTORE only where Redis checks payloads: not even from Lua. */
+    s->argv[n++] = restore_ok ? "+restore" : "-restore";
+    s->argv[n++] = s->keys;
+    s->argv[n++] = s->chans;
+    s->argv[n++] = s->pw;
+    for (int i = 0; i < n; i++) s->lens[i] = strlen(s->argv[i]);
+    s->argc = n;
+    return 0;
+}
+
 /* ACL SETUSER for the database on an admin connection. */
 static int setuser(redisContext *c, const char *url, const char *database_id,
                    const char *prefix, bool restore_ok, tg_err *err)
 {
-    const size_t nrules = sizeof db_user_rules / sizeof db_user_rules[0];
-    const char *argv[64];
-    size_t lens[64];
-    char name[BACKEND_USER_MAX], pass[40], pw[48], keys[2 * KEYSCAN_PREFIX_MAX + 4],
-        chans[2 * KEYSCAN_PREFIX_MAX + 4];
-    size_t plen = strlen(prefix);
-    keys[0] = '~';
-    chans[0] = '&';
-    if (!keyscan_glob(prefix, plen, keys + 1, sizeof keys - 1) ||
-        !keyscan_glob(prefix, plen, chans + 1, sizeof chans - 1))
-        return tg_fail(err, 503, "ERR database key prefix too long");
-    backend_db_user(url, database_id, name, sizeof name, pass);
-    snprintf(pw, sizeof pw, ">%s", pass);
-    int n = 0;
-    argv[n++] = "ACL";
-    argv[n++] = "SETUSER";
-    argv[n++] = name;
-    for (size_t i = 0; i < nrules; i++) argv[n++] = db_user_rules[i];
-    /* RESTORE only where Redis checks payloads: not even from Lua. */
-    argv[n++] = restore_ok ? "+restore" : "-restore";
-    argv[n++] = keys;
-    argv[n++] = chans;
-    argv[n++] = pw;
-    for (int i = 0; i < n; i++) lens[i] = strlen(argv[i]);
-    redisReply *r = redisCommandArgv(c, n, argv, lens);
+    backend_setuser su;
+    if (backend_db_user_setuser(url, database_id, prefix, restore_ok, &su, err)) return -1;
+    redisReply *r = redisCommandArgv(c, su.argc, su.argv, su.lens);
     int rc = 0;
     if (!r) rc = tg_fail(err, 503, "ERR backend unavailable: %s", c->errstr);
     else if (r->type != REDIS_REPLY_STATUS)

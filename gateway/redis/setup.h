@@ -36,6 +36,7 @@
 #include <stdbool.h>
 
 #include "gateway/redis/command_table.h"
+#include "gateway/redis/keyscan.h"
 #include "common/err.h"
 
 #define BACKEND_ACL_USER "tollgate-dataplane"
@@ -76,6 +77,23 @@ void backend_db_user(const char *url, const char *database_id, char *name, size_
  * makes sure of a database's user again when the number it saw changes. */
 uint32_t backend_users_gen(const backend_info *bi);
 void backend_users_stale(const backend_info *bi);
+
+/* `ACL SETUSER` for a shared database's user (its rules, key and channel
+ * patterns, password), ready for redisCommandArgv or a pipeline; argv
+ * points into the struct. */
+typedef struct backend_setuser {
+    char name[BACKEND_USER_MAX];
+    char pw[48];
+    char keys[2 * KEYSCAN_PREFIX_MAX + 4], chans[2 * KEYSCAN_PREFIX_MAX + 4];
+    const char *argv[64];
+    size_t lens[64];
+    int argc;
+} backend_setuser;
+
+/* Fills s for database_id's user on url. 0, or -1 with a 503 err (a key
+ * prefix too long). */
+int backend_db_user_setuser(const char *url, const char *database_id, const char *prefix,
+                            bool restore_ok, backend_setuser *s, tg_err *err);
 
 /* Makes sure the database's user exists with the current rules (one
  * blocking ACL SETUSER, bounded by timeout_ms, the first time per
