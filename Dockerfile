@@ -1,7 +1,7 @@
 # tollgate: Upstash-REST-compatible HTTP(S) gateway in front of Redis.
 #
 #   docker build -t tollgate .
-#   docker run --rm -p 8080:8080 -e TOLLGATE_JWT_SECRET=... \
+#   docker run --rm -p 8080:8080 -e TOLLGATE_JWT_SECRET=... -e TOLLGATE_ACL_SECRET=... \
 #       -e TOLLGATE_REDIS_URL=redis://host:6379 tollgate
 #
 # Two stages: the build stage has the compiler and the -dev packages, the

@@ -9,22 +9,16 @@
 #include <time.h>
 
 #include "auth/auth.h"
-#include "auth/keys.h"
 #include "auth/tenancy.h"
 #include "cli/cli.h"
 #include "gateway/policy/policy.h"
 #include "gateway/redis/setup.h"
 
-/* ACL passwords derive from the first JWT key, as in `serve`. 0 / -1. */
+/* ACL passwords derive from acl_secret, as in `serve`. 0 / -1. */
 static int acl_secret_init(const tg_config *cfg, tg_err *err)
 {
-    auth_keys_opts ko;
-    auth_keys_opts_from_config(cfg, &ko);
-    auth_keys *keys = auth_keys_load(&ko, err);
-    if (!keys) return -1;
-    const auth_key *k0 = &auth_keys_ring(keys)->keys[0];
-    backend_setup_init(k0->secret, k0->secret_len, policy_annotate);
-    auth_keys_free(keys);
+    if (config_validate_acl_secret(cfg, err)) return -1;
+    backend_setup_init(cfg->acl_secret, strlen(cfg->acl_secret), policy_annotate);
     return 0;
 }
 
@@ -51,7 +45,7 @@ int cli_db_create(const tg_config *cfg, int argc, char **argv)
         fprintf(stderr, "tollgate: --isolation must be dbindex or prefix\n");
         return 2;
     }
-    if (shared && acl_secret_init(cfg, &err)) {
+    if (acl_secret_init(cfg, &err)) {
         fprintf(stderr, "tollgate: %s\n", err.msg);
         return 2;
     }
@@ -85,6 +79,10 @@ int cli_db_delete(const tg_config *cfg, int argc, char **argv)
     tg_err err;
     cli_opt opts[] = {{"db", &id, true}};
     if (cli_opts_parse(argc, argv, opts, 1)) return 2;
+    if (acl_secret_init(cfg, &err)) { /* before anything is deleted */
+        fprintf(stderr, "tollgate: %s\n", err.msg);
+        return 2;
+    }
     sqlite3 *db = cli_state_open(cfg, true);
     if (!db) return 1;
     tenancy_db_row row;
@@ -96,9 +94,8 @@ int cli_db_delete(const tg_config *cfg, int argc, char **argv)
             nanosleep(&ts, NULL);
         }
     }
-    if (!rc && (acl_secret_init(cfg, &err) ||
-                backend_db_purge(row.redis_url, row.db_index, id, row.key_prefix,
-                                 (int)cfg->redis_connect_timeout_ms, &err))) {
+    if (!rc && backend_db_purge(row.redis_url, row.db_index, id, row.key_prefix,
+                                (int)cfg->redis_connect_timeout_ms, &err)) {
         fprintf(stderr, "tollgate: database %s is deleted, but its data is still on its "
                 "backend (%s); run `tollgate db delete --db %s` again\n", id, err.msg, id);
         sqlite3_close(db);

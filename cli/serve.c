@@ -11,7 +11,7 @@ int cli_serve(const tg_config *cfg, int argc, char **argv)
 {
     tg_err err;
     if (cli_opts_parse(argc, argv, NULL, 0)) return 2;
-    if (config_validate_serve(cfg, &err)) {
+    if (config_validate_serve(cfg, &err) || config_validate_acl_secret(cfg, &err)) {
         fprintf(stderr, "tollgate: %s\n", err.msg);
         return 2;
     }

@@ -112,6 +112,9 @@ static const cfg_def cfg_defs[] = {
         "this node's number in usage event ids (unique per node)"),
     STR("admin_jwt_secret", NULL, admin_jwt_secret,
         "HMAC secret for admin tokens (at least 32 bytes, not jwt_secret)"),
+    STR("acl_secret", NULL, acl_secret,
+        "secret the Redis ACL users' passwords derive from (at least 32 bytes, the "
+        "same on every node, never public)"),
     INT("usage_close_grace_s", 0, 31536000, "259200", usage_close_grace_s,
         "seconds after a period ends before `usage close` accepts it"),
 };
@@ -340,6 +343,22 @@ int config_validate_serve(const tg_config *cfg, tg_err *err)
                        "from jwt_secret");
     if (!cfg->tls_cert != !cfg->tls_key)
         return tg_fail(err, 400, "tls_cert and tls_key: set both or neither");
+    return 0;
+}
+
+int config_validate_acl_secret(const tg_config *cfg, tg_err *err)
+{
+    const char *s = cfg->acl_secret;
+    if (!s || !*s)
+        return tg_fail(err, 400, "acl_secret: not set (TOLLGATE_ACL_SECRET): the Redis ACL "
+                       "users' passwords derive from it; set the same random string of at "
+                       "least 32 bytes on every node (e.g. `head -c 32 /dev/urandom | xxd -p "
+                       "-c 64`)");
+    if (strlen(s) < 32) return tg_fail(err, 400, "acl_secret: must be at least 32 bytes");
+    if ((cfg->jwt_secret && !strcmp(s, cfg->jwt_secret)) ||
+        (cfg->admin_jwt_secret && !strcmp(s, cfg->admin_jwt_secret)))
+        return tg_fail(err, 400, "acl_secret: must differ from jwt_secret and "
+                       "admin_jwt_secret");
     return 0;
 }
 

@@ -75,6 +75,7 @@ typedef struct tg_config {
     int meter_synchronous;       /* cfg_meter_synchronous */
     long meter_node_id;
     char *admin_jwt_secret;
+    char *acl_secret;            /* Redis ACL users' passwords derive from it */
     long usage_close_grace_s;
 } tg_config;
 
@@ -92,6 +93,12 @@ int config_set(tg_config *cfg, const char *name, const char *value,
 
 /* Checks settings that depend on each other (TLS cert without key...). */
 int config_validate_serve(const tg_config *cfg, tg_err *err);
+
+/* acl_secret is set, at least 32 bytes, and neither jwt_secret nor
+ * admin_jwt_secret: required wherever tollgate creates Redis ACL users
+ * (`serve`, `db create`, `db delete`). 0, or -1 with a 400 err saying
+ * what to set. */
+int config_validate_acl_secret(const tg_config *cfg, tg_err *err);
 
 /* Prints the settings reference (name, env, default, help, and the
  * allowed values of enumerations) to stdout. */

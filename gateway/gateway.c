@@ -154,9 +154,8 @@ int gateway_serve(const tg_config *cfg)
     auth_keys *keys = auth_keys_load(&ko, &err);
     if (!keys) goto out_say;
     current_ring = auth_keys_ring(keys);
-    /* Every node derives the same ACL password from the same key material. */
-    const auth_key *k0 = &auth_keys_ring(keys)->keys[0];
-    backend_setup_init(k0->secret, k0->secret_len, policy_annotate);
+    /* Every node derives the same ACL passwords from the same acl_secret. */
+    backend_setup_init(cfg->acl_secret, strlen(cfg->acl_secret), policy_annotate);
     signal(SIGPIPE, SIG_IGN);
     if (cfg->tls_cert && (!(cert = read_file(cfg->tls_cert, &err)) ||
                           !(key = read_file(cfg->tls_key, &err)))) {

@@ -10,11 +10,14 @@ mkdir -p "$VAR/redis"
 export TOLLGATE_SQLITE_PATH=${TOLLGATE_SQLITE_PATH:-$VAR/tollgate.db}
 PORT=${TOLLGATE_PORT:-8080}
 
-# A JWT secret kept under ./var, so tokens survive restarts.
-if [ -z "${TOLLGATE_JWT_SECRET:-}" ]; then
-  [ -s "$VAR/jwt-secret" ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$VAR/jwt-secret")
-  export TOLLGATE_JWT_SECRET=$(cat "$VAR/jwt-secret")
-fi
+# Secrets kept under ./var, so tokens (jwt-secret) and the Redis ACL
+# users' passwords (acl-secret) survive restarts.
+secret_file() { # name: ./var/<name>, made once (32 random bytes, hex)
+  [ -s "$VAR/$1" ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$VAR/$1")
+  cat "$VAR/$1"
+}
+[ -n "${TOLLGATE_JWT_SECRET:-}" ] || export TOLLGATE_JWT_SECRET=$(secret_file jwt-secret)
+[ -n "${TOLLGATE_ACL_SECRET:-}" ] || export TOLLGATE_ACL_SECRET=$(secret_file acl-secret)
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

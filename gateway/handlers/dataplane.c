@@ -61,6 +61,7 @@ typedef struct dp_request {
     sync_token *sync;            /* the database's, once authenticated */
     bool inflight;
     bool is_write;
+    uint64_t reply_floor;        /* policy_check_sizes' running sum */
     uint32_t billable;
     uint64_t submit_us;
     uint32_t backend_us;
@@ -136,7 +137,10 @@ static void dp_respond(tg_request *r, unsigned status, struct MHD_Response *resp
 
 static void dp_error(tg_request *r, unsigned status, const char *msg)
 {
-    dp_respond(r, status, respond_error(request_config(r), request_header(r, "Origin"), msg));
+    struct MHD_Response *resp = respond_error(request_config(r), request_header(r, "Origin"), msg);
+    if (status == 405) /* a write on HEAD (policy_check_head) */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, POST, PUT, OPTIONS");
+    dp_respond(r, status, resp);
 }
 
 /* The completion hook: forgets the request on its backend if the client
@@ -417,12 +421,15 @@ static void on_replies(void *ctx, const tg_err *err)
 
 /* Policy for one command: 0 and it may be sent (possibly rewritten), or
  * -1 with err. */
-static int admit(dp_request *d, arena *a, bool transaction, tg_cmd *c, cmd_verdict *v,
-                 keyspace_out *ko, tg_err *err)
+static int admit(dp_request *d, arena *a, bool transaction, bool head, tg_cmd *c,
+                 cmd_verdict *v, keyspace_out *ko, tg_err *err)
 {
     if (policy_check(d->binfo->cmds, d->scope, &d->binfo->caps, c->argc, c->argv,
                      c->lens, v, err) ||
-        policy_check_rules(v->info, c->argv[0], c->lens[0], d->cmd_allow, d->cmd_deny, err))
+        (head && policy_check_head(v, err)) ||
+        policy_check_rules(v->info, c->argv[0], c->lens[0], d->cmd_allow, d->cmd_deny, err) ||
+        policy_check_sizes(v->info, c->argc, c->argv, c->lens,
+                           (uint64_t)d->dw->cfg->max_reply_bytes, &d->reply_floor, err))
         return -1;
     if (!d->ks.len) return 0;
     if (policy_check_shared_scripts(d->dw->cfg->shared_scripts, v->info, err)) return -1;
@@ -445,7 +452,7 @@ static route_result execute(tg_request *r, bool transaction)
         tg_cmd *c = pc->cmd;
         cmd_verdict v;
         keyspace_out ko = {CMD_REPLY_PLAIN, false};
-        if (admit(d, &r->arena, transaction, c, &v, &ko, &err)) {
+        if (admit(d, &r->arena, transaction, r->method == M_HEAD, c, &v, &ko, &err)) {
             if (d->kind != METER_PIPELINE) { /* nothing is sent: nothing billed */
                 for (int k = 0; k < i; k++) d->per[k].sent = -1;
                 d->nsent = 0;

@@ -1,6 +1,9 @@
 /* policy.c - see policy.h: what a token may run. */
 #include "gateway/policy/policy.h"
 
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -77,6 +80,38 @@ static const char *const stream_reads[] = {"xread", "xreadgroup"};
 /* Deserialise client-made payloads: only on a backend that checks them. */
 static const char *const restores[] = {"restore", "restore-asking"};
 
+/* Size arguments (policy_check_sizes): where they are and what they make
+ * Redis build. A keyword row applies after each occurrence of the keyword
+ * among the options (arg counts from it: BITFIELD SET <type> <offset>). */
+typedef enum {
+    SIZE_COUNT,       /* negative: that many reply elements */
+    SIZE_BIT_OFFSET,  /* the value grows to offset / 8 + 1 bytes */
+    SIZE_BYTE_OFFSET, /* the value grows to offset + len(next argument) */
+    SIZE_FIELD_OFFSET /* BITFIELD: arg is the offset, arg - 1 its type */
+} size_rule;
+
+static const struct {
+    const char *name;
+    const char *keyword; /* NULL: arg is a position in argv */
+    int arg;
+    size_rule rule;
+} sized_args[] = {
+    {"srandmember", NULL, 2, SIZE_COUNT},
+    {"zrandmember", NULL, 2, SIZE_COUNT},
+    {"hrandfield", NULL, 2, SIZE_COUNT},
+    {"setbit", NULL, 2, SIZE_BIT_OFFSET},
+    {"setrange", NULL, 2, SIZE_BYTE_OFFSET},
+    {"bitfield", "set", 2, SIZE_FIELD_OFFSET},
+    {"bitfield", "incrby", 2, SIZE_FIELD_OFFSET},
+};
+
+/* BITFIELD's operations and their argument counts, to walk its options
+ * the way Redis does (a value may read "set"). */
+static const struct {
+    const char *name;
+    int nargs;
+} bitfield_ops[] = {{"get", 2}, {"set", 3}, {"incrby", 3}, {"overflow", 1}};
+
 
 
 static const char *refusal_of(const char *name)
@@ -93,7 +128,8 @@ void policy_annotate(cmd_info *c, const cmd_info *parent)
                 (IN(c->name, free_cmds) ? CMD_POLICY_FREE : 0) |
                 (IN(c->name, stream_reads) ? CMD_POLICY_STREAM_READ : 0) |
                 (!strcmp(c->name, "flushall") ? CMD_POLICY_FLUSHALL : 0) |
-                (IN(c->name, restores) ? CMD_POLICY_RESTORE : 0);
+                (IN(c->name, restores) ? CMD_POLICY_RESTORE : 0) |
+                (FIND_NAMED(sized_args, c->name) >= 0 ? CMD_POLICY_SIZED : 0);
     keyspace_annotate(c, parent);
 }
 
@@ -173,6 +209,107 @@ int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
         /* A database is one logical DB: FLUSHALL must not empty the others. */
         argv[0] = (char *)"FLUSHDB";
         lens[0] = 7;
+    }
+    return 0;
+}
+
+int policy_check_head(const cmd_verdict *v, tg_err *err)
+{
+    if (!v->is_write && v->info) return 0;
+    /* Unknown to the backend: its effect is unknown too. */
+    return tg_fail(err, 405, "ERR command '%s' is not allowed on HEAD: it may write (use "
+                   "GET, POST or PUT)", v->info ? v->info->name : "(unknown)");
+}
+
+/* ==== Size arguments ==== */
+
+/* argv[i] as Redis reads an integer; false if it is not one. */
+static bool arg_int(const char *s, size_t n, long long *out)
+{
+    char tmp[32];
+    if (n == 0 || n >= sizeof tmp) return false;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    char *end;
+    errno = 0;
+    *out = strtoll(tmp, &end, 10);
+    return !errno && *end == '\0';
+}
+
+/* The bytes a value reaches with offset off under rule (0: no growth), at
+ * argv[i]; a BITFIELD offset may be `#N` (N times the type's width). */
+static uint64_t grown_bytes(size_rule rule, int argc, char **argv, const size_t *lens, int i)
+{
+    long long off, width = 1;
+    const char *s = argv[i];
+    size_t n = lens[i];
+    if (rule == SIZE_FIELD_OFFSET) {
+        /* type: i<bits> or u<bits>, 1..64 */
+        if (!arg_int(argv[i - 1] + 1, lens[i - 1] ? lens[i - 1] - 1 : 0, &width) ||
+            width < 1 || width > 64)
+            return 0;
+        if (n > 0 && s[0] == '#') s++, n--;
+        else width = 1;
+    }
+    if (!arg_int(s, n, &off) || off < 0) return 0;
+    uint64_t u = (uint64_t)off;
+    switch (rule) {
+    case SIZE_BIT_OFFSET: return u / 8 + 1;
+    case SIZE_BYTE_OFFSET: return u + (i + 1 < argc ? lens[i + 1] : 0);
+    case SIZE_FIELD_OFFSET: /* the field's last bit, in bytes */
+        return u > (UINT64_MAX - 64) / 64 ? UINT64_MAX : (u * (uint64_t)width + 64) / 8;
+    case SIZE_COUNT: break;
+    }
+    return 0;
+}
+
+/* Where a keyword row's argument is, for each occurrence: BITFIELD's
+ * operations walked by their arities. -1 when there is none after from. */
+static int keyword_arg(const char *keyword, int arg, int argc, char **argv, int *from)
+{
+    for (int i = *from; i < argc;) {
+        int op = -1;
+        for (int k = 0; k < (int)(sizeof bitfield_ops / sizeof bitfield_ops[0]); k++)
+            if (cmd_word_is(argv[i], bitfield_ops[k].name)) op = k;
+        if (op < 0) return -1; /* Redis refuses the command */
+        *from = i + 1 + bitfield_ops[op].nargs;
+        if (cmd_word_is(argv[i], keyword) && i + arg < argc) return i + arg;
+        i = *from;
+    }
+    return -1;
+}
+
+int policy_check_sizes(const cmd_info *c, int argc, char **argv, const size_t *lens,
+                       uint64_t cap, uint64_t *floor, tg_err *err)
+{
+    if (!c || !(c->policy & CMD_POLICY_SIZED)) return 0;
+    for (size_t r = 0; r < sizeof sized_args / sizeof sized_args[0]; r++) {
+        if (strcmp(sized_args[r].name, c->name)) continue;
+        size_rule rule = sized_args[r].rule;
+        int i = sized_args[r].keyword ? -1 : sized_args[r].arg, from = 2;
+        for (;;) {
+            if (sized_args[r].keyword)
+                i = keyword_arg(sized_args[r].keyword, sized_args[r].arg, argc, argv, &from);
+            if (i < 0 || i >= argc) break;
+            long long count;
+            if (rule == SIZE_COUNT) {
+                if (arg_int(argv[i], lens[i], &count) && count < 0) {
+                    /* 6 bytes an element at least; -count fits in uint64 */
+                    uint64_t least = ((uint64_t)-(count + 1) + 1) * 6;
+                    if (least / 6 != (uint64_t)-(count + 1) + 1 || least > cap - *floor)
+                        return tg_fail(err, 400, "ERR count out of range for '%s': a "
+                                       "negative count may ask for at most %llu elements "
+                                       "in a request (max_reply_bytes / 6)", c->name,
+                                       (unsigned long long)((cap - *floor) / 6));
+                    *floor += least;
+                }
+            } else if (grown_bytes(rule, argc, argv, lens, i) > cap) {
+                return tg_fail(err, 400, "ERR offset out of range for '%s': values may "
+                               "grow to at most %llu bytes here (max_reply_bytes)",
+                               c->name, (unsigned long long)cap);
+            }
+            if (!sized_args[r].keyword) break;
+        }
     }
     return 0;
 }

@@ -29,6 +29,7 @@ enum {
     CMD_POLICY_STREAM_READ = 1 << 2, /* XREAD*: blocks only with BLOCK */
     CMD_POLICY_FLUSHALL = 1 << 3,    /* runs as FLUSHDB */
     CMD_POLICY_RESTORE = 1 << 4,     /* needs cmd_caps.restore_checked */
+    CMD_POLICY_SIZED = 1 << 5,       /* has size arguments (policy_check_sizes) */
 };
 
 
@@ -47,6 +48,11 @@ typedef struct cmd_verdict {
 int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
                  int argc, char **argv, size_t *lens, cmd_verdict *out, tg_err *err);
 
+/* HEAD is a safe method (RFC 9110 9.2.1): a verdict that writes (or may:
+ * scripts, publishes) is refused to it, 0 or -1 with a 405 err (the
+ * caller adds `Allow: GET, POST, PUT, OPTIONS`). Reads still answer HEAD. */
+int policy_check_head(const cmd_verdict *v, tg_err *err);
+
 /* Per-token command rules (auth_claims.cmd_allow / cmd_deny: comma-joined
  * command names, "parent|sub" subcommands and @categories; NULL for none):
  * the command must match allow when given and must not match deny. A
@@ -64,6 +70,24 @@ int policy_rules_valid(const char *rules, tg_err *err);
  * BUSY for every tenant; with read-only, only scripts Redis itself keeps
  * from writing run. 0, or -1 with a 400 err. */
 int policy_check_shared_scripts(int mode, const cmd_info *c, tg_err *err);
+
+/* Arguments that make Redis build something large before the gateway sees
+ * a byte of it (a 40-byte request, hundreds of megabytes in Redis): a
+ * negative SRANDMEMBER / ZRANDMEMBER / HRANDFIELD count (that many
+ * elements, repeats allowed), and the offsets of SETBIT, SETRANGE and
+ * BITFIELD SET/INCRBY (the value grows to reach them). Bounds, from cap
+ * (max_reply_bytes):
+ *   - a count: the smallest reply it can produce (6 bytes an element,
+ *     `$0\r\n\r\n`) must fit in cap, together with the other counted
+ *     commands of the request: *floor (0 for a new request) accumulates
+ *     those smallest replies. Any larger count could only be built by
+ *     Redis and then dropped by the gateway as too large;
+ *   - an offset: the value it makes (offset bytes, or bits / 8, plus what
+ *     is written) must fit in cap, so it can still be read back whole.
+ * Arguments Redis will refuse itself (not a number) pass. 0, or -1 with a
+ * 400 err naming the command and the bound. */
+int policy_check_sizes(const cmd_info *c, int argc, char **argv, const size_t *lens,
+                       uint64_t cap, uint64_t *floor, tg_err *err);
 
 /* The annotator of command tables (cmd_annotate_fn): the policy tables'
  * word on c, and the shared-database tables' (keyspace_annotate). */

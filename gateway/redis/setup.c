@@ -15,9 +15,10 @@
  * reaches past one logical database or the tenant's own keys. The gateway
  * refuses these too (with clearer errors); this is the net under Lua. */
 static const char *const acl_rules[] = {
-    /* Everything but the passwords is reset: each node adds its own, so
-     * nodes with other keys (or a rotation) do not lock each other out. */
-    "on", "nocommands", "resetkeys", "resetchannels", "clearselectors",
+    /* Everything is reset, passwords too: every node derives the same one
+     * from acl_secret, and one derived otherwise (an older tollgate's, from
+     * the first JWT key, public for RS/ES keys) must stop working. */
+    "on", "nocommands", "resetkeys", "resetchannels", "clearselectors", "resetpass",
     "sanitize-payload", "~*", "&*", "+@all", "-@admin",
     "-select", "-swapdb", "-move", "-copy", "-flushall", "-migrate",
     "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
@@ -29,8 +30,8 @@ static const char *const acl_rules[] = {
  * those as its own user). SORT is dangerous only for BY/GET, which Redis
  * refuses to a user restricted to a key pattern. */
 static const char *const db_user_rules[] = {
-    "on", "resetkeys", "resetchannels", "clearselectors", "sanitize-payload", "nocommands",
-    "+@all", "-@admin",
+    "on", "resetkeys", "resetchannels", "clearselectors", "resetpass", "sanitize-payload",
+    "nocommands", "+@all", "-@admin",
     "-@dangerous", "+sort", "+sort_ro", "-keys", "-scan", "-randomkey",
     "-dbsize", "-flushdb", "-flushall", "-select", "-swapdb", "-move", "-copy",
     "-migrate", "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
@@ -61,20 +62,23 @@ static reg_entry *reg_head;
 static uint8_t pw_key[2][16];
 static cmd_annotate_fn annotator;   /* applied to every command table */
 
+/* The derivation's version is part of its keys: a password of the first
+ * scheme (keyed by the JWT key material) can never come out of this one,
+ * even from the same bytes. */
+static const uint8_t pw_label[2][16] = {"tollgate-acl2-k0", "tollgate-acl2-k1"};
+
 void backend_setup_init(const void *secret, size_t n, cmd_annotate_fn annotate)
 {
     annotator = annotate;
-    static const uint8_t k0[16] = "tollgate-acl-k0!", k1[16] = "tollgate-acl-k1!";
     for (int i = 0; i < 2; i++) {
-        uint64_t a = siphash24(i ? k1 : k0, secret, n);
-        uint64_t b = siphash24(i ? k0 : k1, secret, n);
+        uint64_t a = siphash24(pw_label[i], secret, n);
+        uint64_t b = siphash24(pw_label[!i], secret, n);
         memcpy(pw_key[i], &a, 8);
         memcpy(pw_key[i] + 8, &b, 8);
     }
 }
 
-/* A password per (url, id); id NULL for the restricted user. */
-static void derive_password(const char *url, const char *id, char out[40])
+void backend_acl_password(const char *url, const char *id, char out[40])
 {
     char in[1024];
     int n = snprintf(in, sizeof in, "%s%s%s", url, id ? "\n" : "", id ? id : "");
@@ -83,8 +87,6 @@ static void derive_password(const char *url, const char *id, char out[40])
     uint64_t b = siphash24(pw_key[1], in, len);
     snprintf(out, 40, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
 }
-
-
 
 static redisContext *connect_admin(const redis_url *u, int timeout_ms, tg_err *err)
 {
@@ -186,6 +188,22 @@ static bool script_replies_framed(redisContext *c)
     return ok; /* the caller closes c: no reply left to drain matters */
 }
 
+/* The no-rights user, with exactly the derived password (connections only
+ * add it again in their handshake). */
+static bool reset_nobody_user(redisContext *c, const char *pass)
+{
+    char pw[48];
+    snprintf(pw, sizeof pw, ">%s", pass);
+    const char *argv[] = {"ACL", "SETUSER", BACKEND_NOBODY_USER, "on", "nocommands",
+                          "resetkeys", "resetchannels", "clearselectors", "resetpass", pw};
+    size_t lens[10];
+    for (int i = 0; i < 10; i++) lens[i] = strlen(argv[i]);
+    redisReply *r = redisCommandArgv(c, 10, argv, lens);
+    bool ok = r && r->type == REDIS_REPLY_STATUS;
+    if (r) freeReplyObject(r);
+    return ok;
+}
+
 static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err)
 {
     redis_url u;
@@ -202,11 +220,12 @@ static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err
     out->cmds = cmd_table_from_reply(r, annotator, err);
     freeReplyObject(r);
     if (!out->cmds) goto out;
-    derive_password(url, NULL, out->acl_pass);
-    derive_password(url, "-nobody", out->nobody_pass);
+    backend_acl_password(url, NULL, out->acl_pass);
+    backend_acl_password(url, "-nobody", out->nobody_pass);
     out->caps.restore_checked = dump_payloads_checked(c);
     out->caps.scripts_framed = script_replies_framed(c);
-    out->caps.scripts_contained = create_acl_user(c, out->acl_pass, out->caps.restore_checked);
+    out->caps.scripts_contained = create_acl_user(c, out->acl_pass, out->caps.restore_checked) &&
+                                  reset_nobody_user(c, out->nobody_pass);
     if (!out->caps.scripts_contained) out->acl_pass[0] = '\0';
     rc = 0;
 out:
@@ -260,7 +279,7 @@ void backend_db_user(const char *url, const char *database_id, char *name, size_
                      char pass[40])
 {
     snprintf(name, cap, "%s%s", BACKEND_DB_USER_PREFIX, database_id);
-    derive_password(url, database_id, pass);
+    backend_acl_password(url, database_id, pass);
 }
 
 static reg_entry *entry_of(const backend_info *bi)

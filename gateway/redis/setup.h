@@ -8,8 +8,9 @@
  *     not SELECT, SWAPDB, MOVE, COPY, FLUSHALL, read server-wide INFO,
  *     manage functions or kill scripts, so a Lua script (which runs with
  *     its caller's permissions) cannot reach another database either. Its
- *     password is derived from the JWT secret, so every gateway node
- *     sharing the secret computes the same one.
+ *     password is derived from acl_secret (a setting of its own, never
+ *     the JWT keys: an RS/ES key's material is public), so every gateway
+ *     node sharing the secret computes the same one.
  *
  *   - for each shared (key-prefix) database, its own ACL user
  *     `tollgate-db-<database id>`, limited to `~<prefix>*` keys and
@@ -20,8 +21,10 @@
  *     pipeline (backend.h). It is created by `tollgate db create` and made
  *     sure of by the gateway on first use, and again after a backend
  *     connection was lost (a restarted Redis has forgotten it).
- *     Passwords are added, never reset, so gateway nodes with different
- *     secrets do not lock each other out.
+ *
+ * Every user is (re)created with `resetpass` and the one derived password:
+ * all nodes share acl_secret, and a password derived any other way (an
+ * older scheme, a rotated secret) stops working at once.
  *
  * If the backend refuses ACL SETUSER (an old Redis, a restricted account),
  * caps.scripts_contained is false and policy refuses scripting there, and
@@ -53,10 +56,16 @@ typedef struct backend_info {
     char nobody_pass[40];        /* BACKEND_NOBODY_USER's */
 } backend_info;
 
-/* Derives ACL passwords from this secret, and sets the annotator of the
- * command tables built from then on (gateway/policy/policy.h:
- * policy_annotate; NULL for none). Call once before serving. */
+/* Derives ACL passwords from this secret (acl_secret: at least 32 bytes,
+ * config_validate_acl_secret), and sets the annotator of the command
+ * tables built from then on (gateway/policy/policy.h: policy_annotate;
+ * NULL for none). Call once before serving. */
 void backend_setup_init(const void *secret, size_t len, cmd_annotate_fn annotate);
+
+/* The password (32 hex digits and a NUL) of a user on url: id NULL for
+ * BACKEND_ACL_USER, "-nobody" for BACKEND_NOBODY_USER, else a database id.
+ * A function of the secret given to backend_setup_init, url and id only. */
+void backend_acl_password(const char *url, const char *id, char out[40]);
 
 /* The info for url, set up on first call. NULL + 503 err if the backend
  * cannot be reached (a later call tries again). */

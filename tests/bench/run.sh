@@ -57,6 +57,7 @@ for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0
 
 export TOLLGATE_SQLITE_PATH=$TMP/state.db
 export TOLLGATE_JWT_SECRET=bench-secret-bench-secret-bench-secret
+export TOLLGATE_ACL_SECRET=bench-acl-secret-bench-acl-secret-bench
 export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
 "$TG" migrate >/dev/null
 TEN=$("$TG" tenant create --name bench)

@@ -11,6 +11,7 @@ TG_TMP=$(mktemp -d /tmp/tollgate-e2e.XXXXXX)
 TG_PIDS=()
 export TOLLGATE_SQLITE_PATH=$TG_TMP/state.db
 export TOLLGATE_JWT_SECRET=e2e-secret-e2e-secret-e2e-secret-0123
+export TOLLGATE_ACL_SECRET=e2e-acl-secret-e2e-acl-secret-e2e-0123
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 

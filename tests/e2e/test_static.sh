@@ -95,7 +95,7 @@ check_compose_config() {
             "neither docker-compose nor 'docker compose' is installed (Debian: apt-get install docker-compose)"
         return
     fi
-    out=$(TOLLGATE_JWT_SECRET=x with_timeout 60 \
+    out=$(TOLLGATE_JWT_SECRET=x TOLLGATE_ACL_SECRET=x with_timeout 60 \
           "${compose[@]}" -f docker-compose.yml config -q 2>&1)
     status=$?
     report compose-config "$status" "$out"

@@ -296,6 +296,27 @@ TEST(validate_serve)
     config_free(&cfg);
 }
 
+TEST(validate_acl_secret)
+{
+    tg_config cfg;
+    tg_err err = {0, ""};
+    CHECK(load(&cfg, NULL, NULL, NULL, &err) == 0);
+    CHECK(config_validate_acl_secret(&cfg, &err) == -1); /* required, no default */
+    CHECK(strstr(err.msg, "TOLLGATE_ACL_SECRET") != NULL);
+    config_set(&cfg, "acl_secret", "0123456789abcdef0123456789abcde", &err); /* 31 */
+    CHECK(config_validate_acl_secret(&cfg, &err) == -1);
+    CHECK(strstr(err.msg, "32 bytes") != NULL);
+    config_set(&cfg, "acl_secret", "0123456789abcdef0123456789abcdef", &err);
+    CHECK(config_validate_acl_secret(&cfg, &err) == 0);
+    config_set(&cfg, "jwt_secret", "0123456789abcdef0123456789abcdef", &err);
+    CHECK(config_validate_acl_secret(&cfg, &err) == -1); /* not the JWT secret */
+    CHECK(strstr(err.msg, "differ") != NULL);
+    config_set(&cfg, "jwt_secret", "another-secret-another-secret-0123", &err);
+    config_set(&cfg, "admin_jwt_secret", "0123456789abcdef0123456789abcdef", &err);
+    CHECK(config_validate_acl_secret(&cfg, &err) == -1);
+    config_free(&cfg);
+}
+
 /* ==== Enumerated settings ==== */
 
 TEST(enum_values_are_stored_as_ints)
@@ -426,6 +447,7 @@ int main(void)
     RUN(rest_passed_through_in_order);
     RUN(config_set_direct);
     RUN(validate_serve);
+    RUN(validate_acl_secret);
     RUN(enum_values_are_stored_as_ints);
     RUN(enum_invalid_values_refused);
     RUN(help_lists_enum_values);
