@@ -225,11 +225,12 @@ static void on_connected(backend *b)
         char pw[48];
         put_words(&b->hbuf, backend_acl_setuser_argv(b->acl_pass, b->bi->caps.restore_checked,
                                                     pw, argv, 64), argv);
-        /* No rights; passwords added, never reset (other nodes' stay). */
+        /* No rights; its password reset to the one every node derives. */
         const char *nobody[] = {"ACL", "SETUSER", BACKEND_NOBODY_USER, "on", "nocommands",
-                                "resetkeys", "resetchannels", "clearselectors", pw};
+                                "resetkeys", "resetchannels", "clearselectors", "resetpass",
+                                pw};
         snprintf(pw, sizeof pw, ">%s", b->bi->nobody_pass);
-        put_words(&b->hbuf, 9, nobody);
+        put_words(&b->hbuf, 10, nobody);
         b->hs_pending += 2;
     }
     if (b->db != 0) {

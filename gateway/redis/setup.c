@@ -40,21 +40,11 @@ static const char *const db_user_rules[] = {
     "-georadius", "-georadiusbymember",
 };
 
-/* Which databases' users are in place, at which generation. */
-typedef struct user_slot {
-    char *id;
-    uint32_t gen;
-} user_slot;
-
 typedef struct reg_entry {
     backend_info info;          /* first: backend_info * -> reg_entry * */
     struct reg_entry *next;
     char *url;
     uint32_t users_gen;         /* atomic */
-    pthread_mutex_t users_lock; /* users, admin */
-    user_slot *users;           /* open addressing, ncap a power of two */
-    size_t nusers, ncap;
-    redisContext *admin;
 } reg_entry;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -86,31 +76,6 @@ void backend_acl_password(const char *url, const char *id, char out[40])
     uint64_t a = siphash24(pw_key[0], in, len);
     uint64_t b = siphash24(pw_key[1], in, len);
     snprintf(out, 40, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
-}
-
-static redisContext *connect_admin(const redis_url *u, int timeout_ms, tg_err *err)
-{
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    redisContext *c = u->path[0] ? redisConnectUnixWithTimeout(u->path, tv)
-                                 : redisConnectWithTimeout(u->host, u->port, tv);
-    if (!c || c->err) {
-        tg_fail(err, 503, "ERR backend unavailable: %s", c ? c->errstr : "out of memory");
-        if (c) redisFree(c);
-        return NULL;
-    }
-    redisSetTimeout(c, tv);
-    if (u->password[0]) {
-        redisReply *r = u->user[0] ? redisCommand(c, "AUTH %s %s", u->user, u->password)
-                                   : redisCommand(c, "AUTH %s", u->password);
-        bool ok = r && r->type != REDIS_REPLY_ERROR;
-        if (r) freeReplyObject(r);
-        if (!ok) {
-            tg_fail(err, 503, "ERR backend unavailable: authentication refused");
-            redisFree(c);
-            return NULL;
-        }
-    }
-    return c;
 }
 
 int backend_acl_setuser_argv(const char *pass, bool restore_ok, char *pwbuf,
@@ -209,7 +174,7 @@ static int setup(const char *url, int timeout_ms, backend_info *out, tg_err *err
     redis_url u;
     memset(out, 0, sizeof *out);
     if (redis_url_parse(url, &u, err)) return -1;
-    redisContext *c = connect_admin(&u, timeout_ms, err);
+    redisContext *c = redis_url_connect(&u, timeout_ms, err);
     if (!c) return -1;
     int rc = -1;
     redisReply *r = redisCommand(c, "COMMAND");
@@ -246,7 +211,6 @@ const backend_info *backend_info_for(const char *url, int timeout_ms, tg_err *er
             e->url = xstrdup(url);
             e->info = info;
             e->users_gen = 1;
-            pthread_mutex_init(&e->users_lock, NULL);
             e->next = reg_head;
             reg_head = e;
             found = &e->info;
@@ -262,10 +226,6 @@ void backend_setup_clear(void)
     for (reg_entry *e = reg_head, *next; e; e = next) {
         next = e->next;
         cmd_table_free((cmd_table *)e->info.cmds);
-        for (size_t i = 0; i < e->ncap; i++) free(e->users[i].id);
-        free(e->users);
-        if (e->admin) redisFree(e->admin);
-        pthread_mutex_destroy(&e->users_lock);
         free(e->url);
         free(e);
     }
@@ -341,99 +301,12 @@ static int setuser(redisContext *c, const char *url, const char *database_id,
     return rc;
 }
 
-static user_slot *user_find(reg_entry *e, const char *id, bool add)
-{
-    if (add && (e->nusers + 1) * 2 > e->ncap) {
-        size_t ncap = e->ncap ? e->ncap * 2 : 64;
-        user_slot *n = xcalloc(ncap, sizeof *n);
-        for (size_t i = 0; i < e->ncap; i++) {
-            if (!e->users[i].id) continue;
-            size_t h = hash_bytes(e->users[i].id, strlen(e->users[i].id)) & (ncap - 1);
-            while (n[h].id) h = (h + 1) & (ncap - 1);
-            n[h] = e->users[i];
-        }
-        free(e->users);
-        e->users = n;
-        e->ncap = ncap;
-    }
-    if (!e->ncap) return NULL;
-    size_t h = hash_bytes(id, strlen(id)) & (e->ncap - 1);
-    while (e->users[h].id) {
-        if (!strcmp(e->users[h].id, id)) return &e->users[h];
-        h = (h + 1) & (e->ncap - 1);
-    }
-    if (!add) return NULL;
-    e->users[h].id = xstrdup(id);
-    e->nusers++;
-    return &e->users[h];
-}
-
-/* The registry's admin connection (users_lock held): connected on demand. */
-static redisContext *admin_conn(reg_entry *e, int timeout_ms, tg_err *err)
-{
-    if (e->admin && e->admin->err) {
-        redisFree(e->admin);
-        e->admin = NULL;
-    }
-    if (!e->admin) {
-        redis_url u;
-        if (redis_url_parse(e->url, &u, err)) return NULL;
-        e->admin = connect_admin(&u, timeout_ms, err);
-    }
-    return e->admin;
-}
-
-bool backend_kill_busy_script(const backend_info *bi, int timeout_ms)
-{
-    reg_entry *e = entry_of(bi);
-    tg_err err;
-    bool killed = false;
-    pthread_mutex_lock(&e->users_lock);
-    redisContext *c = admin_conn(e, timeout_ms, &err);
-    redisReply *r = c ? redisCommand(c, "SCRIPT KILL") : NULL;
-    if (r && r->type == REDIS_REPLY_STATUS) {
-        fprintf(stderr, "tollgate: killed a script that outran the command timeout\n");
-        killed = true;
-    }
-    else if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOTBUSY", 7))
-        fprintf(stderr, "tollgate: warning: a script outran the command timeout and "
-                "cannot be killed: %.160s\n", r->str);
-    if (r) freeReplyObject(r);
-    pthread_mutex_unlock(&e->users_lock);
-    return killed;
-}
-
-int backend_db_user_ensure(const backend_info *bi, const char *database_id,
-                           const char *prefix, int timeout_ms, tg_err *err)
-{
-    reg_entry *e = entry_of(bi);
-    uint32_t gen = backend_users_gen(bi);
-    int rc = 0;
-    pthread_mutex_lock(&e->users_lock);
-    user_slot *s = user_find(e, database_id, false);
-    if (s && s->gen == gen) goto out;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!admin_conn(e, timeout_ms, err)) {
-            rc = -1;
-            goto out;
-        }
-        rc = setuser(e->admin, e->url, database_id, prefix, bi->caps.restore_checked, err);
-        if (rc == 0 || !e->admin->err) break;
-        redisFree(e->admin); /* the connection broke: one fresh try */
-        e->admin = NULL;
-    }
-    if (rc == 0) user_find(e, database_id, true)->gen = gen;
-out:
-    pthread_mutex_unlock(&e->users_lock);
-    return rc;
-}
-
 int backend_db_user_create(const char *url, const char *database_id, const char *prefix,
                            int timeout_ms, tg_err *err)
 {
     redis_url u;
     if (redis_url_parse(url, &u, err)) return -1;
-    redisContext *c = connect_admin(&u, timeout_ms, err);
+    redisContext *c = redis_url_connect(&u, timeout_ms, err);
     if (!c) return -1;
     int rc = setuser(c, url, database_id, prefix, dump_payloads_checked(c), err);
     redisFree(c);
@@ -459,7 +332,7 @@ int backend_db_purge(const char *url, int db_index, const char *database_id,
     if (redis_url_parse(url, &u, err)) return -1;
     if (shared && !keyscan_glob(prefix, strlen(prefix), glob, sizeof glob))
         return tg_fail(err, 503, "ERR database key prefix too long");
-    redisContext *c = connect_admin(&u, timeout_ms, err);
+    redisContext *c = redis_url_connect(&u, timeout_ms, err);
     if (!c) return -1;
     const char *what = "remove the database's data";
     int rc = admin_reply(c, redisCommand(c, "SELECT %d", db_index), what, err);

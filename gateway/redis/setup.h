@@ -104,18 +104,6 @@ typedef struct backend_setuser {
 int backend_db_user_setuser(const char *url, const char *database_id, const char *prefix,
                             bool restore_ok, backend_setuser *s, tg_err *err);
 
-/* Makes sure the database's user exists with the current rules (one
- * blocking ACL SETUSER, bounded by timeout_ms, the first time per
- * generation). 0, or -1 with a 503 err. */
-int backend_db_user_ensure(const backend_info *bi, const char *database_id,
-                           const char *prefix, int timeout_ms, tg_err *err);
-
-/* A command outran its timeout: if a Lua script is what keeps Redis busy
- * (every tenant then gets BUSY), kill it (SCRIPT KILL on an admin
- * connection, bounded by timeout_ms). A script that already wrote cannot
- * be killed; that is logged. True if a script was killed. */
-bool backend_kill_busy_script(const backend_info *bi, int timeout_ms);
-
 /* For the CLI: creates (or updates) the database's user on url. */
 int backend_db_user_create(const char *url, const char *database_id, const char *prefix,
                            int timeout_ms, tg_err *err);

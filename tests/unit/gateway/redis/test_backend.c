@@ -10,7 +10,7 @@
  * The backend_info comes from backend_info_for against the fake (setup.c's
  * own conversation: COMMAND, CONFIG GET, the CR/LF probe, ACL SETUSER): a
  * backend_info built by hand would not do, as backend.c hands it back to
- * setup.c (backend_users_stale, backend_kill_busy_script), which reads it
+ * setup.c (backend_users_stale), which reads it
  * as the head of its registry entry. */
 #include <hiredis/hiredis.h>
 #include <stdlib.h>
