@@ -234,7 +234,7 @@ TEST(handshake_then_the_held_command)
     buf_puts(&want, "default: AUTH tguser tgpass\ntguser:");
     for (int i = 0; i < n; i++) buf_printf(&want, " %s", argv[i]);
     buf_printf(&want, "\ntguser: ACL SETUSER " BACKEND_NOBODY_USER " on nocommands resetkeys "
-               "resetchannels clearselectors >%s\n", bi->nobody_pass);
+               "resetchannels clearselectors resetpass >%s\n", bi->nobody_pass);
     buf_printf(&want, "tguser: SELECT 3\ntguser: AUTH " BACKEND_ACL_USER " %s\n", bi->acl_pass);
     buf_puts(&want, BACKEND_ACL_USER ": GET k\n");
     buf_putc(&want, '\0');
