@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "billing/meter.h"
+#include "billing/meter_event.h"
 
 typedef struct meter_row {
     uint64_t id;
