@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "billing/meter_node.h"
 #include "billing/queue.h"
 #include "billing/spill.h"
 #include "billing/writer.h"
@@ -23,8 +24,8 @@
 #define LOG_EVERY_MS 10000
 
 static _Atomic uint64_t m_requests, m_commands, m_billable, m_in, m_out, m_errors;
-static _Atomic uint64_t m_committed, m_duplicates, m_spilled, m_replayed, m_rejected,
-    m_lost, m_failures;
+static _Atomic uint64_t m_committed, m_duplicates, m_conflicts, m_spilled, m_replayed,
+    m_rejected, m_lost, m_failures;
 
 /* The running meter; NULL fields when stopped. */
 static struct {
@@ -32,7 +33,9 @@ static struct {
     meter_queue *q;
     meter_spill *spill;
     meter_writer *w;
+    meter_node *node;
     meter_options o;
+    _Atomic uint64_t stop_at;       /* clock_mono_ms: stopping, spill from then on */
     pthread_t thread;
     char *spill_path;
     _Atomic uint64_t last_loss_log;
@@ -130,39 +133,69 @@ static int spill_list(const meter_batch *b, tg_err *err)
     return 0;
 }
 
+/* Counts a successful commit; a clash is an error, logged. */
+static void count_commit(const meter_commit_stats *st, const char *what)
+{
+    atomic_fetch_add_explicit(&m_committed, st->inserted, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m_duplicates, st->duplicates, memory_order_relaxed);
+    if (!st->conflicts) return;
+    atomic_fetch_add_explicit(&m_conflicts, st->conflicts, memory_order_relaxed);
+    fprintf(stderr, "tollgate: metering: ERROR: %llu %s event(s) had an id already stored for "
+            "a different event (first: %llu); stored under new ids and billed. Does another "
+            "writer share this node id?\n", (unsigned long long)st->conflicts, what,
+            (unsigned long long)st->first_conflict_id);
+}
+
+/* Spills list: true when done. Counts it as spilled, or as lost when
+ * give_up (stopping past the deadline, the database down too). */
+static bool writer_spill(meter_batch *list, size_t n, bool give_up)
+{
+    tg_err err;
+    if (spill_list(list, &err) == 0) {
+        atomic_store_explicit(&M.spill_failing, false, memory_order_relaxed);
+        atomic_fetch_add_explicit(&m_spilled, n, memory_order_relaxed);
+        return true;
+    }
+    atomic_store_explicit(&M.spill_failing, true, memory_order_relaxed);
+    fprintf(stderr, "tollgate: metering: %s\n", err.msg);
+    if (!give_up) return false;
+    atomic_fetch_add_explicit(&m_lost, n, memory_order_relaxed);
+    log_loss("database and spill file both failed at shutdown", n, &err);
+    return true;
+}
+
 /* Commits list, retrying while the database refuses. Spills instead when
- * the policy says so, or when stopping and the database stays down. */
-static void writer_handle(meter_batch *list, bool closing)
+ * the policy says so, or once the gateway has been stopping for
+ * STOP_RETRY_MS (meter_stop sets M.stop_at; the closing flag is read on
+ * every attempt and wakes the back-off sleep, so a database that stays
+ * down holds the shutdown for STOP_RETRY_MS, not forever). */
+static void writer_handle(meter_batch *list)
 {
     tg_err err;
     int delay = RETRY_MIN_MS;
-    uint64_t give_up = clock_mono_ms() + STOP_RETRY_MS;
     size_t n = list_rows(list);
     for (;;) {
-        uint64_t ins;
-        if (meter_writer_commit(M.w, list, &ins, &err) == 0) {
-            atomic_fetch_add_explicit(&m_committed, ins, memory_order_relaxed);
-            atomic_fetch_add_explicit(&m_duplicates, n - ins, memory_order_relaxed);
+        uint64_t stop_at = atomic_load(&M.stop_at);
+        bool past = stop_at && clock_mono_ms() >= stop_at;
+        if (!past) {
+            meter_commit_stats st;
+            if (meter_writer_commit(M.w, list, &st, &err) == 0) {
+                count_commit(&st, "recorded");
+                return;
+            }
+            atomic_fetch_add_explicit(&m_failures, 1, memory_order_relaxed);
+            fprintf(stderr, "tollgate: %s (%zu events waiting)\n", err.msg, n);
+            stop_at = atomic_load(&M.stop_at);
+            past = stop_at && clock_mono_ms() >= stop_at;
+        }
+        if ((M.o.overflow == METER_OVERFLOW_SPILL || past) && writer_spill(list, n, past))
             return;
+        int ms = delay;
+        if (stop_at) {
+            uint64_t now = clock_mono_ms();
+            ms = now >= stop_at ? 0 : (int)(stop_at - now < (uint64_t)ms ? stop_at - now : (uint64_t)ms);
         }
-        atomic_fetch_add_explicit(&m_failures, 1, memory_order_relaxed);
-        fprintf(stderr, "tollgate: metering: %s (%zu events waiting)\n", err.msg, n);
-        if (M.o.overflow == METER_OVERFLOW_SPILL || (closing && clock_mono_ms() >= give_up)) {
-            tg_err serr;
-            if (spill_list(list, &serr) == 0) {
-                atomic_store_explicit(&M.spill_failing, false, memory_order_relaxed);
-                atomic_fetch_add_explicit(&m_spilled, n, memory_order_relaxed);
-                return;
-            }
-            atomic_store_explicit(&M.spill_failing, true, memory_order_relaxed);
-            fprintf(stderr, "tollgate: metering: %s\n", serr.msg);
-            if (closing) {
-                atomic_fetch_add_explicit(&m_lost, n, memory_order_relaxed);
-                log_loss("database and spill file both failed at shutdown", n, &serr);
-                return;
-            }
-        }
-        usleep((useconds_t)delay * 1000);
+        meter_queue_sleep(M.q, ms);
         delay = delay * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : delay * 2;
     }
 }
@@ -175,7 +208,7 @@ static bool prune(void)
     uint64_t keep_ms = (uint64_t)M.o.retention_days * 86400000ULL, now = clock_wall_ms(), n = 0;
     if (now <= keep_ms) return false;
     if (meter_writer_prune(M.w, now - keep_ms, PRUNE_CHUNK, &n, &err)) {
-        fprintf(stderr, "tollgate: metering: %s\n", err.msg);
+        fprintf(stderr, "tollgate: %s\n", err.msg);
         return false;
     }
     return n == PRUNE_CHUNK;
@@ -197,7 +230,7 @@ static void *writer_main(void *arg)
         uint64_t now = clock_mono_ms();
         if (now >= deadline) deadline = now + (uint64_t)M.o.flush_ms;
         if (list) {
-            writer_handle(list, closing);
+            writer_handle(list);
             meter_queue_give_back(M.q, list);
         } else if (closing) {
             break;   /* closing: loop until take finds nothing */
@@ -227,15 +260,28 @@ int meter_start(const meter_options *o, tg_err *err)
     M.o.spill_path = M.spill_path;
     M.w = meter_writer_open(o->sqlite_path, o->sync_full, err);
     if (!M.w) goto out_free;
-    uint64_t replayed, max_id;
-    if (meter_writer_replay(M.w, M.spill_path, M.o.batch_events, &replayed, err)) goto out_free;
-    if (replayed) {
-        atomic_fetch_add(&m_replayed, replayed);
-        fprintf(stderr, "tollgate: metering: replayed %llu event(s) from %s\n",
-                (unsigned long long)replayed, M.spill_path);
-    }
+    /* The node first: replayed clashes are re-keyed with this node's ids. */
+    M.node = meter_node_claim(o->sqlite_path, o->node_id, err);
+    if (!M.node) goto out_free;
+    uint64_t max_id;
     if (meter_writer_max_id(M.w, &max_id, err)) goto out_free;
-    meter_id_seed(max_id, o->node_id);
+    meter_id_seed(max_id, meter_node_id(M.node));
+    if (meter_node_id(M.node) != o->node_id)
+        fprintf(stderr, "tollgate: metering: node id %d is held by another gateway on %s; "
+                "this one uses node id %d\n", o->node_id, o->sqlite_path, meter_node_id(M.node));
+    meter_commit_stats replayed;
+    if (meter_writer_replay(M.w, M.spill_path, M.o.batch_events, &replayed, err)) goto out_free;
+    if (replayed.inserted) {
+        atomic_fetch_add(&m_replayed, replayed.inserted);
+        fprintf(stderr, "tollgate: metering: replayed %llu event(s) from %s\n",
+                (unsigned long long)replayed.inserted, M.spill_path);
+    }
+    if (replayed.conflicts) count_commit(&(meter_commit_stats){.conflicts = replayed.conflicts,
+                                           .first_conflict_id = replayed.first_conflict_id},
+                                         "replayed");
+    /* Replayed rows may carry ids above the stored ones. */
+    if (meter_writer_max_id(M.w, &max_id, err)) goto out_free;
+    meter_id_seed(max_id, meter_node_id(M.node));
     M.q = meter_queue_new(M.o.queue_events, M.o.batch_events);
     M.spill = meter_spill_new(M.spill_path);
     atomic_store(&M.running, true);
@@ -250,6 +296,7 @@ out_free:
     meter_queue_free(M.q);
     meter_spill_free(M.spill);
     meter_writer_free(M.w);
+    meter_node_release(M.node);
     free(M.spill_path);
     memset(&M, 0, sizeof M);
     return -1;
@@ -259,11 +306,17 @@ void meter_stop(void)
 {
     if (!atomic_load(&M.running)) return;
     atomic_store(&M.running, false);
+    /* Bounded: the writer retries the database until stop_at, then spills
+     * what is left (see writer_handle). */
+    uint64_t stop_at = clock_mono_ms() + STOP_RETRY_MS;
+    atomic_store(&M.stop_at, stop_at);
+    meter_writer_set_deadline(M.w, stop_at);
     meter_queue_close(M.q);
     pthread_join(M.thread, NULL);
     meter_queue_free(M.q);
     meter_spill_free(M.spill);
     meter_writer_free(M.w);
+    meter_node_release(M.node);
     free(M.spill_path);
     memset(&M, 0, sizeof M);
 }
@@ -280,6 +333,7 @@ void meter_snapshot(meter_totals *out)
     out->errors = atomic_load(&m_errors);
     out->committed = atomic_load(&m_committed);
     out->duplicates = atomic_load(&m_duplicates);
+    out->conflicts = atomic_load(&m_conflicts);
     out->spilled = atomic_load(&m_spilled);
     out->replayed = atomic_load(&m_replayed);
     out->rejected = atomic_load(&m_rejected);
@@ -291,9 +345,11 @@ void meter_snapshot(meter_totals *out)
 void meter_format_totals(const meter_totals *t, char *out, size_t cap)
 {
     snprintf(out, cap, "metering: %llu recorded, %llu committed, %llu duplicate, "
-             "%llu spilled, %llu replayed, %llu rejected, %llu lost, %llu commit failures",
+             "%llu id clashes, %llu spilled, %llu replayed, %llu rejected, %llu lost, "
+             "%llu commit failures",
              (unsigned long long)t->requests, (unsigned long long)t->committed,
-             (unsigned long long)t->duplicates, (unsigned long long)t->spilled,
+             (unsigned long long)t->duplicates, (unsigned long long)t->conflicts,
+             (unsigned long long)t->spilled,
              (unsigned long long)t->replayed, (unsigned long long)t->rejected,
              (unsigned long long)t->lost, (unsigned long long)t->commit_failures);
 }

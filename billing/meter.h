@@ -50,7 +50,8 @@ typedef struct meter_options {
     int flush_ms;                /* longest wait before a partial batch commits */
     long retention_days;         /* raw events older than this are pruned */
     meter_overflow overflow;
-    int node_id;                 /* 0..63, in every event id */
+    int node_id;                 /* 0..63, preferred: the first free one from it is
+                                  * claimed (billing/meter_node.h) */
     bool sync_full;              /* PRAGMA synchronous=FULL (else NORMAL) */
 } meter_options;
 
@@ -77,7 +78,8 @@ typedef struct meter_totals {
     uint64_t requests, commands, billable_commands, bytes_in, bytes_out, errors;
     /* Where events went. */
     uint64_t committed;          /* inserted into meter_events */
-    uint64_t duplicates;         /* ignored on insert: already stored */
+    uint64_t duplicates;         /* ignored on insert: already stored, same content */
+    uint64_t conflicts;          /* id stored for another event: re-keyed, an error */
     uint64_t spilled;            /* appended to the spill file */
     uint64_t replayed;           /* inserted from a spill file at start */
     uint64_t rejected;           /* requests refused by meter_admit() */
