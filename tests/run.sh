@@ -35,6 +35,8 @@ section "end-to-end: tenant isolation on a shared Redis"
 TG_BIN=$SAN/tollgate run bash tests/e2e/test_isolation.sh
 section "end-to-end: metering and usage export"
 TG_BIN=$SAN/tollgate run bash tests/e2e/test_metering.sh
+section "end-to-end: metering faults (locked state at SIGTERM, two gateways, read-only state)"
+TG_BIN=$SAN/tollgate run bash tests/e2e/test_meter_faults.sh
 section "static: OpenAPI lint, docker-compose, routes documented"
 run bash tests/e2e/test_static.sh
 run bash tests/e2e/test_layers.sh
