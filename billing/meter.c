@@ -1,17 +1,17 @@
-/* meter.c - see meter.h: ids, the recording path and the writer thread. */
+/* meter.c - see meter.h: the recording path and the writer thread. */
 #include "billing/meter.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "billing/meter_node.h"
 #include "billing/queue.h"
 #include "billing/spill.h"
 #include "billing/writer.h"
@@ -24,8 +24,8 @@
 #define LOG_EVERY_MS 10000
 
 static _Atomic uint64_t m_requests, m_commands, m_billable, m_in, m_out, m_errors;
-static _Atomic uint64_t m_committed, m_duplicates, m_spilled, m_replayed, m_rejected,
-    m_lost, m_failures;
+static _Atomic uint64_t m_committed, m_duplicates, m_conflicts, m_spilled, m_replayed,
+    m_rejected, m_lost, m_failures;
 
 /* The running meter; NULL fields when stopped. */
 static struct {
@@ -33,117 +33,14 @@ static struct {
     meter_queue *q;
     meter_spill *spill;
     meter_writer *w;
+    meter_node *node;
     meter_options o;
+    _Atomic uint64_t stop_at;       /* clock_mono_ms: stopping, spill from then on */
     pthread_t thread;
     char *spill_path;
     _Atomic uint64_t last_loss_log;
     _Atomic bool spill_failing;     /* the last spill write failed */
 } M;
-
-/* ==== Ids ==== */
-
-static _Atomic uint64_t id_last;
-static _Atomic uint64_t id_node_bits;
-
-#define SEQ_MASK ((1ULL << METER_SEQ_BITS) - 1)
-#define TIME_SHIFT (METER_SEQ_BITS + METER_NODE_BITS)
-
-void meter_id_seed(uint64_t at_least, int node_id)
-{
-    atomic_store(&id_node_bits, (uint64_t)(node_id & ((1 << METER_NODE_BITS) - 1))
-                                    << METER_SEQ_BITS);
-    uint64_t cur = atomic_load(&id_last);
-    while (cur < at_least && !atomic_compare_exchange_weak(&id_last, &cur, at_least)) {}
-}
-
-uint64_t meter_id_next(uint64_t time_ms)
-{
-    uint64_t node = atomic_load_explicit(&id_node_bits, memory_order_relaxed);
-    uint64_t t = time_ms > METER_EPOCH_MS ? time_ms - METER_EPOCH_MS : 0;
-    uint64_t base = t << TIME_SHIFT | node;
-    uint64_t cur = atomic_load_explicit(&id_last, memory_order_relaxed), next;
-    do {
-        /* The next sequence number in cur's ms; past the last one, the
-         * next ms (never carrying into the node bits). cur may come from
-         * another node (the seed): then move past it. */
-        uint64_t ct = cur >> TIME_SHIFT, cs = cur & SEQ_MASK;
-        next = cs == SEQ_MASK ? (ct + 1) << TIME_SHIFT | node : (ct << TIME_SHIFT | node | (cs + 1));
-        if (next <= cur) next = (ct + 1) << TIME_SHIFT | node;
-        if (next < base) next = base;
-    } while (!atomic_compare_exchange_weak_explicit(&id_last, &cur, next, memory_order_relaxed,
-                                                    memory_order_relaxed));
-    return next;
-}
-
-uint64_t meter_id_time_ms(uint64_t id)
-{
-    return (id >> TIME_SHIFT) + METER_EPOCH_MS;
-}
-
-/* ==== Events ==== */
-
-void meter_event_add_command(meter_event *e, const char *name, size_t len)
-{
-    meter_names *n = &e->names;
-    if (len >= METER_NAME_MAX) len = METER_NAME_MAX - 1;
-    for (uint32_t i = 0; i < n->n; i++)
-        if (!strncasecmp(n->e[i].name, name, len) && n->e[i].name[len] == '\0') {
-            n->e[i].count++;
-            return;
-        }
-    if (n->n == METER_NAMES) {
-        n->other++;
-        return;
-    }
-    char *dst = n->e[n->n].name;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        dst[i] = c >= 'a' && c <= 'z' ? (char)(c - 32) : (c > ' ' && c < 127 ? c : '?');
-    }
-    dst[len] = '\0';
-    n->e[n->n++].count = 1;
-}
-
-/* Appends src (at most max bytes, NUL-terminated) at out[*k], within cap. */
-static void put(char *out, size_t cap, size_t *k, const char *src, size_t max)
-{
-    size_t n = strnlen(src, max);
-    if (*k + n >= cap) n = *k + 1 < cap ? cap - *k - 1 : 0;
-    memcpy(out + *k, src, n);
-    *k += n;
-    out[*k] = '\0';
-}
-
-/* Appends the decimal v. */
-static void put_u32(char *out, size_t cap, size_t *k, uint32_t v)
-{
-    char d[11];
-    int i = 10;
-    d[i] = '\0';
-    do d[--i] = (char)('0' + v % 10);
-    while ((v /= 10) && i > 0);
-    put(out, cap, k, d + i, 10);
-}
-
-void meter_names_format(const meter_names *n, char *out, size_t cap)
-{
-    size_t k = 0;
-    if (cap == 0) return;
-    out[0] = '\0';
-    /* By hand: this runs once per event on the writer's hot path. */
-    for (uint32_t i = 0; i < n->n && i < METER_NAMES; i++) {
-        if (k) put(out, cap, &k, " ", 1);
-        put(out, cap, &k, n->e[i].name, METER_NAME_MAX);
-        if (n->e[i].count > 1) {
-            put(out, cap, &k, "*", 1);
-            put_u32(out, cap, &k, n->e[i].count);
-        }
-    }
-    if (n->other) {
-        put(out, cap, &k, k ? " +" : "+", 2);
-        put_u32(out, cap, &k, n->other);
-    }
-}
 
 static void copy_id(char *dst, const char *src)
 {
@@ -236,39 +133,69 @@ static int spill_list(const meter_batch *b, tg_err *err)
     return 0;
 }
 
+/* Counts a successful commit; a clash is an error, logged. */
+static void count_commit(const meter_commit_stats *st, const char *what)
+{
+    atomic_fetch_add_explicit(&m_committed, st->inserted, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m_duplicates, st->duplicates, memory_order_relaxed);
+    if (!st->conflicts) return;
+    atomic_fetch_add_explicit(&m_conflicts, st->conflicts, memory_order_relaxed);
+    fprintf(stderr, "tollgate: metering: ERROR: %llu %s event(s) had an id already stored for "
+            "a different event (first: %llu); stored under new ids and billed. Does another "
+            "writer share this node id?\n", (unsigned long long)st->conflicts, what,
+            (unsigned long long)st->first_conflict_id);
+}
+
+/* Spills list: true when done. Counts it as spilled, or as lost when
+ * give_up (stopping past the deadline, the database down too). */
+static bool writer_spill(meter_batch *list, size_t n, bool give_up)
+{
+    tg_err err;
+    if (spill_list(list, &err) == 0) {
+        atomic_store_explicit(&M.spill_failing, false, memory_order_relaxed);
+        atomic_fetch_add_explicit(&m_spilled, n, memory_order_relaxed);
+        return true;
+    }
+    atomic_store_explicit(&M.spill_failing, true, memory_order_relaxed);
+    fprintf(stderr, "tollgate: metering: %s\n", err.msg);
+    if (!give_up) return false;
+    atomic_fetch_add_explicit(&m_lost, n, memory_order_relaxed);
+    log_loss("database and spill file both failed at shutdown", n, &err);
+    return true;
+}
+
 /* Commits list, retrying while the database refuses. Spills instead when
- * the policy says so, or when stopping and the database stays down. */
-static void writer_handle(meter_batch *list, bool closing)
+ * the policy says so, or once the gateway has been stopping for
+ * STOP_RETRY_MS (meter_stop sets M.stop_at; the closing flag is read on
+ * every attempt and wakes the back-off sleep, so a database that stays
+ * down holds the shutdown for STOP_RETRY_MS, not forever). */
+static void writer_handle(meter_batch *list)
 {
     tg_err err;
     int delay = RETRY_MIN_MS;
-    uint64_t give_up = clock_mono_ms() + STOP_RETRY_MS;
     size_t n = list_rows(list);
     for (;;) {
-        uint64_t ins;
-        if (meter_writer_commit(M.w, list, &ins, &err) == 0) {
-            atomic_fetch_add_explicit(&m_committed, ins, memory_order_relaxed);
-            atomic_fetch_add_explicit(&m_duplicates, n - ins, memory_order_relaxed);
+        uint64_t stop_at = atomic_load(&M.stop_at);
+        bool past = stop_at && clock_mono_ms() >= stop_at;
+        if (!past) {
+            meter_commit_stats st;
+            if (meter_writer_commit(M.w, list, &st, &err) == 0) {
+                count_commit(&st, "recorded");
+                return;
+            }
+            atomic_fetch_add_explicit(&m_failures, 1, memory_order_relaxed);
+            fprintf(stderr, "tollgate: %s (%zu events waiting)\n", err.msg, n);
+            stop_at = atomic_load(&M.stop_at);
+            past = stop_at && clock_mono_ms() >= stop_at;
+        }
+        if ((M.o.overflow == METER_OVERFLOW_SPILL || past) && writer_spill(list, n, past))
             return;
+        int ms = delay;
+        if (stop_at) {
+            uint64_t now = clock_mono_ms();
+            ms = now >= stop_at ? 0 : (int)(stop_at - now < (uint64_t)ms ? stop_at - now : (uint64_t)ms);
         }
-        atomic_fetch_add_explicit(&m_failures, 1, memory_order_relaxed);
-        fprintf(stderr, "tollgate: metering: %s (%zu events waiting)\n", err.msg, n);
-        if (M.o.overflow == METER_OVERFLOW_SPILL || (closing && clock_mono_ms() >= give_up)) {
-            tg_err serr;
-            if (spill_list(list, &serr) == 0) {
-                atomic_store_explicit(&M.spill_failing, false, memory_order_relaxed);
-                atomic_fetch_add_explicit(&m_spilled, n, memory_order_relaxed);
-                return;
-            }
-            atomic_store_explicit(&M.spill_failing, true, memory_order_relaxed);
-            fprintf(stderr, "tollgate: metering: %s\n", serr.msg);
-            if (closing) {
-                atomic_fetch_add_explicit(&m_lost, n, memory_order_relaxed);
-                log_loss("database and spill file both failed at shutdown", n, &serr);
-                return;
-            }
-        }
-        usleep((useconds_t)delay * 1000);
+        meter_queue_sleep(M.q, ms);
         delay = delay * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : delay * 2;
     }
 }
@@ -281,7 +208,7 @@ static bool prune(void)
     uint64_t keep_ms = (uint64_t)M.o.retention_days * 86400000ULL, now = clock_wall_ms(), n = 0;
     if (now <= keep_ms) return false;
     if (meter_writer_prune(M.w, now - keep_ms, PRUNE_CHUNK, &n, &err)) {
-        fprintf(stderr, "tollgate: metering: %s\n", err.msg);
+        fprintf(stderr, "tollgate: %s\n", err.msg);
         return false;
     }
     return n == PRUNE_CHUNK;
@@ -303,7 +230,7 @@ static void *writer_main(void *arg)
         uint64_t now = clock_mono_ms();
         if (now >= deadline) deadline = now + (uint64_t)M.o.flush_ms;
         if (list) {
-            writer_handle(list, closing);
+            writer_handle(list);
             meter_queue_give_back(M.q, list);
         } else if (closing) {
             break;   /* closing: loop until take finds nothing */
@@ -333,15 +260,28 @@ int meter_start(const meter_options *o, tg_err *err)
     M.o.spill_path = M.spill_path;
     M.w = meter_writer_open(o->sqlite_path, o->sync_full, err);
     if (!M.w) goto out_free;
-    uint64_t replayed, max_id;
-    if (meter_writer_replay(M.w, M.spill_path, M.o.batch_events, &replayed, err)) goto out_free;
-    if (replayed) {
-        atomic_fetch_add(&m_replayed, replayed);
-        fprintf(stderr, "tollgate: metering: replayed %llu event(s) from %s\n",
-                (unsigned long long)replayed, M.spill_path);
-    }
+    /* The node first: replayed clashes are re-keyed with this node's ids. */
+    M.node = meter_node_claim(o->sqlite_path, o->node_id, err);
+    if (!M.node) goto out_free;
+    uint64_t max_id;
     if (meter_writer_max_id(M.w, &max_id, err)) goto out_free;
-    meter_id_seed(max_id, o->node_id);
+    meter_id_seed(max_id, meter_node_id(M.node));
+    if (meter_node_id(M.node) != o->node_id)
+        fprintf(stderr, "tollgate: metering: node id %d is held by another gateway on %s; "
+                "this one uses node id %d\n", o->node_id, o->sqlite_path, meter_node_id(M.node));
+    meter_commit_stats replayed;
+    if (meter_writer_replay(M.w, M.spill_path, M.o.batch_events, &replayed, err)) goto out_free;
+    if (replayed.inserted) {
+        atomic_fetch_add(&m_replayed, replayed.inserted);
+        fprintf(stderr, "tollgate: metering: replayed %llu event(s) from %s\n",
+                (unsigned long long)replayed.inserted, M.spill_path);
+    }
+    if (replayed.conflicts) count_commit(&(meter_commit_stats){.conflicts = replayed.conflicts,
+                                           .first_conflict_id = replayed.first_conflict_id},
+                                         "replayed");
+    /* Replayed rows may carry ids above the stored ones. */
+    if (meter_writer_max_id(M.w, &max_id, err)) goto out_free;
+    meter_id_seed(max_id, meter_node_id(M.node));
     M.q = meter_queue_new(M.o.queue_events, M.o.batch_events);
     M.spill = meter_spill_new(M.spill_path);
     atomic_store(&M.running, true);
@@ -356,6 +296,7 @@ out_free:
     meter_queue_free(M.q);
     meter_spill_free(M.spill);
     meter_writer_free(M.w);
+    meter_node_release(M.node);
     free(M.spill_path);
     memset(&M, 0, sizeof M);
     return -1;
@@ -365,11 +306,17 @@ void meter_stop(void)
 {
     if (!atomic_load(&M.running)) return;
     atomic_store(&M.running, false);
+    /* Bounded: the writer retries the database until stop_at, then spills
+     * what is left (see writer_handle). */
+    uint64_t stop_at = clock_mono_ms() + STOP_RETRY_MS;
+    atomic_store(&M.stop_at, stop_at);
+    meter_writer_set_deadline(M.w, stop_at);
     meter_queue_close(M.q);
     pthread_join(M.thread, NULL);
     meter_queue_free(M.q);
     meter_spill_free(M.spill);
     meter_writer_free(M.w);
+    meter_node_release(M.node);
     free(M.spill_path);
     memset(&M, 0, sizeof M);
 }
@@ -386,6 +333,7 @@ void meter_snapshot(meter_totals *out)
     out->errors = atomic_load(&m_errors);
     out->committed = atomic_load(&m_committed);
     out->duplicates = atomic_load(&m_duplicates);
+    out->conflicts = atomic_load(&m_conflicts);
     out->spilled = atomic_load(&m_spilled);
     out->replayed = atomic_load(&m_replayed);
     out->rejected = atomic_load(&m_rejected);
@@ -397,9 +345,11 @@ void meter_snapshot(meter_totals *out)
 void meter_format_totals(const meter_totals *t, char *out, size_t cap)
 {
     snprintf(out, cap, "metering: %llu recorded, %llu committed, %llu duplicate, "
-             "%llu spilled, %llu replayed, %llu rejected, %llu lost, %llu commit failures",
+             "%llu id clashes, %llu spilled, %llu replayed, %llu rejected, %llu lost, "
+             "%llu commit failures",
              (unsigned long long)t->requests, (unsigned long long)t->committed,
-             (unsigned long long)t->duplicates, (unsigned long long)t->spilled,
+             (unsigned long long)t->duplicates, (unsigned long long)t->conflicts,
+             (unsigned long long)t->spilled,
              (unsigned long long)t->replayed, (unsigned long long)t->rejected,
              (unsigned long long)t->lost, (unsigned long long)t->commit_failures);
 }

@@ -21,6 +21,9 @@
  * like the reject policy. In both modes an event that finds no room
  * anywhere is counted as lost and logged; nothing is dropped quietly.
  *
+ * The event itself (meter_event, its names, kinds, outcomes and ids) is
+ * billing/meter_event.h, included here for the callers.
+ *
  * Lifecycle: meter_start() before the worker threads, meter_stop() after
  * every request has completed; meter_stop drains the queue to SQLite (or
  * the spill file) before returning. Without meter_start (metering = off,
@@ -35,64 +38,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
-
-/* Codes are stored in SQLite (meter_outcomes, migrations/0002). */
-typedef enum {
-    METER_OK = 0,
-    METER_REDIS_ERROR = 1,
-    METER_BAD_REQUEST = 2,
-    METER_AUTH_FAILURE = 3,
-    METER_FORBIDDEN = 4,
-    METER_BACKEND_UNAVAILABLE = 5,
-    METER_QUOTA_REJECTED = 6,
-    METER_BACKLOG = 7,            /* refused by meter_admit(): not queued */
-} meter_outcome;
-
-/* Codes are stored in SQLite (meter_kinds). */
-typedef enum {
-    METER_SINGLE = 0,
-    METER_PIPELINE = 1,
-    METER_MULTI_EXEC = 2,
-    METER_OTHER = 3,
-    METER_STREAM = 4,
-} meter_kind;
-
-#define METER_ID_MAX 64          /* tenant, database, jti (with NUL) */
-#define METER_NAMES 6            /* distinct command names kept per event */
-#define METER_NAME_MAX 24        /* longer names are cut */
-
-/* The command names of one request, distinct, in first-seen order, with
- * their counts; `other` counts commands past the METER_NAMES distinct
- * names. Rendered as "SET*2 GET +3" in meter_events.command_names. */
-typedef struct meter_names {
-    struct {
-        char name[METER_NAME_MAX];
-        uint32_t count;
-    } e[METER_NAMES];
-    uint32_t n;
-    uint32_t other;
-} meter_names;
-
-typedef struct meter_event {
-    uint64_t time_ms;            /* wall clock, ms since the epoch */
-    const char *tenant_id;       /* NULL when authentication failed */
-    const char *database_id;
-    const char *jti;
-    meter_kind kind;
-    uint32_t commands;           /* commands sent to Redis */
-    uint32_t billable_commands;  /* minus free housekeeping (PING...) */
-    uint64_t bytes_in, bytes_out;
-    int http_status;
-    meter_outcome outcome;
-    uint32_t backend_us;         /* submit to last reply */
-    meter_names names;           /* filled by meter_event_add_command */
-} meter_event;
-
-/* Adds one command name (name[0..len), any case) to e->names. */
-void meter_event_add_command(meter_event *e, const char *name, size_t len);
-
-/* Renders names as "SET*2 GET +3" into out (cap bytes, NUL-terminated). */
-void meter_names_format(const meter_names *n, char *out, size_t cap);
+#include "billing/meter_event.h"
 
 typedef enum { METER_OVERFLOW_REJECT, METER_OVERFLOW_SPILL } meter_overflow;
 
@@ -104,7 +50,8 @@ typedef struct meter_options {
     int flush_ms;                /* longest wait before a partial batch commits */
     long retention_days;         /* raw events older than this are pruned */
     meter_overflow overflow;
-    int node_id;                 /* 0..63, in every event id */
+    int node_id;                 /* 0..63, preferred: the first free one from it is
+                                  * claimed (billing/meter_node.h) */
     bool sync_full;              /* PRAGMA synchronous=FULL (else NORMAL) */
 } meter_options;
 
@@ -124,20 +71,6 @@ bool meter_admit(void);
 /* Queues one event (copies it; e's strings are not kept). */
 void meter_record(const meter_event *e);
 
-/* ==== Ids ==== */
-
-#define METER_EPOCH_MS 1735689600000ULL   /* 2025-01-01T00:00:00Z */
-#define METER_SEQ_BITS 16
-#define METER_NODE_BITS 6
-
-/* A new id, unique in this process and above every id seen by
- * meter_id_seed(): (ms since METER_EPOCH_MS) << 22 | node << 16 | seq.
- * More than 65536 ids in one ms borrow from the next ms, so ids stay
- * unique and increasing. Lock-free. */
-uint64_t meter_id_next(uint64_t time_ms);
-void meter_id_seed(uint64_t at_least, int node_id);
-uint64_t meter_id_time_ms(uint64_t id);
-
 /* ==== Counters ==== */
 
 typedef struct meter_totals {
@@ -145,7 +78,8 @@ typedef struct meter_totals {
     uint64_t requests, commands, billable_commands, bytes_in, bytes_out, errors;
     /* Where events went. */
     uint64_t committed;          /* inserted into meter_events */
-    uint64_t duplicates;         /* ignored on insert: already stored */
+    uint64_t duplicates;         /* ignored on insert: already stored, same content */
+    uint64_t conflicts;          /* id stored for another event: re-keyed, an error */
     uint64_t spilled;            /* appended to the spill file */
     uint64_t replayed;           /* inserted from a spill file at start */
     uint64_t rejected;           /* requests refused by meter_admit() */

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "billing/meter.h"
+#include "billing/meter_event.h"
 
 typedef struct plan {
     char id[METER_ID_MAX];

@@ -146,6 +146,20 @@ void meter_queue_close(meter_queue *q)
     pthread_mutex_unlock(&q->mu);
 }
 
+bool meter_queue_sleep(meter_queue *q, int ms)
+{
+    uint64_t until = clock_mono_ms() + (uint64_t)(ms > 0 ? ms : 0);
+    struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000};
+    pthread_mutex_lock(&q->mu);
+    bool was_closing = q->closing;
+    /* Pushes signal cv too: wait again until the time is up or closing. */
+    while ((was_closing || !q->closing) && clock_mono_ms() < until)
+        if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) == ETIMEDOUT) break;
+    bool closing = q->closing;
+    pthread_mutex_unlock(&q->mu);
+    return closing;
+}
+
 size_t meter_queue_free_buffers(const meter_queue *q)
 {
     return atomic_load_explicit(&q->nfree, memory_order_relaxed);

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "billing/meter.h"
+#include "billing/meter_event.h"
 
 typedef struct meter_row {
     uint64_t id;
@@ -68,6 +68,11 @@ void meter_queue_give_back(meter_queue *q, meter_batch *list);
 
 /* Wakes the writer for a final drain. */
 void meter_queue_close(meter_queue *q);
+
+/* Writer side, between retries: sleeps ms milliseconds, or less when the
+ * queue is closed meanwhile (not when it was closed already). Returns
+ * whether it is closing. */
+bool meter_queue_sleep(meter_queue *q, int ms);
 
 /* Free buffers / all buffers: the admission check reads these (relaxed). */
 size_t meter_queue_free_buffers(const meter_queue *q);

@@ -4,13 +4,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/mem.h"
+#include "billing/meter_event.h"
 #include "billing/period.h"
 #include "billing/spill.h"
 
@@ -25,9 +28,16 @@ typedef struct agg_entry {
     uint64_t requests, commands, billable, bytes_in, bytes_out, errors;
 } agg_entry;
 
+#define BUSY_MS 5000             /* longest wait for another connection's lock */
+
 struct meter_writer {
-    sqlite3 *db;
-    sqlite3_stmt *ins_event, *upsert_rollup, *closed, *spill_get, *spill_set;
+    char *path;
+    bool sync_full;
+    sqlite3 *db;                     /* NULL after a failed reopen */
+    bool reopen;                     /* the connection failed: replace it */
+    uint64_t busy_since;
+    _Atomic uint64_t deadline_ms;    /* clock_mono_ms; 0: none */
+    sqlite3_stmt *ins_event, *upsert_rollup, *closed, *spill_get, *spill_set, *get_event;
     agg_entry *agg;
     size_t agg_cap;                  /* power of two */
     size_t *agg_used;                /* indexes in use, to reset them */
@@ -53,6 +63,10 @@ static const char SQL_UPSERT_ROLLUP[] =
     " bytes_in = bytes_in + excluded.bytes_in,"
     " bytes_out = bytes_out + excluded.bytes_out,"
     " errors = errors + excluded.errors";
+static const char SQL_GET_EVENT[] =
+    "SELECT time_ms, tenant_id, database_id, jti, kind, commands, billable_commands,"
+    " command_names, bytes_in, bytes_out, http_status, outcome, backend_us"
+    " FROM meter_events WHERE id = ?";
 static const char SQL_CLOSED[] = "SELECT period FROM usage_periods";
 static const char SQL_SPILL_GET[] = "SELECT offset FROM meter_spill_replays WHERE file_id = ?";
 static const char SQL_SPILL_SET[] =
@@ -61,29 +75,68 @@ static const char SQL_SPILL_SET[] =
 
 /* ==== Opening ==== */
 
-meter_writer *meter_writer_open(const char *sqlite_path, bool sync_full, tg_err *err)
+/* The busy handler: waits for another connection's write lock up to
+ * BUSY_MS, in steps of at most 20 ms, and no longer than the deadline set
+ * by meter_writer_set_deadline (so a stopping gateway is not held up by a
+ * lock). Returns 0 to give up (SQLITE_BUSY). */
+static int busy_wait(void *arg, int count)
 {
-    meter_writer *w = xcalloc(1, sizeof *w);
-    if (sqlite3_open_v2(sqlite_path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        tg_fail(err, 500, "metering: sqlite %s: %s", sqlite_path,
-                w->db ? sqlite3_errmsg(w->db) : "cannot open");
-        goto out_free;
+    meter_writer *w = arg;
+    uint64_t now = clock_mono_ms();
+    if (count == 0) w->busy_since = now;
+    uint64_t deadline = atomic_load_explicit(&w->deadline_ms, memory_order_relaxed);
+    if (now - w->busy_since >= BUSY_MS || (deadline && now >= deadline)) return 0;
+    usleep(count < 20 ? (useconds_t)(count + 1) * 1000 : 20000);
+    return 1;
+}
+
+/* Closes the connection and its statements (the writer stays usable:
+ * conn_open opens it again). */
+static void conn_close(meter_writer *w)
+{
+    sqlite3_stmt **st[] = {&w->ins_event, &w->upsert_rollup, &w->closed, &w->spill_get,
+                           &w->spill_set, &w->get_event};
+    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+        sqlite3_finalize(*st[i]);
+        *st[i] = NULL;
     }
-    sqlite3_busy_timeout(w->db, 5000);
+    sqlite3_close(w->db);
+    w->db = NULL;
+}
+
+/* Opens the connection: refuses a state file this process cannot write
+ * (SQLite would quietly open it read-only), sets the pragmas, takes and
+ * releases the write lock once (the -wal and -shm files can be created),
+ * prepares the statements. 0, or -1 with err and no connection. */
+static int conn_open(meter_writer *w, tg_err *err)
+{
+    if (sqlite3_open_v2(w->path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        tg_fail(err, 500, "metering: sqlite %s: %s", w->path,
+                w->db ? sqlite3_errmsg(w->db) : "cannot open");
+        goto out_close;
+    }
+    if (sqlite3_db_readonly(w->db, "main") == 1) {
+        tg_fail(err, 500, "metering: state file %s is read-only for this process (uid %u): "
+                "usage could not be recorded, make it writable", w->path, (unsigned)geteuid());
+        goto out_close;
+    }
+    sqlite3_busy_handler(w->db, busy_wait, w);
     char *msg = NULL;
     /* An 8 MB page cache keeps the B-tree's right edge and the rollups index
      * in memory between batches: the writer appends (time-ordered ids) and
      * touches one rollup row per tenant-minute, so 32 MB bought no speed
      * (~620K events/s either way) and only resident memory. */
-    if (sqlite3_exec(w->db, sync_full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                                        " PRAGMA cache_size=-8192;"
-                                      : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                        " PRAGMA cache_size=-8192;",
-                     NULL, NULL, &msg) != SQLITE_OK) {
-        tg_fail(err, 500, "metering: %s", msg ? msg : "pragma failed");
+    if (sqlite3_exec(w->db, w->sync_full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                           " PRAGMA cache_size=-8192;"
+                                         : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                           " PRAGMA cache_size=-8192;",
+                     NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(w->db, "BEGIN IMMEDIATE; ROLLBACK;", NULL, NULL, &msg) != SQLITE_OK) {
+        tg_fail(err, 500, "metering: state file %s is not writable: %s", w->path,
+                msg ? msg : sqlite3_errmsg(w->db));
         sqlite3_free(msg);
-        goto out_free;
+        goto out_close;
     }
     struct {
         sqlite3_stmt **st;
@@ -91,35 +144,73 @@ meter_writer *meter_writer_open(const char *sqlite_path, bool sync_full, tg_err 
     } stmts[] = {
         {&w->ins_event, SQL_INS_EVENT}, {&w->upsert_rollup, SQL_UPSERT_ROLLUP},
         {&w->closed, SQL_CLOSED},       {&w->spill_get, SQL_SPILL_GET},
-        {&w->spill_set, SQL_SPILL_SET},
+        {&w->spill_set, SQL_SPILL_SET}, {&w->get_event, SQL_GET_EVENT},
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         if (sqlite3_prepare_v3(w->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
                                stmts[i].st, NULL) != SQLITE_OK) {
             tg_fail(err, 500, "metering: %s (is the schema migrated?)", sqlite3_errmsg(w->db));
-            goto out_free;
+            goto out_close;
         }
-    w->month_lo = w->month_hi = -1;
-    return w;
+    w->reopen = false;
+    return 0;
 
-out_free:
-    meter_writer_free(w);
-    return NULL;
+out_close:
+    conn_close(w);
+    return -1;
+}
+
+/* Before any use: a connection that failed is replaced by a fresh one
+ * (a file whose permissions or disk were fixed is used again). */
+static int conn_ready(meter_writer *w, tg_err *err)
+{
+    if (w->db && !w->reopen) return 0;
+    conn_close(w);
+    return conn_open(w, err);
+}
+
+/* Records a failed statement: err gets "metering: what: <sqlite message>";
+ * anything but a busy or locked database marks the connection for
+ * reopening. Returns -1. */
+static int db_fail(meter_writer *w, tg_err *err, const char *what)
+{
+    int code = sqlite3_errcode(w->db);
+    if (code != SQLITE_BUSY && code != SQLITE_LOCKED) w->reopen = true;
+    return tg_fail(err, 503, "metering: %s: %s", what, sqlite3_errmsg(w->db));
+}
+
+meter_writer *meter_writer_open(const char *sqlite_path, bool sync_full, tg_err *err)
+{
+    meter_writer *w = xcalloc(1, sizeof *w);
+    w->path = xstrdup(sqlite_path);
+    w->sync_full = sync_full;
+    w->month_lo = w->month_hi = -1;
+    if (conn_open(w, err)) {
+        meter_writer_free(w);
+        return NULL;
+    }
+    return w;
 }
 
 void meter_writer_free(meter_writer *w)
 {
     if (!w) return;
-    sqlite3_finalize(w->ins_event);
-    sqlite3_finalize(w->upsert_rollup);
-    sqlite3_finalize(w->closed);
-    sqlite3_finalize(w->spill_get);
-    sqlite3_finalize(w->spill_set);
-    sqlite3_close(w->db);
+    conn_close(w);
+    free(w->path);
     free(w->agg);
     free(w->agg_used);
     free(w->closed_months);
     free(w);
+}
+
+void meter_writer_set_deadline(meter_writer *w, uint64_t mono_ms)
+{
+    atomic_store(&w->deadline_ms, mono_ms);
+}
+
+sqlite3 *meter_writer_db(meter_writer *w)
+{
+    return w->db;
 }
 
 /* ==== Rollup aggregation ==== */
@@ -228,16 +319,17 @@ static int load_closed(meter_writer *w, tg_err *err)
         w->closed_months[w->nclosed++] = m;
     }
     sqlite3_reset(w->closed);
-    if (rc != SQLITE_DONE) return tg_fail(err, 500, "metering: %s", sqlite3_errmsg(w->db));
+    if (rc != SQLITE_DONE) return db_fail(w, err, "usage periods");
     return 0;
 }
 
-static int insert_row(meter_writer *w, const meter_row *r, bool *inserted)
+/* Inserts r under id; *fresh tells whether a row was added (false: the id
+ * is taken). 0, or -1 on a database error. */
+static int insert_row(meter_writer *w, const meter_row *r, uint64_t id, const char *names,
+                      bool *fresh)
 {
-    char names[256];
-    meter_names_format(&r->names, names, sizeof names);
     sqlite3_stmt *st = w->ins_event;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->id);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)r->time_ms);
     sqlite3_bind_text(st, 3, r->tenant_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, r->database_id, -1, SQLITE_STATIC);
@@ -253,8 +345,63 @@ static int insert_row(meter_writer *w, const meter_row *r, bool *inserted)
     sqlite3_bind_int64(st, 14, r->backend_us);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    *inserted = rc == SQLITE_DONE && sqlite3_changes(w->db) == 1;
+    *fresh = rc == SQLITE_DONE && sqlite3_changes(w->db) == 1;
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static bool text_is(sqlite3_stmt *st, int col, const char *s)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    return !strcmp(t ? t : "", s);
+}
+
+/* Whether the stored event r->id has r's content (a replayed or retried
+ * row) or not (two writers gave one id to different events). */
+static int stored_same(meter_writer *w, const meter_row *r, const char *names, bool *same)
+{
+    sqlite3_stmt *st = w->get_event;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->id);
+    int rc = sqlite3_step(st);
+    *same = rc == SQLITE_ROW &&
+            sqlite3_column_int64(st, 0) == (sqlite3_int64)r->time_ms &&
+            text_is(st, 1, r->tenant_id) && text_is(st, 2, r->database_id) &&
+            text_is(st, 3, r->jti) && sqlite3_column_int(st, 4) == r->kind &&
+            sqlite3_column_int64(st, 5) == r->commands &&
+            sqlite3_column_int64(st, 6) == r->billable_commands && text_is(st, 7, names) &&
+            sqlite3_column_int64(st, 8) == (sqlite3_int64)r->bytes_in &&
+            sqlite3_column_int64(st, 9) == (sqlite3_int64)r->bytes_out &&
+            sqlite3_column_int(st, 10) == r->http_status &&
+            sqlite3_column_int(st, 11) == r->outcome &&
+            sqlite3_column_int64(st, 12) == r->backend_us;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Stores one row: new, a duplicate of the same event (ignored), or a clash
+ * with a different event under its id, which is stored under a fresh id
+ * from this process's generator and counted. *billed tells whether the
+ * rollups must count it. 0, or -1 on a database error. */
+static int store_row(meter_writer *w, const meter_row *r, meter_commit_stats *st, bool *billed)
+{
+    char names[256];
+    bool fresh, same;
+    meter_names_format(&r->names, names, sizeof names);
+    *billed = false;
+    if (insert_row(w, r, r->id, names, &fresh)) return -1;
+    if (fresh) goto out_billed;
+    if (stored_same(w, r, names, &same)) return -1;
+    if (same) {
+        st->duplicates++;
+        return 0;
+    }
+    if (!st->conflicts++) st->first_conflict_id = r->id;
+    for (int tries = 0; !fresh && tries < 4; tries++)
+        if (insert_row(w, r, meter_id_next(r->time_ms), names, &fresh)) return -1;
+    if (!fresh) return -1;
+out_billed:
+    st->inserted++;
+    *billed = true;
+    return 0;
 }
 
 static int write_rollups(meter_writer *w)
@@ -293,44 +440,43 @@ static int set_spill_progress(meter_writer *w, const char *file_id, int64_t offs
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Commits list; with spill_id, records (spill_id, spill_offset) too. */
+/* Commits list; with spill_id, records (spill_id, spill_offset) too. st
+ * gets the counts on success (zeroed first). */
 static int commit_list(meter_writer *w, const meter_batch *list, const char *spill_id,
-                       int64_t spill_offset, uint64_t *inserted, tg_err *err)
+                       int64_t spill_offset, meter_commit_stats *st, tg_err *err)
 {
     size_t total = 0;
-    uint64_t ins = 0;
-    if (inserted) *inserted = 0;
+    meter_commit_stats got = {0};
+    memset(st, 0, sizeof *st);
+    if (conn_ready(w, err)) return -1;
     for (const meter_batch *b = list; b; b = b->next) total += b->n;
     agg_reserve(w, total);
     if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return tg_fail(err, 503, "metering: begin: %s", sqlite3_errmsg(w->db));
+        return db_fail(w, err, "begin");
     if (load_closed(w, err)) goto out_rollback;
     for (const meter_batch *b = list; b; b = b->next)
         for (size_t i = 0; i < b->n; i++) {
-            bool fresh;
-            if (insert_row(w, &b->rows[i], &fresh)) {
-                tg_fail(err, 503, "metering: insert: %s", sqlite3_errmsg(w->db));
+            bool billed;
+            if (store_row(w, &b->rows[i], &got, &billed)) {
+                db_fail(w, err, "insert");
                 goto out_rollback;
             }
-            if (fresh) {
-                agg_add(w, &b->rows[i]);
-                ins++;
-            }
+            if (billed) agg_add(w, &b->rows[i]);
         }
     if (write_rollups(w)) {
-        tg_fail(err, 503, "metering: rollups: %s", sqlite3_errmsg(w->db));
+        db_fail(w, err, "rollups");
         goto out_rollback;
     }
     if (spill_id && set_spill_progress(w, spill_id, spill_offset)) {
-        tg_fail(err, 503, "metering: spill progress: %s", sqlite3_errmsg(w->db));
+        db_fail(w, err, "spill progress");
         goto out_rollback;
     }
     if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        tg_fail(err, 503, "metering: commit: %s", sqlite3_errmsg(w->db));
+        db_fail(w, err, "commit");
         goto out_rollback;
     }
     agg_reset(w);
-    if (inserted) *inserted = ins;
+    *st = got;
     return 0;
 
 out_rollback:
@@ -339,18 +485,19 @@ out_rollback:
     return -1;
 }
 
-int meter_writer_commit(meter_writer *w, const meter_batch *list, uint64_t *inserted,
+int meter_writer_commit(meter_writer *w, const meter_batch *list, meter_commit_stats *st,
                         tg_err *err)
 {
-    return commit_list(w, list, NULL, 0, inserted, err);
+    return commit_list(w, list, NULL, 0, st, err);
 }
 
 /* ==== Spill replay, pruning ==== */
 
 int meter_writer_replay(meter_writer *w, const char *path, size_t chunk,
-                        uint64_t *replayed, tg_err *err)
+                        meter_commit_stats *replayed, tg_err *err)
 {
-    *replayed = 0;
+    memset(replayed, 0, sizeof *replayed);
+    if (conn_ready(w, err)) return -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT) return 0;
@@ -387,9 +534,13 @@ int meter_writer_replay(meter_writer *w, const char *path, size_t chunk,
         b->n = (size_t)got / sizeof b->rows[0];   /* a torn last row is ignored */
         if (b->n == 0) break;
         off += (int64_t)(b->n * sizeof b->rows[0]);
-        uint64_t ins;
-        if (commit_list(w, b, file_id, off, &ins, err)) goto out_free;
-        *replayed += ins;
+        meter_commit_stats st;
+        if (commit_list(w, b, file_id, off, &st, err)) goto out_free;
+        replayed->inserted += st.inserted;
+        replayed->duplicates += st.duplicates;
+        if (st.conflicts && !replayed->conflicts)
+            replayed->first_conflict_id = st.first_conflict_id;
+        replayed->conflicts += st.conflicts;
     }
     if (unlink(path)) {
         tg_fail(err, 500, "spill %s: %s", path, strerror(errno));
@@ -408,6 +559,7 @@ int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit, uint
 {
     if (deleted) *deleted = 0;
     if (before_ms <= METER_EPOCH_MS) return 0;
+    if (conn_ready(w, err)) return -1;
     sqlite3_stmt *st;
     /* The oldest `limit` ids below the cut: a rowid range scan, short
      * enough not to hold the write lock for long. */
@@ -418,7 +570,7 @@ int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit, uint
     sqlite3_bind_int64(st, 2, (sqlite3_int64)(limit ? limit : INT64_MAX));
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return tg_fail(err, 503, "metering: prune: %s", sqlite3_errmsg(w->db));
+    if (rc != SQLITE_DONE) return db_fail(w, err, "prune");
     if (deleted) *deleted = (uint64_t)sqlite3_changes(w->db);
     return 0;
 }
@@ -427,6 +579,7 @@ int meter_writer_max_id(meter_writer *w, uint64_t *out, tg_err *err)
 {
     sqlite3_stmt *st;
     *out = 0;
+    if (conn_ready(w, err)) return -1;
     if (sqlite3_prepare_v2(w->db, "SELECT coalesce(max(id), 0) FROM meter_events", -1, &st,
                            NULL))
         return tg_fail(err, 500, "metering: %s", sqlite3_errmsg(w->db));

@@ -5,7 +5,12 @@
  * Exactly-once: events are inserted with INSERT OR IGNORE on their unique
  * id, and only rows that were actually inserted are added to the rollups,
  * so committing the same rows twice (a retried batch, a spill file
- * replayed after a crash) changes nothing the second time. Spill replay
+ * replayed after a crash) changes nothing the second time. An id already
+ * stored with different content is not a duplicate but a clash (two
+ * writers gave one id to two events, which node ids prevent): the event is
+ * stored under a fresh id from this process's generator and billed, and
+ * the clash is counted (meter_commit_stats.conflicts) for the caller to
+ * log. Spill replay
  * also records its progress (file id, offset) in the same transaction as
  * the rows, so a file is replayed once even after its events were pruned.
  *
@@ -14,12 +19,18 @@
  * set is read inside each batch transaction, which serialises with
  * `usage close` through SQLite's write lock.
  *
- * A meter_writer owns one connection (WAL, busy_timeout, synchronous NORMAL
- * or FULL) and prepared statements; it is used by one thread at a time.
+ * A meter_writer owns one connection (WAL, a busy handler of at most 5 s,
+ * synchronous NORMAL or FULL) and prepared statements; it is used by one
+ * thread at a time (but meter_writer_set_deadline may be called from any).
+ * A connection that failed (anything but a busy or locked database) is
+ * closed and opened again before the next use, so a state file whose disk
+ * or permissions were fixed is used again; until it opens, every call
+ * fails with the reason.
  */
 #ifndef TG_METER_WRITER_H
 #define TG_METER_WRITER_H
 
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,21 +39,35 @@
 
 typedef struct meter_writer meter_writer;
 
-/* Opens sqlite_path (already migrated). NULL with err on failure. Free
- * with meter_writer_free (NULL accepted). */
+/* What one commit (or replay) did with its rows. */
+typedef struct meter_commit_stats {
+    uint64_t inserted;           /* new rows, clashes included: billed */
+    uint64_t duplicates;         /* already stored, same content: ignored */
+    uint64_t conflicts;          /* id stored with other content: re-keyed */
+    uint64_t first_conflict_id;  /* for the log line */
+} meter_commit_stats;
+
+/* Opens sqlite_path (already migrated). NULL with err on failure, which
+ * includes a file this process cannot write ("read-only") and one whose
+ * write lock cannot be taken within the busy timeout. Free with
+ * meter_writer_free (NULL accepted). */
 meter_writer *meter_writer_open(const char *sqlite_path, bool sync_full, tg_err *err);
 void meter_writer_free(meter_writer *w);
 
-/* Commits every row of the batch list in one transaction. *inserted (may
- * be NULL) gets the rows that were new. 0, or -1 with err; on -1 nothing
- * was written and the caller still owns the rows. */
-int meter_writer_commit(meter_writer *w, const meter_batch *list, uint64_t *inserted,
+/* From any thread: from mono_ms (clock_mono_ms) on, waits for another
+ * connection's lock give up at once (the gateway is stopping). */
+void meter_writer_set_deadline(meter_writer *w, uint64_t mono_ms);
+
+/* Commits every row of the batch list in one transaction. st gets the
+ * counts. 0, or -1 with err; on -1 nothing was written and the caller
+ * still owns the rows. */
+int meter_writer_commit(meter_writer *w, const meter_batch *list, meter_commit_stats *st,
                         tg_err *err);
 
 /* Replays the spill file at path (absent: nothing to do) in transactions
- * of `chunk` rows, then deletes it. *replayed gets rows newly inserted. */
+ * of `chunk` rows, then deletes it. *replayed gets the summed counts. */
 int meter_writer_replay(meter_writer *w, const char *path, size_t chunk,
-                        uint64_t *replayed, tg_err *err);
+                        meter_commit_stats *replayed, tg_err *err);
 
 /* Deletes raw events older than before_ms, at most `limit` of them (0: no
  * limit), oldest first, by id range; rollups stay. *deleted (may be NULL)
@@ -52,5 +77,10 @@ int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit,
 
 /* The largest event id stored (0 if none). */
 int meter_writer_max_id(meter_writer *w, uint64_t *out, tg_err *err);
+
+/* The current connection (NULL after a failed reopen), for tests that
+ * need to break it (PRAGMA max_page_count: a full disk for this
+ * connection only). */
+sqlite3 *meter_writer_db(meter_writer *w);
 
 #endif

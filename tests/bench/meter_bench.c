@@ -106,7 +106,7 @@ static double bench_writer(const char *path, uint64_t n, uint64_t t0)
             r->names = e.names;
         }
         double s = now_s();   /* time the commits only */
-        uint64_t ins;
+        meter_commit_stats ins;
         if (meter_writer_commit(w, b, &ins, &err)) {
             fprintf(stderr, "meter_bench: %s\n", err.msg);
             exit(1);

@@ -2,10 +2,14 @@
  * queue, batch commits with rollups, exactly-once replays, late events,
  * drain on stop, the overflow policies. On throwaway SQLite files. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "billing/meter.h"
+#include "billing/meter_node.h"
 #include "billing/queue.h"
 #include "billing/spill.h"
 #include "billing/writer.h"
@@ -219,9 +223,9 @@ TEST(writer_rollups_and_idempotent_commit)
     make_row(&b->rows[b->n++], 103, NOV_MS + 2000, "tA", "dA", METER_REDIS_ERROR, 1);
     make_row(&b->rows[b->n++], 104, NOV_MS + 61000, "tA", "dA", METER_OK, 3);
     make_row(&b->rows[b->n++], 105, NOV_MS, "tB", "dB", METER_OK, 2);
-    uint64_t ins;
+    meter_commit_stats ins;
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0);
-    CHECK(ins == 5);
+    CHECK(ins.inserted == 5);
     CHECK(query_int(path, "SELECT count(*) FROM meter_rollups") == 4);
     CHECK(query_int(path, "SELECT requests FROM meter_rollups WHERE tenant_id='tA'"
                           " AND outcome=0 AND minute=29386800") == 2);
@@ -233,7 +237,7 @@ TEST(writer_rollups_and_idempotent_commit)
                           " WHERE bill_period='2025-11'") == 1);
     /* The same batch again (a retry, a replay): nothing changes. */
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0);
-    CHECK(ins == 0);
+    CHECK(ins.inserted == 0);
     CHECK(query_int(path, "SELECT sum(commands) FROM meter_rollups") == 17);
     CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 5);
     /* Half old, half new: only the new half counts. */
@@ -241,7 +245,7 @@ TEST(writer_rollups_and_idempotent_commit)
     make_row(&b->rows[b->n++], 105, NOV_MS, "tB", "dB", METER_OK, 2);
     make_row(&b->rows[b->n++], 106, NOV_MS, "tB", "dB", METER_OK, 2);
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0);
-    CHECK(ins == 1);
+    CHECK(ins.inserted == 1);
     CHECK(query_int(path, "SELECT commands FROM meter_rollups WHERE tenant_id='tB'") == 4);
     uint64_t max;
     CHECK(meter_writer_max_id(w, &max, &err) == 0 && max == 106);
@@ -258,8 +262,8 @@ TEST(writer_late_events_billed_in_next_open_period)
     meter_writer *w = meter_writer_open(path, false, &err);
     meter_batch *b = batch_new(2);
     make_row(&b->rows[b->n++], 201, NOV_MS, "tA", "dA", METER_OK, 4);
-    uint64_t ins;
-    CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins == 1);
+    meter_commit_stats ins;
+    CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins.inserted == 1);
     CHECK(query_int(path, "SELECT commands FROM meter_rollups WHERE bill_period='2026-01'"
                           " AND minute=29386800") == 4);
     free(b);
@@ -275,8 +279,9 @@ TEST(writer_prune_keeps_rollups)
     uint64_t old = clock_wall_ms() - 10 * 86400000ULL, recent = clock_wall_ms();
     make_row(&b->rows[b->n++], (old - METER_EPOCH_MS) << 22, old, "tA", "dA", METER_OK, 1);
     make_row(&b->rows[b->n++], (recent - METER_EPOCH_MS) << 22, recent, "tA", "dA", METER_OK, 1);
-    uint64_t ins, del;
-    CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins == 2);
+    meter_commit_stats ins;
+    uint64_t del;
+    CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins.inserted == 2);
     CHECK(meter_writer_prune(w, clock_wall_ms() - 7 * 86400000ULL, 0, &del, &err) == 0);
     CHECK(del == 1);
     CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
@@ -288,13 +293,111 @@ TEST(writer_prune_keeps_rollups)
     for (uint64_t i = 0; i < 3; i++)
         make_row(&b->rows[b->n++], ((old - METER_EPOCH_MS) << 22) + 1 + i, old, "tA", "dA",
                  METER_OK, 1);
-    CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins == 3);
+    CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins.inserted == 3);
     CHECK(meter_writer_prune(w, clock_wall_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 2);
     CHECK(meter_writer_prune(w, clock_wall_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 1);
     CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
     CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 5);
     free(b);
     meter_writer_free(w);
+}
+
+TEST(writer_id_clash_is_rekeyed_counted_and_billed)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_writer *w = meter_writer_open(path, false, &err);
+    meter_batch *b = batch_new(2);
+    make_row(&b->rows[b->n++], 401, NOV_MS, "tA", "dA", METER_OK, 1);
+    meter_commit_stats st;
+    CHECK(meter_writer_commit(w, b, &st, &err) == 0 && st.inserted == 1);
+    /* The same event again: a duplicate, ignored. */
+    CHECK(meter_writer_commit(w, b, &st, &err) == 0);
+    CHECK(st.inserted == 0 && st.duplicates == 1 && st.conflicts == 0);
+    /* Another event under the same id (two writers on one node id): not
+     * dropped, stored under a new id, billed, counted. */
+    b->n = 0;
+    make_row(&b->rows[b->n++], 401, NOV_MS, "tB", "dB", METER_OK, 5);
+    CHECK(meter_writer_commit(w, b, &st, &err) == 0);
+    CHECK(st.conflicts == 1 && st.inserted == 1 && st.duplicates == 0);
+    CHECK(st.first_conflict_id == 401);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 2);
+    CHECK(query_int(path, "SELECT commands FROM meter_events WHERE tenant_id='tB'") == 5);
+    CHECK(query_int(path, "SELECT sum(commands) FROM meter_rollups WHERE tenant_id='tB'") == 5);
+    /* Content differs in any field, not just the tenant. */
+    b->rows[0].tenant_id[1] = 'A';
+    b->rows[0].database_id[1] = 'A';
+    b->rows[0].commands = 1;
+    b->rows[0].billable_commands = 1;
+    b->rows[0].bytes_out = 21;
+    CHECK(meter_writer_commit(w, b, &st, &err) == 0 && st.conflicts == 1);
+    free(b);
+    meter_writer_free(w);
+}
+
+/* A full disk for the writer's connection only (max_page_count), then a
+ * fresh connection: the writer must reopen to use the file again. */
+TEST(writer_reopens_its_connection_after_a_failure)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_writer *w = meter_writer_open(path, false, &err);
+    CHECK(w != NULL);
+    if (!w) return;
+    CHECK(sqlite3_exec(meter_writer_db(w), "PRAGMA max_page_count = 1", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    meter_batch *b = batch_new(2000);
+    for (uint64_t i = 0; i < 2000; i++)
+        make_row(&b->rows[b->n++], 1000 + i, NOV_MS, "tA", "dA", METER_OK, 1);
+    meter_commit_stats st;
+    CHECK(meter_writer_commit(w, b, &st, &err) == -1);   /* "database or disk is full" */
+    CHECK(strstr(err.msg, "full") != NULL);
+    CHECK(meter_writer_commit(w, b, &st, &err) == 0 && st.inserted == 2000);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 2000);
+    free(b);
+    meter_writer_free(w);
+}
+
+/* Runs fn in a child process as an unprivileged user (root writes any
+ * file whatever its mode); true when it exits 0. */
+static bool as_nobody(bool (*fn)(const char *), const char *path)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgid(65534) || setuid(65534))) _exit(2);
+        _exit(fn(path) ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static bool refused_read_only(const char *path)
+{
+    tg_err err;
+    meter_writer *w = meter_writer_open(path, false, &err);
+    if (w) {
+        fprintf(stderr, "  a read-only state file was accepted\n");
+        meter_writer_free(w);
+        return false;
+    }
+    meter_options o = {.sqlite_path = path, .queue_events = 64, .batch_events = 16};
+    if (meter_start(&o, &err) == 0) {
+        meter_stop();
+        return false;
+    }
+    fprintf(stderr, "  (refused: %s)\n", err.msg);
+    return strstr(err.msg, "read-only") != NULL;
+}
+
+TEST(writer_refuses_a_read_only_state_file)
+{
+    const char *path = fresh_db();
+    chmod(dir, 0755);
+    chmod(path, 0444);
+    CHECK(as_nobody(refused_read_only, path));
+    chmod(path, 0644);
+    chmod(dir, 0700);
 }
 
 /* ==== Spill file and replay ==== */
@@ -310,7 +413,7 @@ TEST(spill_replay_exactly_once)
     /* Row 301 was committed before the crash; 302..304 only spilled. */
     meter_batch *b = batch_new(4);
     make_row(&b->rows[b->n++], 301, NOV_MS, "tA", "dA", METER_OK, 1);
-    uint64_t ins;
+    meter_commit_stats ins;
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0);
     meter_spill *s = meter_spill_new(spill);
     meter_row rows[4];
@@ -324,15 +427,15 @@ TEST(spill_replay_exactly_once)
     fclose(f);
     snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s.2'", spill, copy, spill, copy);
     CHECK(system(cmd) == 0);
-    uint64_t replayed;
+    meter_commit_stats replayed;
     CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0);
-    CHECK(replayed == 3);
+    CHECK(replayed.inserted == 3);
     CHECK(access(spill, F_OK) != 0);   /* deleted after the replay */
     CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
     /* The process died before unlink: the same file comes back. */
     rename(copy, spill);
     CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0);
-    CHECK(replayed == 0);
+    CHECK(replayed.inserted == 0);
     CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
     /* Even once its events were pruned, a replayed file counts nothing. */
     char copy2[330];
@@ -340,10 +443,10 @@ TEST(spill_replay_exactly_once)
     rename(copy2, spill);
     exec_sql(path, "DELETE FROM meter_events");
     CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0);
-    CHECK(replayed == 0);
+    CHECK(replayed.inserted == 0);
     CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
     /* No file: nothing to do. */
-    CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0 && replayed == 0);
+    CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0 && replayed.inserted == 0);
     free(b);
     meter_writer_free(w);
 }
@@ -499,6 +602,109 @@ TEST(meter_spill_policy_refuses_when_the_spill_file_fails)
     CHECK(stored + (long long)(after.lost - before.lost) == admitted);
 }
 
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "FAIL test_meter.c: meter_stop still waiting after 20 s\n";
+    if (write(1, msg, sizeof msg - 1)) { /* exiting anyway */ }
+    _exit(1);
+}
+
+/* Finding 1 of issue 11: a database that stays locked (or full) while the
+ * gateway stops must not hold meter_stop: the writer retries for
+ * STOP_RETRY_MS (3 s) after the stop, then spills. */
+TEST(meter_stop_is_bounded_while_the_database_cannot_commit)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_options o = opts(path, 4096, 64, METER_OVERFLOW_REJECT);
+    meter_totals before, after;
+    meter_snapshot(&before);
+    CHECK(meter_start(&o, &err) == 0);
+    sqlite3 *lock;
+    sqlite3_open(path, &lock);
+    sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    record_n(500, "tn_stop");
+    usleep(300 * 1000);   /* the writer is retrying by now */
+    signal(SIGALRM, on_alarm);
+    alarm(20);
+    uint64_t t0 = clock_mono_ms();
+    meter_stop();
+    uint64_t took = clock_mono_ms() - t0;
+    alarm(0);
+    meter_snapshot(&after);
+    fprintf(stderr, "  meter_stop took %llu ms\n", (unsigned long long)took);
+    CHECK(took >= 2900 && took < 4500);
+    CHECK(after.lost == before.lost);
+    CHECK(after.spilled - before.spilled == 500);
+    sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(lock);
+    CHECK(meter_start(&o, &err) == 0);   /* replays the spill */
+    meter_stop();
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id='tn_stop'") == 500);
+}
+
+TEST(node_ids_claimed_per_state_file)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_node *a = meter_node_claim(path, 0, &err), *b = meter_node_claim(path, 0, &err);
+    CHECK(a && b);
+    if (!a || !b) return;
+    CHECK(meter_node_id(a) == 0 && meter_node_id(b) == 1);
+    meter_node_release(a);
+    meter_node *c = meter_node_claim(path, 0, &err);
+    CHECK(c && meter_node_id(c) == 0);   /* released: free again */
+    meter_node *d = meter_node_claim(path, 63, &err);
+    CHECK(d && meter_node_id(d) == 63);
+    meter_node_release(b);
+    meter_node_release(c);
+    meter_node_release(d);
+    CHECK(meter_node_claim("/proc/no-such-dir/state.db", 0, &err) == NULL);
+}
+
+/* Finding 2 of issue 11: two processes with the default node id on one
+ * state file, recording at the same time: every event is stored. */
+static void two_writer_child(const char *path, int go_fd, const char *tenant)
+{
+    tg_err err;
+    meter_options o = opts(path, 65536, 4096, METER_OVERFLOW_REJECT);
+    meter_totals before, t;
+    meter_snapshot(&before);   /* the counters are the parent's copy */
+    if (meter_start(&o, &err)) {
+        fprintf(stderr, "  child: %s\n", err.msg);
+        _exit(2);
+    }
+    char c;
+    if (read(go_fd, &c, 1) != 1) _exit(3);
+    record_n(30000, tenant);
+    meter_stop();
+    meter_snapshot(&t);
+    _exit(t.lost != before.lost || t.conflicts != before.conflicts ? 4 : 0);
+}
+
+TEST(meter_two_processes_on_one_state_file_lose_nothing)
+{
+    const char *path = fresh_db();
+    int go[2];
+    if (pipe(go)) return;
+    pid_t p1 = fork();
+    if (p1 == 0) two_writer_child(path, go[0], "tn_p1");
+    pid_t p2 = fork();
+    if (p2 == 0) two_writer_child(path, go[0], "tn_p2");
+    usleep(300 * 1000);   /* both started */
+    CHECK(write(go[1], "gg", 2) == 2);
+    int s1, s2;
+    waitpid(p1, &s1, 0);
+    waitpid(p2, &s2, 0);
+    close(go[0]);
+    close(go[1]);
+    CHECK(WIFEXITED(s1) && WEXITSTATUS(s1) == 0 && WIFEXITED(s2) && WEXITSTATUS(s2) == 0);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 60000);
+    CHECK(query_int(path, "SELECT count(DISTINCT (id >> 16) & 63) FROM meter_events") == 2);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 60000);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) return 1;
@@ -510,11 +716,17 @@ int main(void)
     RUN(writer_rollups_and_idempotent_commit);
     RUN(writer_late_events_billed_in_next_open_period);
     RUN(writer_prune_keeps_rollups);
+    RUN(writer_id_clash_is_rekeyed_counted_and_billed);
+    RUN(writer_reopens_its_connection_after_a_failure);
+    RUN(writer_refuses_a_read_only_state_file);
     RUN(spill_replay_exactly_once);
     RUN(meter_drains_everything_on_stop);
     RUN(meter_reject_policy_under_a_stalled_database);
     RUN(meter_spill_policy_when_the_database_fails);
     RUN(meter_spill_policy_refuses_when_the_spill_file_fails);
+    RUN(meter_stop_is_bounded_while_the_database_cannot_commit);
+    RUN(node_ids_claimed_per_state_file);
+    RUN(meter_two_processes_on_one_state_file_lose_nothing);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd)) { /* best effort */ }

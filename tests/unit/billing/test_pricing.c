@@ -57,7 +57,7 @@ static void commit(const char *path, uint64_t t, const char *tenant, const char 
         r->http_status = 200;
         r->outcome = (uint8_t)outcome;
     }
-    uint64_t ins;
+    meter_commit_stats ins;
     if (meter_writer_commit(w, b, &ins, &err)) fprintf(stderr, "  commit: %s\n", err.msg);
     free(b);
     meter_writer_free(w);
