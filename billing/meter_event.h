@@ -25,6 +25,8 @@ typedef enum {
     METER_BACKEND_UNAVAILABLE = 5,
     METER_QUOTA_REJECTED = 6,
     METER_BACKLOG = 7,            /* refused by meter_admit(): not queued */
+    METER_SENT_UNANSWERED = 8,    /* written to Redis, the answer lost (504,
+                                     connection lost): may have run, bills */
 } meter_outcome;
 
 /* Codes are stored in SQLite (meter_kinds). */

@@ -403,13 +403,27 @@ static void answer(tg_request *r)
                                        &out, ct));
 }
 
-static void on_replies(void *ctx, const tg_err *err)
+/* None of the request's commands reached Redis: none is metered as sent
+ * (the metering rule: only commands written to Redis count). */
+static void unsend(dp_request *d)
+{
+    for (int i = 0; i < d->cmds.n; i++)
+        if (d->per) d->per[i].sent = -1;
+    d->nsent = 0;
+    d->billable = 0;
+}
+
+static void on_replies(void *ctx, const tg_err *err, bool sent)
 {
     tg_request *r = ctx;
     dp_request *d = dp_of(r);
     d->inflight = false;
     d->backend_us = (uint32_t)(clock_mono_us() - d->submit_us);
     if (err) {
+        /* Written to Redis, the answer lost (timeout, connection lost):
+         * the commands may have run, so they bill (issue 11, finding 4). */
+        if (sent) d->outcome = METER_SENT_UNANSWERED;
+        else unsend(d);         /* never reached Redis: nothing to bill */
         dp_error(r, (unsigned)err->status, err->msg);
         return;
     }
@@ -454,9 +468,7 @@ static route_result execute(tg_request *r, bool transaction)
         keyspace_out ko = {CMD_REPLY_PLAIN, false};
         if (admit(d, &r->arena, transaction, r->method == M_HEAD, c, &v, &ko, &err)) {
             if (d->kind != METER_PIPELINE) { /* nothing is sent: nothing billed */
-                for (int k = 0; k < i; k++) d->per[k].sent = -1;
-                d->nsent = 0;
-                d->billable = 0;
+                unsend(d);
                 dp_error(r, (unsigned)err.status, err.msg);
                 return ROUTE_DONE;
             }
@@ -480,6 +492,7 @@ static route_result execute(tg_request *r, bool transaction)
     if (backend_submit(d->be, d->send, d->nsent, transaction,
                        d->ks.len ? d->database_id : NULL, d->replies, on_replies, r,
                        &err)) {
+        unsend(d);
         dp_error(r, (unsigned)err.status, err.msg);
         return ROUTE_DONE;
     }

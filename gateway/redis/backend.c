@@ -42,6 +42,9 @@ typedef struct op {
     uint64_t bytes;           /* of its request's replies so far
                                  (max_reply_bytes), carried slice to slice */
     bool transaction;         /* MULTI ... EXEC: not capped together */
+    uint64_t first_byte;      /* b->written before its first byte was: once
+                                 b->written passes it, Redis has (some of)
+                                 its commands */
 } op;
 
 struct backend {
@@ -62,6 +65,7 @@ struct backend {
     int hs_pending;           /* handshake replies still expected */
     buf obuf;                 /* user commands */
     size_t opos;
+    uint64_t written;         /* bytes of obuf ever sent */
     redisReader *reader;
     resp_scan scan;           /* reply boundaries, ahead of reader */
     bool dropping;            /* the reply in progress is being dropped */
@@ -198,7 +202,7 @@ static void fail_all(backend *b, const char *why)
                 freeReplyObject(o.replies[i]);
                 o.replies[i] = NULL;
             }
-            if (o.done) o.done(o.ctx, &e);
+            if (o.done) o.done(o.ctx, &e, b->written > o.first_byte);
         }
     }
 }
@@ -401,7 +405,8 @@ int backend_submit(backend *b, const backend_cmd *cmds, int n, bool transaction,
     if (ensure_connecting(b, err)) return -1;
     static const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
     uint64_t deadline = clock_mono_ms() + (uint64_t)b->o.command_timeout_ms;
-    op o = {.ctx = ctx, .replies = replies, .deadline = deadline};
+    op o = {.ctx = ctx, .replies = replies, .deadline = deadline,
+            .first_byte = b->written + (b->obuf.len - b->opos)};
     for (int i = 0; i < n; i++) {
         const char *want = db_user && !cmds[i].as_gateway ? db_user : "";
         if (strcmp(want, b->user)) { /* switch users: close the slice so far */
@@ -505,7 +510,7 @@ static void on_reply(backend *b, redisReply *r)
                 break;
             }
         }
-    if (done.replies && done.done) done.done(done.ctx, NULL);
+    if (done.replies && done.done) done.done(done.ctx, NULL, true);
 }
 
 /* An error reply of our own, as hiredis would have built it. */
@@ -616,6 +621,7 @@ static int write_some(backend *b, buf *out, size_t *pos)
         ssize_t w = send(b->fd, out->data + *pos, out->len - *pos, MSG_NOSIGNAL);
         if (w > 0) {
             *pos += (size_t)w;
+            if (out == &b->obuf) b->written += (uint64_t)w;
             continue;
         }
         if (w < 0 && errno == EINTR) continue;
@@ -694,6 +700,7 @@ void backend_check_timeouts(backend *b, uint64_t now)
     head->overdue = true;
     head->deadline = now + (uint64_t)b->o.command_timeout_ms;
     void *ctx = head->ctx;
+    bool sent = b->written > head->first_byte;
     if (head->internal || !head->replies) return;
     backend_done_fn done = NULL;
     for (size_t i = 0; i < b->count; i++) { /* its last slice holds done */
@@ -704,7 +711,7 @@ void backend_check_timeouts(backend *b, uint64_t now)
     if (done) {
         tg_err e;
         tg_fail(&e, 504, "ERR backend command timeout");
-        done(ctx, &e);
+        done(ctx, &e, sent);
     }
 }
 

@@ -44,8 +44,10 @@ typedef struct backend_opts {
 
 /* Called once per operation: err NULL when all replies arrived (in
  * replies[0..n)), else the operation failed and replies must be ignored
- * (those that did arrive are freed by the backend). */
-typedef void (*backend_done_fn)(void *ctx, const tg_err *err);
+ * (those that did arrive are freed by the backend). sent: some of its
+ * commands were written to Redis, so they may have run (billable, whatever
+ * the answer); always true on success. */
+typedef void (*backend_done_fn)(void *ctx, const tg_err *err, bool sent);
 
 /* One command to send, and whose ACL user runs it (see backend_submit). */
 typedef struct backend_cmd {

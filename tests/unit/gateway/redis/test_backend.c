@@ -43,8 +43,9 @@ typedef struct op_rec {
     uint64_t at;         /* when done was called */
 } op_rec;
 
-static void on_done(void *ctx, const tg_err *err)
+static void on_done(void *ctx, const tg_err *err, bool sent)
 {
+    (void)sent;
     op_rec *o = ctx;
     o->done = true;
     o->at = clock_mono_ms();
