@@ -36,7 +36,10 @@ LOCKER=$!
 exec 7>"$TG_TMP/lockin"
 echo "BEGIN IMMEDIATE;" >&7
 echo "SELECT 1;" >&7
-sleep 0.3
+# Wait until the lock is really held (a loaded machine may be slow to start
+# sqlite3): only then does the load meet a state file that cannot commit.
+lock_held() { ! sqlite3 "$DBF" 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null; }
+wait_for lock_held || fail sigterm-locked-state-lock-taken "sqlite3 did not take the lock"
 node "$HERE/load.mjs" "http://127.0.0.1:$P" "$TOK" 1500 8 "$TG_TMP/load1.txt"
 SENT1=$(ok_count "$TG_TMP/load1.txt")
 T0=$(date +%s%N)
