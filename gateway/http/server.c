@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "gateway/http/conn.h"
 #include "gateway/http/request.h"
 #include "gateway/http/worker.h"
 
@@ -61,7 +62,9 @@ static void on_wake(ev_watch *self, uint32_t events)
 static void worker_tick(http_worker *w, bool run_mhd)
 {
     const http_app *a = w->app;
-    if (a->check_timeouts) a->check_timeouts(w->state, clock_mono_ms());
+    uint64_t now = clock_mono_ms();
+    conn_check_deadlines(w, now);
+    if (a->check_timeouts) a->check_timeouts(w->state, now);
     if (run_mhd || w->answered) {
         w->progress = w->answered; /* sending answers is progress too */
         w->answered = false;
@@ -93,14 +96,15 @@ static int worker_timeout(http_worker *w)
         }
     }
     if (w->answered) t = 0;
-    return t > 1000 ? 1000 : (int)t;
+    /* Head deadlines are checked at least every 200 ms, drains each 50. */
+    uint64_t most = w->draining ? 50 : w->nconns ? 200 : 1000;
+    return t > most ? (int)most : (int)t;
 }
 
 static void *worker_main(void *arg)
 {
     http_worker *w = arg;
     struct epoll_event evs[128];
-    bool draining = false;
     uint64_t drain_deadline = 0;
     for (;;) {
         int n = epoll_wait(w->epfd, evs, 128, worker_timeout(w));
@@ -110,12 +114,17 @@ static void *worker_main(void *arg)
             ew->on_event(ew, evs[i].events);
         }
         worker_tick(w, w->mhd_ready);
-        if (!draining && __atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE)) {
-            draining = true;
+        if (!w->draining && __atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE)) {
+            w->draining = true;
             drain_deadline = clock_mono_ms() + (uint64_t)w->drain_ms;
             MHD_quiesce_daemon(w->mhd);
         }
-        if (draining && (w->waiting == 0 || clock_mono_ms() >= drain_deadline)) break;
+        /* Draining: no connection is left waiting for a next request; one
+         * whose request has begun is answered, with Connection: close. */
+        if (w->draining) conn_close_idle(w);
+        if (w->draining && ((w->waiting == 0 && w->nconns == 0) ||
+                            clock_mono_ms() >= drain_deadline))
+            break;
     }
     /* Whatever still waits gets its answer (503); let it be written. */
     if (w->app->worker_drain) w->app->worker_drain(w->state);
@@ -180,16 +189,26 @@ static int worker_start(http_worker *w, const http_server *s, int fd,
     if (!w->state) return -1;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
     if (cert) flags |= MHD_USE_TLS;
-    long per = cfg->max_connections / (cfg->threads ? cfg->threads : 1);
+    long nthreads = cfg->threads ? cfg->threads : 1;
+    long per = cfg->max_connections / nthreads;
+    /* Per daemon, so each worker gets its share of the per-address cap (the
+     * kernel spreads one address's connections over the workers). */
+    long per_ip = (cfg->max_connections_per_ip + nthreads - 1) / nthreads;
     struct MHD_OptionItem tls_opts[] = {
         {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert},
         {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_OptionItem ip_opts[] = {
+        {per_ip > 0 ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_END, per_ip, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     w->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, request_access, w,
         MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, w,
+        MHD_OPTION_NOTIFY_CONNECTION, conn_notify, w,
+        MHD_OPTION_URI_LOG_CALLBACK, conn_request_line, w,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(per > 1 ? per : 1),
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
@@ -197,6 +216,7 @@ static int worker_start(http_worker *w, const http_server *s, int fd,
          * per idle connection and the size of a request's headers. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->connection_memory_kb * 1024,
         MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_ARRAY, ip_opts,
         MHD_OPTION_END);
     if (!w->mhd) return tg_fail(err, 500, "cannot start the HTTP server%s",
                                 cert ? " (check the TLS certificate and key)" : "");
