@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -17,6 +18,7 @@
 struct http_conn {
     struct http_conn *prev, *next;
     int fd;
+    struct sockaddr_storage peer;  /* counted in the worker's peers */
     uint64_t head_deadline;        /* monotonic ms; 0 while a request is served */
     bool line_seen;                /* the current request's line has come */
 };
@@ -56,6 +58,14 @@ void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         k->fd = ci ? ci->connect_fd : -1;
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr) {
+            /* sized by family: libmicrohttpd keeps only the address's own length */
+            size_t len = ci->client_addr->sa_family == AF_INET6
+                             ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+            memcpy(&k->peer, ci->client_addr, len);
+        }
+        peers_count(w->peers, (struct sockaddr *)&k->peer, 1);
         k->head_deadline = clock_mono_ms() + header_ms(w);
         k->next = w->conns;
         if (w->conns) w->conns->prev = k;
@@ -68,6 +78,7 @@ void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     if (!k) return;
     *socket_context = NULL;
     if (k->fd >= 0) drain_unread(k->fd);
+    peers_count(w->peers, (struct sockaddr *)&k->peer, -1);
     if (k->prev) k->prev->next = k->next;
     else w->conns = k->next;
     if (k->next) k->next->prev = k->prev;

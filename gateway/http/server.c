@@ -30,6 +30,7 @@ struct http_server {
     int port;
     int nworkers;               /* started daemons */
     http_worker *ws;
+    http_peers *peers;          /* connections per client address */
     pthread_t *tids;
     int nthreads;               /* running threads */
 };
@@ -138,6 +139,14 @@ static void *worker_main(void *arg)
 
 /* ==== Start-up ==== */
 
+/* A new connection: refused while its address has its cap open. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    http_worker *w = cls;
+    (void)len;
+    return peers_admit(w->peers, addr) ? MHD_YES : MHD_NO;
+}
+
 static int listen_socket(const char *addr, int port, tg_err *err)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE |
@@ -180,6 +189,7 @@ static int worker_start(http_worker *w, const http_server *s, int fd,
     w->cfg = cfg;
     w->app = &s->app;
     w->listen_fd = fd;
+    w->peers = s->peers;
     w->mhd_watch.on_event = on_mhd;
     w->wake_watch.on_event = on_wake;
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -189,22 +199,15 @@ static int worker_start(http_worker *w, const http_server *s, int fd,
     if (!w->state) return -1;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
     if (cert) flags |= MHD_USE_TLS;
-    long nthreads = cfg->threads ? cfg->threads : 1;
-    long per = cfg->max_connections / nthreads;
-    /* Per daemon, so each worker gets its share of the per-address cap (the
-     * kernel spreads one address's connections over the workers). */
-    long per_ip = (cfg->max_connections_per_ip + nthreads - 1) / nthreads;
+    long per = cfg->max_connections / (cfg->threads ? cfg->threads : 1);
     struct MHD_OptionItem tls_opts[] = {
         {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert},
         {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key},
         {MHD_OPTION_END, 0, NULL},
     };
-    struct MHD_OptionItem ip_opts[] = {
-        {per_ip > 0 ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_END, per_ip, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
+
     w->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, request_access, w,
+        flags, 0, accept_policy, w, request_access, w,
         MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, w,
         MHD_OPTION_NOTIFY_CONNECTION, conn_notify, w,
@@ -216,7 +219,6 @@ static int worker_start(http_worker *w, const http_server *s, int fd,
          * per idle connection and the size of a request's headers. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->connection_memory_kb * 1024,
         MHD_OPTION_ARRAY, tls_opts,
-        MHD_OPTION_ARRAY, ip_opts,
         MHD_OPTION_END);
     if (!w->mhd) return tg_fail(err, 500, "cannot start the HTTP server%s",
                                 cert ? " (check the TLS certificate and key)" : "");
@@ -257,6 +259,7 @@ http_server *http_server_new(const tg_config *cfg, const http_app *app,
     s->ws = xcalloc((size_t)nw, sizeof *s->ws);
     s->tids = xcalloc((size_t)nw, sizeof *s->tids);
     s->port = (int)s->cfg.port;
+    s->peers = peers_new(s->cfg.max_connections_per_ip);
     for (int i = 0; i < nw; i++) {
         http_worker *w = &s->ws[i];
         w->id = i;
@@ -308,5 +311,6 @@ void http_server_stop(http_server *s, int drain_ms)
     for (int i = 0; i < s->nworkers; i++) worker_free(&s->ws[i]);
     free(s->ws);
     free(s->tids);
+    peers_free(s->peers);
     free(s);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/ev.h"
+#include "gateway/http/peers.h"
 #include "gateway/http/app.h"
 
 typedef struct http_conn http_conn;   /* conn.c's, one per connection */
@@ -33,6 +34,7 @@ typedef struct http_worker {
     bool stopping;              /* set by http_server_stop (atomics) */
     bool draining;              /* stopping seen: answers close their connection */
     http_conn *conns;           /* open connections (conn.c) */
+    http_peers *peers;          /* the server's, shared by the workers */
     int nconns;
     uint64_t next_conn_check;   /* monotonic ms of the next deadline walk */
     int drain_ms;               /* how long waiting requests may take then */
