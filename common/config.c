@@ -88,6 +88,13 @@ static const cfg_def cfg_defs[] = {
         "verified tokens cached per thread"),
     INT("connection_memory_kb", 8, 1024, "16", connection_memory_kb,
         "HTTP buffer per client connection; request headers must fit in about half"),
+    INT("header_timeout_s", 1, 3600, "10", header_timeout_s,
+        "a new connection must send a whole request head within this long; a "
+        "kept-alive one within idle_timeout_s of its last answer (then this "
+        "long from its request line)"),
+    INT("max_connections_per_ip", 0, 1000000, "1000", max_connections_per_ip,
+        "client connections from one address at once, over all threads (0: no "
+        "limit; counted per thread, each allowed its share)"),
     BOOL("log_requests", "false", log_requests,
          "log one line per request (never the token)"),
     BOOL("metering", "on", metering,

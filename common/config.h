@@ -63,6 +63,9 @@ typedef struct tg_config {
     long token_cache_size;
     bool log_requests;
     long connection_memory_kb;
+    /* Client connection limits (gateway/http/). */
+    long header_timeout_s;
+    long max_connections_per_ip;
     /* Metering and billing (billing/). */
     bool metering;
     long meter_queue_events;

@@ -13,6 +13,7 @@
 #include "billing/meter.h"
 #include "common/buf.h"
 #include "common/mem.h"
+#include "common/redact.h"
 #include "common/siphash.h"
 #include "gateway/handlers/accounting.h"
 #include "gateway/handlers/dataplane.h"
@@ -80,9 +81,10 @@ static void prefetch_table(const char *url, void *arg)
 {
     const tg_config *cfg = arg;
     tg_err err;
+    char shown[256];
     if (!backend_info_for(url, (int)cfg->redis_connect_timeout_ms, &err))
         fprintf(stderr, "tollgate: warning: backend %s: %s (will retry on use)\n",
-                url, err.msg);
+                redact_url(url, shown, sizeof shown), err.msg);
 }
 
 /* Command tables of the known backends, fetched once before serving. */

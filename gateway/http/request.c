@@ -8,7 +8,10 @@
 #include <strings.h>
 
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/mem.h"
+#include "common/redact.h"
+#include "gateway/http/conn.h"
 #include "gateway/http/respond.h"
 #include "gateway/http/route.h"
 #include "gateway/http/worker.h"
@@ -50,6 +53,14 @@ void *request_worker_app(const tg_request *r)
     return r->w->state;
 }
 
+/* Shutting down: the answer closes its connection, so no next request is
+ * read that could not be served. */
+static void close_if_draining(tg_request *r)
+{
+    if (r->w->draining)
+        MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
 void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp)
 {
     if (r->response) MHD_destroy_response(r->response);
@@ -62,6 +73,7 @@ void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp)
         r->waiting = false;
         r->w->waiting--;
         r->w->answered = true;
+        close_if_draining(r);
         if (MHD_queue_response(r->conn, r->status, r->response) != MHD_YES)
             fprintf(stderr, "tollgate: could not queue a response; closing\n");
         MHD_destroy_response(r->response);
@@ -72,6 +84,34 @@ void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp)
 void request_error(tg_request *r, unsigned status, const char *msg)
 {
     request_respond(r, status, respond_error(r->w->cfg, request_header(r, "Origin"), msg));
+}
+
+/* ==== Logging ==== */
+
+const char *request_log_path(const char *path, char *out, size_t cap)
+{
+    char first[48];
+    size_t n = 0, segs = 0;
+    const char *p = path;
+    while (*p == '/') p++;
+    /* The first segment, percent-decoded: the route or command name. */
+    for (; *p && *p != '/' && n < sizeof first; p++) {
+        int hi, lo;
+        if (*p == '%' && (hi = hex_value(p[1])) >= 0 && (lo = hex_value(p[2])) >= 0) {
+            first[n++] = (char)(hi << 4 | lo);
+            p += 2;
+        } else {
+            first[n++] = *p;
+        }
+    }
+    while (*p && *p != '/') p++;  /* a name longer than first[] is cut */
+    for (; *p; p++)
+        if (*p == '/' && p[1]) segs++;
+    char name[sizeof first * 4 + 1];
+    redact_escape(first, n, name, sizeof name);
+    if (segs) snprintf(out, cap, "/%s/<%zu arg%s>", name, segs, segs > 1 ? "s" : "");
+    else snprintf(out, cap, "/%s", name);
+    return out;
 }
 
 #define FREE_REQUESTS_MAX 256    /* recycled per worker */
@@ -101,6 +141,7 @@ static tg_request *request_new(http_worker *w, struct MHD_Connection *conn,
 
 static enum MHD_Result queue_answer(tg_request *r)
 {
+    close_if_draining(r);
     enum MHD_Result ok = MHD_queue_response(r->conn, r->status, r->response);
     MHD_destroy_response(r->response);
     r->response = NULL;
@@ -117,35 +158,95 @@ static enum MHD_Result answer_too_large(tg_request *r)
     return queue_answer(r);
 }
 
-/* The headers have arrived: a new request. A declared oversized body is
- * refused before it is read (the connection then closes, which is what a
- * client sending 1 GB wants anyway). */
+/* Bodies over max_request_bytes are read and thrown away up to this much
+ * more, then answered 413 on a connection still in step; past it the
+ * connection is closed. Answering at once and closing would reset the
+ * connection under a client still sending (Node's fetch then reports
+ * ECONNRESET, never the 413). */
+#define DISCARD_MAX_BYTES (8ULL << 20)
+
+static uint64_t discard_limit(const http_worker *w)
+{
+    return (uint64_t)w->cfg->max_request_bytes + DISCARD_MAX_BYTES;
+}
+
+typedef struct framing {
+    int lengths;                 /* Content-Length headers */
+    bool lengths_differ;
+    const char *length;          /* the first one's value */
+    int encodings;               /* Transfer-Encoding headers */
+    bool chunked;                /* ... the one there is says exactly chunked */
+} framing;
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind,
+                                      const char *key, const char *value)
+{
+    framing *f = cls;
+    (void)kind;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+        if (f->lengths++ && strcmp(f->length, value)) f->lengths_differ = true;
+        if (f->lengths == 1) f->length = value;
+    } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->encodings++;
+        f->chunked = !strcasecmp(value, "chunked");
+    }
+    return MHD_YES;
+}
+
+/* A request whose body's extent two parsers could read differently
+ * (request smuggling) is refused, and its connection closed: what follows
+ * on it cannot be trusted to be the next request. NULL when unambiguous. */
+static const char *framing_refusal(struct MHD_Connection *conn)
+{
+    framing f = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &f);
+    if (f.lengths_differ) return "ERR conflicting Content-Length headers";
+    if (f.lengths && f.encodings)
+        return "ERR Content-Length and Transfer-Encoding together";
+    if (f.encodings > 1 || (f.encodings && !f.chunked))
+        return "ERR unsupported Transfer-Encoding (only chunked)";
+    return NULL;
+}
+
+/* The headers have arrived: a new request. Ambiguous framing is refused
+ * and the connection closed; a declared body too large even to read away
+ * is refused before it is read (the connection then closes). */
 static enum MHD_Result on_headers(http_worker *w, struct MHD_Connection *conn,
                                   const char *url, const char *method, void **con_cls)
 {
     tg_request *r = request_new(w, conn, url, method);
     *con_cls = r;
+    conn_head_done(conn);
+    const char *why = framing_refusal(conn);
+    if (why) {
+        request_error(r, MHD_HTTP_BAD_REQUEST, why);
+        MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONNECTION, "close");
+        return queue_answer(r);
+    }
     const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         unsigned long long n = strtoull(cl, NULL, 10);
         if (n > (unsigned long long)w->cfg->max_request_bytes) {
-            r->body_seen = n;
-            return answer_too_large(r);
+            r->too_large = true;
+            if (n > discard_limit(w)) {
+                r->body_seen = n;
+                return answer_too_large(r);
+            }
         }
     }
     return MHD_YES;
 }
 
-/* A body chunk: kept up to the limit; chunked bodies far over it are cut
- * short. */
+/* A body chunk: kept up to the limit, then read away; bodies far over it
+ * are answered (and their connection closed) before they end. */
 static enum MHD_Result on_body(tg_request *r, const char *data, size_t *size)
 {
     uint64_t limit = (uint64_t)r->w->cfg->max_request_bytes;
     r->body_seen += *size;
-    if (r->body_seen > limit) {
+    if (r->too_large || r->body_seen > limit) {
         r->too_large = true;
         buf_release(&r->body);
-        if (r->body_seen > limit * 4) {
+        if (r->body_seen > discard_limit(r->w)) {
             *size = 0;
             return answer_too_large(r);
         }
@@ -213,9 +314,9 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     http_worker *w = cls;
     tg_request *r = *con_cls;
-    (void)conn;
     if (!r) return;
     *con_cls = NULL;
+    conn_request_done(w, conn);
     w->progress = true;
     if (r->waiting) { /* the client left first */
         r->waiting = false;
@@ -224,10 +325,13 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     bool aborted = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
     request_done_fn done = r->done ? r->done : w->app->request_done;
     if (done) done(r, aborted);
-    if (w->cfg->log_requests)
+    if (w->cfg->log_requests) {
+        char shown[96];
         fprintf(stderr, "tollgate: %s %u %s%s %llums\n", route_method_name(r->method),
-                r->status, r->path, aborted ? " (aborted)" : "",
+                r->status, request_log_path(r->path, shown, sizeof shown),
+                aborted ? " (aborted)" : "",
                 (unsigned long long)(clock_wall_ms() - r->start_ms));
+    }
     if (r->response) MHD_destroy_response(r->response);
     arena_release(&r->arena);
     if (w->nfree < FREE_REQUESTS_MAX && r->body.cap <= BODY_KEEP_MAX) {

@@ -90,6 +90,12 @@ bool request_bearer(const tg_request *r, const char **tok, size_t *len);
 const tg_config *request_config(const tg_request *r);
 void *request_worker_app(const tg_request *r);
 
+/* What the request log shows of a path: its first segment (the route or
+ * command name, percent-decoded, control bytes escaped as \xNN) and how
+ * many segments follow, never their values: "/set/<2 args>". Writes into
+ * out (cap bytes) and returns it. */
+const char *request_log_path(const char *path, char *out, size_t cap);
+
 /* Frees a worker's recycled requests (at worker exit). */
 void request_pool_free(struct http_worker *w);
 

@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "gateway/http/conn.h"
 #include "gateway/http/request.h"
 #include "gateway/http/worker.h"
 
@@ -29,6 +30,7 @@ struct http_server {
     int port;
     int nworkers;               /* started daemons */
     http_worker *ws;
+    http_peers *peers;          /* connections per client address */
     pthread_t *tids;
     int nthreads;               /* running threads */
 };
@@ -61,7 +63,9 @@ static void on_wake(ev_watch *self, uint32_t events)
 static void worker_tick(http_worker *w, bool run_mhd)
 {
     const http_app *a = w->app;
-    if (a->check_timeouts) a->check_timeouts(w->state, clock_mono_ms());
+    uint64_t now = clock_mono_ms();
+    conn_check_deadlines(w, now);
+    if (a->check_timeouts) a->check_timeouts(w->state, now);
     if (run_mhd || w->answered) {
         w->progress = w->answered; /* sending answers is progress too */
         w->answered = false;
@@ -93,14 +97,15 @@ static int worker_timeout(http_worker *w)
         }
     }
     if (w->answered) t = 0;
-    return t > 1000 ? 1000 : (int)t;
+    /* Head deadlines are checked at least every 200 ms, drains each 50. */
+    uint64_t most = w->draining ? 50 : w->nconns ? 200 : 1000;
+    return t > most ? (int)most : (int)t;
 }
 
 static void *worker_main(void *arg)
 {
     http_worker *w = arg;
     struct epoll_event evs[128];
-    bool draining = false;
     uint64_t drain_deadline = 0;
     for (;;) {
         int n = epoll_wait(w->epfd, evs, 128, worker_timeout(w));
@@ -110,12 +115,17 @@ static void *worker_main(void *arg)
             ew->on_event(ew, evs[i].events);
         }
         worker_tick(w, w->mhd_ready);
-        if (!draining && __atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE)) {
-            draining = true;
+        if (!w->draining && __atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE)) {
+            w->draining = true;
             drain_deadline = clock_mono_ms() + (uint64_t)w->drain_ms;
             MHD_quiesce_daemon(w->mhd);
         }
-        if (draining && (w->waiting == 0 || clock_mono_ms() >= drain_deadline)) break;
+        /* Draining: no connection is left waiting for a next request; one
+         * whose request has begun is answered, with Connection: close. */
+        if (w->draining) conn_close_idle(w);
+        if (w->draining && ((w->waiting == 0 && w->nconns == 0) ||
+                            clock_mono_ms() >= drain_deadline))
+            break;
     }
     /* Whatever still waits gets its answer (503); let it be written. */
     if (w->app->worker_drain) w->app->worker_drain(w->state);
@@ -128,6 +138,14 @@ static void *worker_main(void *arg)
 }
 
 /* ==== Start-up ==== */
+
+/* A new connection: refused while its address has its cap open. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    http_worker *w = cls;
+    (void)len;
+    return peers_admit(w->peers, addr) ? MHD_YES : MHD_NO;
+}
 
 static int listen_socket(const char *addr, int port, tg_err *err)
 {
@@ -171,6 +189,7 @@ static int worker_start(http_worker *w, const http_server *s, int fd,
     w->cfg = cfg;
     w->app = &s->app;
     w->listen_fd = fd;
+    w->peers = s->peers;
     w->mhd_watch.on_event = on_mhd;
     w->wake_watch.on_event = on_wake;
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -186,10 +205,13 @@ static int worker_start(http_worker *w, const http_server *s, int fd,
         {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key},
         {MHD_OPTION_END, 0, NULL},
     };
+
     w->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, request_access, w,
+        flags, 0, accept_policy, w, request_access, w,
         MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, w,
+        MHD_OPTION_NOTIFY_CONNECTION, conn_notify, w,
+        MHD_OPTION_URI_LOG_CALLBACK, conn_request_line, w,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(per > 1 ? per : 1),
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
@@ -237,6 +259,7 @@ http_server *http_server_new(const tg_config *cfg, const http_app *app,
     s->ws = xcalloc((size_t)nw, sizeof *s->ws);
     s->tids = xcalloc((size_t)nw, sizeof *s->tids);
     s->port = (int)s->cfg.port;
+    s->peers = peers_new(s->cfg.max_connections_per_ip);
     for (int i = 0; i < nw; i++) {
         http_worker *w = &s->ws[i];
         w->id = i;
@@ -288,5 +311,6 @@ void http_server_stop(http_server *s, int drain_ms)
     for (int i = 0; i < s->nworkers; i++) worker_free(&s->ws[i]);
     free(s->ws);
     free(s->tids);
+    peers_free(s->peers);
     free(s);
 }

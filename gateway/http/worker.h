@@ -6,9 +6,13 @@
 #define TG_WORKER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/ev.h"
+#include "gateway/http/peers.h"
 #include "gateway/http/app.h"
+
+typedef struct http_conn http_conn;   /* conn.c's, one per connection */
 
 typedef struct http_worker {
     int id;
@@ -28,6 +32,11 @@ typedef struct http_worker {
                                    requests (see worker_timeout) */
     bool mhd_ready;             /* its epoll fd fired this turn */
     bool stopping;              /* set by http_server_stop (atomics) */
+    bool draining;              /* stopping seen: answers close their connection */
+    http_conn *conns;           /* open connections (conn.c) */
+    http_peers *peers;          /* the server's, shared by the workers */
+    int nconns;
+    uint64_t next_conn_check;   /* monotonic ms of the next deadline walk */
     int drain_ms;               /* how long waiting requests may take then */
     ev_watch mhd_watch, wake_watch;
 } http_worker;
