@@ -23,7 +23,7 @@
 #include "common/err.h"
 
 #define KEYSCAN_PREFIX_MAX 64   /* longest key prefix of a shared database */
-#define KEYSCAN_SLICE_KEYS 1000 /* SCAN COUNT of one slice of a walk */
+#define KEYSCAN_SLICE_KEYS 2000 /* SCAN COUNT of one slice of a walk */
 
 /* Writes the glob pattern matching every key that starts with
  * prefix[0..len) ("<prefix>*", with the glob characters of the prefix

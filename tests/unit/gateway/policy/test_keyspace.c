@@ -266,7 +266,7 @@ TEST(rewrite_keyspace_commands)
     keyspace_out ko;
     /* Each is a walk of the prefix (keywalk.h); the first slice shows. */
     CHECK_STR(rewrite("keys user:*", false, &ko),
-              "walk: SCAN 0 MATCH db_00aa:user:* COUNT 1000");
+              "walk: SCAN 0 MATCH db_00aa:user:* COUNT 2000");
     CHECK(ko.as_gateway && ko.reply == CMD_REPLY_KEYS);
     CHECK_STR(rewrite("scan 0", false, &ko), "walk: SCAN 0 MATCH db_00aa:* COUNT 100");
     CHECK(ko.as_gateway && ko.reply == CMD_REPLY_SCAN);
@@ -288,13 +288,13 @@ TEST(rewrite_keyspace_commands)
               "walk: SCAN 0 MATCH db_00aa:* COUNT 999");
     CHECK_STR(rewrite("scan 18446744073709551615", false, NULL),
               "walk: SCAN 18446744073709551615 MATCH db_00aa:* COUNT 100");
-    CHECK_STR(rewrite("dbsize", false, &ko), "walk: SCAN 0 MATCH db_00aa:* COUNT 1000");
+    CHECK_STR(rewrite("dbsize", false, &ko), "walk: SCAN 0 MATCH db_00aa:* COUNT 2000");
     CHECK(ko.as_gateway);
     CHECK(refused("dbsize x", false));
     CHECK_STR(rewrite("flushdb async", false, NULL),
-              "walk: EVAL local r = redis.call('SCAN', ARGV[1], 'M 0 0 db_00aa:* 1000");
+              "walk: EVAL local r = redis.call('SCAN', ARGV[1], 'M 0 0 db_00aa:* 2000");
     CHECK_STR(rewrite("flushall", false, NULL),
-              "walk: EVAL local r = redis.call('SCAN', ARGV[1], 'M 0 0 db_00aa:* 1000");
+              "walk: EVAL local r = redis.call('SCAN', ARGV[1], 'M 0 0 db_00aa:* 2000");
     CHECK(refused("flushdb now", false));
     CHECK(!strncmp(rewrite("randomkey", false, &ko), "walk: SCAN ", 11));
     CHECK(strstr(rewrite("randomkey", false, &ko), " MATCH db_00aa:* COUNT 100"));

@@ -90,12 +90,12 @@ TEST(dbsize_counts_each_key_once_across_slices)
     arena_init(&a);
     keywalk *w = walk(&a, KEYWALK_DBSIZE, "db_1:*");
     redisReply *ans = NULL;
-    CHECK_STR(next_of(w), "SCAN 0 MATCH db_1:* COUNT 1000");
+    CHECK_STR(next_of(w), "SCAN 0 MATCH db_1:* COUNT 2000");
     CHECK(!keywalk_feed(w, page("12", "db_1:a", "db_1:b", NULL), &ans) && !ans);
-    CHECK_STR(next_of(w), "SCAN 12 MATCH db_1:* COUNT 1000");
+    CHECK_STR(next_of(w), "SCAN 12 MATCH db_1:* COUNT 2000");
     /* A rehash between slices: SCAN returns b again. */
     CHECK(!keywalk_feed(w, page("7", NULL), &ans));
-    CHECK_STR(next_of(w), "SCAN 7 MATCH db_1:* COUNT 1000");
+    CHECK_STR(next_of(w), "SCAN 7 MATCH db_1:* COUNT 2000");
     CHECK(keywalk_feed(w, page("0", "db_1:b", "db_1:c", NULL), &ans));
     CHECK(ans && ans->type == REDIS_REPLY_INTEGER && ans->integer == 3);
     CHECK(keywalk_slices(w) == 3);
@@ -139,7 +139,7 @@ TEST(keys_answers_distinct_matches_of_every_slice)
     arena_init(&a);
     keywalk *w = walk(&a, KEYWALK_KEYS, "db_1:user:*");
     redisReply *ans = NULL;
-    CHECK_STR(next_of(w), "SCAN 0 MATCH db_1:user:* COUNT 1000");
+    CHECK_STR(next_of(w), "SCAN 0 MATCH db_1:user:* COUNT 2000");
     CHECK(!keywalk_feed(w, page("3", "db_1:user:1", NULL), &ans));
     CHECK(!keywalk_feed(w, page("5", "db_1:user:2", "db_1:user:1", NULL), &ans));
     CHECK(keywalk_feed(w, page("0", "db_1:user:3", NULL), &ans));
@@ -177,9 +177,9 @@ TEST(flush_sends_one_bounded_script_per_slice)
     arena_init(&a);
     keywalk *w = walk(&a, KEYWALK_FLUSH, "db_1:*");
     redisReply *ans = NULL;
-    CHECK_STR(next_of(w), "EVAL local r = re 0 0 db_1:* 1000");
+    CHECK_STR(next_of(w), "EVAL local r = re 0 0 db_1:* 2000");
     CHECK(!keywalk_feed(w, text("$4\r\n4096\r\n"), &ans));
-    CHECK_STR(next_of(w), "EVAL local r = re 0 4096 db_1:* 1000");
+    CHECK_STR(next_of(w), "EVAL local r = re 0 4096 db_1:* 2000");
     CHECK(!keywalk_feed(w, text("$2\r\n17\r\n"), &ans));
     CHECK(keywalk_feed(w, text("$1\r\n0\r\n"), &ans));
     CHECK(ans && ans->type == REDIS_REPLY_STATUS && !strcmp(ans->str, "OK"));
@@ -229,7 +229,7 @@ TEST(randomkey_of_an_empty_prefix_is_nil_after_a_full_pass)
     CHECK(!keywalk_feed(w, page("7", NULL), &ans));
     CHECK(!keywalk_feed(w, page("9", NULL), &ans));
     CHECK(!keywalk_feed(w, page("11", NULL), &ans));
-    CHECK_STR(next_of(w), "SCAN 11 MATCH db_1:* COUNT 1000");  /* capped */
+    CHECK_STR(next_of(w), "SCAN 11 MATCH db_1:* COUNT 2000");  /* capped */
     CHECK(keywalk_feed(w, page("0", NULL), &ans));    /* the end again */
     CHECK(ans && ans->type == REDIS_REPLY_NIL);
     freeReplyObject(ans);
