@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/mem.h"
 #include "gateway/handlers/accounting.h"
+#include "gateway/handlers/walk.h"
 #include "gateway/http/request.h"
 #include "gateway/http/respond.h"
 #include "gateway/policy/keyspace.h"
@@ -53,6 +54,7 @@ typedef struct dp_request {
     int nsent;
     redisReply **replies;        /* nsent + 2 (a transaction's MULTI, EXEC) */
     keyspace ks;                 /* ks.len 0 for a dedicated database */
+    walk_run *walks;             /* its keyspace walks (walk.h), or NULL */
     backend *be;
     const backend_info *binfo;
     auth_scope scope;
@@ -107,12 +109,14 @@ void dp_worker_free(void *w)
 
 uint64_t dp_worker_deadline(void *w)
 {
-    return pool_deadline(((dp_worker *)w)->pool);
+    uint64_t d = pool_deadline(((dp_worker *)w)->pool), wd = walk_deadline();
+    return wd < d ? wd : d;
 }
 
 void dp_worker_check_timeouts(void *w, uint64_t now_ms)
 {
     pool_check_timeouts(((dp_worker *)w)->pool, now_ms);
+    walk_poll(now_ms);
 }
 
 void dp_worker_flush(void *w)
@@ -150,6 +154,7 @@ static void dp_done(tg_request *r, bool aborted)
     dp_request *d = dp_of(r);
     (void)aborted;
     if (d->inflight && d->be) backend_cancel(d->be, r);
+    walk_run_end(d->walks);
     /* Metered when answered, and also when the client left after its
      * commands were sent (they ran in Redis: status 499). */
     if (r->status || d->nsent) {
@@ -159,7 +164,7 @@ static void dp_done(tg_request *r, bool aborted)
             .jti = d->jti,
             .kind = d->kind,
             .commands = (uint32_t)d->nsent,
-            .billable_commands = d->billable,
+            .billable_commands = walk_run_billable(d->walks, d->billable),
             .outcome = d->outcome,
             .backend_us = d->backend_us,
         };
@@ -446,8 +451,12 @@ static int admit(dp_request *d, arena *a, bool transaction, bool head, tg_cmd *c
                            (uint64_t)d->dw->cfg->max_reply_bytes, &d->reply_floor, err))
         return -1;
     if (!d->ks.len) return 0;
-    if (policy_check_shared_scripts(d->dw->cfg->shared_scripts, v->info, err)) return -1;
-    return keyspace_rewrite(a, &d->ks, v->info, transaction, c, ko, err);
+    if (policy_check_shared_scripts(d->dw->cfg->shared_scripts, v->info, err) ||
+        keyspace_rewrite(a, &d->ks, v->info, transaction, c, ko, err))
+        return -1;
+    if (!ko->walk) return 0;
+    if (!d->walks) d->walks = walk_run_new(a, d->dw->cfg->max_reply_bytes);
+    return walk_run_add(d->walks, d->nsent, ko->walk, err);
 }
 
 static route_result execute(tg_request *r, bool transaction)
@@ -465,7 +474,7 @@ static route_result execute(tg_request *r, bool transaction)
         dp_cmd *pc = &d->per[i];
         tg_cmd *c = pc->cmd;
         cmd_verdict v;
-        keyspace_out ko = {CMD_REPLY_PLAIN, false};
+        keyspace_out ko = {CMD_REPLY_PLAIN, false, NULL};
         if (admit(d, &r->arena, transaction, r->method == M_HEAD, c, &v, &ko, &err)) {
             if (d->kind != METER_PIPELINE) { /* nothing is sent: nothing billed */
                 unsend(d);
@@ -489,9 +498,12 @@ static route_result execute(tg_request *r, bool transaction)
     }
     d->replies = xcalloc((size_t)d->nsent + 2, sizeof *d->replies);
     d->submit_us = clock_mono_us();
-    if (backend_submit(d->be, d->send, d->nsent, transaction,
-                       d->ks.len ? d->database_id : NULL, d->replies, on_replies, r,
-                       &err)) {
+    int rc = d->walks ? walk_run_submit(d->walks, d->be, d->send, d->nsent, d->database_id,
+                                        d->replies, on_replies, r, &err)
+                      : backend_submit(d->be, d->send, d->nsent, transaction,
+                                       d->ks.len ? d->database_id : NULL, d->replies,
+                                       on_replies, r, &err);
+    if (rc) {
         unsend(d);
         dp_error(r, (unsigned)err.status, err.msg);
         return ROUTE_DONE;

@@ -2,6 +2,7 @@
 #include "gateway/policy/keyspace.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -68,47 +69,6 @@ void keyspace_annotate(cmd_info *c, const cmd_info *parent)
     c->shared_reply = r < 0 ? CMD_REPLY_PLAIN : shared_replies[r].reply;
 }
 
-/* ==== The confined keyspace commands ==== */
-
-/* Each walks the keys matching ARGV[1] with SCAN, so its cost is the size
- * of the whole shared keyspace, like KEYS; they run as the gateway's ACL
- * user, which may SCAN. FLUSHDB's is keyscan_flush_lua. */
-static const char dbsize_lua[] =
-    "local n, cur, seen = 0, '0', {} "
-    "repeat "
-    "local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 1000) "
-    "cur = r[1] "
-    "for _, k in ipairs(r[2]) do if not seen[k] then seen[k] = true n = n + 1 end end "
-    "until cur == '0' "
-    "return n";
-
-/* SCAN over the prefix: keeps scanning (at least 100 slots a round) until
- * COUNT (ARGV[3]) keys matched or 100 rounds passed, so a database with
- * few keys on a large shared keyspace is not a long walk of empty pages.
- * ARGV: cursor, glob, count, [type]. */
-static const char scan_lua[] =
-    "local cur, want, out, rounds = ARGV[1], tonumber(ARGV[3]), {}, 0 "
-    "local step = math.max(want, 100) "
-    "repeat "
-    "local r "
-    "if ARGV[4] then r = redis.call('SCAN', cur, 'MATCH', ARGV[2], 'COUNT', step, 'TYPE', ARGV[4]) "
-    "else r = redis.call('SCAN', cur, 'MATCH', ARGV[2], 'COUNT', step) end "
-    "cur = r[1] rounds = rounds + 1 "
-    "for _, k in ipairs(r[2]) do out[#out + 1] = k end "
-    "until cur == '0' or #out >= want or rounds >= 100 "
-    "return {cur, out}";
-
-/* Starts at a random cursor (ARGV[2]) and picks the ARGV[3]-th key of the
- * first page that has one, wrapping round once. */
-static const char randomkey_lua[] =
-    "local cur, wrapped = ARGV[2], false "
-    "repeat "
-    "local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 100) "
-    "cur = r[1] "
-    "if #r[2] > 0 then return r[2][tonumber(ARGV[3]) % #r[2] + 1] end "
-    "if cur == '0' then if wrapped then return false end wrapped = true end "
-    "until false";
-
 /* ==== Helpers ==== */
 
 
@@ -128,20 +88,6 @@ static void prefix_arg(arena *a, const keyspace *ks, tg_cmd *cmd, int i)
 }
 
 
-/* Replaces cmd with argv[0..argc) (copied into the arena). */
-static void replace(arena *a, tg_cmd *cmd, int argc, const char *const *argv,
-                    const size_t *lens)
-{
-    cmd->argv = arena_alloc(a, (size_t)argc * sizeof *cmd->argv);
-    cmd->lens = arena_alloc(a, (size_t)argc * sizeof *cmd->lens);
-    for (int i = 0; i < argc; i++) {
-        size_t n = lens ? lens[i] : strlen(argv[i]);
-        cmd->argv[i] = arena_strndup(a, argv[i], n);
-        cmd->lens[i] = n;
-    }
-    cmd->argc = argc;
-}
-
 static uint64_t rand64(void)
 {
     static _Thread_local uint64_t s;
@@ -153,19 +99,6 @@ static uint64_t rand64(void)
     s ^= s >> 7;
     s ^= s << 17;
     return s;
-}
-
-/* EVAL <script> 0 <glob> [more...]. */
-static int to_script(arena *a, const keyspace *ks, tg_cmd *cmd, const char *lua,
-                     int nextra, const char *const *extra, tg_err *err)
-{
-    char glob[2 * KEYSPACE_PREFIX_MAX + 2];
-    if (!keyscan_glob(ks->prefix, ks->len, glob, sizeof glob))
-        return tg_fail(err, 400, "ERR database key prefix too long");
-    const char *argv[8] = {"EVAL", lua, "0", glob};
-    for (int i = 0; i < nextra; i++) argv[4 + i] = extra[i];
-    replace(a, cmd, 4 + nextra, argv, NULL);
-    return 0;
 }
 
 /* ==== Commands ==== */
@@ -183,14 +116,39 @@ static bool is_uint(const char *s, size_t n, unsigned long long max)
     return true;
 }
 
-/* SCAN cursor [MATCH pattern] [COUNT n] [TYPE t] -> the scan script with
- * the pattern behind the prefix. */
-static int rewrite_scan(arena *a, const keyspace *ks, tg_cmd *cmd, tg_err *err)
+static int refuse(const char *name, const char *why, tg_err *err)
+{
+    return tg_fail(err, 400, "ERR command '%s' is not allowed on a shared database: %s",
+                   name, why);
+}
+
+/* The glob of ks's keys followed by pattern[0..n): a's copy, in *out. */
+static int prefix_glob(arena *a, const keyspace *ks, const char *pattern, size_t n,
+                       keywalk_spec *out, tg_err *err)
+{
+    char *g = arena_alloc(a, 2 * ks->len + n + 2);
+    size_t gl = keyscan_glob(ks->prefix, ks->len, g, 2 * ks->len + 2);
+    if (!gl) return tg_fail(err, 400, "ERR database key prefix too long");
+    gl--; /* drop the '*': the pattern follows */
+    memcpy(g + gl, pattern, n);
+    g[gl + n] = '\0';
+    out->match = g;
+    out->match_len = gl + n;
+    return 0;
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT n] [TYPE t] -> a SCAN walk with the
+ * pattern behind the prefix. */
+static int scan_walk(arena *a, const keyspace *ks, const tg_cmd *cmd, keywalk_spec *s,
+                     tg_err *err)
 {
     if (cmd->argc < 2) return tg_fail(err, 400, "ERR wrong number of arguments for 'scan' command");
     if (!is_uint(cmd->argv[1], cmd->lens[1], ~0ULL)) return tg_fail(err, 400, "ERR invalid cursor");
-    const char *match = "*", *count = "10", *type = NULL;
-    size_t mlen = 1, clen = 2, tlen = 0;
+    const char *match = "*";
+    size_t mlen = 1;
+    s->cursor = cmd->argv[1];
+    s->cursor_len = cmd->lens[1];
+    s->count = 10;
     for (int i = 2; i < cmd->argc; i += 2) {
         if (i + 1 >= cmd->argc) return tg_fail(err, 400, "ERR syntax error");
         const char *v = cmd->argv[i + 1];
@@ -201,28 +159,65 @@ static int rewrite_scan(arena *a, const keyspace *ks, tg_cmd *cmd, tg_err *err)
         } else if (cmd_word_is(cmd->argv[i], "count")) {
             if (!is_uint(v, vl, ~0ULL) || (vl == 1 && v[0] == '0'))
                 return tg_fail(err, 400, "ERR value is not an integer or out of range");
-            /* A hint to Redis; capped so one call walks at most 100
-             * rounds of 1,000 slots of the shared keyspace. */
+            /* A hint to Redis; capped so one call walks at most
+             * KEYWALK_SCAN_ROUNDS slices of 1,000 keys. */
             bool big = vl > 4 || (vl == 4 && strncmp(v, "1000", 4) > 0);
-            count = big ? "1000" : v;
-            clen = big ? 4 : vl;
+            s->count = big ? 1000 : (uint32_t)strtoul(v, NULL, 10);
         } else if (cmd_word_is(cmd->argv[i], "type")) {
-            type = v;
-            tlen = vl;
+            s->type = v;
+            s->type_len = vl;
         } else {
             return tg_fail(err, 400, "ERR syntax error");
         }
     }
-    char *pattern = arena_alloc(a, 2 * ks->len + mlen + 2);
-    size_t plen = keyscan_glob(ks->prefix, ks->len, pattern, 2 * ks->len + 2);
-    if (!plen) return tg_fail(err, 400, "ERR database key prefix too long");
-    plen--; /* drop the '*': the client's pattern follows */
-    memcpy(pattern + plen, match, mlen);
-    plen += mlen;
-    pattern[plen] = '\0';
-    const char *argv[] = {"EVAL", scan_lua, "0", cmd->argv[1], pattern, count, type};
-    size_t lens[] = {4, strlen(scan_lua), 1, cmd->lens[1], plen, clen, tlen};
-    replace(a, cmd, type ? 7 : 6, argv, lens);
+    return prefix_glob(a, ks, match, mlen, s, err);
+}
+
+/* The keyspace commands as walks of the prefix (keywalk.h). */
+static int to_walk(arena *a, const keyspace *ks, const cmd_info *c, const tg_cmd *cmd,
+                   keyspace_out *out, tg_err *err)
+{
+    keywalk_spec s = {0};
+    char cursor[24];
+    switch (c->shared) {
+    case CMD_SHARED_KEYS:
+        if (cmd->argc != 2)
+            return tg_fail(err, 400, "ERR wrong number of arguments for 'keys' command");
+        s.kind = KEYWALK_KEYS;
+        if (prefix_glob(a, ks, cmd->argv[1], cmd->lens[1], &s, err)) return -1;
+        break;
+    case CMD_SHARED_SCAN:
+        s.kind = KEYWALK_SCAN;
+        if (scan_walk(a, ks, cmd, &s, err)) return -1;
+        break;
+    case CMD_SHARED_RANDOMKEY:
+        if (cmd->argc != 1)
+            return tg_fail(err, 400, "ERR wrong number of arguments for 'randomkey' command");
+        s.kind = KEYWALK_RANDOMKEY;
+        /* From a random cursor, picking a random key of the first page. */
+        s.cursor_len = (size_t)snprintf(cursor, sizeof cursor, "%llu",
+                                        (unsigned long long)(rand64() & 0xffffff));
+        s.cursor = cursor;
+        s.pick = rand64() & 0xffffff;
+        if (prefix_glob(a, ks, "*", 1, &s, err)) return -1;
+        break;
+    case CMD_SHARED_DBSIZE:
+        if (cmd->argc != 1)
+            return tg_fail(err, 400, "ERR wrong number of arguments for 'dbsize' command");
+        s.kind = KEYWALK_DBSIZE;
+        if (prefix_glob(a, ks, "*", 1, &s, err)) return -1;
+        break;
+    case CMD_SHARED_FLUSH:
+        if (cmd->argc > 2 || (cmd->argc == 2 && !cmd_word_is(cmd->argv[1], "async") &&
+                              !cmd_word_is(cmd->argv[1], "sync")))
+            return tg_fail(err, 400, "ERR syntax error");
+        s.kind = KEYWALK_FLUSH;
+        if (prefix_glob(a, ks, "*", 1, &s, err)) return -1;
+        break;
+    default:
+        return refuse(c->name, "it reaches beyond this database", err);
+    }
+    out->walk = keywalk_new(a, &s);
     return 0;
 }
 
@@ -279,17 +274,12 @@ static int rewrite_georadius(arena *a, const keyspace *ks, const cmd_info *c, tg
     return 0;
 }
 
-static int refuse(const char *name, const char *why, tg_err *err)
-{
-    return tg_fail(err, 400, "ERR command '%s' is not allowed on a shared database: %s",
-                   name, why);
-}
-
 int keyspace_rewrite(arena *a, const keyspace *ks, const cmd_info *c, bool transaction,
                      tg_cmd *cmd, keyspace_out *out, tg_err *err)
 {
     out->reply = CMD_REPLY_PLAIN;
     out->as_gateway = false;
+    out->walk = NULL;
     if (!c) return tg_fail(err, 400, "ERR unknown command");
     out->reply = c->shared_reply;
     switch (c->shared) {
@@ -322,36 +312,7 @@ int keyspace_rewrite(arena *a, const keyspace *ks, const cmd_info *c, bool trans
     if (transaction)
         return refuse(c->name, "it cannot run inside /multi-exec here (use /pipeline)", err);
     out->as_gateway = true;
-    switch (c->shared) {
-    case CMD_SHARED_KEYS: {
-        if (cmd->argc != 2)
-            return tg_fail(err, 400, "ERR wrong number of arguments for 'keys' command");
-        prefix_arg(a, ks, cmd, 1);
-        return 0;
-    }
-    case CMD_SHARED_SCAN:
-        return rewrite_scan(a, ks, cmd, err);
-    case CMD_SHARED_RANDOMKEY: {
-        if (cmd->argc != 1)
-            return tg_fail(err, 400, "ERR wrong number of arguments for 'randomkey' command");
-        char cursor[24], pick[24];
-        snprintf(cursor, sizeof cursor, "%llu", (unsigned long long)(rand64() & 0xffffff));
-        snprintf(pick, sizeof pick, "%llu", (unsigned long long)(rand64() & 0xffffff));
-        const char *extra[] = {cursor, pick};
-        return to_script(a, ks, cmd, randomkey_lua, 2, extra, err);
-    }
-    case CMD_SHARED_DBSIZE:
-        if (cmd->argc != 1)
-            return tg_fail(err, 400, "ERR wrong number of arguments for 'dbsize' command");
-        return to_script(a, ks, cmd, dbsize_lua, 0, NULL, err);
-    case CMD_SHARED_FLUSH:
-        if (cmd->argc > 2 || (cmd->argc == 2 && !cmd_word_is(cmd->argv[1], "async") &&
-                              !cmd_word_is(cmd->argv[1], "sync")))
-            return tg_fail(err, 400, "ERR syntax error");
-        return to_script(a, ks, cmd, keyscan_flush_lua, 0, NULL, err);
-    default:
-        return refuse(c->name, "it reaches beyond this database", err);
-    }
+    return to_walk(a, ks, c, cmd, out, err);
 }
 
 /* ==== Replies ==== */

@@ -6,8 +6,9 @@
  * the positions Redis's own key specs give (gateway/redis/command_table.h: cmd_mark_keys), and
  * so does a PUBLISH channel. The commands that reach the whole keyspace
  * without naming keys are replaced by confined equivalents: KEYS and SCAN
- * get the prefix in front of their pattern; DBSIZE, FLUSHDB, FLUSHALL and
- * RANDOMKEY become fixed Lua scripts that walk only the prefix. On the way
+ * and DBSIZE, FLUSHDB, FLUSHALL and RANDOMKEY become walks of the prefix
+ * (keywalk.h), which the gateway runs in bounded slices, one Redis call
+ * each, so that no tenant stalls a shared server. On the way
  * out, key names in replies (KEYS, SCAN, RANDOMKEY, LMPOP, XREAD...) and
  * error texts lose the prefix again.
  *
@@ -34,6 +35,7 @@
 #include "common/arena.h"
 #include "gateway/protocol/argv.h"
 #include "common/err.h"
+#include "gateway/policy/keywalk.h"
 #include "gateway/redis/command_table.h"
 #include "gateway/redis/keyscan.h"
 
@@ -74,10 +76,14 @@ typedef struct keyspace {
 typedef struct keyspace_out {
     uint8_t reply;               /* CMD_REPLY_*: key names to strip */
     bool as_gateway;             /* run as the gateway's ACL user */
+    keywalk *walk;               /* a keyspace command: run this walk (in the
+                                    arena) instead of the command; NULL */
 } keyspace_out;
 
 /* Rewrites cmd (described by c, which may be NULL for a command the
- * backend does not know) for database ks, in place, new strings in a.
+ * backend does not know) for database ks, in place, new strings in a; a
+ * keyspace command is left as it is and out->walk says how to run it
+ * (its keywalk_free is the caller's).
  * transaction: the command is inside /multi-exec. 0, or -1 with a 400
  * err saying why the command cannot run on a shared database. */
 int keyspace_rewrite(arena *a, const keyspace *ks, const cmd_info *c, bool transaction,

@@ -2,16 +2,14 @@
 #include "gateway/redis/keyscan.h"
 
 #include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 
-const char keyscan_flush_lua[] =
-    "local cur = '0' "
-    "repeat "
-    "local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 1000) "
-    "cur = r[1] "
+const char keyscan_flush_slice_lua[] =
+    "local r = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3]) "
     "for i = 1, #r[2], 500 do "
     "redis.call('UNLINK', unpack(r[2], i, math.min(i + 499, #r[2]))) end "
-    "until cur == '0' "
-    "return redis.status_reply('OK')";
+    "return r[1]";
 
 size_t keyscan_glob(const char *prefix, size_t len, char *out, size_t cap)
 {
@@ -27,4 +25,22 @@ size_t keyscan_glob(const char *prefix, size_t len, char *out, size_t cap)
     out[n++] = '*';
     out[n] = '\0';
     return n;
+}
+
+int keyscan_flush_sliced(redisContext *c, const char *glob, tg_err *err)
+{
+    char cursor[32] = "0", count[16];
+    snprintf(count, sizeof count, "%d", KEYSCAN_SLICE_KEYS);
+    do {
+        const char *argv[] = {"EVAL", keyscan_flush_slice_lua, "0", cursor, glob, count};
+        redisReply *r = redisCommandArgv(c, 6, argv, NULL);
+        if (!r) return tg_fail(err, 503, "ERR cannot remove the keys: %s", c->errstr);
+        bool ok = r->type == REDIS_REPLY_STRING && r->len > 0 && r->len < sizeof cursor;
+        if (ok) memcpy(cursor, r->str, r->len + 1);
+        else tg_fail(err, 503, "ERR cannot remove the keys: %.200s",
+                     r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        if (!ok) return -1;
+    } while (strcmp(cursor, "0"));
+    return 0;
 }

@@ -337,8 +337,8 @@ int backend_db_purge(const char *url, int db_index, const char *database_id,
     const char *what = "remove the database's data";
     int rc = admin_reply(c, redisCommand(c, "SELECT %d", db_index), what, err);
     if (!rc)
-        rc = admin_reply(c, shared ? redisCommand(c, "EVAL %s 0 %s", keyscan_flush_lua, glob)
-                                   : redisCommand(c, "FLUSHDB"), what, err);
+        rc = shared ? keyscan_flush_sliced(c, glob, err)
+                    : admin_reply(c, redisCommand(c, "FLUSHDB"), what, err);
     if (!rc && shared) {
         /* Redis closes connections still signed in as the user; the
          * gateway's reconnect. */

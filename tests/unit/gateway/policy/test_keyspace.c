@@ -78,22 +78,30 @@ static const char *keys_of(const char *line)
     return out;
 }
 
-/* Rewrites line for ks; the result joined by spaces, or "!<error>". */
+/* Rewrites line for ks; the result joined by spaces, "walk: <its first
+ * slice>" for a keyspace command, or "!<error>". */
 static const char *rewrite(const char *line, bool transaction, keyspace_out *ko)
 {
     static char out[2048];
     built b;
     keyspace_out tmp;
+    if (!ko) ko = &tmp;
     mk(&b, line);
     tg_err err;
-    if (keyspace_rewrite(&b.a, &ks, info_of(&b.cmd), transaction, &b.cmd, ko ? ko : &tmp,
-                         &err)) {
+    if (keyspace_rewrite(&b.a, &ks, info_of(&b.cmd), transaction, &b.cmd, ko, &err)) {
         snprintf(out, sizeof out, "!%s", err.msg);
     } else {
+        tg_cmd c = b.cmd;
         out[0] = '\0';
-        for (int i = 0; i < b.cmd.argc; i++)
-            snprintf(out + strlen(out), sizeof out - strlen(out), "%s%.*s", i ? " " : "",
-                     (int)(b.cmd.lens[i] > 40 ? 40 : b.cmd.lens[i]), b.cmd.argv[i]);
+        if (ko->walk) {
+            keywalk_next(ko->walk, &c);
+            snprintf(out, sizeof out, "walk: ");
+        }
+        for (int i = 0; i < c.argc; i++)
+            snprintf(out + strlen(out), sizeof out - strlen(out), "%s%.*s",
+                     i ? " " : "", (int)(c.lens[i] > 40 ? 40 : c.lens[i]), c.argv[i]);
+        keywalk_free(ko->walk);
+        ko->walk = NULL;
     }
     arena_release(&b.a);
     return out;
@@ -256,13 +264,16 @@ TEST(rewrite_keyed_commands)
 TEST(rewrite_keyspace_commands)
 {
     keyspace_out ko;
-    CHECK_STR(rewrite("keys user:*", false, &ko), "keys db_00aa:user:*");
+    /* Each is a walk of the prefix (keywalk.h); the first slice shows. */
+    CHECK_STR(rewrite("keys user:*", false, &ko),
+              "walk: SCAN 0 MATCH db_00aa:user:* COUNT 2000");
     CHECK(ko.as_gateway && ko.reply == CMD_REPLY_KEYS);
-    CHECK_STR(rewrite("scan 0", false, &ko),
-              "EVAL local cur, want, out, rounds = ARGV[1],  0 0 db_00aa:* 10");
+    CHECK_STR(rewrite("scan 0", false, &ko), "walk: SCAN 0 MATCH db_00aa:* COUNT 100");
     CHECK(ko.as_gateway && ko.reply == CMD_REPLY_SCAN);
     CHECK_STR(rewrite("scan 17 match a* COUNT 100 type hash", false, NULL),
-              "EVAL local cur, want, out, rounds = ARGV[1],  0 17 db_00aa:a* 100 hash");
+              "walk: SCAN 17 MATCH db_00aa:a* COUNT 100 TYPE hash");
+    CHECK_STR(rewrite("scan 17 match a* COUNT 300", false, NULL),
+              "walk: SCAN 17 MATCH db_00aa:a* COUNT 300");
     CHECK(refused("scan 0 match", false));
     CHECK(refused("scan 0 novalue x", false));
     CHECK(refused("scan x", false));
@@ -270,18 +281,29 @@ TEST(rewrite_keyspace_commands)
     CHECK(refused("scan 0 count 0", false));
     CHECK(refused("scan 0 count 1x", false));
     CHECK_STR(rewrite("scan 0 count 99999999", false, NULL),
-              "EVAL local cur, want, out, rounds = ARGV[1],  0 0 db_00aa:* 1000");
+              "walk: SCAN 0 MATCH db_00aa:* COUNT 1000");
     CHECK_STR(rewrite("scan 0 count 1000", false, NULL),
-              "EVAL local cur, want, out, rounds = ARGV[1],  0 0 db_00aa:* 1000");
+              "walk: SCAN 0 MATCH db_00aa:* COUNT 1000");
     CHECK_STR(rewrite("scan 0 count 999", false, NULL),
-              "EVAL local cur, want, out, rounds = ARGV[1],  0 0 db_00aa:* 999");
-    CHECK(!strncmp(rewrite("dbsize", false, &ko), "EVAL local n, cur, seen", 23));
+              "walk: SCAN 0 MATCH db_00aa:* COUNT 999");
+    CHECK_STR(rewrite("scan 18446744073709551615", false, NULL),
+              "walk: SCAN 18446744073709551615 MATCH db_00aa:* COUNT 100");
+    CHECK_STR(rewrite("dbsize", false, &ko), "walk: SCAN 0 MATCH db_00aa:* COUNT 2000");
     CHECK(ko.as_gateway);
+    CHECK(refused("dbsize x", false));
     CHECK_STR(rewrite("flushdb async", false, NULL),
-              "EVAL local cur = '0' repeat local r = redis.c 0 db_00aa:*");
+              "walk: EVAL local r = redis.call('SCAN', ARGV[1], 'M 0 0 db_00aa:* 2000");
+    CHECK_STR(rewrite("flushall", false, NULL),
+              "walk: EVAL local r = redis.call('SCAN', ARGV[1], 'M 0 0 db_00aa:* 2000");
     CHECK(refused("flushdb now", false));
-    CHECK(!strncmp(rewrite("randomkey", false, &ko), "EVAL ", 5));
+    CHECK(!strncmp(rewrite("randomkey", false, &ko), "walk: SCAN ", 11));
+    CHECK(strstr(rewrite("randomkey", false, &ko), " MATCH db_00aa:* COUNT 100"));
     CHECK(ko.reply == CMD_REPLY_KEY && ko.as_gateway);
+    CHECK(refused("keys", false));
+    CHECK(refused("randomkey x", false));
+    /* Plain commands are no walks. */
+    CHECK_STR(rewrite("get k", false, &ko), "get db_00aa:k");
+    CHECK(!ko.walk);
     /* One transaction runs as one user: none of these inside it. */
     CHECK(refused("keys *", true));
     CHECK(refused("scan 0", true));
