@@ -33,6 +33,7 @@ typedef struct cache_entry {
     char database_id[AUTH_ID_MAX];
     char jti[AUTH_ID_MAX];
     bool shared;                /* key prefix "<database_id>:" */
+    bool server_shared;         /* auth_grant.server_shared, as last checked */
 } cache_entry;
 
 typedef struct interned {
@@ -128,6 +129,7 @@ static void fill_grant(auth_ctx *a, cache_entry *e, auth_grant *out)
     out->cmd_allow = e->cmd_allow;
     out->cmd_deny = e->cmd_deny;
     out->key_prefix = NULL;
+    out->server_shared = e->server_shared;
     if (e->shared) {
         snprintf(a->prefix, sizeof a->prefix, "%s:", e->database_id);
         out->key_prefix = a->prefix;
@@ -140,6 +142,7 @@ static void store_grant(auth_ctx *a, cache_entry *e, const tenancy_grant *g,
                         time_t now)
 {
     e->shared = g->key_prefix[0] != '\0';
+    e->server_shared = g->server_shared;
     memcpy(e->tenant_id, g->tenant_id, sizeof e->tenant_id);
     memcpy(e->database_id, g->database_id, sizeof e->database_id);
     memcpy(e->jti, g->jti, sizeof e->jti);

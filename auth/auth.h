@@ -8,7 +8,9 @@
  * Cache contract: an entry never outlives its token's exp, and is re-checked
  * against the state file (revocation, deleted database or tenant) at most
  * AUTH_RECHECK_S seconds after it was last checked, so a revocation takes
- * effect on a running gateway within that time.
+ * effect on a running gateway within that time. The same re-check refreshes
+ * server_shared: a database created on (or deleted from) a backend changes
+ * what its neighbours' cached tokens see within AUTH_RECHECK_S.
  */
 #ifndef TG_AUTH_H
 #define TG_AUTH_H
@@ -37,6 +39,8 @@ typedef struct auth_grant {
     const char *cmd_deny;        /* these stay valid for the ctx's lifetime */
     const char *key_prefix;      /* shared database: its key prefix; NULL for
                                     a dedicated one */
+    bool server_shared;          /* other live databases use the same
+                                    redis_url (tenancy_grant.server_shared) */
     uint32_t *users_seen;        /* scratch for the caller, kept with the
                                     cached token (0 when first cached): the
                                     backend user generation last made sure of */

@@ -18,7 +18,9 @@ static const char check_sql[] =
     "SELECT k.tenant_id, k.database_id, k.scope, k.expires_at, k.revoked_at,"
     "       d.deleted_at, t.deleted_at, d.redis_url, d.db_index, d.tenant_id,"
     "       coalesce(k.cmd_allow, ''), coalesce(k.cmd_deny, ''), d.isolation,"
-    "       coalesce(d.key_prefix, '')"
+    "       coalesce(d.key_prefix, ''),"
+    "       EXISTS (SELECT 1 FROM databases o WHERE o.redis_url = d.redis_url"
+    "                  AND o.id <> d.id AND o.deleted_at IS NULL)"
     "  FROM tokens k JOIN databases d ON d.id = k.database_id"
     "  JOIN tenants t ON t.id = k.tenant_id"
     " WHERE k.jti = ?";
@@ -139,6 +141,7 @@ int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
     }
     copy_col(st, 7, out->redis_url, sizeof out->redis_url);
     out->db_index = sqlite3_column_int(st, 8);
+    out->server_shared = sqlite3_column_int(st, 14) != 0;
     snprintf(out->jti, sizeof out->jti, "%s", c->jti);
     out->scope = c->scope;
     if (c->exp < out->expires_at) out->expires_at = c->exp;

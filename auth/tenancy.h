@@ -33,6 +33,9 @@ typedef struct tenancy_grant {
     int db_index;
     char key_prefix[AUTH_ID_MAX];  /* shared database: its keys' prefix;
                                       "" for a dedicated one */
+    bool server_shared;            /* another live database has the same
+                                      redis_url (whatever either's isolation):
+                                      the server is not this database's own */
 } tenancy_grant;
 
 typedef struct tenancy tenancy;

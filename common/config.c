@@ -28,7 +28,8 @@ typedef struct cfg_def {
 /* The allowed values of each enumerated setting, in the order of its C
  * enum in config.h (the field stores the index). */
 const char *const config_jwt_alg_names[] = {"HS256", "HS384", "HS512", NULL};
-const char *const config_shared_scripts_names[] = {"all", "read-only", "off", NULL};
+const char *const config_shared_scripts_names[] = {"all", "approved", "read-only", "off",
+                                                      NULL};
 const char *const config_meter_overflow_names[] = {"reject", "spill", NULL};
 const char *const config_meter_synchronous_names[] = {"normal", "full", NULL};
 
@@ -108,7 +109,13 @@ static const cfg_def cfg_defs[] = {
     INT("meter_retention_days", 1, 36500, "7", meter_retention_days,
         "raw usage events kept this long (rollups are kept)"),
     ENUM("shared_scripts", config_shared_scripts_names, "all", shared_scripts,
-         "scripts on shared databases (read-only: EVAL_RO, EVALSHA_RO, FCALL_RO)"),
+         "scripts of databases on a Redis other databases use too (read-only: "
+         "EVAL_RO, EVALSHA_RO, FCALL_RO; approved: those, FCALL, and the "
+         "approved_scripts)"),
+    STR("approved_scripts", NULL, approved_scripts,
+        "SHA-1s of the writing scripts shared_scripts = approved runs: a file of "
+        "hex lines (tools/approved-scripts.txt: @upstash/ratelimit's), or a "
+        "comma-separated list"),
     ENUM("meter_overflow", config_meter_overflow_names, "reject", meter_overflow,
          "when the metering queue is full: reject (503) or spill (to a file)"),
     STR("meter_spill_path", NULL, meter_spill_path,

@@ -26,6 +26,7 @@
 typedef enum { CFG_JWT_HS256, CFG_JWT_HS384, CFG_JWT_HS512 } cfg_jwt_alg;
 typedef enum {
     CFG_SHARED_SCRIPTS_ALL,
+    CFG_SHARED_SCRIPTS_APPROVED,   /* read-only, and approved_scripts */
     CFG_SHARED_SCRIPTS_READ_ONLY,
     CFG_SHARED_SCRIPTS_OFF
 } cfg_shared_scripts;
@@ -74,6 +75,7 @@ typedef struct tg_config {
     long meter_retention_days;
     int meter_overflow;          /* cfg_meter_overflow */
     int shared_scripts;          /* cfg_shared_scripts */
+    char *approved_scripts;      /* SHA-1s: a file, or a comma list (policy.h) */
     char *meter_spill_path;
     int meter_synchronous;       /* cfg_meter_synchronous */
     long meter_node_id;

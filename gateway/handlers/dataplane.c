@@ -27,6 +27,7 @@ struct dp_worker {
     const tg_config *cfg;
     auth_ctx *auth;
     redis_pool *pool;
+    policy_scripts *approved;    /* approved_scripts, parsed */
 };
 
 typedef enum { RESP_JSON, RESP_JSON_BASE64, RESP_RESP2 } resp_format;
@@ -59,6 +60,7 @@ typedef struct dp_request {
     const backend_info *binfo;
     auth_scope scope;
     const char *cmd_allow, *cmd_deny; /* token's command rules, or NULL */
+    bool server_shared;          /* shared_scripts binds (auth_grant) */
     const char *tenant_id, *database_id, *jti;   /* arena copies */
     sync_token *sync;            /* the database's, once authenticated */
     bool inflight;
@@ -81,9 +83,12 @@ void *dp_worker_new(void *ring, const tg_config *cfg, int epfd, tg_err *err)
 {
     dp_worker *dw = xcalloc(1, sizeof *dw);
     dw->cfg = cfg;
-    dw->auth = auth_ctx_new((const auth_keyring *const *)ring, cfg->jwt_leeway_s,
-                            cfg->sqlite_path, (size_t)cfg->token_cache_size, err);
+    dw->approved = policy_scripts_load(cfg->approved_scripts, err);
+    dw->auth = dw->approved ? auth_ctx_new((const auth_keyring *const *)ring,
+                                           cfg->jwt_leeway_s, cfg->sqlite_path,
+                                           (size_t)cfg->token_cache_size, err) : NULL;
     if (!dw->auth) {
+        policy_scripts_free(dw->approved);
         free(dw);
         return NULL;
     }
@@ -104,6 +109,7 @@ void dp_worker_free(void *w)
     if (!dw) return;
     pool_free(dw->pool);
     auth_ctx_free(dw->auth);
+    policy_scripts_free(dw->approved);
     free(dw);
 }
 
@@ -277,6 +283,7 @@ static int prepare(tg_request *r, dp_request *d)
     d->scope = g.scope;
     d->cmd_allow = g.cmd_allow;
     d->cmd_deny = g.cmd_deny;
+    d->server_shared = g.server_shared;
     if (pool_get(d->dw->pool, g.redis_url, g.db_index, &d->be, &d->binfo, &err)) {
         dp_error(r, (unsigned)err.status, err.msg);
         return -1;
@@ -450,10 +457,13 @@ static int admit(dp_request *d, arena *a, bool transaction, bool head, tg_cmd *c
         policy_check_sizes(v->info, c->argc, c->argv, c->lens,
                            (uint64_t)d->dw->cfg->max_reply_bytes, &d->reply_floor, err))
         return -1;
-    if (!d->ks.len) return 0;
-    if (policy_check_shared_scripts(d->dw->cfg->shared_scripts, v->info, err) ||
-        keyspace_rewrite(a, &d->ks, v->info, transaction, c, ko, err))
+    /* Scripts follow the server, whatever the database's isolation. */
+    if (d->server_shared &&
+        policy_check_shared_scripts(d->dw->cfg->shared_scripts, d->dw->approved, v->info,
+                                    c->argc, c->argv, c->lens, err))
         return -1;
+    if (!d->ks.len) return 0;
+    if (keyspace_rewrite(a, &d->ks, v->info, transaction, c, ko, err)) return -1;
     if (!ko->walk) return 0;
     if (!d->walks) d->walks = walk_run_new(a, d->dw->cfg->max_reply_bytes);
     return walk_run_add(d->walks, d->nsent, ko->walk, err);

@@ -1,14 +1,18 @@
 /* policy.c - see policy.h: what a token may run. */
 #include "gateway/policy/policy.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "common/mem.h"
 #include "common/table.h"
 #include "gateway/policy/keyspace.h"
+#include "gateway/protocol/script_flags.h"
 
 /* ==== Tables ==== */
 
@@ -66,8 +70,23 @@ static const struct {
     {"watch", "connection state"},
 };
 
-/* Read-only tokens: like Upstash, no key enumeration either. */
-static const char *const ro_refused[] = {"keys", "scan"};
+/* Read-only tokens: like Upstash, no key enumeration either (RANDOMKEY
+ * names keys one at a time). */
+static const char *const ro_refused[] = {"keys", "scan", "randomkey"};
+
+/* Commands that run or load a script, and where the script is named (the
+ * approved list of shared_scripts = approved). */
+typedef enum { SCRIPT_BODY, SCRIPT_SHA, SCRIPT_FUNCTION, SCRIPT_LOAD } script_arg;
+
+static const struct {
+    const char *name;
+    script_arg arg;
+} script_runners[] = {
+    {"eval", SCRIPT_BODY},         {"eval_ro", SCRIPT_BODY},
+    {"evalsha", SCRIPT_SHA},       {"evalsha_ro", SCRIPT_SHA},
+    {"fcall", SCRIPT_FUNCTION},    {"fcall_ro", SCRIPT_FUNCTION},
+    {"script|load", SCRIPT_LOAD},
+};
 
 /* Billing: connection housekeeping is free (Upstash's rule). */
 static const char *const free_cmds[] = {
@@ -129,7 +148,8 @@ void policy_annotate(cmd_info *c, const cmd_info *parent)
                 (IN(c->name, stream_reads) ? CMD_POLICY_STREAM_READ : 0) |
                 (!strcmp(c->name, "flushall") ? CMD_POLICY_FLUSHALL : 0) |
                 (IN(c->name, restores) ? CMD_POLICY_RESTORE : 0) |
-                (FIND_NAMED(sized_args, c->name) >= 0 ? CMD_POLICY_SIZED : 0);
+                (FIND_NAMED(sized_args, c->name) >= 0 ? CMD_POLICY_SIZED : 0) |
+                (FIND_NAMED(script_runners, c->name) >= 0 ? CMD_POLICY_SCRIPT : 0);
     keyspace_annotate(c, parent);
 }
 
@@ -201,6 +221,10 @@ int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
         if (!ro_ok || (c->policy & CMD_POLICY_RO_REFUSED))
             return tg_fail(err, 403, "NOPERM this token is read-only: command "
                            "'%s' is not allowed", name);
+        /* EVAL_RO cannot write, but may call KEYS / SCAN / RANDOMKEY. */
+        if (c->policy & CMD_POLICY_SCRIPT)
+            return tg_fail(err, 403, "NOPERM this token is read-only: command '%s' is "
+                           "not allowed (a script could enumerate keys)", name);
     }
     /* Scripts and publishes may write: they move the sync token too. */
     out->is_write = (f & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0 ||
@@ -356,6 +380,9 @@ int policy_check_rules(const cmd_info *c, const char *name, size_t name_len,
     if (!allow && !deny) return 0;
     if (!cmd_name_lower(lower, sizeof lower, name, name_len))
         return tg_fail(err, 403, "NOPERM this token may not run this command");
+    if (c && (c->policy & CMD_POLICY_SCRIPT))
+        return tg_fail(err, 403, "NOPERM this token may not run '%s': its command rules "
+                       "(--allow / --deny) do not hold inside scripts", lower);
     /* FLUSHALL runs as FLUSHDB: a rule against flushdb covers it too. */
     bool as_flushdb = c && (c->policy & CMD_POLICY_FLUSHALL);
     if ((allow && !rules_match(allow, c, lower)) ||
@@ -379,14 +406,144 @@ int policy_rules_valid(const char *rules, tg_err *err)
 
 /* ==== Scripts on a shared server ==== */
 
-int policy_check_shared_scripts(int mode, const cmd_info *c, tg_err *err)
+struct policy_scripts {
+    size_t n;
+    char (*sha)[41];             /* sorted, lowercase */
+};
+
+static bool sha_hex_valid(const char *p, size_t n)
+{
+    if (n != 40) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)p[i])) return false;
+    return true;
+}
+
+static void scripts_add(policy_scripts *s, size_t *cap, const char *hex)
+{
+    if (s->n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        s->sha = xrealloc(s->sha, *cap * sizeof *s->sha);
+    }
+    for (int i = 0; i < 40; i++) s->sha[s->n][i] = (char)tolower((unsigned char)hex[i]);
+    s->sha[s->n++][40] = '\0';
+}
+
+static int sha_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 40);
+}
+
+/* setting as a list: every item 40 hex digits. False (nothing added) if
+ * any is not, so the setting names a file. */
+static bool scripts_parse_list(policy_scripts *s, size_t *cap, const char *setting)
+{
+    const char *sep = ", \t";
+    for (const char *p = setting + strspn(setting, sep); *p; p += strspn(p, sep)) {
+        size_t n = strcspn(p, sep);
+        if (!sha_hex_valid(p, n)) return false;
+        p += n;
+    }
+    for (const char *p = setting + strspn(setting, sep); *p; p += strspn(p, sep)) {
+        scripts_add(s, cap, p);
+        p += strcspn(p, sep);
+    }
+    return true;
+}
+
+static int scripts_read_file(policy_scripts *s, size_t *cap, const char *path, tg_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return tg_fail(err, 400, "approved_scripts: %s: %s (a file of SHA-1 lines, or "
+                       "a comma-separated list)", path, strerror(errno));
+    char line[512];
+    int rc = 0;
+    for (int no = 1; fgets(line, sizeof line, f); no++) {
+        const char *p = line + strspn(line, " \t");
+        size_t n = strcspn(p, " \t\r\n");
+        if (n == 0 || p[0] == '#') continue;
+        if (!sha_hex_valid(p, n)) {
+            rc = tg_fail(err, 400, "approved_scripts: %s:%d: not a SHA-1 (40 hex digits)",
+                         path, no);
+            break;
+        }
+        scripts_add(s, cap, p);
+    }
+    fclose(f);
+    return rc;
+}
+
+policy_scripts *policy_scripts_load(const char *setting, tg_err *err)
+{
+    policy_scripts *s = xcalloc(1, sizeof *s);
+    size_t cap = 0;
+    if (setting && *setting && !scripts_parse_list(s, &cap, setting) &&
+        scripts_read_file(s, &cap, setting, err)) {
+        policy_scripts_free(s);
+        return NULL;
+    }
+    if (s->n) qsort(s->sha, s->n, sizeof *s->sha, sha_cmp);
+    return s;
+}
+
+void policy_scripts_free(policy_scripts *s)
+{
+    if (!s) return;
+    free(s->sha);
+    free(s);
+}
+
+size_t policy_scripts_count(const policy_scripts *s)
+{
+    return s ? s->n : 0;
+}
+
+bool policy_scripts_has(const policy_scripts *s, const char *hex, size_t n)
+{
+    if (!s || !s->n || !sha_hex_valid(hex, n)) return false;
+    char key[41];
+    for (int i = 0; i < 40; i++) key[i] = (char)tolower((unsigned char)hex[i]);
+    key[40] = '\0';
+    return bsearch(key, s->sha, s->n, sizeof *s->sha, sha_cmp) != NULL;
+}
+
+/* Whether approved mode runs c: FCALL, or a script whose SHA-1 (into
+ * sha, "" when it has none) is approved. */
+static bool script_approved(const policy_scripts *approved, const cmd_info *c, int argc,
+                            char **argv, const size_t *lens, char sha[41])
+{
+    sha[0] = '\0';
+    int i = FIND_NAMED(script_runners, c->name);
+    if (i < 0 || argc < 2) return false;
+    switch (script_runners[i].arg) {
+    case SCRIPT_FUNCTION: return true;
+    case SCRIPT_BODY: script_sha1_hex(argv[1], lens[1], sha); break;
+    case SCRIPT_SHA:
+        if (!sha_hex_valid(argv[1], lens[1])) return false;
+        for (int k = 0; k < 40; k++) sha[k] = (char)tolower((unsigned char)argv[1][k]);
+        sha[40] = '\0';
+        break;
+    case SCRIPT_LOAD: return false;
+    }
+    return policy_scripts_has(approved, sha, 40);
+}
+
+int policy_check_shared_scripts(int mode, const policy_scripts *approved, const cmd_info *c,
+                                int argc, char **argv, const size_t *lens, tg_err *err)
 {
     if (!c || !(c->categories & CMD_CAT_SCRIPTING) || mode == CFG_SHARED_SCRIPTS_ALL)
         return 0;
     bool harmless = (c->flags & CMD_READONLY) || !strcmp(c->name, "script|load") ||
                     !strcmp(c->name, "script|exists");
-    if (mode == CFG_SHARED_SCRIPTS_READ_ONLY && harmless) return 0;
-    return tg_fail(err, 400, "ERR command '%s' is not allowed on a shared database here "
-                   "(shared_scripts = %s)%s", c->name, config_shared_scripts_names[mode],
-                   mode != CFG_SHARED_SCRIPTS_OFF ? ": use EVAL_RO / EVALSHA_RO" : "");
+    if (mode != CFG_SHARED_SCRIPTS_OFF && harmless) return 0;
+    char sha[41] = "";
+    if (mode == CFG_SHARED_SCRIPTS_APPROVED &&
+        script_approved(approved, c, argc, argv, lens, sha))
+        return 0;
+    return tg_fail(err, 400, "ERR command '%s' is not allowed on a Redis server other "
+                   "databases share (shared_scripts = %s)%s%s%s", c->name,
+                   config_shared_scripts_names[mode],
+                   mode != CFG_SHARED_SCRIPTS_OFF ? ": use EVAL_RO / EVALSHA_RO" : "",
+                   sha[0] ? ", or have the operator approve script " : "", sha);
 }

@@ -10,7 +10,16 @@
  * per-token rules (--allow / --deny) on top. Shared databases add their
  * own confinement (keyspace.h), annotated in the same pass.
  *
- * Pure functions over immutable tables; thread-safe.
+ * Scripts run past every check made here: Redis does not ask the gateway
+ * about the commands a script calls. So a token whose limits Redis cannot
+ * enforce inside a script runs no script: read-only tokens (a script could
+ * enumerate keys, which they may not) and tokens with --allow / --deny
+ * rules. And on a Redis that other databases use too, a script that wrote
+ * and then loops stops every tenant (UNKILLABLE): shared_scripts bounds
+ * scripts there, whatever the database's isolation.
+ *
+ * Pure functions over immutable tables; thread-safe. A policy_scripts set
+ * is immutable once loaded, so shared freely too.
  */
 #ifndef TG_POLICY_H
 #define TG_POLICY_H
@@ -30,6 +39,8 @@ enum {
     CMD_POLICY_FLUSHALL = 1 << 3,    /* runs as FLUSHDB */
     CMD_POLICY_RESTORE = 1 << 4,     /* needs cmd_caps.restore_checked */
     CMD_POLICY_SIZED = 1 << 5,       /* has size arguments (policy_check_sizes) */
+    CMD_POLICY_SCRIPT = 1 << 6,      /* runs or loads a script: EVAL*, EVALSHA*,
+                                        FCALL*, SCRIPT LOAD */
 };
 
 
@@ -56,8 +67,10 @@ int policy_check_head(const cmd_verdict *v, tg_err *err);
 /* Per-token command rules (auth_claims.cmd_allow / cmd_deny: comma-joined
  * command names, "parent|sub" subcommands and @categories; NULL for none):
  * the command must match allow when given and must not match deny. A
- * command the backend does not know matches names only. 0, or -1 with a
- * 403 err naming the command. */
+ * command the backend does not know matches names only. A token with
+ * rules runs no script (CMD_POLICY_SCRIPT): its rules would not hold for
+ * the commands the script calls. 0, or -1 with a 403 err naming the
+ * command. */
 int policy_check_rules(const cmd_info *c, const char *name, size_t name_len,
                        const char *allow, const char *deny, tg_err *err);
 
@@ -65,11 +78,38 @@ int policy_check_rules(const cmd_info *c, const char *name, size_t name_len,
  * token is issued, so a typo cannot silently widen a deny list). */
 int policy_rules_valid(const char *rules, tg_err *err);
 
-/* shared_scripts (CFG_SHARED_SCRIPTS_*): a script that wrote and then
- * loops can be neither killed nor waited out, and keeps a shared Redis
- * BUSY for every tenant; with read-only, only scripts Redis itself keeps
- * from writing run. 0, or -1 with a 400 err. */
-int policy_check_shared_scripts(int mode, const cmd_info *c, tg_err *err);
+/* ==== Scripts on a shared server ==== */
+
+/* A set of approved script SHA-1s (the approved_scripts setting). */
+typedef struct policy_scripts policy_scripts;
+
+/* Parses setting: NULL or "" is the empty set; a comma- (or space-)
+ * separated list of 40-hex-digit SHA-1s; else the name of a file with one
+ * SHA-1 a line (anything after it on the line, blank lines and lines
+ * starting with '#' are ignored). Case is not significant. The set, or
+ * NULL with a 400 err naming the file and line. Free with
+ * policy_scripts_free (NULL accepted). */
+policy_scripts *policy_scripts_load(const char *setting, tg_err *err);
+void policy_scripts_free(policy_scripts *s);
+size_t policy_scripts_count(const policy_scripts *s);
+/* Whether hex[0..40) (either case) is in s (NULL: the empty set). */
+bool policy_scripts_has(const policy_scripts *s, const char *hex, size_t n);
+
+/* shared_scripts (CFG_SHARED_SCRIPTS_*), for a database on a Redis that
+ * other databases use too (auth_grant.server_shared), whatever its
+ * isolation: a script that wrote and then loops can be neither killed nor
+ * waited out, and keeps that Redis BUSY for every tenant.
+ *   - all: any script;
+ *   - approved: what read-only admits, FCALL (functions are loaded by the
+ *     operator only: FUNCTION is refused to every token), and writing
+ *     scripts whose SHA-1 is in approved: EVAL's body is hashed as sent
+ *     (before any rewriting), EVALSHA's argument is the SHA-1;
+ *   - read-only: only scripts Redis itself keeps from writing (EVAL_RO,
+ *     EVALSHA_RO, FCALL_RO), and SCRIPT LOAD / EXISTS, which run nothing;
+ *   - off: no scripting command.
+ * 0, or -1 with a 400 err (naming an unapproved script's SHA-1). */
+int policy_check_shared_scripts(int mode, const policy_scripts *approved, const cmd_info *c,
+                                int argc, char **argv, const size_t *lens, tg_err *err);
 
 /* Arguments that make Redis build something large before the gateway sees
  * a byte of it (a 40-byte request, hundreds of megabytes in Redis): a

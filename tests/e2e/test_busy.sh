@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # title: runaway scripts: a tenant cannot leave a shared Redis BUSY
 #
-# Issue 10, finding 1: a pipeline of two looping EVAL_RO (a read-only
+# Issue 10, finding 1: a pipeline of two looping EVAL_RO (then a read-only
 # token, shared_scripts = read-only) left Redis BUSY for good: the first
 # script was killed at its deadline, the second ran on, the connection was
 # failed without a kill, and from then on requests failed at once with
@@ -15,7 +15,7 @@
 start_redis RP || exit 1
 redis-cli -p "$RP" config set busy-reply-threshold 100 >/dev/null
 export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
-provision A --isolation prefix --scope ro || exit 1
+provision A --isolation prefix || exit 1 # EVAL_RO: not for read-only tokens
 provision B --isolation prefix || exit 1
 start_tollgate P --shared-scripts read-only --redis-command-timeout-ms 300 || exit 1
 U=http://127.0.0.1:$P

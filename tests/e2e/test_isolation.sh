@@ -897,9 +897,11 @@ fi
 start_tollgate P3 --shared-scripts read-only --max-reply-bytes 4096 || exit 1
 http POST "http://127.0.0.1:$P3/pipeline" -H "Authorization: Bearer $TOK_B" \
   -d '[["eval","return 1","0"],["eval_ro","return 2","0"],["script","load","return 3"],["evalsha","e0e1f9fabfc9d4800c877a703b823ac0578ff8db","0"]]'
-expect_match shared-scripts-read-only 200 '^\[\{"error":"ERR command .eval. is not allowed on a shared database here[^"]*"\},\{"result":2\},\{"result":"[0-9a-f]{40}"\},\{"error":"ERR command .evalsha. is not allowed[^"]*"\}\]$'
+expect_match shared-scripts-read-only 200 '^\[\{"error":"ERR command .eval. is not allowed on a Redis server other databases share[^"]*"\},\{"result":2\},\{"result":"[0-9a-f]{40}"\},\{"error":"ERR command .evalsha. is not allowed[^"]*"\}\]$'
+# The setting follows the server: a dedicated database beside prefix ones
+# is bound too (issue 10, finding 2; tests/e2e/test_scripts.sh).
 http POST "http://127.0.0.1:$P3/" -H "Authorization: Bearer $TOK_D" -d "$(j eval "return 4" 0)"
-expect shared-scripts-setting-spares-dedicated 200 '{"result":4}'
+expect_match shared-scripts-setting-binds-dedicated-on-the-server 400 'shared_scripts = read-only'
 # max_reply_bytes holds for a request's replies together, across the
 # switches to the gateway's user that DBSIZE makes in a pipeline.
 rcli setrange "${PB}mid" 2999 m >/dev/null

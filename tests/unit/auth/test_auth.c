@@ -388,6 +388,33 @@ TEST(shared_databases)
     free(tok);
 }
 
+/* Issue 10, finding 2: whether the server is the database's own follows
+ * the other live databases on its redis_url, whatever their isolation,
+ * and a cached token sees a new neighbour at its next re-check. */
+TEST(server_shared_follows_the_backend)
+{
+    tg_err err = {0, ""};
+    const char *url = "redis://127.0.0.1:9/";
+    char lone[AUTH_ID_MAX], next[AUTH_ID_MAX];
+    CHECK(tenancy_db_create(db, tenant_a, "lone", url, -1, TENANCY_DEDICATED, lone, &err) == 0);
+    char *tok = issue(lone, AUTH_SCOPE_RW, 600, NULL);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    CHECK(tok && a && authn(a, tok, now, &g, &err) == 0 && !g.server_shared);
+    /* A prefix database joins the server: the dedicated one is bound. */
+    CHECK(tenancy_db_create(db, tenant_b, "next", url, -1, TENANCY_SHARED, next, &err) == 0);
+    CHECK(authn(a, tok, now, &g, &err) == 0 && !g.server_shared); /* cached */
+    CHECK(authn(a, tok, now + AUTH_RECHECK_S, &g, &err) == 0 && g.server_shared);
+    char *tok2 = issue(next, AUTH_SCOPE_RW, 600, NULL);
+    CHECK(tok2 && authn(a, tok2, now, &g, &err) == 0 && g.server_shared);
+    /* The neighbour deleted: the server is the first one's own again. */
+    CHECK(tenancy_db_delete(db, next, &err) == 0);
+    CHECK(authn(a, tok, now + 2 * AUTH_RECHECK_S, &g, &err) == 0 && !g.server_shared);
+    auth_ctx_free(a);
+    free(tok);
+    free(tok2);
+}
+
 TEST(state_file_errors)
 {
     tg_err err = {0, ""};
@@ -440,6 +467,7 @@ int main(void)
     RUN(cache_bounded);
     RUN(keyring_swap_reverifies_cached_tokens);
     RUN(shared_databases);
+    RUN(server_shared_follows_the_backend);
     RUN(state_file_errors);
     sqlite3_close(db);
     cleanup();

@@ -341,6 +341,8 @@ TEST(enum_values_are_stored_as_ints)
           cfg.shared_scripts == CFG_SHARED_SCRIPTS_OFF);
     CHECK(config_set(&cfg, "shared_scripts", "all", &err) == 0 &&
           cfg.shared_scripts == CFG_SHARED_SCRIPTS_ALL);
+    CHECK(config_set(&cfg, "shared_scripts", "Approved", &err) == 0 &&
+          cfg.shared_scripts == CFG_SHARED_SCRIPTS_APPROVED);
     CHECK(config_set(&cfg, "meter_overflow", "Reject", &err) == 0 &&
           cfg.meter_overflow == CFG_METER_OVERFLOW_REJECT);
     CHECK(config_set(&cfg, "meter_synchronous", "NORMAL", &err) == 0 &&
@@ -360,7 +362,8 @@ TEST(enum_invalid_values_refused)
     CHECK_STR(err.msg, "meter_overflow: invalid value 'drop' (one of: reject, spill)");
     CHECK(cfg.meter_overflow == CFG_METER_OVERFLOW_REJECT);
     CHECK(config_set(&cfg, "shared_scripts", "readonly", &err) == -1);
-    CHECK_STR(err.msg, "shared_scripts: invalid value 'readonly' (one of: all, read-only, off)");
+    CHECK_STR(err.msg, "shared_scripts: invalid value 'readonly' (one of: all, approved, "
+                     "read-only, off)");
     CHECK(config_set(&cfg, "meter_synchronous", "", &err) == -1);
     CHECK_STR(err.msg, "meter_synchronous: invalid value '' (one of: normal, full)");
     CHECK(config_set(&cfg, "jwt_alg", "RS256", &err) == -1);
@@ -372,7 +375,7 @@ TEST(enum_invalid_values_refused)
     const char *a[] = {"--meter-overflow=spil", NULL};
     expect_error(a, "--meter_overflow: invalid value 'spil'", "reject, spill");
     const char *b[] = {"--shared-scripts", "none", NULL};
-    expect_error(b, "'none'", "all, read-only, off");
+    expect_error(b, "'none'", "all, approved, read-only, off");
     setenv("TOLLGATE_METER_SYNCHRONOUS", "extra", 1);
     expect_error(NULL, "TOLLGATE_METER_SYNCHRONOUS", "normal, full");
     unsetenv("TOLLGATE_METER_SYNCHRONOUS");
@@ -404,7 +407,7 @@ TEST(help_lists_enum_values)
     text[n] = '\0';
     fclose(f);
     CHECK(strstr(text, "one of: HS256 | HS384 | HS512") != NULL);
-    CHECK(strstr(text, "one of: all | read-only | off") != NULL);
+    CHECK(strstr(text, "one of: all | approved | read-only | off") != NULL);
     CHECK(strstr(text, "one of: reject | spill") != NULL);
     CHECK(strstr(text, "one of: normal | full") != NULL);
     /* Only enumerations carry the line. */

@@ -1,11 +1,17 @@
 /* test_policy.c - gateway/policy/policy.h: size arguments bounded before
- * they reach Redis (policy_check_sizes), and HEAD kept from writing
- * (policy_check_head). The rest of the policy is tested through a whole
+ * they reach Redis (policy_check_sizes), HEAD kept from writing
+ * (policy_check_head), scripts refused where a token's rules would not hold
+ * inside them (policy_check_rules) and bounded on a shared server
+ * (policy_check_shared_scripts, the approved list). The rest of the policy is tested through a whole
  * command table in tests/unit/gateway/redis/test_command.c. */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gateway/policy/policy.h"
+#include "gateway/protocol/script_flags.h"
 #include "tests/unit/testhelp.h"
 
 #define CAP 1048576ULL /* max_reply_bytes in these tests */
@@ -127,6 +133,133 @@ TEST(head_refuses_what_may_write)
     CHECK(policy_check_head(&unknown, &err) == -1);
 }
 
+/* ==== Scripts ==== */
+
+/* A scripting command as the backend's table describes it. */
+static cmd_info script_info(const char *name, bool readonly)
+{
+    cmd_info c = info(name);
+    c.categories = CMD_CAT_SCRIPTING;
+    c.flags = readonly ? CMD_READONLY : CMD_MAY_REPLICATE;
+    return c;
+}
+
+/* policy_check_shared_scripts on words: argv[0]'s entry is c. */
+static int shared(int mode, const policy_scripts *ok, const cmd_info *c, const char *a1,
+                  tg_err *err)
+{
+    char *argv[3] = {(char *)c->name, (char *)a1, (char *)"0"};
+    size_t lens[3] = {strlen(c->name), strlen(a1), 1};
+    return policy_check_shared_scripts(mode, ok, c, 3, argv, lens, err);
+}
+
+#define LOOP "redis.call('set',KEYS[1],'x') while true do end"
+
+TEST(rules_do_not_reach_into_scripts)
+{
+    /* Issue 10, finding 5: --deny @write wrote through EVAL, --deny
+     * @write,flushdb flushed through it. A token with rules runs no script. */
+    const char *runners[] = {"eval", "eval_ro", "evalsha", "evalsha_ro", "fcall",
+                             "fcall_ro", "script|load"};
+    tg_err err;
+    for (size_t i = 0; i < sizeof runners / sizeof runners[0]; i++) {
+        cmd_info c = script_info(runners[i], false);
+        CHECK(c.policy & CMD_POLICY_SCRIPT);
+        const char *name = runners[i];
+        CHECK(policy_check_rules(&c, name, strlen(name), NULL, "@write", &err) == -1);
+        CHECK(err.status == 403 && strstr(err.msg, "inside scripts"));
+        CHECK(policy_check_rules(&c, name, strlen(name), NULL, "@write,flushdb", &err) == -1);
+        CHECK(policy_check_rules(&c, name, strlen(name), "@scripting,get", NULL, &err) == -1);
+        CHECK(policy_check_rules(&c, name, strlen(name), NULL, NULL, &err) == 0);
+    }
+    cmd_info exists = script_info("script|exists", false), get = info("get");
+    CHECK(!(exists.policy & CMD_POLICY_SCRIPT)); /* runs nothing */
+    CHECK(policy_check_rules(&exists, "script", 6, NULL, "@write", &err) == 0);
+    CHECK(policy_check_rules(&get, "get", 3, NULL, "@write", &err) == 0);
+}
+
+TEST(shared_scripts_modes)
+{
+    cmd_info eval = script_info("eval", false), eval_ro = script_info("eval_ro", true);
+    cmd_info fcall = script_info("fcall", false), load = script_info("script|load", false);
+    cmd_info get = info("get");
+    tg_err err;
+    /* Issue 10, finding 2: the write-then-loop script. */
+    CHECK(shared(CFG_SHARED_SCRIPTS_ALL, NULL, &eval, LOOP, &err) == 0);
+    CHECK(shared(CFG_SHARED_SCRIPTS_READ_ONLY, NULL, &eval, LOOP, &err) == -1);
+    CHECK(err.status == 400 && strstr(err.msg, "shared_scripts = read-only"));
+    CHECK(shared(CFG_SHARED_SCRIPTS_APPROVED, NULL, &eval, LOOP, &err) == -1);
+    CHECK(shared(CFG_SHARED_SCRIPTS_OFF, NULL, &eval, LOOP, &err) == -1);
+    for (int m = CFG_SHARED_SCRIPTS_ALL; m <= CFG_SHARED_SCRIPTS_OFF; m++) {
+        CHECK(shared(m, NULL, &get, "k", &err) == 0);
+        CHECK((shared(m, NULL, &eval_ro, "return 1", &err) == 0) == (m != CFG_SHARED_SCRIPTS_OFF));
+        CHECK((shared(m, NULL, &load, LOOP, &err) == 0) == (m != CFG_SHARED_SCRIPTS_OFF));
+    }
+    /* Functions are the operator's (FUNCTION is refused to tokens). */
+    CHECK(shared(CFG_SHARED_SCRIPTS_APPROVED, NULL, &fcall, "f", &err) == 0);
+    CHECK(shared(CFG_SHARED_SCRIPTS_READ_ONLY, NULL, &fcall, "f", &err) == -1);
+}
+
+TEST(approved_scripts_by_sha1)
+{
+    const char *body = "return redis.call('incr', KEYS[1])";
+    char sha[41], loop_sha[41];
+    script_sha1_hex(body, strlen(body), sha);
+    script_sha1_hex(LOOP, strlen(LOOP), loop_sha);
+    char list[128];
+    snprintf(list, sizeof list, "%s, 54BD274DDC59FB3BE0F42DEEE2F64322A10E2B50", sha);
+    tg_err err;
+    policy_scripts *ok = policy_scripts_load(list, &err);
+    CHECK(ok && policy_scripts_count(ok) == 2);
+    cmd_info eval = script_info("eval", false), evalsha = script_info("evalsha", false);
+    int m = CFG_SHARED_SCRIPTS_APPROVED;
+    CHECK(shared(m, ok, &eval, body, &err) == 0);
+    CHECK(shared(m, ok, &evalsha, sha, &err) == 0);
+    char upper[41];
+    for (int i = 0; i < 41; i++) upper[i] = (char)(sha[i] >= 'a' ? sha[i] - 32 : sha[i]);
+    CHECK(shared(m, ok, &evalsha, upper, &err) == 0);
+    CHECK(shared(m, ok, &evalsha, "54bd274ddc59fb3be0f42deee2f64322a10e2b50", &err) == 0);
+    /* Not approved: named by its SHA-1, for the operator. */
+    CHECK(shared(m, ok, &eval, LOOP, &err) == -1);
+    CHECK(err.status == 400 && strstr(err.msg, loop_sha) && strstr(err.msg, "approve"));
+    CHECK(shared(m, ok, &evalsha, loop_sha, &err) == -1);
+    CHECK(shared(m, ok, &evalsha, "not-a-sha", &err) == -1);
+    /* The list binds only in approved mode. */
+    CHECK(shared(CFG_SHARED_SCRIPTS_READ_ONLY, ok, &eval, body, &err) == -1);
+    policy_scripts_free(ok);
+}
+
+TEST(approved_scripts_file)
+{
+    char path[] = "/tmp/tg-approved-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    FILE *f = fdopen(fd, "w");
+    fputs("# comment\n\n  b2efc02798c8e9b471a10f9b1d5745db89923ff3  fixedWindow limit\n"
+          "823CB2A5A902D69681244F5E28E5EBB8F2A89EDD\r\n", f);
+    fclose(f);
+    tg_err err = {0, ""};
+    policy_scripts *s = policy_scripts_load(path, &err);
+    CHECK(s && policy_scripts_count(s) == 2);
+    CHECK(policy_scripts_has(s, "823cb2a5a902d69681244f5e28e5ebb8f2a89edd", 40));
+    CHECK(policy_scripts_has(s, "b2efc02798c8e9b471a10f9b1d5745db89923ff3", 40));
+    CHECK(!policy_scripts_has(s, "b2efc02798c8e9b471a10f9b1d5745db89923ff4", 40));
+    policy_scripts_free(s);
+    f = fopen(path, "a");
+    fputs("b2efc02798c8e9b471a10f9b1d5745db89923ff\n", f); /* 39 digits */
+    fclose(f);
+    CHECK(policy_scripts_load(path, &err) == NULL && err.status == 400);
+    CHECK(strstr(err.msg, ":5: not a SHA-1") != NULL);
+    unlink(path);
+    CHECK(policy_scripts_load(path, &err) == NULL && strstr(err.msg, path));
+    /* Unset: the empty set. */
+    s = policy_scripts_load(NULL, &err);
+    CHECK(s && policy_scripts_count(s) == 0);
+    policy_scripts_free(s);
+    policy_scripts_free(NULL);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -137,5 +270,9 @@ int main(void)
     RUN(offsets_bounded_by_the_value_they_make);
     RUN(bitfield_operations_walked);
     RUN(head_refuses_what_may_write);
+    RUN(rules_do_not_reach_into_scripts);
+    RUN(shared_scripts_modes);
+    RUN(approved_scripts_by_sha1);
+    RUN(approved_scripts_file);
     TEST_MAIN_END();
 }

@@ -87,6 +87,7 @@ static cmd_table *build_table(void)
     E("xreadgroup", -7, "write blocking movablekeys", 0, 0, 0, "@write @stream @slow @blocking", 0);
     E("keys", 2, "readonly", 0, 0, 0, "@keyspace @read @slow @dangerous", 0);
     E("scan", -2, "readonly", 0, 0, 0, "@keyspace @read @slow", 0);
+    E("randomkey", 1, "readonly", 0, 0, 0, "@keyspace @read @slow", 0);
     E("ping", -1, "fast", 0, 0, 0, "@fast @connection", 0);
     E("echo", 2, "fast", 0, 0, 0, "@fast @connection", 0);
     E("eval", -3, "noscript skip_monitor may_replicate no_mandatory_keys stale movablekeys",
@@ -206,7 +207,7 @@ static bool is(const cmd_info *i, const char *name)
 
 TEST(table_from_reply)
 {
-    CHECK(cmd_table_size(table) == 27);
+    CHECK(cmd_table_size(table) == 28);
     const cmd_info *i = look("GeT k");
     CHECK(is(i, "get"));
     if (!i) return;
@@ -329,11 +330,12 @@ TEST(policy_read_only_scope)
     allowed(AUTH_SCOPE_RO, "MGET a b");
     allowed(AUTH_SCOPE_RO, "ping");
     allowed(AUTH_SCOPE_RO, "echo hi");
-    allowed(AUTH_SCOPE_RO, "eval_ro return 0");
     allowed(AUTH_SCOPE_RO, "object encoding k");
+    /* Issue 10, finding 5: no key enumeration, not even one key at a time
+     * (RANDOMKEY) or inside a script Redis keeps from writing (EVAL_RO). */
     static const char *const no[] = {"set k v", "SET k v", "eval return 0", "publish c m",
                                      "keys *", "KEYS *", "scan 0", "flushall",
-                                     "script load x"};
+                                     "script load x", "randomkey", "RANDOMKEY"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
         char word[32];
         snprintf(word, sizeof word, "%s", no[i]);
@@ -341,6 +343,7 @@ TEST(policy_read_only_scope)
         for (char *p = word; *p; p++) *p = (char)(*p | 0x20);
         refused(AUTH_SCOPE_RO, no[i], 403, word);
     }
+    refused(AUTH_SCOPE_RO, "eval_ro return 0", 403, "enumerate keys");
     /* A refused read-only FLUSHALL is not rewritten. */
     cmdv c = mk("flushall");
     cmd_verdict v;
@@ -443,7 +446,7 @@ TEST(policy_scripts_not_contained)
     }
     allowed(AUTH_SCOPE_RW, "publish c m");
     caps.scripts_contained = true;
-    allowed(AUTH_SCOPE_RO, "eval_ro return 0");
+    allowed(AUTH_SCOPE_RW, "eval_ro return 0");
     /* Script replies that can carry line breaks (CVE-2025-67733). */
     caps.scripts_framed = false;
     refused(AUTH_SCOPE_RW, "eval return 0", 400, "CVE-2025-67733");
