@@ -28,6 +28,14 @@ typedef struct agg_entry {
     uint64_t requests, commands, billable, bytes_in, bytes_out, errors;
 } agg_entry;
 
+/* Anonymous events (no tenant) of the current transaction, summed per
+ * minute and cause: a meter_anonymous row each. */
+typedef struct anon_entry {
+    int64_t minute;
+    int outcome, http_status, kind;
+    uint64_t requests, bytes_in, bytes_out;
+} anon_entry;
+
 #define BUSY_MS 5000             /* longest wait for another connection's lock */
 
 struct meter_writer {
@@ -37,11 +45,14 @@ struct meter_writer {
     bool reopen;                     /* the connection failed: replace it */
     uint64_t busy_since;
     _Atomic uint64_t deadline_ms;    /* clock_mono_ms; 0: none */
-    sqlite3_stmt *ins_event, *upsert_rollup, *closed, *spill_get, *spill_set, *get_event;
+    sqlite3_stmt *ins_event, *upsert_rollup, *closed, *spill_get, *spill_set, *get_event,
+        *upsert_anon;
     agg_entry *agg;
     size_t agg_cap;                  /* power of two */
     size_t *agg_used;                /* indexes in use, to reset them */
     size_t agg_n;
+    anon_entry *anon;
+    size_t nanon, anon_cap;
     int *closed_months;
     size_t nclosed, closed_cap;
     int64_t month_lo, month_hi;      /* cached month of [lo, hi) seconds */
@@ -63,6 +74,13 @@ static const char SQL_UPSERT_ROLLUP[] =
     " bytes_in = bytes_in + excluded.bytes_in,"
     " bytes_out = bytes_out + excluded.bytes_out,"
     " errors = errors + excluded.errors";
+static const char SQL_UPSERT_ANON[] =
+    "INSERT INTO meter_anonymous (minute, outcome, http_status, kind, requests, bytes_in,"
+    " bytes_out) VALUES (?,?,?,?,?,?,?)"
+    " ON CONFLICT (minute, outcome, http_status, kind) DO UPDATE SET"
+    " requests = requests + excluded.requests,"
+    " bytes_in = bytes_in + excluded.bytes_in,"
+    " bytes_out = bytes_out + excluded.bytes_out";
 static const char SQL_GET_EVENT[] =
     "SELECT time_ms, tenant_id, database_id, jti, kind, commands, billable_commands,"
     " command_names, bytes_in, bytes_out, http_status, outcome, backend_us"
@@ -95,7 +113,7 @@ static int busy_wait(void *arg, int count)
 static void conn_close(meter_writer *w)
 {
     sqlite3_stmt **st[] = {&w->ins_event, &w->upsert_rollup, &w->closed, &w->spill_get,
-                           &w->spill_set, &w->get_event};
+                           &w->spill_set, &w->get_event, &w->upsert_anon};
     for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
         sqlite3_finalize(*st[i]);
         *st[i] = NULL;
@@ -145,6 +163,7 @@ static int conn_open(meter_writer *w, tg_err *err)
         {&w->ins_event, SQL_INS_EVENT}, {&w->upsert_rollup, SQL_UPSERT_ROLLUP},
         {&w->closed, SQL_CLOSED},       {&w->spill_get, SQL_SPILL_GET},
         {&w->spill_set, SQL_SPILL_SET}, {&w->get_event, SQL_GET_EVENT},
+        {&w->upsert_anon, SQL_UPSERT_ANON},
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         if (sqlite3_prepare_v3(w->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
@@ -199,6 +218,7 @@ void meter_writer_free(meter_writer *w)
     free(w->path);
     free(w->agg);
     free(w->agg_used);
+    free(w->anon);
     free(w->closed_months);
     free(w);
 }
@@ -300,6 +320,55 @@ static void agg_add(meter_writer *w, const meter_row *r)
     a->bytes_in += r->bytes_in;
     a->bytes_out += r->bytes_out;
     a->errors += r->outcome != METER_OK;
+}
+
+/* ==== Anonymous events ==== */
+
+/* Adds r (no tenant) to its minute and cause. A batch spans a few minutes
+ * and causes, so the list is short: searched from its newest end. */
+static void anon_add(meter_writer *w, const meter_row *r)
+{
+    int64_t minute = (int64_t)(r->time_ms / 60000);
+    anon_entry *a = NULL;
+    for (size_t i = w->nanon; i-- > 0;) {
+        anon_entry *e = &w->anon[i];
+        if (e->minute == minute && e->outcome == r->outcome &&
+            e->http_status == r->http_status && e->kind == r->kind) {
+            a = e;
+            break;
+        }
+    }
+    if (!a) {
+        if (w->nanon == w->anon_cap) {
+            w->anon_cap = w->anon_cap ? w->anon_cap * 2 : 16;
+            w->anon = xrealloc(w->anon, w->anon_cap * sizeof *w->anon);
+        }
+        a = &w->anon[w->nanon++];
+        *a = (anon_entry){.minute = minute, .outcome = r->outcome,
+                          .http_status = r->http_status, .kind = r->kind};
+    }
+    a->requests++;
+    a->bytes_in += r->bytes_in;
+    a->bytes_out += r->bytes_out;
+}
+
+static int write_anon(meter_writer *w)
+{
+    sqlite3_stmt *st = w->upsert_anon;
+    for (size_t i = 0; i < w->nanon; i++) {
+        const anon_entry *a = &w->anon[i];
+        sqlite3_bind_int64(st, 1, a->minute);
+        sqlite3_bind_int(st, 2, a->outcome);
+        sqlite3_bind_int(st, 3, a->http_status);
+        sqlite3_bind_int(st, 4, a->kind);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)a->requests);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)a->bytes_in);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)a->bytes_out);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) return -1;
+    }
+    return 0;
 }
 
 /* ==== The batch transaction ==== */
@@ -454,9 +523,15 @@ static int commit_list(meter_writer *w, const meter_batch *list, const char *spi
     if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(w, err, "begin");
     if (load_closed(w, err)) goto out_rollback;
+    w->nanon = 0;
     for (const meter_batch *b = list; b; b = b->next)
         for (size_t i = 0; i < b->n; i++) {
             bool billed;
+            if (!b->rows[i].tenant_id[0]) {
+                anon_add(w, &b->rows[i]);
+                got.anonymous++;
+                continue;
+            }
             if (store_row(w, &b->rows[i], &got, &billed)) {
                 db_fail(w, err, "insert");
                 goto out_rollback;
@@ -465,6 +540,10 @@ static int commit_list(meter_writer *w, const meter_batch *list, const char *spi
         }
     if (write_rollups(w)) {
         db_fail(w, err, "rollups");
+        goto out_rollback;
+    }
+    if (write_anon(w)) {
+        db_fail(w, err, "anonymous counts");
         goto out_rollback;
     }
     if (spill_id && set_spill_progress(w, spill_id, spill_offset)) {
@@ -538,6 +617,7 @@ int meter_writer_replay(meter_writer *w, const char *path, size_t chunk,
         if (commit_list(w, b, file_id, off, &st, err)) goto out_free;
         replayed->inserted += st.inserted;
         replayed->duplicates += st.duplicates;
+        replayed->anonymous += st.anonymous;
         if (st.conflicts && !replayed->conflicts)
             replayed->first_conflict_id = st.first_conflict_id;
         replayed->conflicts += st.conflicts;
@@ -572,6 +652,14 @@ int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit, uint
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return db_fail(w, err, "prune");
     if (deleted) *deleted = (uint64_t)sqlite3_changes(w->db);
+    /* Anonymous counts: a few rows a minute, never a long transaction. */
+    if (sqlite3_prepare_v2(w->db, "DELETE FROM meter_anonymous WHERE minute < ?1", -1, &st,
+                           NULL))
+        return tg_fail(err, 500, "metering: prune: %s", sqlite3_errmsg(w->db));
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(before_ms / 60000));
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return db_fail(w, err, "prune");
     return 0;
 }
 
