@@ -95,6 +95,12 @@ static const cfg_def cfg_defs[] = {
     INT("max_connections_per_ip", 0, 1000000, "1000", max_connections_per_ip,
         "client connections from one address at once, over all threads (0: no "
         "limit; counted per thread, each allowed its share)"),
+    INT("anon_rate_per_ip", 0, 1000000, "100", anon_rate_per_ip,
+        "requests per second one client address may make without a valid token "
+        "(refused 401/404...); past it and its burst, 429 (0: no limit)"),
+    INT("anon_burst_per_ip", 1, 10000000, "200", anon_burst_per_ip,
+        "unauthenticated requests one address may make at once before "
+        "anon_rate_per_ip applies"),
     BOOL("log_requests", "false", log_requests,
          "log one line per request (never the token)"),
     BOOL("metering", "on", metering,

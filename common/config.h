@@ -66,6 +66,8 @@ typedef struct tg_config {
     /* Client connection limits (gateway/http/). */
     long header_timeout_s;
     long max_connections_per_ip;
+    long anon_rate_per_ip;       /* unauthenticated requests per s per address */
+    long anon_burst_per_ip;
     /* Metering and billing (billing/). */
     bool metering;
     long meter_queue_events;

@@ -4,6 +4,10 @@
 -- minutes x causes, not in requests (issue 10, finding 7). The writer adds
 -- them up per batch and upserts here in the batch's transaction; pruned
 -- with the raw events (meter_retention_days). Nothing here is billed.
+-- Refused 429 by a rate limit (the per-address limit of unauthenticated
+-- requests); never billed.
+INSERT INTO meter_outcomes (code, name) VALUES (9, 'rate_limited');
+
 CREATE TABLE meter_anonymous (
     minute       INTEGER NOT NULL,   -- Unix time / 60
     outcome      INTEGER NOT NULL,   -- meter_outcomes
