@@ -201,18 +201,27 @@ static void writer_handle(meter_batch *list)
     }
 }
 
-/* One chunk of retention pruning; true when more may be left, so the
- * writer comes back to it between batches rather than stalling them. */
+/* One chunk of retention pruning: raw events past retention_days, else
+ * the oldest ones while the state file holds more than retention_mb. True
+ * when more may be left, so the writer comes back to it between batches
+ * rather than stalling them. */
 static bool prune(void)
 {
     tg_err err;
     uint64_t keep_ms = (uint64_t)M.o.retention_days * 86400000ULL, now = clock_wall_ms(), n = 0;
-    if (now <= keep_ms) return false;
-    if (meter_writer_prune(M.w, now - keep_ms, PRUNE_CHUNK, &n, &err)) {
-        fprintf(stderr, "tollgate: %s\n", err.msg);
-        return false;
-    }
-    return n == PRUNE_CHUNK;
+    if (now > keep_ms && meter_writer_prune(M.w, now - keep_ms, PRUNE_CHUNK, &n, &err))
+        goto out_log;
+    if (n == PRUNE_CHUNK) return true;
+    uint64_t used;
+    if (M.o.retention_mb <= 0) return false;
+    if (meter_writer_used_bytes(M.w, &used, &err)) goto out_log;
+    if (used <= (uint64_t)M.o.retention_mb << 20) return false;
+    if (meter_writer_prune_oldest(M.w, PRUNE_CHUNK, &n, &err)) goto out_log;
+    return n == PRUNE_CHUNK;   /* fewer: nothing raw is left to prune */
+
+out_log:
+    fprintf(stderr, "tollgate: %s\n", err.msg);
+    return false;
 }
 
 static void *writer_main(void *arg)

@@ -53,6 +53,7 @@ typedef struct meter_options {
     size_t batch_events;         /* events per batch (and per buffer) */
     int flush_ms;                /* longest wait before a partial batch commits */
     long retention_days;         /* raw events older than this are pruned */
+    long retention_mb;           /* and the oldest while the file holds more (0: no cap) */
     meter_overflow overflow;
     int node_id;                 /* 0..63, preferred: the first free one from it is
                                   * claimed (billing/meter_node.h) */

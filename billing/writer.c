@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "billing/meter_dict.h"
 #include "billing/meter_event.h"
 #include "billing/period.h"
 #include "billing/spill.h"
@@ -51,6 +52,8 @@ struct meter_writer {
     size_t agg_cap;                  /* power of two */
     size_t *agg_used;                /* indexes in use, to reset them */
     size_t agg_n;
+    meter_dict *principals;          /* (tenant, database, jti) -> id */
+    meter_dict *command_sets;        /* command names -> id */
     anon_entry *anon;
     size_t nanon, anon_cap;
     int *closed_months;
@@ -60,9 +63,9 @@ struct meter_writer {
 };
 
 static const char SQL_INS_EVENT[] =
-    "INSERT OR IGNORE INTO meter_events (id, time_ms, tenant_id, database_id, jti,"
-    " kind, commands, billable_commands, command_names, bytes_in, bytes_out,"
-    " http_status, outcome, backend_us) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "INSERT OR IGNORE INTO meter_raw (id, time_lag, principal, kind, commands,"
+    " billable_commands, command_set, bytes_in, bytes_out, http_status, outcome, backend_us)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char SQL_UPSERT_ROLLUP[] =
     "INSERT INTO meter_rollups (tenant_id, database_id, minute, outcome, bill_period,"
     " requests, commands, billable_commands, bytes_in, bytes_out, errors)"
@@ -118,6 +121,8 @@ static void conn_close(meter_writer *w)
         sqlite3_finalize(*st[i]);
         *st[i] = NULL;
     }
+    meter_dict_close(w->principals);
+    meter_dict_close(w->command_sets);
     sqlite3_close(w->db);
     w->db = NULL;
 }
@@ -171,6 +176,8 @@ static int conn_open(meter_writer *w, tg_err *err)
             tg_fail(err, 500, "metering: %s (is the schema migrated?)", sqlite3_errmsg(w->db));
             goto out_close;
         }
+    if (meter_dict_open(w->principals, w->db, err) || meter_dict_open(w->command_sets, w->db, err))
+        goto out_close;
     w->reopen = false;
     return 0;
 
@@ -204,6 +211,10 @@ meter_writer *meter_writer_open(const char *sqlite_path, bool sync_full, tg_err 
     w->path = xstrdup(sqlite_path);
     w->sync_full = sync_full;
     w->month_lo = w->month_hi = -1;
+    static const char *const pcols[] = {"tenant_id", "database_id", "jti"};
+    static const char *const ccols[] = {"names"};
+    w->principals = meter_dict_new("meter_principals", pcols, 3);
+    w->command_sets = meter_dict_new("meter_command_sets", ccols, 1);
     if (conn_open(w, err)) {
         meter_writer_free(w);
         return NULL;
@@ -215,6 +226,8 @@ void meter_writer_free(meter_writer *w)
 {
     if (!w) return;
     conn_close(w);
+    meter_dict_free(w->principals);
+    meter_dict_free(w->command_sets);
     free(w->path);
     free(w->agg);
     free(w->agg_used);
@@ -393,25 +406,30 @@ static int load_closed(meter_writer *w, tg_err *err)
 }
 
 /* Inserts r under id; *fresh tells whether a row was added (false: the id
- * is taken). 0, or -1 on a database error. */
+ * is taken). The strings go through the dictionaries, the time as its lag
+ * behind the id's. 0, or -1 on a database error. */
 static int insert_row(meter_writer *w, const meter_row *r, uint64_t id, const char *names,
                       bool *fresh)
 {
+    const char *who[] = {r->tenant_id, r->database_id, r->jti};
+    int64_t principal, command_set;
+    *fresh = false;
+    if (meter_dict_id(w->principals, who, &principal) ||
+        meter_dict_id(w->command_sets, &names, &command_set))
+        return -1;
     sqlite3_stmt *st = w->ins_event;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->time_ms);
-    sqlite3_bind_text(st, 3, r->tenant_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, r->database_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, r->jti, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 6, r->kind);
-    sqlite3_bind_int64(st, 7, r->commands);
-    sqlite3_bind_int64(st, 8, r->billable_commands);
-    sqlite3_bind_text(st, 9, names, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 10, (sqlite3_int64)r->bytes_in);
-    sqlite3_bind_int64(st, 11, (sqlite3_int64)r->bytes_out);
-    sqlite3_bind_int(st, 12, r->http_status);
-    sqlite3_bind_int(st, 13, r->outcome);
-    sqlite3_bind_int64(st, 14, r->backend_us);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)meter_id_time_ms(id) - (sqlite3_int64)r->time_ms);
+    sqlite3_bind_int64(st, 3, principal);
+    sqlite3_bind_int(st, 4, r->kind);
+    sqlite3_bind_int64(st, 5, r->commands);
+    sqlite3_bind_int64(st, 6, r->billable_commands);
+    sqlite3_bind_int64(st, 7, command_set);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)r->bytes_in);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)r->bytes_out);
+    sqlite3_bind_int(st, 10, r->http_status);
+    sqlite3_bind_int(st, 11, r->outcome);
+    sqlite3_bind_int64(st, 12, r->backend_us);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     *fresh = rc == SQLITE_DONE && sqlite3_changes(w->db) == 1;
@@ -561,6 +579,9 @@ static int commit_list(meter_writer *w, const meter_batch *list, const char *spi
 out_rollback:
     sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
     agg_reset(w);
+    /* Ids the dictionaries handed out in this transaction are gone. */
+    meter_dict_forget(w->principals);
+    meter_dict_forget(w->command_sets);
     return -1;
 }
 
@@ -643,8 +664,8 @@ int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit, uint
     sqlite3_stmt *st;
     /* The oldest `limit` ids below the cut: a rowid range scan, short
      * enough not to hold the write lock for long. */
-    if (sqlite3_prepare_v2(w->db, "DELETE FROM meter_events WHERE id IN (SELECT id FROM"
-                           " meter_events WHERE id < ?1 ORDER BY id LIMIT ?2)", -1, &st, NULL))
+    if (sqlite3_prepare_v2(w->db, "DELETE FROM meter_raw WHERE id IN (SELECT id FROM"
+                           " meter_raw WHERE id < ?1 ORDER BY id LIMIT ?2)", -1, &st, NULL))
         return tg_fail(err, 500, "metering: prune: %s", sqlite3_errmsg(w->db));
     sqlite3_bind_int64(st, 1, (sqlite3_int64)((before_ms - METER_EPOCH_MS) << 22));
     sqlite3_bind_int64(st, 2, (sqlite3_int64)(limit ? limit : INT64_MAX));
@@ -663,12 +684,43 @@ int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit, uint
     return 0;
 }
 
+int meter_writer_prune_oldest(meter_writer *w, uint64_t limit, uint64_t *deleted, tg_err *err)
+{
+    *deleted = 0;
+    if (conn_ready(w, err)) return -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(w->db, "DELETE FROM meter_raw WHERE id IN (SELECT id FROM"
+                           " meter_raw ORDER BY id LIMIT ?1)", -1, &st, NULL))
+        return tg_fail(err, 500, "metering: prune: %s", sqlite3_errmsg(w->db));
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return db_fail(w, err, "prune");
+    *deleted = (uint64_t)sqlite3_changes(w->db);
+    return 0;
+}
+
+int meter_writer_used_bytes(meter_writer *w, uint64_t *out, tg_err *err)
+{
+    sqlite3_stmt *st;
+    *out = 0;
+    if (conn_ready(w, err)) return -1;
+    if (sqlite3_prepare_v2(w->db, "SELECT (p.page_count - f.freelist_count) * s.page_size"
+                           " FROM pragma_page_count p, pragma_freelist_count f,"
+                           " pragma_page_size s", -1, &st, NULL))
+        return tg_fail(err, 500, "metering: %s", sqlite3_errmsg(w->db));
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *out = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : db_fail(w, err, "page count");
+}
+
 int meter_writer_max_id(meter_writer *w, uint64_t *out, tg_err *err)
 {
     sqlite3_stmt *st;
     *out = 0;
     if (conn_ready(w, err)) return -1;
-    if (sqlite3_prepare_v2(w->db, "SELECT coalesce(max(id), 0) FROM meter_events", -1, &st,
+    if (sqlite3_prepare_v2(w->db, "SELECT coalesce(max(id), 0) FROM meter_raw", -1, &st,
                            NULL))
         return tg_fail(err, 500, "metering: %s", sqlite3_errmsg(w->db));
     if (sqlite3_step(st) == SQLITE_ROW) *out = (uint64_t)sqlite3_column_int64(st, 0);

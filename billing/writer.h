@@ -85,6 +85,14 @@ int meter_writer_replay(meter_writer *w, const char *path, size_t chunk,
 int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit,
                        uint64_t *deleted, tg_err *err);
 
+/* Deletes the oldest `limit` raw events, whatever their age (the size
+ * cap); *deleted gets the count. */
+int meter_writer_prune_oldest(meter_writer *w, uint64_t limit, uint64_t *deleted, tg_err *err);
+
+/* Bytes of the state file in use: its pages minus the free ones (pruned
+ * rows' pages are reused, so the file stays near this). */
+int meter_writer_used_bytes(meter_writer *w, uint64_t *out, tg_err *err);
+
 /* The largest event id stored (0 if none). */
 int meter_writer_max_id(meter_writer *w, uint64_t *out, tg_err *err);
 

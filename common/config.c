@@ -111,8 +111,11 @@ static const cfg_def cfg_defs[] = {
         "events per metering transaction (a full batch commits at once)"),
     INT("meter_flush_ms", 1, 10000, "100", meter_flush_ms,
         "longest wait before queued events are committed"),
-    INT("meter_retention_days", 1, 36500, "7", meter_retention_days,
-        "raw usage events kept this long (rollups are kept)"),
+    INT("meter_retention_days", 1, 36500, "2", meter_retention_days,
+        "raw usage events kept this long (rollups, which bill, are kept)"),
+    INT("meter_retention_mb", 0, 100000000, "20480", meter_retention_mb,
+        "the state file's size past which the oldest raw usage events are pruned "
+        "(0: no cap; rollups are never pruned)"),
     ENUM("shared_scripts", config_shared_scripts_names, "all", shared_scripts,
          "scripts on shared databases (read-only: EVAL_RO, EVALSHA_RO, FCALL_RO)"),
     ENUM("meter_overflow", config_meter_overflow_names, "reject", meter_overflow,

@@ -74,6 +74,7 @@ typedef struct tg_config {
     long meter_batch_events;
     long meter_flush_ms;
     long meter_retention_days;
+    long meter_retention_mb;     /* 0: no size cap */
     int meter_overflow;          /* cfg_meter_overflow */
     int shared_scripts;          /* cfg_shared_scripts */
     char *meter_spill_path;

@@ -311,6 +311,59 @@ TEST(writer_counts_anonymous_events_per_minute_and_cause)
     meter_writer_free(w);
 }
 
+/* Raw events are compact (dictionaries, the time as a lag behind the
+ * id's), read back exactly through the meter_events view, and the size
+ * cap prunes the oldest whatever their age. */
+TEST(writer_compact_rows_and_size_cap)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_writer *w = meter_writer_open(path, false, &err);
+    CHECK(w != NULL);
+    if (!w) return;
+    enum { N = 100000 };
+    meter_batch *b = batch_new(4096);
+    uint64_t before = 0, after = 0, t = NOV_MS;
+    CHECK(meter_writer_used_bytes(w, &before, &err) == 0);
+    for (int i = 0; i < N;) {
+        b->n = 0;
+        for (; b->n < b->cap && i < N; i++, t += 3) {
+            meter_row *r = &b->rows[b->n++];
+            char tn[24], db[24];
+            snprintf(tn, sizeof tn, "tn_%016x", i % 50);
+            snprintf(db, sizeof db, "db_%016x", i % 100);
+            make_row(r, meter_id_next(t), t, tn, db, METER_OK, 1 + (uint32_t)(i % 3));
+            snprintf(r->jti, sizeof r->jti, "%032x", i % 100);
+            snprintf(r->names.e[0].name, sizeof r->names.e[0].name, "GET");
+            r->names.e[0].count = r->commands;
+            r->names.n = 1;
+            r->backend_us = 150 + (uint32_t)(i % 1000);
+        }
+        meter_commit_stats st;
+        CHECK(meter_writer_commit(w, b, &st, &err) == 0);
+    }
+    CHECK(meter_writer_used_bytes(w, &after, &err) == 0);
+    double per = (double)(after - before) / N;
+    printf("  %.1f bytes per raw event (%d events through the writer)\n", per, N);
+    CHECK(per < 50);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE time_ms = "
+                          "1763208000000 AND command_names = 'GET' AND commands = 1"
+                          " AND jti = '00000000000000000000000000000000'") == 1);
+    CHECK(query_int(path, "SELECT max(time_ms) FROM meter_events") ==
+          (long long)(NOV_MS + 3 * (N - 1)));
+    CHECK(query_int(path, "SELECT count(*) FROM meter_principals") == 100);
+    uint64_t n = 0;
+    CHECK(meter_writer_prune_oldest(w, 60000, &n, &err) == 0 && n == 60000);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == N - 60000);
+    CHECK(query_int(path, "SELECT min(time_ms) FROM meter_events") ==
+          (long long)(NOV_MS + 3 * 60000));
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == N);
+    uint64_t pruned = 0;
+    CHECK(meter_writer_used_bytes(w, &pruned, &err) == 0 && pruned < after);
+    free(b);
+    meter_writer_free(w);
+}
+
 TEST(writer_prune_keeps_rollups)
 {
     const char *path = fresh_db();
@@ -757,6 +810,7 @@ int main(void)
     RUN(writer_rollups_and_idempotent_commit);
     RUN(writer_late_events_billed_in_next_open_period);
     RUN(writer_counts_anonymous_events_per_minute_and_cause);
+    RUN(writer_compact_rows_and_size_cap);
     RUN(writer_prune_keeps_rollups);
     RUN(writer_id_clash_is_rekeyed_counted_and_billed);
     RUN(writer_reopens_its_connection_after_a_failure);
