@@ -24,8 +24,8 @@
 #define LOG_EVERY_MS 10000
 
 static _Atomic uint64_t m_requests, m_commands, m_billable, m_in, m_out, m_errors;
-static _Atomic uint64_t m_committed, m_duplicates, m_conflicts, m_spilled, m_replayed,
-    m_rejected, m_lost, m_failures;
+static _Atomic uint64_t m_committed, m_anonymous, m_duplicates, m_conflicts, m_spilled,
+    m_replayed, m_rejected, m_lost, m_failures;
 
 /* The running meter; NULL fields when stopped. */
 static struct {
@@ -137,6 +137,7 @@ static int spill_list(const meter_batch *b, tg_err *err)
 static void count_commit(const meter_commit_stats *st, const char *what)
 {
     atomic_fetch_add_explicit(&m_committed, st->inserted, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m_anonymous, st->anonymous, memory_order_relaxed);
     atomic_fetch_add_explicit(&m_duplicates, st->duplicates, memory_order_relaxed);
     if (!st->conflicts) return;
     atomic_fetch_add_explicit(&m_conflicts, st->conflicts, memory_order_relaxed);
@@ -200,18 +201,27 @@ static void writer_handle(meter_batch *list)
     }
 }
 
-/* One chunk of retention pruning; true when more may be left, so the
- * writer comes back to it between batches rather than stalling them. */
+/* One chunk of retention pruning: raw events past retention_days, else
+ * the oldest ones while the state file holds more than retention_mb. True
+ * when more may be left, so the writer comes back to it between batches
+ * rather than stalling them. */
 static bool prune(void)
 {
     tg_err err;
     uint64_t keep_ms = (uint64_t)M.o.retention_days * 86400000ULL, now = clock_wall_ms(), n = 0;
-    if (now <= keep_ms) return false;
-    if (meter_writer_prune(M.w, now - keep_ms, PRUNE_CHUNK, &n, &err)) {
-        fprintf(stderr, "tollgate: %s\n", err.msg);
-        return false;
-    }
-    return n == PRUNE_CHUNK;
+    if (now > keep_ms && meter_writer_prune(M.w, now - keep_ms, PRUNE_CHUNK, &n, &err))
+        goto out_log;
+    if (n == PRUNE_CHUNK) return true;
+    uint64_t used;
+    if (M.o.retention_mb <= 0) return false;
+    if (meter_writer_used_bytes(M.w, &used, &err)) goto out_log;
+    if (used <= (uint64_t)M.o.retention_mb << 20) return false;
+    if (meter_writer_prune_oldest(M.w, PRUNE_CHUNK, &n, &err)) goto out_log;
+    return n == PRUNE_CHUNK;   /* fewer: nothing raw is left to prune */
+
+out_log:
+    fprintf(stderr, "tollgate: %s\n", err.msg);
+    return false;
 }
 
 static void *writer_main(void *arg)
@@ -271,10 +281,10 @@ int meter_start(const meter_options *o, tg_err *err)
                 "this one uses node id %d\n", o->node_id, o->sqlite_path, meter_node_id(M.node));
     meter_commit_stats replayed;
     if (meter_writer_replay(M.w, M.spill_path, M.o.batch_events, &replayed, err)) goto out_free;
-    if (replayed.inserted) {
-        atomic_fetch_add(&m_replayed, replayed.inserted);
+    if (replayed.inserted || replayed.anonymous) {
+        atomic_fetch_add(&m_replayed, replayed.inserted + replayed.anonymous);
         fprintf(stderr, "tollgate: metering: replayed %llu event(s) from %s\n",
-                (unsigned long long)replayed.inserted, M.spill_path);
+                (unsigned long long)(replayed.inserted + replayed.anonymous), M.spill_path);
     }
     if (replayed.conflicts) count_commit(&(meter_commit_stats){.conflicts = replayed.conflicts,
                                            .first_conflict_id = replayed.first_conflict_id},
@@ -332,6 +342,7 @@ void meter_snapshot(meter_totals *out)
     out->bytes_out = atomic_load(&m_out);
     out->errors = atomic_load(&m_errors);
     out->committed = atomic_load(&m_committed);
+    out->anonymous = atomic_load(&m_anonymous);
     out->duplicates = atomic_load(&m_duplicates);
     out->conflicts = atomic_load(&m_conflicts);
     out->spilled = atomic_load(&m_spilled);
@@ -344,10 +355,12 @@ void meter_snapshot(meter_totals *out)
 
 void meter_format_totals(const meter_totals *t, char *out, size_t cap)
 {
-    snprintf(out, cap, "metering: %llu recorded, %llu committed, %llu duplicate, "
+    snprintf(out, cap, "metering: %llu recorded, %llu committed, %llu anonymous (counted "
+             "per minute), %llu duplicate, "
              "%llu id clashes, %llu spilled, %llu replayed, %llu rejected, %llu lost, "
              "%llu commit failures",
              (unsigned long long)t->requests, (unsigned long long)t->committed,
+             (unsigned long long)t->anonymous,
              (unsigned long long)t->duplicates, (unsigned long long)t->conflicts,
              (unsigned long long)t->spilled,
              (unsigned long long)t->replayed, (unsigned long long)t->rejected,

@@ -2,6 +2,10 @@
  * meter.h - metering: every data-plane request becomes one usage event,
  * committed to SQLite by a single writer thread.
  *
+ * An event without a tenant (the request never authenticated) takes the
+ * same path but is stored as a +1 to its minute and cause in
+ * meter_anonymous, not as a row (billing/writer.h).
+ *
  * Request threads call meter_admit() before billable work (a relaxed atomic
  * load: false means "refuse with 503, the metering backlog is full") and
  * meter_record() when the request completes. meter_record never touches
@@ -49,6 +53,7 @@ typedef struct meter_options {
     size_t batch_events;         /* events per batch (and per buffer) */
     int flush_ms;                /* longest wait before a partial batch commits */
     long retention_days;         /* raw events older than this are pruned */
+    long retention_mb;           /* and the oldest while the file holds more (0: no cap) */
     meter_overflow overflow;
     int node_id;                 /* 0..63, preferred: the first free one from it is
                                   * claimed (billing/meter_node.h) */
@@ -78,6 +83,7 @@ typedef struct meter_totals {
     uint64_t requests, commands, billable_commands, bytes_in, bytes_out, errors;
     /* Where events went. */
     uint64_t committed;          /* inserted into meter_events */
+    uint64_t anonymous;          /* no tenant: counted in meter_anonymous */
     uint64_t duplicates;         /* ignored on insert: already stored, same content */
     uint64_t conflicts;          /* id stored for another event: re-keyed, an error */
     uint64_t spilled;            /* appended to the spill file */

@@ -27,6 +27,7 @@ typedef enum {
     METER_BACKLOG = 7,            /* refused by meter_admit(): not queued */
     METER_SENT_UNANSWERED = 8,    /* written to Redis, the answer lost (504,
                                      connection lost): may have run, bills */
+    METER_RATE_LIMITED = 9,       /* refused 429: over a rate limit */
 } meter_outcome;
 
 /* Codes are stored in SQLite (meter_kinds). */

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "billing/meter_dict.h"
 #include "billing/meter_event.h"
 #include "billing/period.h"
 #include "billing/spill.h"
@@ -28,6 +29,14 @@ typedef struct agg_entry {
     uint64_t requests, commands, billable, bytes_in, bytes_out, errors;
 } agg_entry;
 
+/* Anonymous events (no tenant) of the current transaction, summed per
+ * minute and cause: a meter_anonymous row each. */
+typedef struct anon_entry {
+    int64_t minute;
+    int outcome, http_status, kind;
+    uint64_t requests, bytes_in, bytes_out;
+} anon_entry;
+
 #define BUSY_MS 5000             /* longest wait for another connection's lock */
 
 struct meter_writer {
@@ -37,11 +46,16 @@ struct meter_writer {
     bool reopen;                     /* the connection failed: replace it */
     uint64_t busy_since;
     _Atomic uint64_t deadline_ms;    /* clock_mono_ms; 0: none */
-    sqlite3_stmt *ins_event, *upsert_rollup, *closed, *spill_get, *spill_set, *get_event;
+    sqlite3_stmt *ins_event, *upsert_rollup, *closed, *spill_get, *spill_set, *get_event,
+        *upsert_anon;
     agg_entry *agg;
     size_t agg_cap;                  /* power of two */
     size_t *agg_used;                /* indexes in use, to reset them */
     size_t agg_n;
+    meter_dict *principals;          /* (tenant, database, jti) -> id */
+    meter_dict *command_sets;        /* command names -> id */
+    anon_entry *anon;
+    size_t nanon, anon_cap;
     int *closed_months;
     size_t nclosed, closed_cap;
     int64_t month_lo, month_hi;      /* cached month of [lo, hi) seconds */
@@ -49,9 +63,9 @@ struct meter_writer {
 };
 
 static const char SQL_INS_EVENT[] =
-    "INSERT OR IGNORE INTO meter_events (id, time_ms, tenant_id, database_id, jti,"
-    " kind, commands, billable_commands, command_names, bytes_in, bytes_out,"
-    " http_status, outcome, backend_us) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "INSERT OR IGNORE INTO meter_raw (id, time_lag, principal, kind, commands,"
+    " billable_commands, command_set, bytes_in, bytes_out, http_status, outcome, backend_us)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char SQL_UPSERT_ROLLUP[] =
     "INSERT INTO meter_rollups (tenant_id, database_id, minute, outcome, bill_period,"
     " requests, commands, billable_commands, bytes_in, bytes_out, errors)"
@@ -63,6 +77,13 @@ static const char SQL_UPSERT_ROLLUP[] =
     " bytes_in = bytes_in + excluded.bytes_in,"
     " bytes_out = bytes_out + excluded.bytes_out,"
     " errors = errors + excluded.errors";
+static const char SQL_UPSERT_ANON[] =
+    "INSERT INTO meter_anonymous (minute, outcome, http_status, kind, requests, bytes_in,"
+    " bytes_out) VALUES (?,?,?,?,?,?,?)"
+    " ON CONFLICT (minute, outcome, http_status, kind) DO UPDATE SET"
+    " requests = requests + excluded.requests,"
+    " bytes_in = bytes_in + excluded.bytes_in,"
+    " bytes_out = bytes_out + excluded.bytes_out";
 static const char SQL_GET_EVENT[] =
     "SELECT time_ms, tenant_id, database_id, jti, kind, commands, billable_commands,"
     " command_names, bytes_in, bytes_out, http_status, outcome, backend_us"
@@ -95,11 +116,13 @@ static int busy_wait(void *arg, int count)
 static void conn_close(meter_writer *w)
 {
     sqlite3_stmt **st[] = {&w->ins_event, &w->upsert_rollup, &w->closed, &w->spill_get,
-                           &w->spill_set, &w->get_event};
+                           &w->spill_set, &w->get_event, &w->upsert_anon};
     for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
         sqlite3_finalize(*st[i]);
         *st[i] = NULL;
     }
+    meter_dict_close(w->principals);
+    meter_dict_close(w->command_sets);
     sqlite3_close(w->db);
     w->db = NULL;
 }
@@ -145,6 +168,7 @@ static int conn_open(meter_writer *w, tg_err *err)
         {&w->ins_event, SQL_INS_EVENT}, {&w->upsert_rollup, SQL_UPSERT_ROLLUP},
         {&w->closed, SQL_CLOSED},       {&w->spill_get, SQL_SPILL_GET},
         {&w->spill_set, SQL_SPILL_SET}, {&w->get_event, SQL_GET_EVENT},
+        {&w->upsert_anon, SQL_UPSERT_ANON},
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         if (sqlite3_prepare_v3(w->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
@@ -152,6 +176,8 @@ static int conn_open(meter_writer *w, tg_err *err)
             tg_fail(err, 500, "metering: %s (is the schema migrated?)", sqlite3_errmsg(w->db));
             goto out_close;
         }
+    if (meter_dict_open(w->principals, w->db, err) || meter_dict_open(w->command_sets, w->db, err))
+        goto out_close;
     w->reopen = false;
     return 0;
 
@@ -185,6 +211,10 @@ meter_writer *meter_writer_open(const char *sqlite_path, bool sync_full, tg_err 
     w->path = xstrdup(sqlite_path);
     w->sync_full = sync_full;
     w->month_lo = w->month_hi = -1;
+    static const char *const pcols[] = {"tenant_id", "database_id", "jti"};
+    static const char *const ccols[] = {"names"};
+    w->principals = meter_dict_new("meter_principals", pcols, 3);
+    w->command_sets = meter_dict_new("meter_command_sets", ccols, 1);
     if (conn_open(w, err)) {
         meter_writer_free(w);
         return NULL;
@@ -196,9 +226,12 @@ void meter_writer_free(meter_writer *w)
 {
     if (!w) return;
     conn_close(w);
+    meter_dict_free(w->principals);
+    meter_dict_free(w->command_sets);
     free(w->path);
     free(w->agg);
     free(w->agg_used);
+    free(w->anon);
     free(w->closed_months);
     free(w);
 }
@@ -302,6 +335,55 @@ static void agg_add(meter_writer *w, const meter_row *r)
     a->errors += r->outcome != METER_OK;
 }
 
+/* ==== Anonymous events ==== */
+
+/* Adds r (no tenant) to its minute and cause. A batch spans a few minutes
+ * and causes, so the list is short: searched from its newest end. */
+static void anon_add(meter_writer *w, const meter_row *r)
+{
+    int64_t minute = (int64_t)(r->time_ms / 60000);
+    anon_entry *a = NULL;
+    for (size_t i = w->nanon; i-- > 0;) {
+        anon_entry *e = &w->anon[i];
+        if (e->minute == minute && e->outcome == r->outcome &&
+            e->http_status == r->http_status && e->kind == r->kind) {
+            a = e;
+            break;
+        }
+    }
+    if (!a) {
+        if (w->nanon == w->anon_cap) {
+            w->anon_cap = w->anon_cap ? w->anon_cap * 2 : 16;
+            w->anon = xrealloc(w->anon, w->anon_cap * sizeof *w->anon);
+        }
+        a = &w->anon[w->nanon++];
+        *a = (anon_entry){.minute = minute, .outcome = r->outcome,
+                          .http_status = r->http_status, .kind = r->kind};
+    }
+    a->requests++;
+    a->bytes_in += r->bytes_in;
+    a->bytes_out += r->bytes_out;
+}
+
+static int write_anon(meter_writer *w)
+{
+    sqlite3_stmt *st = w->upsert_anon;
+    for (size_t i = 0; i < w->nanon; i++) {
+        const anon_entry *a = &w->anon[i];
+        sqlite3_bind_int64(st, 1, a->minute);
+        sqlite3_bind_int(st, 2, a->outcome);
+        sqlite3_bind_int(st, 3, a->http_status);
+        sqlite3_bind_int(st, 4, a->kind);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)a->requests);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)a->bytes_in);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)a->bytes_out);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) return -1;
+    }
+    return 0;
+}
+
 /* ==== The batch transaction ==== */
 
 static int load_closed(meter_writer *w, tg_err *err)
@@ -324,25 +406,30 @@ static int load_closed(meter_writer *w, tg_err *err)
 }
 
 /* Inserts r under id; *fresh tells whether a row was added (false: the id
- * is taken). 0, or -1 on a database error. */
+ * is taken). The strings go through the dictionaries, the time as its lag
+ * behind the id's. 0, or -1 on a database error. */
 static int insert_row(meter_writer *w, const meter_row *r, uint64_t id, const char *names,
                       bool *fresh)
 {
+    const char *who[] = {r->tenant_id, r->database_id, r->jti};
+    int64_t principal, command_set;
+    *fresh = false;
+    if (meter_dict_id(w->principals, who, &principal) ||
+        meter_dict_id(w->command_sets, &names, &command_set))
+        return -1;
     sqlite3_stmt *st = w->ins_event;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->time_ms);
-    sqlite3_bind_text(st, 3, r->tenant_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, r->database_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, r->jti, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 6, r->kind);
-    sqlite3_bind_int64(st, 7, r->commands);
-    sqlite3_bind_int64(st, 8, r->billable_commands);
-    sqlite3_bind_text(st, 9, names, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 10, (sqlite3_int64)r->bytes_in);
-    sqlite3_bind_int64(st, 11, (sqlite3_int64)r->bytes_out);
-    sqlite3_bind_int(st, 12, r->http_status);
-    sqlite3_bind_int(st, 13, r->outcome);
-    sqlite3_bind_int64(st, 14, r->backend_us);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)meter_id_time_ms(id) - (sqlite3_int64)r->time_ms);
+    sqlite3_bind_int64(st, 3, principal);
+    sqlite3_bind_int(st, 4, r->kind);
+    sqlite3_bind_int64(st, 5, r->commands);
+    sqlite3_bind_int64(st, 6, r->billable_commands);
+    sqlite3_bind_int64(st, 7, command_set);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)r->bytes_in);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)r->bytes_out);
+    sqlite3_bind_int(st, 10, r->http_status);
+    sqlite3_bind_int(st, 11, r->outcome);
+    sqlite3_bind_int64(st, 12, r->backend_us);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     *fresh = rc == SQLITE_DONE && sqlite3_changes(w->db) == 1;
@@ -454,9 +541,15 @@ static int commit_list(meter_writer *w, const meter_batch *list, const char *spi
     if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(w, err, "begin");
     if (load_closed(w, err)) goto out_rollback;
+    w->nanon = 0;
     for (const meter_batch *b = list; b; b = b->next)
         for (size_t i = 0; i < b->n; i++) {
             bool billed;
+            if (!b->rows[i].tenant_id[0]) {
+                anon_add(w, &b->rows[i]);
+                got.anonymous++;
+                continue;
+            }
             if (store_row(w, &b->rows[i], &got, &billed)) {
                 db_fail(w, err, "insert");
                 goto out_rollback;
@@ -465,6 +558,10 @@ static int commit_list(meter_writer *w, const meter_batch *list, const char *spi
         }
     if (write_rollups(w)) {
         db_fail(w, err, "rollups");
+        goto out_rollback;
+    }
+    if (write_anon(w)) {
+        db_fail(w, err, "anonymous counts");
         goto out_rollback;
     }
     if (spill_id && set_spill_progress(w, spill_id, spill_offset)) {
@@ -482,6 +579,9 @@ static int commit_list(meter_writer *w, const meter_batch *list, const char *spi
 out_rollback:
     sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
     agg_reset(w);
+    /* Ids the dictionaries handed out in this transaction are gone. */
+    meter_dict_forget(w->principals);
+    meter_dict_forget(w->command_sets);
     return -1;
 }
 
@@ -538,6 +638,7 @@ int meter_writer_replay(meter_writer *w, const char *path, size_t chunk,
         if (commit_list(w, b, file_id, off, &st, err)) goto out_free;
         replayed->inserted += st.inserted;
         replayed->duplicates += st.duplicates;
+        replayed->anonymous += st.anonymous;
         if (st.conflicts && !replayed->conflicts)
             replayed->first_conflict_id = st.first_conflict_id;
         replayed->conflicts += st.conflicts;
@@ -563,8 +664,8 @@ int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit, uint
     sqlite3_stmt *st;
     /* The oldest `limit` ids below the cut: a rowid range scan, short
      * enough not to hold the write lock for long. */
-    if (sqlite3_prepare_v2(w->db, "DELETE FROM meter_events WHERE id IN (SELECT id FROM"
-                           " meter_events WHERE id < ?1 ORDER BY id LIMIT ?2)", -1, &st, NULL))
+    if (sqlite3_prepare_v2(w->db, "DELETE FROM meter_raw WHERE id IN (SELECT id FROM"
+                           " meter_raw WHERE id < ?1 ORDER BY id LIMIT ?2)", -1, &st, NULL))
         return tg_fail(err, 500, "metering: prune: %s", sqlite3_errmsg(w->db));
     sqlite3_bind_int64(st, 1, (sqlite3_int64)((before_ms - METER_EPOCH_MS) << 22));
     sqlite3_bind_int64(st, 2, (sqlite3_int64)(limit ? limit : INT64_MAX));
@@ -572,7 +673,46 @@ int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit, uint
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return db_fail(w, err, "prune");
     if (deleted) *deleted = (uint64_t)sqlite3_changes(w->db);
+    /* Anonymous counts: a few rows a minute, never a long transaction. */
+    if (sqlite3_prepare_v2(w->db, "DELETE FROM meter_anonymous WHERE minute < ?1", -1, &st,
+                           NULL))
+        return tg_fail(err, 500, "metering: prune: %s", sqlite3_errmsg(w->db));
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(before_ms / 60000));
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return db_fail(w, err, "prune");
     return 0;
+}
+
+int meter_writer_prune_oldest(meter_writer *w, uint64_t limit, uint64_t *deleted, tg_err *err)
+{
+    *deleted = 0;
+    if (conn_ready(w, err)) return -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(w->db, "DELETE FROM meter_raw WHERE id IN (SELECT id FROM"
+                           " meter_raw ORDER BY id LIMIT ?1)", -1, &st, NULL))
+        return tg_fail(err, 500, "metering: prune: %s", sqlite3_errmsg(w->db));
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return db_fail(w, err, "prune");
+    *deleted = (uint64_t)sqlite3_changes(w->db);
+    return 0;
+}
+
+int meter_writer_used_bytes(meter_writer *w, uint64_t *out, tg_err *err)
+{
+    sqlite3_stmt *st;
+    *out = 0;
+    if (conn_ready(w, err)) return -1;
+    if (sqlite3_prepare_v2(w->db, "SELECT (p.page_count - f.freelist_count) * s.page_size"
+                           " FROM pragma_page_count p, pragma_freelist_count f,"
+                           " pragma_page_size s", -1, &st, NULL))
+        return tg_fail(err, 500, "metering: %s", sqlite3_errmsg(w->db));
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *out = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : db_fail(w, err, "page count");
 }
 
 int meter_writer_max_id(meter_writer *w, uint64_t *out, tg_err *err)
@@ -580,7 +720,7 @@ int meter_writer_max_id(meter_writer *w, uint64_t *out, tg_err *err)
     sqlite3_stmt *st;
     *out = 0;
     if (conn_ready(w, err)) return -1;
-    if (sqlite3_prepare_v2(w->db, "SELECT coalesce(max(id), 0) FROM meter_events", -1, &st,
+    if (sqlite3_prepare_v2(w->db, "SELECT coalesce(max(id), 0) FROM meter_raw", -1, &st,
                            NULL))
         return tg_fail(err, 500, "metering: %s", sqlite3_errmsg(w->db));
     if (sqlite3_step(st) == SQLITE_ROW) *out = (uint64_t)sqlite3_column_int64(st, 0);

@@ -2,6 +2,14 @@
  * writer.h - commits metering events to SQLite: the raw meter_events rows
  * and, in the same transaction, the per-minute meter_rollups.
  *
+ * Anonymous events (no tenant: the request never authenticated) are not
+ * stored one row each: they are summed per minute and cause (outcome,
+ * HTTP status, kind) into meter_anonymous, in the same transaction, so a
+ * flood of refused requests costs disk in minutes x causes. They are never
+ * billed and have no rollups. They carry no id to dedupe by: they are
+ * counted once because a batch commits once (all or nothing, a spill
+ * file's progress recorded with its rows).
+ *
  * Exactly-once: events are inserted with INSERT OR IGNORE on their unique
  * id, and only rows that were actually inserted are added to the rollups,
  * so committing the same rows twice (a retried batch, a spill file
@@ -45,6 +53,7 @@ typedef struct meter_commit_stats {
     uint64_t duplicates;         /* already stored, same content: ignored */
     uint64_t conflicts;          /* id stored with other content: re-keyed */
     uint64_t first_conflict_id;  /* for the log line */
+    uint64_t anonymous;          /* no tenant: added to meter_anonymous */
 } meter_commit_stats;
 
 /* Opens sqlite_path (already migrated). NULL with err on failure, which
@@ -70,10 +79,19 @@ int meter_writer_replay(meter_writer *w, const char *path, size_t chunk,
                         meter_commit_stats *replayed, tg_err *err);
 
 /* Deletes raw events older than before_ms, at most `limit` of them (0: no
- * limit), oldest first, by id range; rollups stay. *deleted (may be NULL)
+ * limit), oldest first, by id range, and the anonymous counts of the
+ * minutes before it; rollups stay. *deleted (may be NULL)
  * gets the count: equal to limit means there may be more. */
 int meter_writer_prune(meter_writer *w, uint64_t before_ms, uint64_t limit,
                        uint64_t *deleted, tg_err *err);
+
+/* Deletes the oldest `limit` raw events, whatever their age (the size
+ * cap); *deleted gets the count. */
+int meter_writer_prune_oldest(meter_writer *w, uint64_t limit, uint64_t *deleted, tg_err *err);
+
+/* Bytes of the state file in use: its pages minus the free ones (pruned
+ * rows' pages are reused, so the file stays near this). */
+int meter_writer_used_bytes(meter_writer *w, uint64_t *out, tg_err *err);
 
 /* The largest event id stored (0 if none). */
 int meter_writer_max_id(meter_writer *w, uint64_t *out, tg_err *err);

@@ -96,6 +96,12 @@ static const cfg_def cfg_defs[] = {
     INT("max_connections_per_ip", 0, 1000000, "1000", max_connections_per_ip,
         "client connections from one address at once, over all threads (0: no "
         "limit; counted per thread, each allowed its share)"),
+    INT("anon_rate_per_ip", 0, 1000000, "100", anon_rate_per_ip,
+        "requests per second one client address may make without a valid token "
+        "(refused 401/404...); past it and its burst, 429 (0: no limit)"),
+    INT("anon_burst_per_ip", 1, 10000000, "200", anon_burst_per_ip,
+        "unauthenticated requests one address may make at once before "
+        "anon_rate_per_ip applies"),
     BOOL("log_requests", "false", log_requests,
          "log one line per request (never the token)"),
     BOOL("metering", "on", metering,
@@ -106,8 +112,11 @@ static const cfg_def cfg_defs[] = {
         "events per metering transaction (a full batch commits at once)"),
     INT("meter_flush_ms", 1, 10000, "100", meter_flush_ms,
         "longest wait before queued events are committed"),
-    INT("meter_retention_days", 1, 36500, "7", meter_retention_days,
-        "raw usage events kept this long (rollups are kept)"),
+    INT("meter_retention_days", 1, 36500, "2", meter_retention_days,
+        "raw usage events kept this long (rollups, which bill, are kept)"),
+    INT("meter_retention_mb", 0, 100000000, "20480", meter_retention_mb,
+        "the state file's size past which the oldest raw usage events are pruned "
+        "(0: no cap; rollups are never pruned)"),
     ENUM("shared_scripts", config_shared_scripts_names, "all", shared_scripts,
          "scripts of databases on a Redis other databases use too (read-only: "
          "EVAL_RO, EVALSHA_RO, FCALL_RO; approved: those, FCALL, and the "

@@ -67,12 +67,15 @@ typedef struct tg_config {
     /* Client connection limits (gateway/http/). */
     long header_timeout_s;
     long max_connections_per_ip;
+    long anon_rate_per_ip;       /* unauthenticated requests per s per address */
+    long anon_burst_per_ip;
     /* Metering and billing (billing/). */
     bool metering;
     long meter_queue_events;
     long meter_batch_events;
     long meter_flush_ms;
     long meter_retention_days;
+    long meter_retention_mb;     /* 0: no size cap */
     int meter_overflow;          /* cfg_meter_overflow */
     int shared_scripts;          /* cfg_shared_scripts */
     char *approved_scripts;      /* SHA-1s: a file, or a comma list (policy.h) */

@@ -104,6 +104,7 @@ static int start_meter(const tg_config *cfg, tg_err *err)
         .queue_events = (size_t)cfg->meter_queue_events,
         .batch_events = (size_t)cfg->meter_batch_events,
         .flush_ms = (int)cfg->meter_flush_ms, .retention_days = cfg->meter_retention_days,
+        .retention_mb = cfg->meter_retention_mb,
         .overflow = cfg->meter_overflow == CFG_METER_OVERFLOW_SPILL ? METER_OVERFLOW_SPILL
                                                                     : METER_OVERFLOW_REJECT,
         .node_id = (int)cfg->meter_node_id,

@@ -7,6 +7,7 @@ static meter_outcome outcome_of(unsigned status)
 {
     if (status == 401) return METER_AUTH_FAILURE;
     if (status == 403) return METER_FORBIDDEN;
+    if (status == 429) return METER_RATE_LIMITED;
     if (status >= 500) return METER_BACKEND_UNAVAILABLE;
     if (status >= 400) return METER_BAD_REQUEST;
     return METER_OK;

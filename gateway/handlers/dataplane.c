@@ -264,11 +264,13 @@ static int prepare(tg_request *r, dp_request *d)
     }
     if (read_format(r, d)) return -1;
     if (token_of(r, &tok, &len) || !tok || len == 0) {
+        if (request_limit_anonymous(r)) return -1;
         dp_error(r, 401, "WRONGPASS invalid or missing auth token");
         return -1;
     }
     auth_grant g;
     if (auth_authenticate(d->dw->auth, tok, len, time(NULL), &g, &err)) {
+        if (request_limit_anonymous(r)) return -1;
         dp_error(r, (unsigned)err.status, err.msg);
         return -1;
     }

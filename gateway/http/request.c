@@ -53,6 +53,21 @@ void *request_worker_app(const tg_request *r)
     return r->w->state;
 }
 
+int request_limit_anonymous(tg_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    unsigned retry_s;
+    if (!ci || peers_take_anon(r->w->peers, ci->client_addr, clock_mono_ms(), &retry_s))
+        return 0;
+    char secs[16];
+    snprintf(secs, sizeof secs, "%u", retry_s);
+    request_error(r, MHD_HTTP_TOO_MANY_REQUESTS,
+                  "ERR too many unauthenticated requests from this address");
+    MHD_add_response_header(r->response, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    return -1;
+}
+
 /* Shutting down: the answer closes its connection, so no next request is
  * read that could not be served. */
 static void close_if_draining(tg_request *r)
@@ -264,6 +279,7 @@ static route_result dispatch(tg_request *r)
     const route *rt = route_find(r->w->app->routes, r->w->app->nroutes, r->path, r->method,
                                  &allowed);
     if (rt) return rt->handler(r);
+    if (request_limit_anonymous(r)) return ROUTE_DONE;
     if (!allowed) {
         request_error(r, MHD_HTTP_NOT_FOUND, "ERR not found");
         return ROUTE_DONE;

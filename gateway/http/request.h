@@ -85,6 +85,13 @@ const char *request_query(const tg_request *r, const char *name);
  * (tok NULL) without the header. */
 bool request_bearer(const tg_request *r, const char **tok, size_t *len);
 
+/* Unauthenticated requests' per-address limit (gateway/http/peers.h):
+ * takes one from the client address's bucket. 0 when within the limit;
+ * -1 when over it, r then answered 429 with Retry-After. Call it only
+ * for requests refused for want of a valid token (so a client holding
+ * one is never limited by it). */
+int request_limit_anonymous(tg_request *r);
+
 /* The settings in force, and the worker's application state (the
  * http_app's worker_new result) of the thread serving r. */
 const tg_config *request_config(const tg_request *r);

@@ -259,7 +259,8 @@ http_server *http_server_new(const tg_config *cfg, const http_app *app,
     s->ws = xcalloc((size_t)nw, sizeof *s->ws);
     s->tids = xcalloc((size_t)nw, sizeof *s->tids);
     s->port = (int)s->cfg.port;
-    s->peers = peers_new(s->cfg.max_connections_per_ip);
+    s->peers = peers_new(s->cfg.max_connections_per_ip, s->cfg.anon_rate_per_ip,
+                         s->cfg.anon_burst_per_ip);
     for (int i = 0; i < nw; i++) {
         http_worker *w = &s->ws[i];
         w->id = i;

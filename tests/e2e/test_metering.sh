@@ -61,7 +61,8 @@ check export-commands-tenant-b test "$(field "$TB" usage commands)" = 4
 check export-bytes-tenant-b test "$(field "$TB" usage bytes_in),$(field "$TB" usage bytes_out)" = "$IN_B,$OUT_B"
 check export-has-tenant-totals test "$(grep -c ",total,,," "$TG_TMP/mix.csv")" = 2
 check export-no-unauthenticated-lines test "$(awk -F, '$4 == ""' "$TG_TMP/mix.csv" | wc -l)" = 0
-check events-record-auth-failures test "$(q "SELECT count(*) FROM meter_events WHERE outcome = 3")" = 3
+check anonymous-auth-failures-counted test "$(q "SELECT sum(requests) FROM meter_anonymous WHERE outcome = 3 AND http_status = 401")" = 3
+check anonymous-no-raw-rows test "$(q "SELECT count(*) FROM meter_events WHERE tenant_id = ''")" = 0
 check events-record-command-names test \
   "$(q "SELECT command_names FROM meter_events WHERE tenant_id = '$TA' AND kind = 1 AND commands = 10 LIMIT 1")" = "INCR*9 GET"
 check events-free-ping-not-billable test \

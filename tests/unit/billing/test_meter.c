@@ -270,6 +270,100 @@ TEST(writer_late_events_billed_in_next_open_period)
     meter_writer_free(w);
 }
 
+/* Events without a tenant are counted per minute and cause, not stored
+ * one row each, and never rolled up for billing. */
+TEST(writer_counts_anonymous_events_per_minute_and_cause)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_writer *w = meter_writer_open(path, false, &err);
+    CHECK(w != NULL);
+    if (!w) return;
+    meter_batch *b = batch_new(4096);
+    for (int i = 0; i < 3000; i++) {
+        meter_row *r = &b->rows[b->n++];
+        make_row(r, 1000 + (uint64_t)i, NOV_MS + (uint64_t)i * 30, "", "", METER_AUTH_FAILURE,
+                 0);
+        r->http_status = i % 10 ? 401 : 429;
+        r->jti[0] = 0;
+    }
+    make_row(&b->rows[b->n++], 9000, NOV_MS, "tA", "dA", METER_OK, 2);
+    meter_commit_stats st;
+    CHECK(meter_writer_commit(w, b, &st, &err) == 0);
+    CHECK(st.inserted == 1 && st.anonymous == 3000);
+    /* 3000 events over 90 s: two minutes x two statuses. */
+    CHECK(query_int(path, "SELECT count(*) FROM meter_anonymous") == 4);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_anonymous") == 3000);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_anonymous WHERE http_status = 429")
+          == 300);
+    CHECK(query_int(path, "SELECT sum(bytes_in) FROM meter_anonymous") == 30000);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_rollups WHERE tenant_id = ''") == 0);
+    /* A second batch adds to the same rows. */
+    CHECK(meter_writer_commit(w, b, &st, &err) == 0);
+    CHECK(st.anonymous == 3000 && st.duplicates == 1);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_anonymous") == 4);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_anonymous") == 6000);
+    /* Pruned with the raw events. */
+    CHECK(meter_writer_prune(w, NOV_MS + 60000, 0, NULL, &err) == 0);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_anonymous") == 2);
+    free(b);
+    meter_writer_free(w);
+}
+
+/* Raw events are compact (dictionaries, the time as a lag behind the
+ * id's), read back exactly through the meter_events view, and the size
+ * cap prunes the oldest whatever their age. */
+TEST(writer_compact_rows_and_size_cap)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_writer *w = meter_writer_open(path, false, &err);
+    CHECK(w != NULL);
+    if (!w) return;
+    enum { N = 100000 };
+    meter_batch *b = batch_new(4096);
+    uint64_t before = 0, after = 0, t = NOV_MS;
+    CHECK(meter_writer_used_bytes(w, &before, &err) == 0);
+    for (int i = 0; i < N;) {
+        b->n = 0;
+        for (; b->n < b->cap && i < N; i++, t += 3) {
+            meter_row *r = &b->rows[b->n++];
+            char tn[24], db[24];
+            snprintf(tn, sizeof tn, "tn_%016x", i % 50);
+            snprintf(db, sizeof db, "db_%016x", i % 100);
+            make_row(r, meter_id_next(t), t, tn, db, METER_OK, 1 + (uint32_t)(i % 3));
+            snprintf(r->jti, sizeof r->jti, "%032x", i % 100);
+            snprintf(r->names.e[0].name, sizeof r->names.e[0].name, "GET");
+            r->names.e[0].count = r->commands;
+            r->names.n = 1;
+            r->backend_us = 150 + (uint32_t)(i % 1000);
+        }
+        meter_commit_stats st;
+        CHECK(meter_writer_commit(w, b, &st, &err) == 0);
+    }
+    CHECK(meter_writer_used_bytes(w, &after, &err) == 0);
+    double per = (double)(after - before) / N;
+    printf("  %.1f bytes per raw event (%d events through the writer)\n", per, N);
+    CHECK(per < 50);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE time_ms = "
+                          "1763208000000 AND command_names = 'GET' AND commands = 1"
+                          " AND jti = '00000000000000000000000000000000'") == 1);
+    CHECK(query_int(path, "SELECT max(time_ms) FROM meter_events") ==
+          (long long)(NOV_MS + 3 * (N - 1)));
+    CHECK(query_int(path, "SELECT count(*) FROM meter_principals") == 100);
+    uint64_t n = 0;
+    CHECK(meter_writer_prune_oldest(w, 60000, &n, &err) == 0 && n == 60000);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == N - 60000);
+    CHECK(query_int(path, "SELECT min(time_ms) FROM meter_events") ==
+          (long long)(NOV_MS + 3 * 60000));
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == N);
+    uint64_t pruned = 0;
+    CHECK(meter_writer_used_bytes(w, &pruned, &err) == 0 && pruned < after);
+    free(b);
+    meter_writer_free(w);
+}
+
 TEST(writer_prune_keeps_rollups)
 {
     const char *path = fresh_db();
@@ -715,6 +809,8 @@ int main(void)
     RUN(queue_bounded_batches);
     RUN(writer_rollups_and_idempotent_commit);
     RUN(writer_late_events_billed_in_next_open_period);
+    RUN(writer_counts_anonymous_events_per_minute_and_cause);
+    RUN(writer_compact_rows_and_size_cap);
     RUN(writer_prune_keeps_rollups);
     RUN(writer_id_clash_is_rekeyed_counted_and_billed);
     RUN(writer_reopens_its_connection_after_a_failure);
