@@ -41,7 +41,8 @@ FINAL_LIBS = $(PKG_LIBS) -lpthread -lm $(LDLIBS)
 # Every module but the command line, so unit tests and benchmarks link the
 # same objects; everything in cli/ links into the binary only.
 LIB_SRCS := $(wildcard common/*.c auth/*.c billing/*.c migrations/*.c gateway/*.c gateway/*/*.c)
-LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/gen/migrations_sql.o
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/gen/migrations_sql.o \
+  $(BUILD)/gen/approved_scripts.o
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 MIGRATIONS := $(sort $(wildcard migrations/[0-9]*.sql))
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c')
@@ -69,6 +70,15 @@ $(BUILD)/gen/migrations_sql.c: $(MIGRATIONS) migrations/embed.sh
 	$(call say,GEN,$@)sh migrations/embed.sh $@ $(MIGRATIONS)
 
 $(BUILD)/gen/migrations_sql.o: $(BUILD)/gen/migrations_sql.c
+	$(call say,CC,$@)$(CC) $(FINAL_CFLAGS) -c -o $@ $<
+
+# The script SHA-1s shared_scripts = approved runs by default
+# (gateway/policy/policy.h: policy_builtin_scripts).
+$(BUILD)/gen/approved_scripts.c: tools/approved-scripts.txt tools/embed-text.sh
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)sh tools/embed-text.sh policy_builtin_scripts $@ tools/approved-scripts.txt
+
+$(BUILD)/gen/approved_scripts.o: $(BUILD)/gen/approved_scripts.c
 	$(call say,CC,$@)$(CC) $(FINAL_CFLAGS) -c -o $@ $<
 
 # A unit test or benchmark program: one source file plus every module.

@@ -117,14 +117,14 @@ static const cfg_def cfg_defs[] = {
     INT("meter_retention_mb", 0, 100000000, "20480", meter_retention_mb,
         "the state file's size past which the oldest raw usage events are pruned "
         "(0: no cap; rollups are never pruned)"),
-    ENUM("shared_scripts", config_shared_scripts_names, "all", shared_scripts,
-         "scripts of databases on a Redis other databases use too (read-only: "
-         "EVAL_RO, EVALSHA_RO, FCALL_RO; approved: those, FCALL, and the "
-         "approved_scripts)"),
+    ENUM("shared_scripts", config_shared_scripts_names, "approved", shared_scripts,
+         "scripts of databases on a Redis other databases use too (all: any; "
+         "read-only: EVAL_RO, EVALSHA_RO, FCALL_RO; approved: those, FCALL, and "
+         "the approved_scripts; off: none)"),
     STR("approved_scripts", NULL, approved_scripts,
-        "SHA-1s of the writing scripts shared_scripts = approved runs: a file of "
-        "hex lines (tools/approved-scripts.txt: @upstash/ratelimit's), or a "
-        "comma-separated list"),
+        "SHA-1s of the writing scripts shared_scripts = approved runs: unset, the "
+        "built-in list (@upstash/ratelimit's, tools/approved-scripts.txt); a file "
+        "of hex lines; a comma-separated list; or none"),
     ENUM("meter_overflow", config_meter_overflow_names, "reject", meter_overflow,
          "when the metering queue is full: reject (503) or spill (to a file)"),
     STR("meter_spill_path", NULL, meter_spill_path,

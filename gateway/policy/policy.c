@@ -451,25 +451,40 @@ static bool scripts_parse_list(policy_scripts *s, size_t *cap, const char *setti
     return true;
 }
 
+/* Reads SHA-1 lines from f (name: for messages). */
+static int scripts_read(policy_scripts *s, size_t *cap, FILE *f, const char *name,
+                        tg_err *err)
+{
+    char line[512];
+    for (int no = 1; fgets(line, sizeof line, f); no++) {
+        const char *p = line + strspn(line, " \t");
+        size_t n = strcspn(p, " \t\r\n");
+        if (n == 0 || p[0] == '#') continue;
+        if (!sha_hex_valid(p, n))
+            return tg_fail(err, 400, "approved_scripts: %s:%d: not a SHA-1 (40 hex digits)",
+                           name, no);
+        scripts_add(s, cap, p);
+    }
+    return 0;
+}
+
 static int scripts_read_file(policy_scripts *s, size_t *cap, const char *path, tg_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return tg_fail(err, 400, "approved_scripts: %s: %s (a file of SHA-1 lines, or "
                        "a comma-separated list)", path, strerror(errno));
-    char line[512];
-    int rc = 0;
-    for (int no = 1; fgets(line, sizeof line, f); no++) {
-        const char *p = line + strspn(line, " \t");
-        size_t n = strcspn(p, " \t\r\n");
-        if (n == 0 || p[0] == '#') continue;
-        if (!sha_hex_valid(p, n)) {
-            rc = tg_fail(err, 400, "approved_scripts: %s:%d: not a SHA-1 (40 hex digits)",
-                         path, no);
-            break;
-        }
-        scripts_add(s, cap, p);
-    }
+    int rc = scripts_read(s, cap, f, path, err);
+    fclose(f);
+    return rc;
+}
+
+/* The list shipped with tollgate (tools/approved-scripts.txt, embedded). */
+static int scripts_read_builtin(policy_scripts *s, size_t *cap, tg_err *err)
+{
+    FILE *f = fmemopen((void *)policy_builtin_scripts, strlen(policy_builtin_scripts), "r");
+    if (!f) return tg_fail(err, 500, "approved_scripts: %s", strerror(errno));
+    int rc = scripts_read(s, cap, f, "(built in)", err);
     fclose(f);
     return rc;
 }
@@ -478,8 +493,11 @@ policy_scripts *policy_scripts_load(const char *setting, tg_err *err)
 {
     policy_scripts *s = xcalloc(1, sizeof *s);
     size_t cap = 0;
-    if (setting && *setting && !scripts_parse_list(s, &cap, setting) &&
-        scripts_read_file(s, &cap, setting, err)) {
+    int rc = 0;
+    if (!setting || !*setting) rc = scripts_read_builtin(s, &cap, err);
+    else if (strcmp(setting, "none") && !scripts_parse_list(s, &cap, setting))
+        rc = scripts_read_file(s, &cap, setting, err);
+    if (rc) {
         policy_scripts_free(s);
         return NULL;
     }

@@ -83,12 +83,16 @@ int policy_rules_valid(const char *rules, tg_err *err);
 /* A set of approved script SHA-1s (the approved_scripts setting). */
 typedef struct policy_scripts policy_scripts;
 
-/* Parses setting: NULL or "" is the empty set; a comma- (or space-)
- * separated list of 40-hex-digit SHA-1s; else the name of a file with one
- * SHA-1 a line (anything after it on the line, blank lines and lines
- * starting with '#' are ignored). Case is not significant. The set, or
- * NULL with a 400 err naming the file and line. Free with
- * policy_scripts_free (NULL accepted). */
+/* tools/approved-scripts.txt, embedded at build time. */
+extern const char policy_builtin_scripts[];
+
+/* Parses setting: NULL or "" is the list shipped with tollgate
+ * (policy_builtin_scripts: @upstash/ratelimit's scripts); "none" the empty
+ * set; a comma- (or space-) separated list of 40-hex-digit SHA-1s; else
+ * the name of a file with one SHA-1 a line (anything after it on the
+ * line, blank lines and lines starting with '#' are ignored). Case is not
+ * significant. The set, or NULL with a 400 err naming the file and line.
+ * Free with policy_scripts_free (NULL accepted). */
 policy_scripts *policy_scripts_load(const char *setting, tg_err *err);
 void policy_scripts_free(policy_scripts *s);
 size_t policy_scripts_count(const policy_scripts *s);

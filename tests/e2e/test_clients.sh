@@ -11,7 +11,7 @@ provision A --name clients --db-name a --db-index 1 --scope rw || exit 1
 provision AR --db "$A_DB" --scope ro || exit 1
 provision B --name clients-b --db-name b --db-index 2 --scope rw || exit 1
 export TOLLGATE_TOKEN=$A_TOKEN TOLLGATE_RO_TOKEN=$AR_TOKEN TOLLGATE_TOKEN_B=$B_TOKEN
-start_tollgate P || exit 1
+start_tollgate P --shared-scripts all || exit 1  # the clients run their own scripts
 export TOLLGATE_URL=http://127.0.0.1:$P
 
 # isolation.test.mjs needs two shared databases: test_isolation.sh runs it.

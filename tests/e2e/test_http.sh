@@ -15,7 +15,7 @@ provision B --name other --db-index 2 || exit 1
 provision C --tenant "$A_TENANT" --db-name doomed --db-index 3 || exit 1
 TEN=$A_TENANT TEN2=$B_TENANT DA=$A_DB DB=$B_DB DC=$C_DB
 TOK=$A_TOKEN RO=$AR_TOKEN TOKB=$B_TOKEN TOKC=$C_TOKEN
-start_tollgate P --log-requests || exit 1
+start_tollgate P --log-requests --shared-scripts all || exit 1  # the suite runs scripts on a shared server
 U=http://127.0.0.1:$P
 AUTH=(-H "Authorization: Bearer $TOK")
 
@@ -305,7 +305,7 @@ expect_match lua-select-refused-after-redis-restart 400 "can't run this command"
 
 # ---- A second server: strict clock, short idle timeout, small limit ------
 start_tollgate P2 --jwt-leeway-s 0 --idle-timeout-s 1 --max-request-bytes 2048 \
-  --max-reply-bytes 4096 || exit 1
+  --max-reply-bytes 4096 --shared-scripts all || exit 1
 U2=http://127.0.0.1:$P2
 SHORT=$(tg token create --db "$DA" --ttl 1s)
 sleep 2.1

@@ -69,7 +69,7 @@ DAUTO=$AUTO_DB
 provision AR --db "$DA" --scope ro
 TOK_A=$A_TOKEN TOK_A_RO=$AR_TOKEN TOK_B=$B_TOKEN TOK_D=$D_TOKEN TOK_AUTO=$AUTO_TOKEN
 [ -n "$DX" ] && TOK_X=$X_TOKEN
-start_tollgate P || exit 1
+start_tollgate P --shared-scripts all || exit 1  # scripts on a shared server: the suite tests their confinement
 U=http://127.0.0.1:$P
 
 RAND=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')

@@ -64,13 +64,15 @@ post "$L_TOKEN" / "$SET"
 expect_match new-neighbour-binds-within-a-second 400 'shared_scripts = read-only'
 stop_tollgate "$P_PID" read-only-clean-shutdown "$TG_TMP/tollgate-$P.log"
 
-# ---- approved: the shipped list, with the real @upstash/ratelimit -------------
+# ---- approved (the default): the shipped list, with the real @upstash/ratelimit
 LIST=$ROOT/tools/approved-scripts.txt
 check approved-list-is-the-installed-ratelimits sh -c "
   node '$ROOT/tools/ratelimit-scripts.mjs' '$ROOT/tests/node/node_modules/@upstash/ratelimit' |
     cut -c1-40 >'$TG_TMP/generated' &&
   grep -v '^#' '$LIST' | awk 'NF {print \$1}' | diff - '$TG_TMP/generated'"
-start_tollgate P --shared-scripts approved --approved-scripts "$LIST" || exit 1
+# No setting at all: the default is shared_scripts = approved with the
+# list built into the binary (tools/approved-scripts.txt, embedded).
+start_tollgate P || exit 1
 U=http://127.0.0.1:$P
 post "$D_TOKEN" / "$LOOP"
 expect_match approved-refuses-the-write-loop-naming-it 400 "shared_scripts = approved.*$(sha1 "$LOOP_BODY")"
@@ -98,7 +100,7 @@ rc=$?
 check approved-scripts-missing-file-stops-serve sh -c "[ $rc != 0 ] && printf '%s' '$out' | grep -q 'approved_scripts: .*nonexistent'"
 
 # ---- Finding 5: rules and the read-only scope stop no script: none runs -------
-start_tollgate P || exit 1 # shared_scripts = all: only the token limits scripts
+start_tollgate P --shared-scripts all || exit 1 # only the token limits scripts
 U=http://127.0.0.1:$P
 DENY_W=$(tg token create --db "$D_DB" --ttl 1h --deny '@write')
 post "$DENY_W" / "$SET"

@@ -63,7 +63,7 @@ TEST(defaults)
     CHECK(cfg.port == 8080);
     CHECK_STR(cfg.listen, "127.0.0.1");
     CHECK(cfg.jwt_alg == CFG_JWT_HS256);
-    CHECK(cfg.shared_scripts == CFG_SHARED_SCRIPTS_ALL);
+    CHECK(cfg.shared_scripts == CFG_SHARED_SCRIPTS_APPROVED); /* safe by default */
     CHECK(cfg.meter_overflow == CFG_METER_OVERFLOW_REJECT);
     CHECK(cfg.meter_synchronous == CFG_METER_SYNC_NORMAL);
     CHECK(cfg.jwt_leeway_s == 30);

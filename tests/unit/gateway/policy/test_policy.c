@@ -253,8 +253,16 @@ TEST(approved_scripts_file)
     CHECK(strstr(err.msg, ":5: not a SHA-1") != NULL);
     unlink(path);
     CHECK(policy_scripts_load(path, &err) == NULL && strstr(err.msg, path));
-    /* Unset: the empty set. */
+    /* Unset: the built-in list (tools/approved-scripts.txt), which has
+     * @upstash/ratelimit's scripts; "none": the empty set. */
     s = policy_scripts_load(NULL, &err);
+    CHECK(s && policy_scripts_count(s) >= 10);
+    size_t builtin_n = s ? policy_scripts_count(s) : 0;
+    policy_scripts_free(s);
+    s = policy_scripts_load("", &err);
+    CHECK(s && policy_scripts_count(s) == builtin_n);
+    policy_scripts_free(s);
+    s = policy_scripts_load("none", &err);
     CHECK(s && policy_scripts_count(s) == 0);
     policy_scripts_free(s);
     policy_scripts_free(NULL);
