@@ -116,9 +116,7 @@ static int worker_timeout(http_worker *w)
 static void worker_trim(http_worker *w)
 {
     if (w->held_peak < TRIM_AFTER_BYTES || w->held > TRIM_IDLE_BYTES) return;
-#ifndef TG_NO_TRIM
     malloc_trim(0);
-#endif
     w->held_peak = w->held;
 }
 
