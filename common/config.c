@@ -71,6 +71,16 @@ static const cfg_def cfg_defs[] = {
     INT("max_reply_bytes", 1024, 1L << 30, "16777216", max_reply_bytes,
         "most Redis reply bytes one request may take in; past it, replies are "
         "dropped and answer an error"),
+    /* Memory bounds (gateway/http/, the answer path): issue 10 finding 8,
+     * issue 11 finding 5. */
+    INT("max_response_bytes", 0, 1L << 40, "0", max_response_bytes,
+        "largest encoded answer body (JSON escaping or base64 included); a larger "
+        "one answers 400 `ERR response too large` (0: 6 x max_reply_bytes, the "
+        "worst JSON expansion)"),
+    INT("max_inflight_bytes", 1L << 20, 1L << 40, "134217728", max_inflight_bytes,
+        "bytes one worker thread may hold for requests in flight and answers not "
+        "yet sent; past it new requests, and answers that would not fit, get 503 "
+        "with Retry-After"),
     INT("redis_connect_timeout_ms", 10, 60000, "1000", redis_connect_timeout_ms,
         "backend connect timeout"),
     INT("redis_command_timeout_ms", 10, 600000, "5000", redis_command_timeout_ms,

@@ -54,6 +54,9 @@ typedef struct tg_config {
     char *redis_url;
     long max_request_bytes;
     long max_reply_bytes;
+    /* Memory bounds (gateway/http/ and the answer path). */
+    long max_response_bytes;     /* 0: 6 x max_reply_bytes */
+    long max_inflight_bytes;     /* per worker thread */
     long redis_connect_timeout_ms;
     long redis_command_timeout_ms;
     long idle_timeout_s;

@@ -72,3 +72,28 @@ void json_out_string(buf *out, const char *str, size_t n)
     buf_append(out, s + run, n - run);
     buf_putc(out, '"');
 }
+
+/* Bytes put_escape writes for c. */
+static size_t escape_size(unsigned char c)
+{
+    if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') return 2;
+    return c < 0x20 ? 6 : 3;
+}
+
+size_t json_out_string_size(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t size = 2;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        size_t seq = c >= 0x80 ? utf8_seq(s + i, n - i) : 0;
+        if ((c >= 0x20 && c < 0x80 && c != '"' && c != '\\') || seq) {
+            size += seq ? seq : 1;
+            i += seq ? seq : 1;
+            continue;
+        }
+        size += escape_size(c);
+        i++;
+    }
+    return size;
+}

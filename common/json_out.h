@@ -22,4 +22,8 @@
 /* Appends s[0..n) to out as one quoted JSON string. */
 void json_out_string(buf *out, const char *s, size_t n);
 
+/* The bytes json_out_string would append for s[0..n), quotes included
+ * (sizing an answer before building it). */
+size_t json_out_string_size(const char *s, size_t n);
+
 #endif

@@ -53,7 +53,9 @@ typedef struct dp_request {
     dp_cmd *per;                 /* cmds.n entries */
     backend_cmd *send;           /* nsent entries, in order */
     int nsent;
-    redisReply **replies;        /* nsent + 2 (a transaction's MULTI, EXEC) */
+    redisReply **replies;        /* nreplies: nsent + 2 (a transaction's MULTI,
+                                    EXEC), as submitted */
+    int nreplies;
     keyspace ks;                 /* ks.len 0 for a dedicated database */
     walk_run *walks;             /* its keyspace walks (walk.h), or NULL */
     backend *be;
@@ -66,6 +68,7 @@ typedef struct dp_request {
     bool inflight;
     bool is_write;
     uint64_t reply_floor;        /* policy_check_sizes' running sum */
+    uint64_t inflight_charge;    /* charge_inflight's, until answered */
     uint32_t billable;
     uint64_t submit_us;
     uint32_t backend_us;
@@ -153,6 +156,17 @@ static void dp_error(tg_request *r, unsigned status, const char *msg)
     dp_respond(r, status, resp);
 }
 
+/* Frees the replies (at the answer, once encoded: an answer not yet read
+ * by a slow client holds its encoding only; or at completion). */
+static void free_replies(dp_request *d)
+{
+    if (!d->replies) return;
+    for (int i = 0; i < d->nreplies; i++)
+        if (d->replies[i]) freeReplyObject(d->replies[i]);
+    free(d->replies);
+    d->replies = NULL;
+}
+
 /* The completion hook: forgets the request on its backend if the client
  * left first, meters it, frees the replies. */
 static void dp_done(tg_request *r, bool aborted)
@@ -179,11 +193,7 @@ static void dp_done(tg_request *r, bool aborted)
                 meter_event_add_command(&e, d->per[i].asked, d->per[i].asked_len);
         accounting_record(r, &e);
     }
-    if (d->replies) {
-        for (int i = 0; i < d->nsent + 2; i++)
-            if (d->replies[i]) freeReplyObject(d->replies[i]);
-        free(d->replies);
-    }
+    free_replies(d);
 }
 
 /* The request's data-plane state, and its completion hook. */
@@ -404,12 +414,120 @@ static unsigned encode_answer(dp_request *d, buf *out)
     return rep->type == REDIS_REPLY_ERROR ? 400 : 200;
 }
 
+/* ==== Memory of a request ==== */
+
+/* A reply byte's worst JSON expansion: a control byte becomes \u00XX. */
+#define JSON_WORST_FACTOR 6
+/* What a command in flight holds beside its body (which the HTTP layer
+ * counts): its argument vector and strings in the arena, its RESP form in
+ * the backend's output buffer, its dp_cmd and backend_cmd, a reply object
+ * and its slot. Measured: a 20,000 INCR pipeline (262 KB of body) adds
+ * about 5 MB of RSS while in flight. */
+#define CMD_INFLIGHT_BYTES 220
+#define ARG_INFLIGHT_BYTES 24
+
+static uint64_t response_cap(const tg_config *cfg)
+{
+    return cfg->max_response_bytes ? (uint64_t)cfg->max_response_bytes
+                                   : JSON_WORST_FACTOR * (uint64_t)cfg->max_reply_bytes;
+}
+
+/* Charges r's worker for the commands parsed and sent (issue 11 finding
+ * 5), until they are answered (answer). */
+static void charge_inflight(tg_request *r, dp_request *d)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < d->cmds.n; i++) {
+        const tg_cmd *c = &d->cmds.cmds[i];
+        n += CMD_INFLIGHT_BYTES + (uint64_t)c->argc * ARG_INFLIGHT_BYTES;
+        for (int j = 0; j < c->argc; j++) n += 2 * (uint64_t)c->lens[j];
+    }
+    d->inflight_charge = n;
+    request_charge(r, (int64_t)n);
+}
+
+/* At least the bytes encode_answer will write, computed without writing
+ * them (reply.h's *_size): a refusal is bounded by its worst escaping, a
+ * top-level array's elements may each become an entry ({"result":...}),
+ * and a discarded transaction's message is at most ~520 bytes. */
+static uint64_t answer_bound(const dp_request *d)
+{
+    bool json = d->format != RESP_RESP2, b64 = d->format == RESP_JSON_BASE64;
+    uint64_t n = 2 + (uint64_t)d->cmds.n + 600;
+    for (int i = 0; d->per && i < d->cmds.n; i++)
+        if (d->per[i].refused) n += 16 + JSON_WORST_FACTOR * strlen(d->per[i].refused);
+    for (int i = 0; d->replies && i < d->nsent + 2; i++) {
+        const redisReply *rep = d->replies[i];
+        if (!rep) continue;
+        if (!json) {
+            n += reply_resp2_size(rep);
+            continue;
+        }
+        n += reply_json_entry_size(rep, b64);
+        if (rep->type == REDIS_REPLY_ARRAY) n += 11 * (uint64_t)rep->elements;
+    }
+    return n;
+}
+
+/* A floor of the bytes encode_answer will write, found cheaply: its replies'
+ * string bytes. */
+static uint64_t answer_floor(const dp_request *d)
+{
+    uint64_t n = 0;
+    for (int i = 0; d->replies && i < d->nsent + 2; i++)
+        if (d->replies[i]) n += reply_payload_size(d->replies[i]);
+    return n;
+}
+
+/* An answer too large to build or to hold now: its commands ran (they
+ * bill), their replies are dropped. 0 when it may be built, after
+ * charging its size; else -1, answered. */
+static int hold_answer(tg_request *r, dp_request *d, uint64_t size)
+{
+    const tg_config *cfg = request_config(r);
+    uint64_t cap = response_cap(cfg);
+    char msg[256];
+    if (size > cap) {
+        snprintf(msg, sizeof msg, "ERR response too large: the encoded answer would be "
+                 "about %llu bytes, over max_response_bytes (%llu); the commands ran",
+                 (unsigned long long)size, (unsigned long long)cap);
+        d->outcome = METER_SENT_UNANSWERED;
+        free_replies(d);
+        dp_error(r, 400, msg);
+        return -1;
+    }
+    if (!request_may_hold(r, size)) {
+        snprintf(msg, sizeof msg, "ERR server busy: an answer of about %llu bytes does not "
+                 "fit in this worker's max_inflight_bytes now; the commands ran; retry "
+                 "later", (unsigned long long)size);
+        d->outcome = METER_SENT_UNANSWERED;
+        free_replies(d);
+        dp_respond(r, 503, respond_busy(cfg, request_header(r, "Origin"), msg));
+        return -1;
+    }
+    request_charge(r, (int64_t)size);
+    return 0;
+}
+
 static void answer(tg_request *r)
 {
     dp_request *d = dp_of(r);
+    /* Answered: what was charged for the work in flight becomes the
+     * answer's charge (the replies are freed once encoded). */
+    request_charge(r, -(int64_t)d->inflight_charge);
+    d->inflight_charge = 0;
+    /* The floor first: a reply far too large is refused unscanned. */
+    uint64_t floor = answer_floor(d);
+    if ((floor > response_cap(request_config(r)) || !request_may_hold(r, floor)) &&
+        hold_answer(r, d, floor))
+        return;
+    uint64_t size = answer_bound(d);
+    if (hold_answer(r, d, size)) return;
     buf out;
     buf_init(&out);
+    buf_reserve(&out, (size_t)size); /* one allocation, no doubling */
     unsigned status = encode_answer(d, &out);
+    free_replies(d);
     r->bytes_out = out.len;
     const char *ct = d->format == RESP_RESP2 ? "application/octet-stream"
                                               : "application/json";
@@ -508,7 +626,9 @@ static route_result execute(tg_request *r, bool transaction)
         answer(r);
         return ROUTE_DONE;
     }
-    d->replies = xcalloc((size_t)d->nsent + 2, sizeof *d->replies);
+    d->nreplies = d->nsent + 2;
+    d->replies = xcalloc((size_t)d->nreplies, sizeof *d->replies);
+    charge_inflight(r, d);
     d->submit_us = clock_mono_us();
     int rc = d->walks ? walk_run_submit(d->walks, d->be, d->send, d->nsent, d->database_id,
                                         d->replies, on_replies, r, &err)

@@ -101,6 +101,37 @@ void request_error(tg_request *r, unsigned status, const char *msg)
     request_respond(r, status, respond_error(r->w->cfg, request_header(r, "Origin"), msg));
 }
 
+/* ==== Memory ==== */
+
+#define LARGE_ANSWER_BYTES (1u << 20)   /* see request_may_hold */
+
+void request_charge(tg_request *r, int64_t bytes)
+{
+    http_worker *w = r->w;
+    if (bytes < 0 && (uint64_t)-bytes > r->charged) bytes = -(int64_t)r->charged;
+    r->charged += (uint64_t)bytes;
+    w->held += (uint64_t)bytes;
+    if (w->held > w->held_peak) w->held_peak = w->held;
+}
+
+static bool worker_over_budget(const http_worker *w)
+{
+    return w->held > (uint64_t)w->cfg->max_inflight_bytes;
+}
+
+bool request_may_hold(const tg_request *r, uint64_t bytes)
+{
+    const http_worker *w = r->w;
+    uint64_t budget = (uint64_t)w->cfg->max_inflight_bytes;
+    if (w->held == r->charged) return true;
+    uint64_t limit = bytes >= LARGE_ANSWER_BYTES ? budget - budget / 4 : budget + budget / 4;
+    return w->held + bytes <= limit;
+}
+
+static const char busy_msg[] =
+    "ERR server busy: this worker holds more than max_inflight_bytes for requests "
+    "in flight and unsent answers; retry later";
+
 /* ==== Logging ==== */
 
 const char *request_log_path(const char *path, char *out, size_t cap)
@@ -161,6 +192,13 @@ static enum MHD_Result queue_answer(tg_request *r)
     MHD_destroy_response(r->response);
     r->response = NULL;
     return ok;
+}
+
+static enum MHD_Result answer_busy(tg_request *r)
+{
+    request_respond(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+                    respond_busy(r->w->cfg, request_header(r, "Origin"), busy_msg));
+    return queue_answer(r);
 }
 
 static enum MHD_Result answer_too_large(tg_request *r)
@@ -238,9 +276,13 @@ static enum MHD_Result on_headers(http_worker *w, struct MHD_Connection *conn,
         MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONNECTION, "close");
         return queue_answer(r);
     }
+    /* Over its memory budget, the worker reads no body in: the request is
+     * answered 503 once its body has been read away. */
+    r->busy = worker_over_budget(w);
     const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         unsigned long long n = strtoull(cl, NULL, 10);
+        if (r->busy && n > DISCARD_MAX_BYTES) return answer_busy(r);
         if (n > (unsigned long long)w->cfg->max_request_bytes) {
             r->too_large = true;
             if (n > discard_limit(w)) {
@@ -258,8 +300,14 @@ static enum MHD_Result on_body(tg_request *r, const char *data, size_t *size)
 {
     uint64_t limit = (uint64_t)r->w->cfg->max_request_bytes;
     r->body_seen += *size;
-    if (r->too_large || r->body_seen > limit) {
+    if (r->busy) {
+        if (r->body_seen > DISCARD_MAX_BYTES) {
+            *size = 0;
+            return answer_busy(r);
+        }
+    } else if (r->too_large || r->body_seen > limit) {
         r->too_large = true;
+        request_charge(r, -(int64_t)r->body.len);
         buf_release(&r->body);
         if (r->body_seen > discard_limit(r->w)) {
             *size = 0;
@@ -267,6 +315,7 @@ static enum MHD_Result on_body(tg_request *r, const char *data, size_t *size)
         }
     } else {
         buf_append(&r->body, data, *size);
+        request_charge(r, (int64_t)*size);
     }
     *size = 0;
     return MHD_YES;
@@ -313,6 +362,8 @@ enum MHD_Result request_access(void *cls, struct MHD_Connection *conn,
                                           request_header(r, "Access-Control-Request-Headers")));
         return queue_answer(r);
     }
+    /* The budget is checked again with the bodies that came meanwhile. */
+    if (r->busy || worker_over_budget(w)) return answer_busy(r);
     if (dispatch(r) == ROUTE_PENDING) {
         /* Not MHD_suspend_connection: that costs two epoll_ctl calls per
          * request. The connection just stays quiet until request_respond. */
@@ -341,6 +392,7 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     bool aborted = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
     request_done_fn done = r->done ? r->done : w->app->request_done;
     if (done) done(r, aborted);
+    w->held -= r->charged;      /* its answer is sent (or abandoned) */
     if (w->cfg->log_requests) {
         char shown[96];
         fprintf(stderr, "tollgate: %s %u %s%s %llums\n", route_method_name(r->method),

@@ -38,6 +38,9 @@ struct tg_request {
     unsigned method;             /* M_* */
     uint64_t body_seen;          /* bytes received, kept or not */
     bool too_large;
+    bool busy;                   /* refused at its head: its worker was over
+                                    max_inflight_bytes (the body is read away) */
+    uint64_t charged;            /* bytes it holds (request_charge) */
     uint64_t start_ms;           /* wall clock, at the headers */
 
     /* Answer, once known. */
@@ -72,6 +75,29 @@ void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp);
 
 /* A JSON {"error": msg} answer with the given status. */
 void request_error(tg_request *r, unsigned status, const char *msg);
+
+/* ==== Memory ====
+ *
+ * Each worker counts the bytes its requests hold: bodies as they arrive,
+ * what handlers charge for the work in flight (parsed commands, replies
+ * awaited) and their answers until sent; a request's charge is released
+ * when it completes. Over max_inflight_bytes, a worker takes no new
+ * request (503 with Retry-After: 1, respond_busy; the body is read away
+ * unparsed) until it drains, and handlers ask before holding a large
+ * answer. */
+
+/* Adds bytes (negative: gives back) to what r holds. */
+void request_charge(tg_request *r, int64_t bytes);
+
+/* May r hold an answer of `bytes` more? When r is all the worker holds,
+ * yes (one answer is always possible: its size is capped by the caller).
+ * Otherwise a large answer (1 MB or more) must fit, beside what is held,
+ * in three quarters of max_inflight_bytes, so a worker full of large
+ * answers keeps serving others; a small one in five quarters of it, so a
+ * request admitted (below the budget) is practically always answered.
+ * What the worker holds thus stays under 1.25 x max_inflight_bytes, plus
+ * the one request admitted last. */
+bool request_may_hold(const tg_request *r, uint64_t bytes);
 
 /* Request header value (case-insensitive name), or NULL. */
 const char *request_header(const tg_request *r, const char *name);

@@ -62,6 +62,14 @@ struct MHD_Response *respond_error(const tg_config *cfg, const char *origin,
     return respond_body(cfg, origin, &b, "application/json");
 }
 
+struct MHD_Response *respond_busy(const tg_config *cfg, const char *origin,
+                                  const char *msg)
+{
+    struct MHD_Response *resp = respond_error(cfg, origin, msg);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    return resp;
+}
+
 /* Access-Control-Request-Headers is echoed only if it is a plain list of
  * header names, so nothing a client sends can inject a header. */
 static bool header_list_ok(const char *s)

@@ -23,6 +23,11 @@ struct MHD_Response *respond_body(const tg_config *cfg, const char *origin,
 struct MHD_Response *respond_error(const tg_config *cfg, const char *origin,
                                    const char *msg);
 
+/* 503 {"error": msg} with Retry-After: 1: the worker is over its memory
+ * budget (max_inflight_bytes) and will take work again once it drains. */
+struct MHD_Response *respond_busy(const tg_config *cfg, const char *origin,
+                                  const char *msg);
+
 /* 204 answer to a CORS preflight. req_headers is the request's
  * Access-Control-Request-Headers (may be NULL). */
 struct MHD_Response *respond_preflight(const tg_config *cfg, const char *origin,

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -102,6 +103,23 @@ static int worker_timeout(http_worker *w)
     return t > most ? (int)most : (int)t;
 }
 
+/* After a burst (its requests once held TRIM_AFTER_BYTES or more), a
+ * worker that has drained to TRIM_IDLE_BYTES hands the allocator's free
+ * memory back to the system: glibc keeps freed heap pages (and, after a
+ * large free, raises its mmap threshold so later large buffers come from
+ * the heap too), so without this RSS stays at the burst's peak for good.
+ * malloc_trim walks every arena's free lists; it runs once per burst, not
+ * per request. */
+#define TRIM_AFTER_BYTES (32u << 20)
+#define TRIM_IDLE_BYTES (4u << 20)
+
+static void worker_trim(http_worker *w)
+{
+    if (w->held_peak < TRIM_AFTER_BYTES || w->held > TRIM_IDLE_BYTES) return;
+    malloc_trim(0);
+    w->held_peak = w->held;
+}
+
 static void *worker_main(void *arg)
 {
     http_worker *w = arg;
@@ -115,6 +133,7 @@ static void *worker_main(void *arg)
             ew->on_event(ew, evs[i].events);
         }
         worker_tick(w, w->mhd_ready);
+        worker_trim(w);
         if (!w->draining && __atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE)) {
             w->draining = true;
             drain_deadline = clock_mono_ms() + (uint64_t)w->drain_ms;

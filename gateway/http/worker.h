@@ -38,6 +38,11 @@ typedef struct http_worker {
     int nconns;
     uint64_t next_conn_check;   /* monotonic ms of the next deadline walk */
     int drain_ms;               /* how long waiting requests may take then */
+    /* Memory (request.c's request_charge): bytes its requests hold, in
+     * flight or as answers not yet sent; the most held since the
+     * allocator last gave memory back (server.c's worker_trim). */
+    uint64_t held;
+    uint64_t held_peak;
     ev_watch mhd_watch, wake_watch;
 } http_worker;
 

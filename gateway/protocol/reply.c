@@ -92,3 +92,75 @@ void reply_resp2(buf *out, const redisReply *r)
         break;
     }
 }
+
+/* ==== Sizes ==== */
+
+/* Decimal digits of v, its sign included. */
+static size_t digits(long long v)
+{
+    size_t n = v < 0 ? 2 : 1;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    while (u >= 10) {
+        u /= 10;
+        n++;
+    }
+    return n;
+}
+
+size_t reply_json_value_size(const redisReply *r, bool base64)
+{
+    switch (r->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+        if (base64) return 2 + (r->len + 2) / 3 * 4;
+        return json_out_string_size(r->str, r->len);
+    case REDIS_REPLY_ERROR:
+        return json_out_string_size(r->str, r->len);
+    case REDIS_REPLY_INTEGER:
+        return digits(r->integer);
+    case REDIS_REPLY_ARRAY: {
+        size_t n = 2 + (r->elements ? r->elements - 1 : 0);
+        for (size_t i = 0; i < r->elements; i++)
+            n += reply_json_value_size(r->element[i], base64);
+        return n;
+    }
+    default:
+        return 4;
+    }
+}
+
+size_t reply_json_entry_size(const redisReply *r, bool base64)
+{
+    if (r->type == REDIS_REPLY_ERROR) return 10 + json_out_string_size(r->str, r->len);
+    return 11 + reply_json_value_size(r, base64);
+}
+
+size_t reply_resp2_size(const redisReply *r)
+{
+    switch (r->type) {
+    case REDIS_REPLY_STRING:
+        return 5 + digits((long long)r->len) + r->len;
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+        return 3 + r->len;
+    case REDIS_REPLY_INTEGER:
+        return 3 + digits(r->integer);
+    case REDIS_REPLY_ARRAY: {
+        size_t n = 3 + digits((long long)r->elements);
+        for (size_t i = 0; i < r->elements; i++) n += reply_resp2_size(r->element[i]);
+        return n;
+    }
+    default:
+        return 5;
+    }
+}
+
+size_t reply_payload_size(const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ARRAY) {
+        size_t n = 0;
+        for (size_t i = 0; i < r->elements; i++) n += reply_payload_size(r->element[i]);
+        return n;
+    }
+    return r->type == REDIS_REPLY_INTEGER ? 0 : r->len;
+}

@@ -10,7 +10,8 @@
  * reply byte for byte.
  *
  * Encoders append to a caller-owned buf; they read the reply and never keep
- * it. Thread-safe.
+ * it. The *_size functions give the exact length an encoder appends.
+ * Thread-safe.
  */
 #ifndef TG_REPLY_H
 #define TG_REPLY_H
@@ -31,5 +32,17 @@ void reply_json_entry(buf *out, const redisReply *r, bool base64);
 
 /* Appends the RESP2 encoding of r. */
 void reply_resp2(buf *out, const redisReply *r);
+
+/* The exact bytes the functions above append for r, computed without
+ * building them (an answer is sized, and refused if too large, before it
+ * is encoded: a 15 MB string of control bytes is 90 MB of JSON). */
+size_t reply_json_value_size(const redisReply *r, bool base64);
+size_t reply_json_entry_size(const redisReply *r, bool base64);
+size_t reply_resp2_size(const redisReply *r);
+
+/* The bytes of r's strings, a floor of every encoding above: each byte
+ * becomes at least one. Cheap (no byte is read), so a reply far too large
+ * is refused without being scanned. */
+size_t reply_payload_size(const redisReply *r);
 
 #endif

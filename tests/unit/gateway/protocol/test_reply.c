@@ -266,6 +266,67 @@ TEST(resp2_appends)
     buf_release(&b);
 }
 
+/* Every *_size is exactly what its encoder appends, over every reply
+ * type, escapes, invalid UTF-8, negative numbers and nesting; the payload
+ * size is a floor of each. */
+static bool sizes_exact(const char *resp, size_t n)
+{
+    redisReply *r = parse(resp, n);
+    if (!r) return false;
+    bool ok = true;
+    for (int b64 = 0; b64 < 2; b64++) {
+        buf v, e;
+        buf_init(&v);
+        buf_init(&e);
+        reply_json_value(&v, r, b64);
+        reply_json_entry(&e, r, b64);
+        ok = ok && v.len == reply_json_value_size(r, b64) &&
+             e.len == reply_json_entry_size(r, b64) && reply_payload_size(r) <= v.len;
+        buf_release(&v);
+        buf_release(&e);
+    }
+    buf p;
+    buf_init(&p);
+    reply_resp2(&p, r);
+    ok = ok && p.len == reply_resp2_size(r) && reply_payload_size(r) <= p.len;
+    buf_release(&p);
+    freeReplyObject(r);
+    return ok;
+}
+#define SIZES_EXACT(lit) CHECK(sizes_exact((lit), sizeof(lit) - 1))
+
+TEST(sizes_match_encoders)
+{
+    SIZES_EXACT("$0\r\n\r\n");
+    SIZES_EXACT("$1\r\nx\r\n");
+    SIZES_EXACT("$2\r\nab\r\n");
+    SIZES_EXACT("$7\r\n\x00\x01\"\\\n\r\t\r\n");
+    SIZES_EXACT("$6\r\n\xc3\xa9\xff\xe2\x82\x80\r\n"); /* valid, stray, truncated */
+    SIZES_EXACT("$4\r\n\xf0\x9f\x98\x80\r\n");
+    SIZES_EXACT("$-1\r\n");
+    SIZES_EXACT(":0\r\n");
+    SIZES_EXACT(":-9223372036854775808\r\n");
+    SIZES_EXACT(":1234567890\r\n");
+    SIZES_EXACT("+OK\r\n");
+    SIZES_EXACT("-ERR \x01 bad\r\n");
+    SIZES_EXACT("*0\r\n");
+    SIZES_EXACT("*-1\r\n");
+    SIZES_EXACT("*5\r\n$1\r\nx\r\n:1\r\n$-1\r\n*2\r\n+S\r\n-E e\r\n*1\r\n*0\r\n");
+    /* a large one: 100,000 control bytes are 600,002 bytes of JSON */
+    size_t n = 100000;
+    char *big = malloc(n + 32);
+    int h = snprintf(big, 32, "$%zu\r\n", n);
+    memset(big + h, 1, n);
+    memcpy(big + h + n, "\r\n", 2);
+    redisReply *r = parse(big, (size_t)h + n + 2);
+    CHECK(r && reply_json_value_size(r, false) == 6 * n + 2);
+    CHECK(r && reply_json_value_size(r, true) == 2 + (n + 2) / 3 * 4);
+    CHECK(r && reply_payload_size(r) == n);
+    CHECK(sizes_exact(big, (size_t)h + n + 2));
+    if (r) freeReplyObject(r);
+    free(big);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
@@ -280,5 +341,6 @@ int main(void)
     RUN(json_entry);
     RUN(resp2_round_trip);
     RUN(resp2_appends);
+    RUN(sizes_match_encoders);
     TEST_MAIN_END();
 }
