@@ -14,6 +14,7 @@ static bool needs_escape(unsigned char c)
 char *redact_escape(const char *s, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
+    if (cap == 0) return out;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         size_t w = needs_escape(c) ? 4 : 1;

@@ -13,15 +13,29 @@ trap 'rm -f "$OUT"' EXIT
 section() { printf '\n== %s\n' "$1"; }
 run() { "$@" 2>&1 | tee -a "$OUT"; }
 
+# unit BINARY PREFIX: runs one unit test program; a program that exits
+# non-zero without a FAIL line (a crash, a sanitizer report) is a failure
+# of its own even when every check it printed passed.
+unit() {
+  local t=$1 prefix=$2 rc
+  "$t" >"$OUT.unit" 2>&1
+  rc=$?
+  sed "s/^\(PASS\|FAIL\) /\1 $prefix/" "$OUT.unit" | tee -a "$OUT"
+  if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$OUT.unit"; then
+    echo "FAIL $prefix$(basename "$t"):exit-status-$rc" | tee -a "$OUT"
+    grep -E -A12 'Sanitizer|runtime error' "$OUT.unit" | head -30 | sed 's/^/    /'
+  fi
+  rm -f "$OUT.unit"
+}
 section "unit tests (release build)"
 for t in $(find "$(dirname "$REL")/tests" -type f -name "test_*" | sort); do
   [ -x "$t" ] || continue
-  "$t" 2>&1 | sed 's/^\(PASS\|FAIL\) /\1 release:/' | tee -a "$OUT"
+  unit "$t" release:
 done
 section "unit tests (address,undefined sanitizers)"
 for t in $(find "$SAN/tests" -type f -name "test_*" | sort); do
   [ -x "$t" ] || continue
-  run "$t"
+  unit "$t" ""
 done
 # Every tests/e2e/test_*.sh, in name order: adding a suite is adding a file.
 # A script's section title is its `# title:` line (else its first comment

@@ -53,9 +53,13 @@ TEST(escape_control_bytes)
 
 TEST(escape_never_mid_escape)
 {
-    char out[6];
-    CHECK_STR(redact_escape("ab\n", 3, out, sizeof out), "ab");
+    char out[8];
+    CHECK_STR(redact_escape("ab\n", 3, out, 6), "ab");
     CHECK_STR(redact_escape("ab\ncd", 5, out, 7), "ab\\x0a");
+    CHECK_STR(redact_escape("ab", 2, out, 1), "");
+    out[0] = 'x';
+    redact_escape("ab", 2, out, 0); /* no room even for the NUL: untouched */
+    CHECK(out[0] == 'x');
 }
 
 int main(void)
