@@ -288,13 +288,8 @@ static int prepare(tg_request *r, dp_request *d)
 
 static void entry_error(const dp_request *d, buf *out, const char *msg)
 {
-    if (d->format == RESP_RESP2) {
-        buf_putc(out, '-');
-        buf_puts(out, msg);
-        buf_append(out, "\r\n", 2);
-    } else {
-        reply_json_error(out, msg, strlen(msg));
-    }
+    if (d->format == RESP_RESP2) reply_resp2_error(out, msg, strlen(msg));
+    else reply_json_error(out, msg, strlen(msg));
 }
 
 /* One command's answer; c (may be NULL: not one of ours) says what
