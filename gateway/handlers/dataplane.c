@@ -63,10 +63,16 @@ typedef struct dp_request {
     bool is_write;
     uint64_t reply_floor;        /* policy_check_sizes' running sum */
     uint32_t billable;
+    uint32_t free_sent;          /* housekeeping commands sent (DP_FREE_MAX) */
     uint64_t submit_us;
     uint32_t backend_us;
     meter_outcome outcome;
 } dp_request;
+
+/* Housekeeping commands (PING, ECHO, COMMAND...) are free, but only so
+ * many per request: a pipeline of 500 COMMAND costs Redis real work, so
+ * past this many each bills as one command (issue 10, finding 13). */
+#define DP_FREE_MAX 8
 
 static dp_request *dp_of(tg_request *r)
 {
@@ -476,7 +482,7 @@ static route_result execute(tg_request *r, bool transaction)
         pc->sent = d->nsent;
         d->send[d->nsent++] = (backend_cmd){*c, ko.as_gateway};
         if (v.is_write) d->is_write = true;
-        if (!v.is_free) d->billable++;
+        if (!v.is_free || ++d->free_sent > DP_FREE_MAX) d->billable++;
     }
     if (d->nsent == 0) { /* a pipeline whose every command was refused */
         answer(r);
