@@ -38,6 +38,11 @@ uint64_t dp_worker_deadline(void *w);
 void dp_worker_check_timeouts(void *w, uint64_t now_ms);
 void dp_worker_flush(void *w);
 
+/* The http_app's on_headers hook (routes flagged RT_HEADERS): authenticates
+ * the request on its headers, before its body is read; a refusal is
+ * answered there (and the body never read). */
+void dp_headers(tg_request *r);
+
 route_result dp_single_json(tg_request *r);
 route_result dp_single_path(tg_request *r);
 route_result dp_pipeline(tg_request *r);
