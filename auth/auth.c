@@ -375,6 +375,20 @@ void auth_ctx_complete(auth_ctx *a, time_t now, auth_done_fn fn)
     }
 }
 
+void auth_ctx_abandon(auth_ctx *a, auth_done_fn fn)
+{
+    tg_err err;
+    tg_fail(&err, 503, "ERR shutting down");
+    for (pending *p = a->inflight; p; p = p->next_inflight)
+        while (p->waiters) {
+            auth_wait *w = p->waiters;
+            p->waiters = w->next;
+            w->lookup = NULL;
+            w->next = NULL;
+            fn(w->cookie, -1, NULL, &err);
+        }
+}
+
 void auth_cancel(auth_ctx *a, auth_wait *w)
 {
     (void)a;

@@ -100,6 +100,10 @@ int auth_ctx_fd(const auth_ctx *a);
 typedef void (*auth_done_fn)(void *cookie, int rc, const auth_grant *g, const tg_err *err);
 void auth_ctx_complete(auth_ctx *a, time_t now, auth_done_fn fn);
 
+/* Shutdown: every waiter of an outstanding lookup gets fn(cookie, -1,
+ * NULL, 503) now and waits no more (the lookups finish unseen). */
+void auth_ctx_abandon(auth_ctx *a, auth_done_fn fn);
+
 /* w no longer waits (its request went away); no-op if it does not. */
 void auth_cancel(auth_ctx *a, auth_wait *w);
 

@@ -119,8 +119,11 @@ void *dp_worker_new(void *ring, const tg_config *cfg, int epfd, tg_err *err)
     return dw;
 }
 
+static void dp_auth_done(void *cookie, int rc, const auth_grant *g, const tg_err *err);
+
 void dp_worker_drain(void *w)
 {
+    auth_ctx_abandon(((dp_worker *)w)->auth, dp_auth_done);
     pool_close_all(((dp_worker *)w)->pool);
 }
 

@@ -32,7 +32,7 @@ typedef struct dp_worker dp_worker;
 /* ring: the address of the keyring in force (swapped on SIGHUP), read by
  * the worker's token cache. NULL + err on failure. */
 void *dp_worker_new(void *ring, const tg_config *cfg, int epfd, tg_err *err);
-void dp_worker_drain(void *w);       /* fails what waits on Redis (503) */
+void dp_worker_drain(void *w);       /* fails what waits on Redis or a token lookup (503) */
 void dp_worker_free(void *w);        /* NULL ok */
 uint64_t dp_worker_deadline(void *w);
 void dp_worker_check_timeouts(void *w, uint64_t now_ms);
