@@ -1,10 +1,10 @@
 /*
  * tenancy.h - tenants, their databases and issued tokens, in SQLite.
  *
- * Two kinds of use. The gateway's worker threads each own a tenancy handle
- * (its own read connection and prepared statement) and call
- * tenancy_check_token() on a token-cache miss or re-check; handles are not
- * shared between threads. The admin subcommands call the write functions
+ * Two kinds of use. The gateway's token refresher thread (auth/refresh.h)
+ * owns a tenancy handle (its own read connection and prepared statement)
+ * and calls tenancy_check_token() for token-cache misses and re-checks, so
+ * no worker thread reads the file; handles are not shared between threads. The admin subcommands call the write functions
  * with a migrated sqlite3 handle from migrate_open().
  *
  * A token is accepted only if its jti row exists, is not revoked, belongs

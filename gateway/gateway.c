@@ -177,7 +177,7 @@ int gateway_serve(const tg_config *cfg)
         .worker_new = dp_worker_new, .worker_drain = dp_worker_drain,
         .worker_free = dp_worker_free, .deadline = dp_worker_deadline,
         .check_timeouts = dp_worker_check_timeouts, .flush = dp_worker_flush,
-        .request_done = accounting_done,
+        .request_done = accounting_done, .on_headers = dp_headers,
     };
     if (!(srv = http_server_new(cfg, &app, cert, key, &err))) goto out_stop_say;
     if (pipe(stop_pipe)) {

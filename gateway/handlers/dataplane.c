@@ -1,14 +1,17 @@
 /* dataplane.c - see dataplane.h. */
 #include "gateway/handlers/dataplane.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <time.h>
 
 #include "auth/auth.h"
 #include "billing/meter.h"
 #include "common/clock.h"
+#include "common/ev.h"
 #include "common/mem.h"
 #include "gateway/handlers/accounting.h"
 #include "gateway/handlers/walk.h"
@@ -28,6 +31,7 @@ struct dp_worker {
     auth_ctx *auth;
     redis_pool *pool;
     policy_scripts *approved;    /* approved_scripts, parsed */
+    ev_watch auth_watch;         /* token lookups completed (auth_ctx_fd) */
 };
 
 typedef enum { RESP_JSON, RESP_JSON_BASE64, RESP_RESP2 } resp_format;
@@ -65,15 +69,29 @@ typedef struct dp_request {
     bool server_shared;          /* shared_scripts binds (auth_grant) */
     const char *tenant_id, *database_id, *jti;   /* arena copies */
     sync_token *sync;            /* the database's, once authenticated */
+    /* Authentication runs on the headers (dp_headers); a token the cache
+     * misses is looked up off this thread and the request waits. */
+    enum { DP_AUTH_NONE, DP_AUTH_WAITING, DP_AUTH_READY } auth;
+    auth_wait wait;
+    bool handler_waiting;        /* the handler ran: resume on the answer */
+    route_result (*resume)(tg_request *r);
+    unsigned fail_status;        /* a refusal found while the body was */
+    const char *fail_msg;        /* read, answered by the handler; or NULL */
     bool inflight;
     bool is_write;
     uint64_t reply_floor;        /* policy_check_sizes' running sum */
     uint64_t inflight_charge;    /* charge_inflight's, until answered */
     uint32_t billable;
+    uint32_t free_sent;          /* housekeeping commands sent (DP_FREE_MAX) */
     uint64_t submit_us;
     uint32_t backend_us;
     meter_outcome outcome;
 } dp_request;
+
+/* Housekeeping commands (PING, ECHO, COMMAND...) are free, but only so
+ * many per request: a pipeline of 500 COMMAND costs Redis real work, so
+ * past this many each bills as one command (issue 10, finding 13). */
+#define DP_FREE_MAX 8
 
 static dp_request *dp_of(tg_request *r)
 {
@@ -81,6 +99,8 @@ static dp_request *dp_of(tg_request *r)
 }
 
 /* ==== Worker state ==== */
+
+static void on_auth_ready(ev_watch *self, uint32_t events);
 
 void *dp_worker_new(void *ring, const tg_config *cfg, int epfd, tg_err *err)
 {
@@ -95,14 +115,25 @@ void *dp_worker_new(void *ring, const tg_config *cfg, int epfd, tg_err *err)
         free(dw);
         return NULL;
     }
+    dw->auth_watch.on_event = on_auth_ready;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &dw->auth_watch};
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, auth_ctx_fd(dw->auth), &ev)) {
+        tg_fail(err, 500, "epoll_ctl: cannot watch token lookups");
+        auth_ctx_free(dw->auth);
+        free(dw);
+        return NULL;
+    }
     backend_opts o = {epfd, (int)cfg->redis_connect_timeout_ms,
                       (int)cfg->redis_command_timeout_ms, (uint64_t)cfg->max_reply_bytes};
     dw->pool = pool_new(&o);
     return dw;
 }
 
+static void dp_auth_done(void *cookie, int rc, const auth_grant *g, const tg_err *err);
+
 void dp_worker_drain(void *w)
 {
+    auth_ctx_abandon(((dp_worker *)w)->auth, dp_auth_done);
     pool_close_all(((dp_worker *)w)->pool);
 }
 
@@ -173,6 +204,7 @@ static void dp_done(tg_request *r, bool aborted)
 {
     dp_request *d = dp_of(r);
     (void)aborted;
+    if (d->wait.lookup) auth_cancel(d->dw->auth, &d->wait);
     if (d->inflight && d->be) backend_cancel(d->be, r);
     walk_run_end(d->walks);
     /* Metered when answered, and also when the client left after its
@@ -262,7 +294,33 @@ static int shared_prepare(tg_request *r, dp_request *d, const auth_grant *g, tg_
     return 0;
 }
 
-static int prepare(tg_request *r, dp_request *d)
+/* The rest of preparing, once the token is known: copies of the grant,
+ * the database's sync token, its backend. 0, or -1 with err. */
+static int prepare_grant(tg_request *r, dp_request *d, const auth_grant *g, tg_err *err)
+{
+    /* Grant strings belong to the auth cache, which other requests on this
+     * thread may evict before this one completes: keep copies. */
+    d->tenant_id = arena_strndup(&r->arena, g->tenant_id, strlen(g->tenant_id));
+    d->database_id = arena_strndup(&r->arena, g->database_id, strlen(g->database_id));
+    d->jti = arena_strndup(&r->arena, g->jti, strlen(g->jti));
+    /* The database's sync token, looked up once per cached token. */
+    if (!*g->app_data) *g->app_data = sync_token_for(d->database_id);
+    d->sync = *g->app_data;
+    d->scope = g->scope;
+    d->cmd_allow = g->cmd_allow;
+    d->cmd_deny = g->cmd_deny;
+    d->server_shared = g->server_shared;
+    if (pool_get(d->dw->pool, g->redis_url, g->db_index, &d->be, &d->binfo, err)) return -1;
+    if (g->key_prefix && shared_prepare(r, d, g, err)) return -1;
+    d->auth = DP_AUTH_READY;
+    return 0;
+}
+
+/* On the headers: metering backlog, format headers, the token. Answers a
+ * refusal (then r->response is set), or leaves the request ready or
+ * waiting on a token lookup (dp_auth_done). One authentication per
+ * request: the handler uses what this found. */
+static void prepare(tg_request *r, dp_request *d)
 {
     tg_err err;
     const char *tok;
@@ -270,41 +328,91 @@ static int prepare(tg_request *r, dp_request *d)
     if (!meter_admit()) {
         d->outcome = METER_BACKLOG;
         dp_error(r, 503, "ERR metering backlog full");
-        return -1;
+        return;
     }
-    if (read_format(r, d)) return -1;
+    if (read_format(r, d)) return;
     if (token_of(r, &tok, &len) || !tok || len == 0) {
-        if (request_limit_anonymous(r)) return -1;
+        if (request_limit_anonymous(r)) return;
         dp_error(r, 401, "WRONGPASS invalid or missing auth token");
-        return -1;
+        return;
     }
     auth_grant g;
-    if (auth_authenticate(d->dw->auth, tok, len, time(NULL), &g, &err)) {
-        if (request_limit_anonymous(r)) return -1;
-        dp_error(r, (unsigned)err.status, err.msg);
-        return -1;
+    d->wait.cookie = r;
+    int rc = auth_authenticate(d->dw->auth, tok, len, time(NULL), &d->wait, &g, &err);
+    if (rc == AUTH_PENDING) {
+        d->auth = DP_AUTH_WAITING;
+        return;
     }
-    /* Grant strings belong to the auth cache, which other requests on this
-     * thread may evict before this one completes: keep copies. */
-    d->tenant_id = arena_strndup(&r->arena, g.tenant_id, strlen(g.tenant_id));
-    d->database_id = arena_strndup(&r->arena, g.database_id, strlen(g.database_id));
-    d->jti = arena_strndup(&r->arena, g.jti, strlen(g.jti));
-    /* The database's sync token, looked up once per cached token. */
-    if (!*g.app_data) *g.app_data = sync_token_for(d->database_id);
-    d->sync = *g.app_data;
-    d->scope = g.scope;
-    d->cmd_allow = g.cmd_allow;
-    d->cmd_deny = g.cmd_deny;
-    d->server_shared = g.server_shared;
-    if (pool_get(d->dw->pool, g.redis_url, g.db_index, &d->be, &d->binfo, &err)) {
-        dp_error(r, (unsigned)err.status, err.msg);
-        return -1;
+    if (rc && request_limit_anonymous(r)) return; /* an invalid token: 429 over the rate */
+    if (rc || prepare_grant(r, d, &g, &err)) dp_error(r, (unsigned)err.status, err.msg);
+}
+
+/* A token lookup answered (on this worker's loop, auth_ctx_complete). */
+static void dp_auth_done(void *cookie, int rc, const auth_grant *g, const tg_err *err)
+{
+    tg_request *r = cookie;
+    dp_request *d = dp_of(r);
+    tg_err mine;
+    if (rc == 0 && prepare_grant(r, d, g, &mine) == 0) {
+        if (d->handler_waiting) {
+            d->handler_waiting = false;
+            d->resume(r);   /* answers, or waits on Redis */
+        }
+        return;
     }
-    if (g.key_prefix && shared_prepare(r, d, &g, &err)) {
-        dp_error(r, (unsigned)err.status, err.msg);
-        return -1;
+    if (rc == 0) err = &mine;
+    d->auth = DP_AUTH_READY;
+    if (d->handler_waiting) {
+        d->handler_waiting = false;
+        dp_error(r, (unsigned)err->status, err->msg);
+        return;
     }
-    return 0;
+    /* The body is still being read: the handler answers this. */
+    d->fail_status = (unsigned)err->status;
+    d->fail_msg = arena_strndup(&r->arena, err->msg, strlen(err->msg));
+}
+
+static void on_auth_ready(ev_watch *self, uint32_t events)
+{
+    dp_worker *dw = (dp_worker *)((char *)self - offsetof(dp_worker, auth_watch));
+    (void)events;
+    auth_ctx_complete(dw->auth, time(NULL), dp_auth_done);
+}
+
+static meter_kind kind_of_path(const char *path)
+{
+    if (!strcmp(path, "/pipeline")) return METER_PIPELINE;
+    if (!strcmp(path, "/multi-exec")) return METER_MULTI_EXEC;
+    return METER_SINGLE;
+}
+
+void dp_headers(tg_request *r)
+{
+    prepare(r, dp_begin(r, kind_of_path(r->path)));
+}
+
+/* A handler's start: the request authenticated on its headers (or now, if
+ * no headers hook ran); then resume runs at once, or when the token's
+ * lookup answers (the request waits meanwhile). */
+static route_result start(tg_request *r, meter_kind kind, route_result (*resume)(tg_request *r))
+{
+    dp_request *d = dp_of(r);
+    if (!d) {
+        d = dp_begin(r, kind);
+        prepare(r, d);
+        if (r->response) return ROUTE_DONE;
+    }
+    d->kind = kind;
+    if (d->fail_msg) {
+        dp_error(r, d->fail_status, d->fail_msg);
+        return ROUTE_DONE;
+    }
+    if (d->auth == DP_AUTH_WAITING) {
+        d->resume = resume;
+        d->handler_waiting = true;
+        return ROUTE_PENDING;
+    }
+    return resume(r);
 }
 
 /* ==== Encoding the answer ==== */
@@ -312,13 +420,8 @@ static int prepare(tg_request *r, dp_request *d)
 
 static void entry_error(const dp_request *d, buf *out, const char *msg)
 {
-    if (d->format == RESP_RESP2) {
-        buf_putc(out, '-');
-        buf_puts(out, msg);
-        buf_append(out, "\r\n", 2);
-    } else {
-        reply_json_error(out, msg, strlen(msg));
-    }
+    if (d->format == RESP_RESP2) reply_resp2_error(out, msg, strlen(msg));
+    else reply_json_error(out, msg, strlen(msg));
 }
 
 /* One command's answer; c (may be NULL: not one of ours) says what
@@ -620,7 +723,7 @@ static route_result execute(tg_request *r, bool transaction)
         pc->sent = d->nsent;
         d->send[d->nsent++] = (backend_cmd){*c, ko.as_gateway};
         if (v.is_write) d->is_write = true;
-        if (!v.is_free) d->billable++;
+        if (!v.is_free || ++d->free_sent > DP_FREE_MAX) d->billable++;
     }
     if (d->nsent == 0) { /* a pipeline whose every command was refused */
         answer(r);
@@ -644,32 +747,31 @@ static route_result execute(tg_request *r, bool transaction)
     return ROUTE_PENDING;
 }
 
-static route_result run_json(tg_request *r, meter_kind kind)
+static route_result run_json(tg_request *r)
 {
     tg_err err;
-    dp_request *d = dp_begin(r, kind);
-    if (prepare(r, d)) return ROUTE_DONE;
-    if (argv_parse_json(&r->arena, r->body.data, r->body.len, kind != METER_SINGLE,
+    dp_request *d = dp_of(r);
+    if (argv_parse_json(&r->arena, r->body.data, r->body.len, d->kind != METER_SINGLE,
                         &d->cmds, &err)) {
         dp_error(r, (unsigned)err.status, err.msg);
         return ROUTE_DONE;
     }
-    return execute(r, kind == METER_MULTI_EXEC);
+    return execute(r, d->kind == METER_MULTI_EXEC);
 }
 
 route_result dp_single_json(tg_request *r)
 {
-    return run_json(r, METER_SINGLE);
+    return start(r, METER_SINGLE, run_json);
 }
 
 route_result dp_pipeline(tg_request *r)
 {
-    return run_json(r, METER_PIPELINE);
+    return start(r, METER_PIPELINE, run_json);
 }
 
 route_result dp_multi_exec(tg_request *r)
 {
-    return run_json(r, METER_MULTI_EXEC);
+    return start(r, METER_MULTI_EXEC, run_json);
 }
 
 typedef struct query_acc {
@@ -696,11 +798,10 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
-route_result dp_single_path(tg_request *r)
+static route_result run_path(tg_request *r)
 {
     tg_err err;
-    dp_request *d = dp_begin(r, METER_SINGLE);
-    if (prepare(r, d)) return ROUTE_DONE;
+    dp_request *d = dp_of(r);
     query_acc q = {&r->arena, NULL, 0, 0};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
     d->cmds.cmds = arena_alloc(&r->arena, sizeof *d->cmds.cmds);
@@ -711,4 +812,9 @@ route_result dp_single_path(tg_request *r)
         return ROUTE_DONE;
     }
     return execute(r, false);
+}
+
+route_result dp_single_path(tg_request *r)
+{
+    return start(r, METER_SINGLE, run_path);
 }

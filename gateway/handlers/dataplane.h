@@ -32,11 +32,16 @@ typedef struct dp_worker dp_worker;
 /* ring: the address of the keyring in force (swapped on SIGHUP), read by
  * the worker's token cache. NULL + err on failure. */
 void *dp_worker_new(void *ring, const tg_config *cfg, int epfd, tg_err *err);
-void dp_worker_drain(void *w);       /* fails what waits on Redis (503) */
+void dp_worker_drain(void *w);       /* fails what waits on Redis or a token lookup (503) */
 void dp_worker_free(void *w);        /* NULL ok */
 uint64_t dp_worker_deadline(void *w);
 void dp_worker_check_timeouts(void *w, uint64_t now_ms);
 void dp_worker_flush(void *w);
+
+/* The http_app's on_headers hook (routes flagged RT_HEADERS): authenticates
+ * the request on its headers, before its body is read; a refusal is
+ * answered there (and the body never read). */
+void dp_headers(tg_request *r);
 
 route_result dp_single_json(tg_request *r);
 route_result dp_single_path(tg_request *r);

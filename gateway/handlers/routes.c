@@ -10,10 +10,10 @@
 const route gw_routes[] = {
     {"/healthz", MATCH_EXACT, M_GET | M_HEAD, health_live, RT_EXCLUSIVE},
     {"/admin/usage", MATCH_EXACT, M_GET, admin_usage, RT_EXCLUSIVE},
-    {"/pipeline", MATCH_EXACT, M_POST, dp_pipeline, RT_EXCLUSIVE},
-    {"/multi-exec", MATCH_EXACT, M_POST, dp_multi_exec, RT_EXCLUSIVE},
-    {"/", MATCH_EXACT, M_POST, dp_single_json, 0},
-    {"/", MATCH_PREFIX, M_GET | M_HEAD | M_POST | M_PUT, dp_single_path, 0},
+    {"/pipeline", MATCH_EXACT, M_POST, dp_pipeline, RT_EXCLUSIVE | RT_HEADERS},
+    {"/multi-exec", MATCH_EXACT, M_POST, dp_multi_exec, RT_EXCLUSIVE | RT_HEADERS},
+    {"/", MATCH_EXACT, M_POST, dp_single_json, RT_HEADERS},
+    {"/", MATCH_PREFIX, M_GET | M_HEAD | M_POST | M_PUT, dp_single_path, RT_HEADERS},
 };
 
 const size_t gw_nroutes = sizeof gw_routes / sizeof gw_routes[0];

@@ -41,6 +41,12 @@ typedef struct http_app {
     void (*check_timeouts)(void *state, uint64_t now_ms);
     void (*flush)(void *state);
     request_done_fn request_done;     /* for requests that set no hook */
+    /* Optional: sees a request with a body, of a route flagged RT_HEADERS,
+     * as soon as its headers are in, before its body is read. An answer
+     * it sets (request_respond) is sent at once, the body is not read and
+     * the connection closes. Requests without a body go straight to their
+     * handler, which must then do the same work. */
+    void (*on_headers)(tg_request *r);
 } http_app;
 
 #endif

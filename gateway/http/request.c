@@ -261,6 +261,27 @@ static const char *framing_refusal(struct MHD_Connection *conn)
     return NULL;
 }
 
+/* The app's look at the headers of a request with a body, on a route that
+ * asks for it (RT_HEADERS): a refusal there (e.g. no valid token) is
+ * answered before any of the body is read, and the connection closed
+ * rather than read through. A request without a body gains nothing from
+ * it (libmicrohttpd would close the connection of an answer given this
+ * early): its handler does the same work. */
+static enum MHD_Result headers_hook(tg_request *r, const char *content_length)
+{
+    const http_app *app = r->w->app;
+    unsigned allowed;
+    bool body = (content_length && strcmp(content_length, "0")) ||
+                request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (!app->on_headers || !body) return MHD_YES;
+    const route *rt = route_find(app->routes, app->nroutes, r->path, r->method, &allowed);
+    if (!rt || !(rt->flags & RT_HEADERS)) return MHD_YES;
+    app->on_headers(r);
+    if (!r->response) return MHD_YES;
+    MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONNECTION, "close");
+    return queue_answer(r);
+}
+
 /* The headers have arrived: a new request. Ambiguous framing is refused
  * and the connection closed; a declared body too large even to read away
  * is refused before it is read (the connection then closes). */
@@ -291,7 +312,7 @@ static enum MHD_Result on_headers(http_worker *w, struct MHD_Connection *conn,
             }
         }
     }
-    return MHD_YES;
+    return r->too_large ? MHD_YES : headers_hook(r, cl);
 }
 
 /* A body chunk: kept up to the limit, then read away; bodies far over it

@@ -27,6 +27,7 @@ typedef enum { MATCH_EXACT, MATCH_PREFIX } route_match;
 
 enum {
     RT_EXCLUSIVE = 1,   /* the path is this route's alone: wrong method is 405 */
+    RT_HEADERS = 2,     /* http_app.on_headers sees the request first */
 };
 
 typedef struct route {

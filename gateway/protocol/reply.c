@@ -60,6 +60,20 @@ void reply_json_entry(buf *out, const redisReply *r, bool base64)
     buf_putc(out, '}');
 }
 
+/* A simple string or error line: CR and LF would end the line early and
+ * let the rest be read as more replies, so each becomes a space. */
+static void put_line(buf *out, char type, const char *s, size_t n)
+{
+    buf_putc(out, type);
+    for (size_t i = 0; i < n; i++) buf_putc(out, s[i] == '\r' || s[i] == '\n' ? ' ' : s[i]);
+    buf_append(out, "\r\n", 2);
+}
+
+void reply_resp2_error(buf *out, const char *msg, size_t n)
+{
+    put_line(out, '-', msg, n);
+}
+
 void reply_resp2(buf *out, const redisReply *r)
 {
     switch (r->type) {
@@ -72,9 +86,7 @@ void reply_resp2(buf *out, const redisReply *r)
         break;
     case REDIS_REPLY_STATUS:
     case REDIS_REPLY_ERROR:
-        buf_putc(out, r->type == REDIS_REPLY_STATUS ? '+' : '-');
-        buf_append(out, r->str, r->len);
-        buf_append(out, "\r\n", 2);
+        put_line(out, r->type == REDIS_REPLY_STATUS ? '+' : '-', r->str, r->len);
         break;
     case REDIS_REPLY_INTEGER:
         buf_putc(out, ':');

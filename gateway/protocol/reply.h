@@ -7,7 +7,10 @@
  * arrays nest. Without base64, bytes that are not valid UTF-8 are replaced
  * by U+FFFD so the output is always valid JSON (base64 is the binary-safe
  * mode). Error texts are never base64-encoded. RESP2 re-serialises the
- * reply byte for byte.
+ * reply byte for byte, except that a simple string or error line never
+ * carries CR or LF (each becomes a space): those would end the line and
+ * let the rest of the text be read as replies of its own (RESP injection
+ * through a command name echoed in an error).
  *
  * Encoders append to a caller-owned buf; they read the reply and never keep
  * it. The *_size functions give the exact length an encoder appends.
@@ -44,5 +47,9 @@ size_t reply_resp2_size(const redisReply *r);
  * becomes at least one. Cheap (no byte is read), so a reply far too large
  * is refused without being scanned. */
 size_t reply_payload_size(const redisReply *r);
+
+/* Appends "-<msg>\r\n", CR and LF in msg replaced (the gateway's own
+ * errors, which may quote what the client sent). */
+void reply_resp2_error(buf *out, const char *msg, size_t n);
 
 #endif

@@ -141,6 +141,12 @@ RULED=$(tg token create --db "$D" --ttl 1h --allow 'get,set,@read' --deny 'keys,
 http POST "$U/pipeline" -H "Authorization: Bearer $RULED" \
   -d '[["set","r","1"],["get","r"],["strlen","r"],["keys","*"],["incr","r"],["del","r"]]'
 expect_match rules-allow-and-deny 200 '^\[\{"result":"OK"\},\{"result":"1"\},\{"result":1\},\{"error":"NOPERM[^"]*.keys.[^"]*"\},\{"error":"NOPERM[^"]*.incr.[^"]*"\},\{"error":"NOPERM[^"]*.del.[^"]*"\}\]$'
+# resp2: a refusal quoting the command name cannot inject replies through
+# CR/LF in that name (issue 10, finding 13): two entries, nothing more.
+http POST "$U/pipeline" -H "Authorization: Bearer $RULED" -H "Upstash-Response-Format: resp2" \
+  -d '[["get","r"],["x\r\n:7\r\n+INJECTED","a"]]'
+check resp2-error-lines-escaped test "$(od -An -c "$TG_TMP/body" | tr -s ' \n' ' ')" = \
+  " $ 1 \r \n 1 \r \n - N O P E R M t h i s t o k e n m a y n o t r u n ' x : 7 + i n j e c t e d ' \r \n "
 DENIED=$(tg token create --db "$D" --ttl 1h --deny '@write')
 http POST "$U/" -H "Authorization: Bearer $DENIED" -d '["set","r","2"]'
 expect_match rules-deny-category 403 'NOPERM'

@@ -327,6 +327,32 @@ TEST(sizes_match_encoders)
     free(big);
 }
 
+/* An error or status line never carries CR/LF through: a command name
+ * echoed in an error cannot add replies of its own (issue 10, 13). */
+TEST(resp2_lines_cannot_inject)
+{
+    static const char msg[] = "NOPERM this token may not run 'x\r\n:1\r\n+OK\n'";
+    buf b;
+    buf_init(&b);
+    reply_resp2_error(&b, msg, sizeof msg - 1);
+    CHECK_MEM(b.data, b.len, "-NOPERM this token may not run 'x  :1  +OK '\r\n",
+              sizeof "-NOPERM this token may not run 'x  :1  +OK '\r\n" - 1);
+    /* Exactly one reply in the bytes, nothing left over. */
+    redisReader *rd = redisReaderCreate();
+    void *r1 = NULL, *r2 = NULL;
+    CHECK(redisReaderFeed(rd, b.data, b.len) == REDIS_OK);
+    CHECK(redisReaderGetReply(rd, &r1) == REDIS_OK && r1);
+    CHECK(redisReaderGetReply(rd, &r2) == REDIS_OK && !r2);
+    if (r1) freeReplyObject(r1);
+    redisReaderFree(rd);
+    /* The same for a status or error reply re-serialised. */
+    redisReply fake = {.type = REDIS_REPLY_STATUS, .str = (char *)"a\r\n:1", .len = 5};
+    buf_reset(&b);
+    reply_resp2(&b, &fake);
+    CHECK_MEM(b.data, b.len, "+a  :1\r\n", 8);
+    buf_release(&b);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
@@ -342,5 +368,6 @@ int main(void)
     RUN(resp2_round_trip);
     RUN(resp2_appends);
     RUN(sizes_match_encoders);
+    RUN(resp2_lines_cannot_inject);
     TEST_MAIN_END();
 }
