@@ -305,7 +305,8 @@ static void policy_add(quota_verdict *v, const char *name, int64_t quota_, int64
 /* The state of one request's decision, before anything is stored. */
 typedef struct decision {
     int64_t now, now_s, n;
-    int64_t day_end_s, month_end_s;
+    int64_t day_end_s, month_end_s, month_start_s;
+    int month;
     gcra cps, rps, tok;
     int64_t tok_rate;
     int64_t cps_tat, rps_tat, tok_tat;          /* after the request; -1 refused */
@@ -315,7 +316,7 @@ typedef struct decision {
 static void roll_db(quota_db *d, const decision *x)
 {
     int64_t day = x->now_s / 86400;
-    int month = period_of(x->now_s);
+    int month = x->month;
     if (d->day != day) {
         d->day = day;
         d->daily = 0;
@@ -424,7 +425,7 @@ static bool budget_take(quota_db *d, const decision *x, quota_verdict *v)
 {
     quota_tenant *t = d->tenant;
     pthread_spin_lock(&t->lock);
-    tenant_roll(t, period_of(x->now_s));
+    tenant_roll(t, x->month);
     if (t->budget >= 0 && x->n > 0) {
         int64_t cost = tenant_cost(t);
         if (cost >= t->budget) {
@@ -460,12 +461,12 @@ static void policies_fill(const quota_db *d, const decision *x, quota_verdict *v
                    l[LIMIT_DAILY_COMMANDS] - d->daily, x->day_end_s - x->now_s);
     if (l[LIMIT_MONTHLY_COMMANDS] >= 0)
         policy_add(v, "monthly", l[LIMIT_MONTHLY_COMMANDS],
-                   x->month_end_s - period_start(period_of(x->now_s)),
+                   x->month_end_s - x->month_start_s,
                    l[LIMIT_MONTHLY_COMMANDS] - d->monthly, x->month_end_s - x->now_s);
     int ncount = v->npolicies;   /* command and request counts end here */
     if (l[LIMIT_MONTHLY_BANDWIDTH_BYTES] >= 0)
         policy_add(v, "bandwidth", l[LIMIT_MONTHLY_BANDWIDTH_BYTES],
-                   x->month_end_s - period_start(period_of(x->now_s)),
+                   x->month_end_s - x->month_start_s,
                    l[LIMIT_MONTHLY_BANDWIDTH_BYTES] - d->bandwidth, x->month_end_s - x->now_s);
     v->tightest = -1;
     for (int i = 0; i < ncount; i++)
@@ -518,7 +519,9 @@ bool quota_check(quota *q, const quota_ask *a, quota_verdict *v)
     decision x = {.now = a->now_ns, .now_s = a->now_ns / NS_PER_S,
                   .n = a->commands > 0 ? a->commands : 0};
     x.day_end_s = (x.now_s / 86400 + 1) * 86400;
-    x.month_end_s = period_start(period_of(x.now_s) + 1);
+    x.month = period_of(x.now_s);
+    x.month_start_s = period_start(x.month);
+    x.month_end_s = period_start(x.month + 1);
     x.token = token_of(q, a);
     if (x.token) {
         x.tok_rate = a->token_rate;
@@ -566,11 +569,12 @@ void quota_record(quota *q, const char *database_id, const quota_verdict *v,
     int64_t reserved = v && v->db == d ? v->reserved : 0;
     int64_t reserved_bytes = v && v->db == d ? v->reserved_bytes : 0;
     decision x = {.now = u->now_ns, .now_s = u->now_ns / NS_PER_S};
+    x.month = period_of(x.now_s);
     quota_tenant *t = d->tenant;
     pthread_spin_lock(&d->lock);
     roll_db(d, &x);
     pthread_spin_lock(&t->lock);
-    tenant_roll(t, period_of(x.now_s));
+    tenant_roll(t, x.month);
     bool bills = u->outcome >= 0 && u->outcome < 32 && (t->billable >> u->outcome) & 1;
     int64_t billed = bills ? u->billable_commands : 0;
     /* bytes_in was counted in bandwidth at the check already */
