@@ -28,6 +28,7 @@ typedef struct cache_entry {
     void *app_data;             /* auth_grant.app_data */
     long long expires_at;       /* min(token exp, row expiry) */
     long long claim_exp;
+    long long rate_limit;       /* the signed rate_limit claim, 0: none */
     long long recheck_at;
     char tenant_id[AUTH_ID_MAX];
     char database_id[AUTH_ID_MAX];
@@ -112,6 +113,7 @@ static void claims_of(const cache_entry *e, auth_claims *c)
     memcpy(c->jti, e->jti, sizeof c->jti);
     c->scope = e->scope;
     c->exp = e->claim_exp;
+    c->rate_limit = e->rate_limit;
     if (e->cmd_allow) snprintf(c->cmd_allow, sizeof c->cmd_allow, "%s", e->cmd_allow);
     if (e->cmd_deny) snprintf(c->cmd_deny, sizeof c->cmd_deny, "%s", e->cmd_deny);
 }
@@ -127,6 +129,7 @@ static void fill_grant(auth_ctx *a, cache_entry *e, auth_grant *out)
     out->expires_at = e->expires_at;
     out->cmd_allow = e->cmd_allow;
     out->cmd_deny = e->cmd_deny;
+    out->rate_limit = e->rate_limit;
     out->key_prefix = NULL;
     if (e->shared) {
         snprintf(a->prefix, sizeof a->prefix, "%s:", e->database_id);
@@ -220,6 +223,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     victim->len = (uint32_t)len;
     memcpy(victim->tail, tail, TAIL);
     victim->claim_exp = c.exp;
+    victim->rate_limit = c.rate_limit;
     victim->ring = ring;
     victim->cmd_allow = c.cmd_allow[0] ? intern(a, c.cmd_allow) : NULL;
     victim->cmd_deny = c.cmd_deny[0] ? intern(a, c.cmd_deny) : NULL;

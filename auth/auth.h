@@ -37,6 +37,8 @@ typedef struct auth_grant {
     const char *cmd_deny;        /* these stay valid for the ctx's lifetime */
     const char *key_prefix;      /* shared database: its key prefix; NULL for
                                     a dedicated one */
+    long long rate_limit;        /* the token's signed commands/s, 0: none
+                                    (quota_ask.token_rate) */
     uint32_t *users_seen;        /* scratch for the caller, kept with the
                                     cached token (0 when first cached): the
                                     backend user generation last made sure of */

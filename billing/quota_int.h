@@ -11,7 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "billing/quota.h"
+#include "billing/limits.h"
+#include "billing/meter_event.h"
+
+typedef struct quota quota;
+typedef struct quota_db quota_db;
 
 #define QMAP_SHARDS 64
 #define QMAP_BUCKETS 256            /* per shard; chains grow past that */

@@ -13,6 +13,7 @@
 #include "common/mem.h"
 #include "billing/period.h"
 #include "billing/pricing.h"
+#include "billing/quota.h"
 #include "billing/quota_int.h"
 #include "billing/usage.h"
 

@@ -47,7 +47,7 @@ static const cli_command commands[] = {
     {"db", "usage", "--db ID", "consumption against each limit, as JSON", cli_db_usage, true},
     {"token", "create",
      "--db ID [--scope rw|ro] [--ttl 30d] [--kid K] [--allow get,set,@read] "
-     "[--deny @dangerous]",
+     "[--deny @dangerous] [--rate-limit N]",
      "print a signed JWT for the database", cli_token_create, true},
     {"token", "revoke", "--jti JTI | --db ID | --tenant ID",
      "refused on running gateways within 1 s", cli_token_revoke, true},
