@@ -514,7 +514,7 @@ bool quota_check(quota *q, const quota_ask *a, quota_verdict *v)
     v->tightest = -1;
     v->response_bytes_max = -1;
     v->http_status = 200;
-    quota_db *d = (quota_db *)qmap_find(q, &q->dbs, a->database_id);
+    quota_db *d = a->database_id ? (quota_db *)qmap_find(q, &q->dbs, a->database_id) : NULL;
     if (!d) return true;    /* not loaded yet: unlimited until the refresh */
     decision x = {.now = a->now_ns, .now_s = a->now_ns / NS_PER_S,
                   .n = a->commands > 0 ? a->commands : 0};
@@ -557,6 +557,11 @@ bool quota_check(quota *q, const quota_ask *a, quota_verdict *v)
     pthread_spin_unlock(&d->lock);
     if (!v->allowed) policies_on_refusal(v);
     return v->allowed;
+}
+
+void quota_verdict_refuse(quota_verdict *v, quota_kind k, int64_t limit, int64_t usage)
+{
+    refuse(v, k, limit, usage, 0);
 }
 
 /* ==== After the response ==== */

@@ -139,6 +139,12 @@ void quota_refresher_stop(quota *q);
  * Returns v->allowed. Well under 1 us (tests/bench/quota_bench.c). */
 bool quota_check(quota *q, const quota_ask *ask, quota_verdict *v);
 
+/* Marks v refused by k after the check (the response_bytes limit, decided
+ * when the answer's size is known): status, error text and limit name as
+ * quota_check would have set them. The verdict still holds its slot and
+ * reservation for quota_record / quota_leave. */
+void quota_verdict_refuse(quota_verdict *v, quota_kind k, int64_t limit, int64_t usage);
+
 /* After the response, for every metered request of a known database (the
  * same numbers as its meter event; refusals too): settles the commands
  * reserved by check (v: its verdict, NULL if none ran) and adds bytes and

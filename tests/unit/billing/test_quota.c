@@ -324,7 +324,14 @@ TEST(sizes_and_data_capacity)
     a.largest_record = 50;
     a.writes = true;
     CHECK(quota_check(q, &a, &v) && v.response_bytes_max == 1000);
+    quota_verdict_refuse(&v, QUOTA_RESPONSE_BYTES, v.response_bytes_max, 1001);
+    CHECK(!v.allowed && v.http_status == 413);
+    CHECK_STR(v.error, "ERR max response size exceeded. Limit: 1000, Usage: 1001");
+    CHECK_STR(quota_kind_name(v.refused), "response_bytes");
     quota_leave(&v);
+    a.database_id = NULL;                       /* no database: nothing to limit */
+    CHECK(quota_check(q, &a, &v) && !v.entered);
+    a.database_id = "db_a";
     quota_data_set(q, "db_a", 4096, NOV10);
     CHECK(!quota_check(q, &a, &v) && v.refused == QUOTA_DATA_BYTES);
     CHECK_STR(v.error, "ERR DB capacity quota exceeded. Limit: 4096, Usage: 4096");
