@@ -49,7 +49,7 @@ UNIT_SRCS := $(shell find tests/unit -name 'test_*.c')
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BENCH_BINS := $(BUILD)/bench/bare_mhd $(BUILD)/bench/auth_bench
 
-.PHONY: all build run test bench deps deps-check clean unit-bins meter-bench
+.PHONY: all build run test bench deps deps-check clean unit-bins meter-bench quota-bench
 all: build
 build: deps-check $(BUILD)/tollgate
 
@@ -100,6 +100,10 @@ unit-bins: $(UNIT_BINS)
 meter-bench: deps-check $(BUILD)/bench/meter_bench
 	@$(BUILD)/bench/meter_bench
 
+# The quota decision's cost per request (tests/bench/quota_bench.c).
+quota-bench: deps-check $(BUILD)/bench/quota_bench
+	@$(BUILD)/bench/quota_bench
+
 # ---- Dependencies: tools/packages.txt, installed by tools/install-deps.sh.
 deps:
 	@sh tools/install-deps.sh build run
@@ -132,6 +136,7 @@ bench:
 	@BENCH_OUT=$${BENCH_OUT:-$(BUILD)/bench/results.json} \
 	  bash tests/bench/run.sh $(BUILD)/tollgate $(BENCH_BINS)
 	@$(MAKE) --no-print-directory meter-bench
+	@$(MAKE) --no-print-directory quota-bench
 
 clean:
 	rm -rf build build-* $(BUILD) $(SAN_BUILD) var/test-*

@@ -37,6 +37,7 @@ typedef struct cache_entry {
     long long claim_exp;
     uint64_t checked_ms;        /* monotonic ms its row was last read */
     auth_watch *watch;          /* its row's verdicts (refresh.h) */
+    long long rate_limit;       /* the signed rate_limit claim, 0: none */
     char tenant_id[AUTH_ID_MAX];
     char database_id[AUTH_ID_MAX];
     char jti[AUTH_ID_MAX];
@@ -165,6 +166,7 @@ static void fill_grant(auth_ctx *a, cache_entry *e, auth_grant *out)
     out->expires_at = e->expires_at;
     out->cmd_allow = e->cmd_allow;
     out->cmd_deny = e->cmd_deny;
+    out->rate_limit = e->rate_limit;
     out->key_prefix = NULL;
     out->server_shared = e->server_shared;
     if (e->shared) {
@@ -336,6 +338,7 @@ static cache_entry *install(auth_ctx *a, pending *p, time_t now, tg_err *err)
     victim->len = p->len;
     memcpy(victim->tail, p->tail, TAIL);
     victim->claim_exp = c->exp;
+    victim->rate_limit = c->rate_limit;
     victim->ring = p->ring;
     victim->cmd_allow = c->cmd_allow[0] ? intern(a, c->cmd_allow) : NULL;
     victim->cmd_deny = c->cmd_deny[0] ? intern(a, c->cmd_deny) : NULL;

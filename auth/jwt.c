@@ -167,6 +167,20 @@ bad:
                    "names and @categories", name);
 }
 
+/* The optional rate_limit claim: an integer 1..1e9. */
+static int claim_rate(const cJSON *claims, long long *out, tg_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(claims, "rate_limit");
+    *out = 0;
+    if (!v) return 0;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 1 ||
+        v->valuedouble > 1e9 || v->valuedouble != floor(v->valuedouble))
+        return tg_fail(err, 401, "invalid token: claim 'rate_limit' must be an integer "
+                       "number of commands per second");
+    *out = (long long)v->valuedouble;
+    return 0;
+}
+
 static int claim_time(const cJSON *claims, const char *name, long long *out,
                       bool required, tg_err *err)
 {
@@ -298,7 +312,8 @@ int auth_jwt_verify_ring(const auth_keyring *ring, const char *token, size_t len
         claim_time(claims, "nbf", &out->nbf, false, err) ||
         claim_time(claims, "iat", &out->iat, false, err) ||
         claim_rules(claims, "cmd_allow", out->cmd_allow, err) ||
-        claim_rules(claims, "cmd_deny", out->cmd_deny, err))
+        claim_rules(claims, "cmd_deny", out->cmd_deny, err) ||
+        claim_rate(claims, &out->rate_limit, err))
         goto out;
     if (auth_scope_parse(scope, &out->scope)) {
         tg_fail(err, 401, "invalid token: scope must be 'rw' or 'ro'");
@@ -364,6 +379,7 @@ char *auth_jwt_sign(const auth_key *key, const auth_claims *c, tg_err *err)
     if (c->nbf) cJSON_AddNumberToObject(o, "nbf", (double)c->nbf);
     add_rules(o, "cmd_allow", c->cmd_allow);
     add_rules(o, "cmd_deny", c->cmd_deny);
+    if (c->rate_limit > 0) cJSON_AddNumberToObject(o, "rate_limit", (double)c->rate_limit);
     char *out = auth_jwt_sign_json(key, o, err);
     cJSON_Delete(o);
     return out;

@@ -35,6 +35,9 @@ typedef struct auth_claims {
      * not match cmd_deny. */
     char cmd_allow[AUTH_RULES_MAX];
     char cmd_deny[AUTH_RULES_MAX];
+    /* Optional `rate_limit` claim: the token's own commands per second
+     * (billing/quota.h), 0 when none. */
+    long long rate_limit;
 } auth_claims;
 
 /* One verification key: exactly one algorithm, chosen by the operator. */

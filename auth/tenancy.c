@@ -20,7 +20,8 @@ static const char check_sql[] =
     "       coalesce(k.cmd_allow, ''), coalesce(k.cmd_deny, ''), d.isolation,"
     "       coalesce(d.key_prefix, ''),"
     "       EXISTS (SELECT 1 FROM databases o WHERE o.redis_url = d.redis_url"
-    "                  AND o.id <> d.id AND o.deleted_at IS NULL)"
+    "                  AND o.id <> d.id AND o.deleted_at IS NULL),"
+    "       coalesce(k.rate_limit, 0)"
     "  FROM tokens k JOIN databases d ON d.id = k.database_id"
     "  JOIN tenants t ON t.id = k.tenant_id"
     " WHERE k.jti = ?";
@@ -120,7 +121,8 @@ int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
         strcmp(db_owner, c->sub) || !scope ||
         strcmp((const char *)scope, auth_scope_name(c->scope)) ||
         strcmp((const char *)sqlite3_column_text(st, 10), c->cmd_allow) ||
-        strcmp((const char *)sqlite3_column_text(st, 11), c->cmd_deny)) {
+        strcmp((const char *)sqlite3_column_text(st, 11), c->cmd_deny) ||
+        sqlite3_column_int64(st, 15) != c->rate_limit) {
         tg_fail(err, 401, "token does not match its record");
         goto out;
     }
@@ -144,6 +146,7 @@ int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
     out->server_shared = sqlite3_column_int(st, 14) != 0;
     snprintf(out->jti, sizeof out->jti, "%s", c->jti);
     out->scope = c->scope;
+    out->rate_limit = c->rate_limit;
     if (c->exp < out->expires_at) out->expires_at = c->exp;
     rc = 0;
 out:
@@ -331,7 +334,16 @@ int tenancy_token_issue_rules(sqlite3 *db, const char *database_id, auth_scope s
                               long long ttl_s, const char *allow, const char *deny,
                               auth_claims *c, tg_err *err)
 {
+    return tenancy_token_issue_limited(db, database_id, scope, ttl_s, allow, deny, 0, c, err);
+}
+
+int tenancy_token_issue_limited(sqlite3 *db, const char *database_id, auth_scope scope,
+                                long long ttl_s, const char *allow, const char *deny,
+                                long long rate_limit, auth_claims *c, tg_err *err)
+{
     memset(c, 0, sizeof *c);
+    if (rate_limit < 0 || rate_limit > 1000000000)
+        return tg_fail(err, 400, "rate limit must be 1..1000000000 commands per second");
     if (strlen(allow) >= AUTH_RULES_MAX || strlen(deny) >= AUTH_RULES_MAX)
         return tg_fail(err, 400, "command rules too long");
     sqlite3_stmt *st;
@@ -356,9 +368,10 @@ int tenancy_token_issue_rules(sqlite3 *db, const char *database_id, auth_scope s
 
     snprintf(c->cmd_allow, sizeof c->cmd_allow, "%s", allow);
     snprintf(c->cmd_deny, sizeof c->cmd_deny, "%s", deny);
+    c->rate_limit = rate_limit;
     if (sqlite3_prepare_v2(db, "INSERT INTO tokens(jti, tenant_id, database_id,"
-                           " scope, issued_at, expires_at, cmd_allow, cmd_deny)"
-                           " VALUES (?,?,?,?,?,?,nullif(?,''),nullif(?,''))",
+                           " scope, issued_at, expires_at, cmd_allow, cmd_deny, rate_limit)"
+                           " VALUES (?,?,?,?,?,?,nullif(?,''),nullif(?,''),nullif(?,0))",
                            -1, &st, NULL) != SQLITE_OK)
         return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, c->jti, -1, SQLITE_STATIC);
@@ -369,6 +382,7 @@ int tenancy_token_issue_rules(sqlite3 *db, const char *database_id, auth_scope s
     sqlite3_bind_int64(st, 6, c->exp);
     sqlite3_bind_text(st, 7, c->cmd_allow, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, c->cmd_deny, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, c->rate_limit);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));

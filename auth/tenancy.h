@@ -36,6 +36,7 @@ typedef struct tenancy_grant {
     bool server_shared;            /* another live database has the same
                                       redis_url (whatever either's isolation):
                                       the server is not this database's own */
+    long long rate_limit;          /* the token's commands/s, 0: none */
 } tenancy_grant;
 
 typedef struct tenancy tenancy;
@@ -97,6 +98,10 @@ int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,
 int tenancy_token_issue_rules(sqlite3 *db, const char *database_id, auth_scope scope,
                               long long ttl_s, const char *allow, const char *deny,
                               auth_claims *c, tg_err *err);
+/* The same with a signed rate limit (commands per second, 0: none). */
+int tenancy_token_issue_limited(sqlite3 *db, const char *database_id, auth_scope scope,
+                                long long ttl_s, const char *allow, const char *deny,
+                                long long rate_limit, auth_claims *c, tg_err *err);
 typedef enum { TENANCY_BY_JTI, TENANCY_BY_DATABASE, TENANCY_BY_TENANT } tenancy_revoke_by;
 
 /* Revokes the unrevoked tokens with this jti, of this database, or of this

@@ -58,7 +58,8 @@ static const char SQL_USAGE[] =
     "            AND pa.effective_from <= ru.minute * 60"
     "            ORDER BY pa.effective_from DESC LIMIT 1),"
     "           (SELECT id FROM plans WHERE is_default = 1)) AS plan_id"
-    " FROM meter_rollups ru WHERE ru.bill_period = ?1 AND ru.tenant_id <> '')"
+    " FROM meter_rollups ru WHERE ru.bill_period = ?1 AND ru.tenant_id <> ''"
+    "  AND ru.minute >= ?2)"
     " SELECT tenant_id, database_id, plan_id, source_period, sum(requests),"
     "  sum(CASE WHEN EXISTS (SELECT 1 FROM plan_billable_outcomes b"
     "                        WHERE b.plan_id = r.plan_id AND b.outcome = r.outcome)"
@@ -148,6 +149,7 @@ static int build(sqlite3 *db, statement *s, tg_err *err)
     char period[PERIOD_NAME_MAX];
     period_format(s->month, period);
     sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, 0);
     tenant_acc t;
     memset(&t, 0, sizeof t);
     int step;
@@ -429,5 +431,34 @@ int usage_plan_assign(sqlite3 *db, const char *tenant_id, const char *plan_id,
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return tg_fail(err, 400, "plan: %s (unknown tenant or plan?)", sqlite3_errmsg(db));
+    return 0;
+}
+
+int usage_rows(sqlite3 *db, int month, int64_t since_minute, usage_row_fn fn, void *arg,
+               tg_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, SQL_USAGE, -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 500, "usage: %s", sqlite3_errmsg(db));
+    char period[PERIOD_NAME_MAX];
+    period_format(month, period);
+    sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since_minute);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        usage_row r = {
+            .tenant_id = (const char *)sqlite3_column_text(st, 0),
+            .database_id = (const char *)sqlite3_column_text(st, 1),
+            .plan_id = (const char *)sqlite3_column_text(st, 2),
+            .adjustment = strcmp((const char *)sqlite3_column_text(st, 3), period) != 0,
+            .requests = sqlite3_column_int64(st, 4),
+            .commands = sqlite3_column_int64(st, 5),
+            .bytes_in = sqlite3_column_int64(st, 6),
+            .bytes_out = sqlite3_column_int64(st, 7),
+        };
+        fn(arg, &r);
+    }
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE) return tg_fail(err, 500, "usage: %s", sqlite3_errmsg(db));
     return 0;
 }

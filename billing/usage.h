@@ -46,4 +46,21 @@ int usage_close(sqlite3 *db, int month, int64_t now, long grace_s, bool force, t
 int usage_plan_assign(sqlite3 *db, const char *tenant_id, const char *plan_id,
                       int64_t effective_from, tg_err *err);
 
+/* One group of a period's usage as the statement prices it: a tenant's
+ * database under one plan, usage of the period itself or (adjustment) of
+ * an earlier closed one. commands counts billable commands of outcomes the
+ * row's plan bills. Strings valid during the callback only. */
+typedef struct usage_row {
+    const char *tenant_id, *database_id, *plan_id;
+    bool adjustment;
+    int64_t requests, commands, bytes_in, bytes_out;
+} usage_row;
+typedef void (*usage_row_fn)(void *arg, const usage_row *r);
+
+/* Calls fn for each row of month's usage (the statement's grouping) from
+ * minute since_minute (Unix time / 60; 0: the whole period). The quotas
+ * seed their counters with it. 0, or -1 with err. */
+int usage_rows(sqlite3 *db, int month, int64_t since_minute, usage_row_fn fn, void *arg,
+               tg_err *err);
+
 #endif

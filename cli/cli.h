@@ -28,13 +28,18 @@ typedef int (*cli_handler)(const tg_config *cfg, int argc, char **argv);
 int cli_serve(const tg_config *cfg, int argc, char **argv);
 int cli_migrate(const tg_config *cfg, int argc, char **argv);
 int cli_tenant_create(const tg_config *cfg, int argc, char **argv);
+int cli_tenant_budget(const tg_config *cfg, int argc, char **argv);
 int cli_db_create(const tg_config *cfg, int argc, char **argv);
 int cli_db_delete(const tg_config *cfg, int argc, char **argv);
+int cli_db_limits(const tg_config *cfg, int argc, char **argv);
+int cli_db_usage(const tg_config *cfg, int argc, char **argv);
 int cli_token_create(const tg_config *cfg, int argc, char **argv);
 int cli_token_revoke(const tg_config *cfg, int argc, char **argv);
 int cli_usage_export(const tg_config *cfg, int argc, char **argv);
 int cli_usage_close(const tg_config *cfg, int argc, char **argv);
 int cli_plan_assign(const tg_config *cfg, int argc, char **argv);
+int cli_plan_create(const tg_config *cfg, int argc, char **argv);
+int cli_plan_update(const tg_config *cfg, int argc, char **argv);
 int cli_admin_token_create(const tg_config *cfg, int argc, char **argv);
 
 /* ==== Shared helpers (common.c) ==== */
@@ -55,6 +60,12 @@ bool cli_flag_take(int *argc, char **argv, const char *flag);
 
 /* "30d", "12h", "15m", "90s" or plain seconds, up to ten years; -1 if not. */
 long long cli_ttl_parse(const char *s);
+
+/* Parses fixed[0..nfixed) (at most 8) plus one --<limit> flag per quota
+ * limit (billing/limits.h; values: number, none = inherit, unlimited)
+ * into l (LIMIT_KEEP where absent). 0, or -1 after printing why. */
+struct limit_set;
+int cli_limits_parse(int argc, char **argv, cli_opt *fixed, int nfixed, struct limit_set *l);
 
 /* A handler's exit status for an action's rc: 0, or 1 after printing err. */
 int cli_finish(int rc, const tg_err *err);

@@ -1,7 +1,9 @@
 /*
  * db.c - `tollgate db create` and `tollgate db delete`: a tenant's
  * databases, dedicated (a Redis db index of their own) or shared (a key
- * prefix and an ACL user on a shared Redis, gateway/redis/setup.c).
+ * prefix and an ACL user on a shared Redis, gateway/redis/setup.c);
+ * `db limits` (overrides of the plan's limits) and `db usage` (consumption
+ * against each limit, billing/quota.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 
 #include "auth/auth.h"
 #include "auth/tenancy.h"
+#include "billing/limits.h"
+#include "billing/quota.h"
 #include "cli/cli.h"
 #include "gateway/policy/policy.h"
 #include "gateway/redis/setup.h"
@@ -102,6 +106,46 @@ int cli_db_delete(const tg_config *cfg, int argc, char **argv)
         return 1;
     }
     if (!rc) rc = tenancy_db_purged(db, id, &err);
+    sqlite3_close(db);
+    return cli_finish(rc, &err);
+}
+
+/* ==== Limits ==== */
+
+int cli_db_limits(const tg_config *cfg, int argc, char **argv)
+{
+    const char *id = NULL;
+    cli_opt fixed[] = {{"db", &id, true}};
+    limit_set l;
+    if (cli_limits_parse(argc, argv, fixed, 1, &l)) return 2;
+    sqlite3 *db = cli_state_open(cfg, true);
+    if (!db) return 1;
+    tg_err err;
+    int rc = limits_db_set(db, id, &l, &err);
+    sqlite3_close(db);
+    return cli_finish(rc, &err);
+}
+
+/* What a gateway starting now would hold: the quota engine seeded from
+ * the rollups (rates and concurrency are per running gateway and show
+ * as idle here; the admin API reports a live engine's). */
+int cli_db_usage(const tg_config *cfg, int argc, char **argv)
+{
+    const char *id = NULL;
+    cli_opt opts[] = {{"db", &id, true}};
+    if (cli_opts_parse(argc, argv, opts, 1)) return 2;
+    sqlite3 *db = cli_state_open(cfg, true);
+    if (!db) return 1;
+    quota *q = quota_new();
+    tg_err err;
+    buf out;
+    buf_init(&out);
+    int64_t now = quota_now_ns();
+    int rc = quota_refresh(q, db, now, &err);
+    if (!rc) rc = quota_usage_json(q, id, now, &out, &err);
+    if (!rc) fwrite(out.data, 1, out.len, stdout);
+    buf_release(&out);
+    quota_free(q);
     sqlite3_close(db);
     return cli_finish(rc, &err);
 }

@@ -35,14 +35,19 @@ static const cli_command commands[] = {
     {"serve", NULL, "", "run the HTTP(S) gateway", cli_serve, true},
     {"migrate", NULL, "", "create or update the SQLite schema", cli_migrate, true},
     {"tenant", "create", "--name NAME", "print the new tenant id", cli_tenant_create, true},
+    {"tenant", "budget", "--tenant ID --monthly-micros N|none",
+     "cap the period's priced cost", cli_tenant_budget, true},
     {"db", "create",
      "--tenant ID --name NAME [--redis-url URL] [--db-index N] [--isolation dbindex|prefix]",
      "print the new database id", cli_db_create, true},
     {"db", "delete", "--db ID", "delete the database and its data on its backend",
      cli_db_delete, true},
+    {"db", "limits", "--db ID [plan create's limit flags, N, unlimited or none]",
+     "override the plan's limits (none: inherit again)", cli_db_limits, true},
+    {"db", "usage", "--db ID", "consumption against each limit, as JSON", cli_db_usage, true},
     {"token", "create",
      "--db ID [--scope rw|ro] [--ttl 30d] [--kid K] [--allow get,set,@read] "
-     "[--deny @dangerous]",
+     "[--deny @dangerous] [--rate-limit N]",
      "print a signed JWT for the database", cli_token_create, true},
     {"token", "revoke", "--jti JTI | --db ID | --tenant ID",
      "refused on running gateways within 1 s", cli_token_revoke, true},
@@ -52,6 +57,18 @@ static const cli_command commands[] = {
      "freeze the period (after usage_close_grace_s)", cli_usage_close, true},
     {"plan", "assign", "--tenant ID --plan ID [--from UNIX_SECONDS]",
      "put the tenant on the plan from that time on", cli_plan_assign, true},
+    {"plan", "create",
+     "--plan ID --name NAME [--currency C] [--command-price-micros N] "
+     "[--command-price-per N] [--included-commands N] [--request-price-micros N] "
+     "[--request-price-per N] [--bandwidth-price-micros N] [--bandwidth-price-per N] "
+     "[--included-bandwidth-bytes N] [--storage-price-micros N] [--storage-price-per N] "
+     "[--commands-per-second N] [--burst N] [--requests-per-second N] [--requests-burst N] "
+     "[--daily-commands N] [--monthly-commands N] [--monthly-bandwidth-bytes N] "
+     "[--request-bytes N] [--record-bytes N] [--response-bytes N] "
+     "[--concurrent-requests N] [--data-bytes N]",
+     "a plan (unset prices: the default plan's)", cli_plan_create, true},
+    {"plan", "update", "--plan ID [--name NAME] [plan create's flags, N or none]",
+     "change a plan (gateways: within 1 s)", cli_plan_update, true},
     {"admin-token", "create", "[--ttl 1h]", "print an admin JWT (admin_jwt_secret)",
      cli_admin_token_create, true},
     {"version", NULL, "", "print the version", cmd_version, false},

@@ -15,10 +15,21 @@
 int cli_token_create(const tg_config *cfg, int argc, char **argv)
 {
     const char *dbid = NULL, *scope = "rw", *ttl = "30d", *kid = NULL, *allow = "", *deny = "";
+    const char *rate = NULL;
     tg_err err;
     cli_opt opts[] = {{"db", &dbid, true},  {"scope", &scope, false}, {"ttl", &ttl, false},
-                      {"kid", &kid, false}, {"allow", &allow, false}, {"deny", &deny, false}};
-    if (cli_opts_parse(argc, argv, opts, 6)) return 2;
+                      {"kid", &kid, false}, {"allow", &allow, false}, {"deny", &deny, false},
+                      {"rate-limit", &rate, false}};
+    if (cli_opts_parse(argc, argv, opts, 7)) return 2;
+    long long rate_limit = 0;
+    if (rate) {
+        char *end;
+        rate_limit = strtoll(rate, &end, 10);
+        if (end == rate || *end || rate_limit < 1 || rate_limit > 1000000000) {
+            fprintf(stderr, "tollgate: --rate-limit takes commands per second, 1..1000000000\n");
+            return 2;
+        }
+    }
     char allow_n[AUTH_RULES_MAX], deny_n[AUTH_RULES_MAX];
     err.status = 0;
     if (auth_rules_normalize(allow, allow_n) || auth_rules_normalize(deny, deny_n) ||
@@ -52,7 +63,8 @@ int cli_token_create(const tg_config *cfg, int argc, char **argv)
     }
     sqlite3 *db = cli_state_open(cfg, true);
     auth_claims c;
-    int rc = db ? tenancy_token_issue_rules(db, dbid, sc, secs, allow_n, deny_n, &c, &err) : -1;
+    int rc = db ? tenancy_token_issue_limited(db, dbid, sc, secs, allow_n, deny_n,
+                                                      rate_limit, &c, &err) : -1;
     sqlite3_close(db);
     char *tok = rc ? NULL : auth_jwt_sign(signer, &c, &err);
     auth_keys_free(keys);

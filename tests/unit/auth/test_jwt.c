@@ -97,7 +97,7 @@ static void hand_token(buf *out, const char *header, const char *sig)
 TEST(sign_verify_round_trip)
 {
     auth_claims c = {"tn_abc", "db_def", "jti123", AUTH_SCOPE_RO, now + 600, 0, now,
-                     "get,config|get,@read", "keys"};
+                     "get,config|get,@read", "keys", 250};
     tg_err err;
     char *tok = auth_jwt_sign(&key256, &c, &err);
     CHECK(tok != NULL);
@@ -110,6 +110,7 @@ TEST(sign_verify_round_trip)
     CHECK(got.exp == now + 600 && got.iat == now && got.nbf == 0);
     CHECK_STR(got.cmd_allow, "get,config|get,@read");
     CHECK_STR(got.cmd_deny, "keys");
+    CHECK(got.rate_limit == 250);
     /* The token need not be NUL-terminated: trailing bytes are ignored. */
     size_t n = strlen(tok);
     char *padded = malloc(n + 4);
@@ -128,7 +129,7 @@ TEST(sign_verify_round_trip)
 
 TEST(wrong_secret_and_tampering)
 {
-    auth_claims c = {"tn_1", "db_1", "j1", AUTH_SCOPE_RO, now + 600, 0, 0, "", ""};
+    auth_claims c = {"tn_1", "db_1", "j1", AUTH_SCOPE_RO, now + 600, 0, 0, "", "", 0};
     tg_err err;
     auth_key other = key256;
     other.secret = (const unsigned char *)"another secret of enough length!";
@@ -197,7 +198,7 @@ TEST(alg_none_and_confusion)
     expect_401(tok);
     free(tok);
     /* Signing refuses "none". */
-    auth_claims c = {"a", "b", "c", AUTH_SCOPE_RW, now + 60, 0, 0, "", ""};
+    auth_claims c = {"a", "b", "c", AUTH_SCOPE_RW, now + 60, 0, 0, "", "", 0};
     CHECK(auth_jwt_sign(&knone, &c, &err) == NULL);
 }
 

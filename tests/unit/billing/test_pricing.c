@@ -21,7 +21,8 @@ static sqlite3 *fresh_db(char *path, size_t cap)
     snprintf(path, cap, "%s/state-%d.db", dir, ++nfile);
     sqlite3 *db = migrate_open(path, &err);
     if (!db || migrate_apply(db, NULL, &err)) fprintf(stderr, "  migrate: %s\n", err.msg);
-    sqlite3_exec(db, "INSERT INTO tenants VALUES ('tn_a','a',0,NULL),('tn_b','b',0,NULL);"
+    sqlite3_exec(db, "INSERT INTO tenants (id, name, created_at, deleted_at)"
+                     " VALUES ('tn_a','a',0,NULL),('tn_b','b',0,NULL);"
                      "INSERT INTO plans (id, name, command_price_micros, command_price_per,"
                      " included_commands, bandwidth_price_micros, bandwidth_price_per,"
                      " storage_price_micros, storage_price_per, created_at)"

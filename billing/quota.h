@@ -1,0 +1,171 @@
+/*
+ * quota.h - the quota decision engine: per-database limits (billing/
+ * limits.h) enforced in memory on the request path.
+ *
+ * What it keeps, per database: two GCRA timestamps (commands and requests
+ * per second; redis-cell semantics: emission interval T = 1/rate, tolerance
+ * = burst * T, a request of n units costs n * T and passes if its new TAT -
+ * now <= tolerance), today's and this month's billable commands, this
+ * month's bandwidth, the requests in flight, the sampled data size, and the
+ * effective limits. Per tenant: this period's priced cost (the export's
+ * arithmetic, billing/usage.c + pricing.c) against its budget. Per
+ * rate-limited token: one GCRA timestamp.
+ *
+ * Thread-safety: quota_check / quota_record / quota_leave / quota_data_set
+ * may run on any number of threads. Database and token states live in a
+ * sharded hash whose chains are only ever prepended to (under the shard's
+ * lock) with a release store and never unlinked before quota_free: a
+ * lookup is lock-free (acquire loads of immutable nodes). Each database's
+ * decision then runs under that database's own spinlock (every GCRA and
+ * counter update is one read-modify-write under it, so two workers on one
+ * database serialise and no count is lost); the tenant's budget counters
+ * under the tenant's lock (order: database, then tenant, then token; never
+ * the reverse). Requests of different databases touch no common lock,
+ * except databases of the same tenant meeting on the tenant's lock.
+ *
+ * Counters are seeded from the SQLite rollups (usage_rows) the first time
+ * quota_refresh sees a database, then advanced on the request path: a
+ * restart resets nobody's day or month. quota_refresh (off the request
+ * path, once a second: a thread of the caller's, or quota_refresher_start)
+ * reloads every database's limits and its tenant's plan, prices and budget,
+ * so a change applies within a second. A database quota_refresh has not
+ * seen yet is unlimited (at most one refresh interval).
+ *
+ * Another store (quota_store = redis) sits behind the same calls: the
+ * decision (quota_check) and the accounting (quota_record) each become one
+ * Lua call carrying every limit of the request, keyed by database; the
+ * in-memory state here stays as the cache of "refused until t" and of the
+ * limits snapshot.
+ */
+#ifndef TG_QUOTA_H
+#define TG_QUOTA_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "billing/limits.h"
+
+typedef struct quota quota;
+typedef struct quota_db quota_db;
+
+/* What refused a request (or QUOTA_NONE). */
+typedef enum {
+    QUOTA_NONE = 0,
+    QUOTA_CPS,              /* commands_per_second */
+    QUOTA_RPS,              /* requests_per_second */
+    QUOTA_TOKEN_RATE,       /* the token's rate_limit claim */
+    QUOTA_DAILY,            /* daily_commands */
+    QUOTA_MONTHLY,          /* monthly_commands */
+    QUOTA_BANDWIDTH,        /* monthly_bandwidth_bytes */
+    QUOTA_BUDGET,           /* the tenant's monthly_budget_micros */
+    QUOTA_REQUEST_BYTES,
+    QUOTA_RECORD_BYTES,
+    QUOTA_RESPONSE_BYTES,   /* decided by the caller against v->response_bytes_max */
+    QUOTA_CONCURRENT,       /* concurrent_requests */
+    QUOTA_DATA_BYTES,       /* data_bytes: writes only */
+    QUOTA_KIND_COUNT
+} quota_kind;
+
+/* The limit's name as metered and in the error body ("daily_commands"). */
+const char *quota_kind_name(quota_kind k);
+
+/* One request, before it runs. */
+typedef struct quota_ask {
+    const char *database_id;
+    const char *token_id;       /* the token's jti (its rate limit's key) */
+    int64_t token_rate;         /* its signed rate_limit, commands/s; 0: none */
+    int64_t commands;           /* billable commands it would run (pipeline: all) */
+    int64_t bytes_in;           /* request bytes (body) */
+    int64_t largest_record;     /* largest value or argument written */
+    bool writes;                /* runs a command that may grow the data */
+    int64_t now_ns;             /* wall clock, ns since the epoch (quota_now_ns) */
+} quota_ask;
+
+/* One rate policy for the RateLimit-Policy / RateLimit headers. */
+typedef struct quota_policy {
+    const char *name;           /* "cps", "rps", "token", "daily", "monthly", "bandwidth" */
+    int64_t quota, window_s, remaining, reset_s;
+} quota_policy;
+
+#define QUOTA_POLICIES_MAX 6
+
+typedef struct quota_verdict {
+    bool allowed;
+    quota_kind refused;         /* QUOTA_NONE when allowed */
+    int http_status;            /* refused: 429, or 413 for the size limits */
+    int64_t limit, usage;       /* refused: the limit and what the request made it */
+    int64_t retry_after_s;      /* refused: never before the announced reset */
+    char error[192];            /* refused: "ERR max requests limit exceeded. Limit: N, Usage: M" */
+    int64_t response_bytes_max; /* -1: none; the caller refuses larger answers */
+    int npolicies;
+    quota_policy policies[QUOTA_POLICIES_MAX];
+    int tightest;               /* index in policies: the X-RateLimit-* one; -1 none */
+    /* For quota_record / quota_leave: */
+    quota_db *db;               /* NULL: database unknown to the engine */
+    int64_t reserved;           /* commands counted at check, settled at record */
+    int64_t reserved_bytes;     /* bytes_in counted at check, likewise */
+    bool entered;               /* holds a concurrency slot: quota_leave owed */
+} quota_verdict;
+
+/* The numbers of a finished request, as metered (meter_event). */
+typedef struct quota_usage {
+    int outcome;                /* meter_outcome */
+    int64_t billable_commands;  /* sent, minus free housekeeping */
+    int64_t bytes_in, bytes_out;
+    int64_t now_ns;
+} quota_usage;
+
+quota *quota_new(void);
+void quota_free(quota *q);
+
+/* Wall clock, ns since the epoch. */
+int64_t quota_now_ns(void);
+
+/* Reloads limits, plans and budgets from db (see above); seeds databases
+ * seen for the first time from the rollups. Off the request path. 0 / -1. */
+int quota_refresh(quota *q, sqlite3 *db, int64_t now_ns, tg_err *err);
+
+/* A thread calling quota_refresh every interval_ms on its own read
+ * connection to sqlite_path (errors logged to stderr, retried). 0 / -1. */
+int quota_refresher_start(quota *q, const char *sqlite_path, int interval_ms, tg_err *err);
+void quota_refresher_stop(quota *q);
+
+/* Decides a request: every limit, all or nothing (a pipeline is refused
+ * whole, nothing counted). Allowed: its commands and request are counted,
+ * a concurrency slot taken (v->entered), and the headers' values filled.
+ * Returns v->allowed. Well under 1 us (tests/bench/quota_bench.c). */
+bool quota_check(quota *q, const quota_ask *ask, quota_verdict *v);
+
+/* Marks v refused by k after the check (the response_bytes limit, decided
+ * when the answer's size is known): status, error text and limit name as
+ * quota_check would have set them. The verdict still holds its slot and
+ * reservation for quota_record / quota_leave. */
+void quota_verdict_refuse(quota_verdict *v, quota_kind k, int64_t limit, int64_t usage);
+
+/* After the response, for every metered request of a known database (the
+ * same numbers as its meter event; refusals too): settles the commands
+ * reserved by check (v: its verdict, NULL if none ran) and adds bytes and
+ * the budget's cost. */
+void quota_record(quota *q, const char *database_id, const quota_verdict *v,
+                  const quota_usage *u);
+
+/* Gives back v's concurrency slot (once; no-op if none). */
+void quota_leave(quota_verdict *v);
+
+/* The sampler's report: database_id holds bytes (at now_ns). Writes are
+ * refused while it is >= data_bytes. */
+void quota_data_set(quota *q, const char *database_id, int64_t bytes, int64_t now_ns);
+
+/* The headers for v: RateLimit-Policy (every policy), RateLimit (the
+ * tightest, as the draft asks), into caller buffers (cleared first).
+ * Nothing when v has no policy. */
+void quota_headers(const quota_verdict *v, buf *policy, buf *ratelimit);
+
+/* database_id's limits, consumption, remaining and reset as JSON (`tollgate
+ * db usage`, the admin API). 404 if the engine has no such database. */
+int quota_usage_json(quota *q, const char *database_id, int64_t now_ns, buf *out, tg_err *err);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * quota_int.h - the quota engine's state, shared by quota.c (the request
+ * path) and quota_refresh.c (loading, seeding, reporting). Private to
+ * billing/quota*.c and their unit test; the contract is quota.h's.
+ */
+#ifndef TG_QUOTA_INT_H
+#define TG_QUOTA_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "billing/limits.h"
+#include "billing/meter_event.h"
+
+typedef struct quota quota;
+typedef struct quota_db quota_db;
+
+#define QMAP_SHARDS 64
+#define QMAP_BUCKETS 256            /* per shard; chains grow past that */
+
+/* A hash node: the first member of every state. next and the key never
+ * change after the node is published. */
+typedef struct qnode {
+    struct qnode *_Atomic next;
+    uint64_t hash;
+    char id[METER_ID_MAX];
+} qnode;
+
+typedef struct qshard {
+    pthread_mutex_t lock;           /* inserts only; lookups take no lock */
+    qnode *_Atomic buckets[QMAP_BUCKETS];
+} qshard;
+
+typedef struct qmap {
+    qshard shards[QMAP_SHARDS];
+} qmap;
+
+/* The billing meters of a statement line, in this order. */
+enum { BQ_COMMANDS, BQ_REQUESTS, BQ_BYTES_IN, BQ_BYTES_OUT, BQ_COUNT };
+
+typedef struct quota_tenant {
+    qnode node;
+    pthread_spinlock_t lock;        /* guards everything below */
+    char plan_id[METER_ID_MAX];
+    int64_t price[BQ_COUNT], per[BQ_COUNT];
+    int64_t included_commands, included_bandwidth;
+    uint32_t billable;              /* bit per meter_outcome the plan bills */
+    int64_t budget;                 /* micros, LIMIT_UNLIMITED: none */
+    int month;                      /* the period the sums are of */
+    /* Lines that no longer grow (other plans, adjustments, deleted
+     * databases) and the current plan's lines of live databases. */
+    int64_t base_total, base_cmd_q, base_cmd_amt, base_bw_q, base_bw_amt;
+    int64_t cur_total, cur_cmd_q, cur_cmd_amt, cur_bw_q, cur_bw_amt;
+    struct quota_db *dbs;           /* via tenant_next; appended by the refresher */
+    bool fresh;                     /* created by the refresh running now */
+} quota_tenant;
+
+struct quota_db {
+    qnode node;
+    pthread_spinlock_t lock;        /* guards the counters below */
+    quota_tenant *tenant;           /* set before publication, never changes */
+    struct quota_db *tenant_next;
+    int64_t lim[LIMIT_COUNT];       /* effective: LIMIT_UNLIMITED or >= 0 */
+    int64_t cps_tat, rps_tat;       /* GCRA theoretical arrival times, ns */
+    int64_t day, daily;             /* day = Unix days; daily billable commands */
+    int month;                      /* period.h month of monthly / bandwidth */
+    int64_t monthly, bandwidth;
+    /* Guarded by the tenant's lock: this period's quantities of the
+     * current plan's lines (usage.c's commands, requests, bytes in, out). */
+    int64_t bq[BQ_COUNT];
+    int bq_month;
+    _Atomic int64_t inflight;
+    _Atomic int64_t data_bytes;     /* -1: never sampled */
+    _Atomic int64_t data_at_ns;
+};
+
+typedef struct quota_token {
+    qnode node;
+    pthread_spinlock_t lock;
+    int64_t tat;
+} quota_token;
+
+struct quota {
+    uint8_t key[16];                /* siphash key of the maps */
+    qmap dbs, tenants, tokens;
+    /* The refresher thread. */
+    pthread_t thread;
+    bool running;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+    bool stop;
+    char *sqlite_path;
+    int interval_ms;
+};
+
+/* Lock-free lookup of id (NUL-terminated) in m; NULL when absent. */
+qnode *qmap_find(const quota *q, const qmap *m, const char *id);
+/* Publishes n (key set by the caller with qnode_key) unless id is there
+ * already; returns the node in the map (n or the existing one). */
+qnode *qmap_insert(quota *q, qmap *m, qnode *n);
+void qnode_key(const quota *q, qnode *n, const char *id);
+
+/* Tenant sums (lock held): rolls t into month m when it is another. */
+void tenant_roll(quota_tenant *t, int m);
+/* Adds dq to d's current-plan quantities and the tenant's sums (tenant
+ * lock held, month rolled). */
+void tenant_add(quota_tenant *t, struct quota_db *d, const int64_t dq[BQ_COUNT]);
+/* The period's priced cost: lines minus included allowances (lock held). */
+int64_t tenant_cost(const quota_tenant *t);
+/* Recomputes the current lines' sums from the databases' quantities. */
+void tenant_recompute(quota_tenant *t);
+
+#define NS_PER_S 1000000000LL
+
+#endif
