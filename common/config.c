@@ -116,6 +116,9 @@ static const cfg_def cfg_defs[] = {
          "log one line per request (never the token)"),
     BOOL("metering", "on", metering,
          "record every data-plane request in SQLite (on|off)"),
+    BOOL("quotas", "on", quotas,
+         "enforce the plans' limits, overrides, budgets and token rate limits "
+         "(on|off; off checks none, e.g. to measure what they cost)"),
     INT("meter_queue_events", 64, 10000000, "65536", meter_queue_events,
         "metering queue capacity, events"),
     INT("meter_batch_events", 1, 1000000, "4096", meter_batch_events,

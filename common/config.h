@@ -74,6 +74,7 @@ typedef struct tg_config {
     long anon_burst_per_ip;
     /* Metering and billing (billing/). */
     bool metering;
+    bool quotas;
     long meter_queue_events;
     long meter_batch_events;
     long meter_flush_ms;

@@ -11,6 +11,7 @@
 #include "auth/keys.h"
 #include "auth/tenancy.h"
 #include "billing/meter.h"
+#include "billing/quota.h"
 #include "common/buf.h"
 #include "common/mem.h"
 #include "common/redact.h"
@@ -134,6 +135,27 @@ static void wait_for_stop(const auth_keys_opts *ko, auth_keys **keys, retired_ke
     }
 }
 
+/* The quotas, loaded from the state file and kept current (every second)
+ * by their refresher. NULL + err on failure. */
+static quota *start_quotas(const tg_config *cfg, tg_err *err)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(cfg->sqlite_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        tg_fail(err, 500, "quotas: %s: %s", cfg->sqlite_path, db ? sqlite3_errmsg(db) : "");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    quota *q = quota_new();
+    if (quota_refresh(q, db, quota_now_ns(), err) ||
+        quota_refresher_start(q, cfg->sqlite_path, 1000, err)) {
+        quota_free(q);
+        q = NULL;
+    }
+    sqlite3_close(db);
+    return q;
+}
+
 static int report_meter(int rc)
 {
     meter_totals tot;
@@ -151,6 +173,7 @@ int gateway_serve(const tg_config *cfg)
     char *cert = NULL, *key = NULL;
     retired_keys *retired = NULL;
     http_server *srv = NULL;
+    dp_shared shared = {NULL, NULL};
     hash_seed();
     auth_keys_opts ko;
     auth_keys_opts_from_config(cfg, &ko);
@@ -170,10 +193,12 @@ int gateway_serve(const tg_config *cfg)
      * (draining its queue) after the last one has. */
     if (cfg->metering && start_meter(cfg, &err)) goto out_say;
     /* Runaway scripts are killed off the workers' loops (control.h). */
-    if (control_start((int)cfg->redis_connect_timeout_ms, &err)) goto out_say;
+    if (control_start((int)cfg->redis_connect_timeout_ms, &err)) goto out_stop_say;
 
+    if (cfg->quotas && !(shared.q = start_quotas(cfg, &err))) goto out_stop_say;
+    shared.ring = &current_ring;
     http_app app = {
-        .ctx = (void *)&current_ring, .routes = gw_routes, .nroutes = gw_nroutes,
+        .ctx = &shared, .routes = gw_routes, .nroutes = gw_nroutes,
         .worker_new = dp_worker_new, .worker_drain = dp_worker_drain,
         .worker_free = dp_worker_free, .deadline = dp_worker_deadline,
         .check_timeouts = dp_worker_check_timeouts, .flush = dp_worker_flush,
@@ -205,6 +230,7 @@ out_stop_say:
 out_stop:
     http_server_stop(srv, 0);
     control_stop();
+    quota_free(shared.q);   /* after the workers: they held it */
     backend_setup_clear();
     meter_stop();
     sync_token_free_all();

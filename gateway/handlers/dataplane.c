@@ -10,10 +10,12 @@
 
 #include "auth/auth.h"
 #include "billing/meter.h"
+#include "billing/quota.h"
 #include "common/clock.h"
 #include "common/ev.h"
 #include "common/mem.h"
 #include "gateway/handlers/accounting.h"
+#include "gateway/handlers/quota_gate.h"
 #include "gateway/handlers/walk.h"
 #include "gateway/http/request.h"
 #include "gateway/http/respond.h"
@@ -31,6 +33,7 @@ struct dp_worker {
     auth_ctx *auth;
     redis_pool *pool;
     policy_scripts *approved;    /* approved_scripts, parsed */
+    quota *q;                    /* the process's quotas; NULL: off */
     ev_watch auth_watch;         /* token lookups completed (auth_ctx_fd) */
 };
 
@@ -67,6 +70,7 @@ typedef struct dp_request {
     auth_scope scope;
     const char *cmd_allow, *cmd_deny; /* token's command rules, or NULL */
     bool server_shared;          /* shared_scripts binds (auth_grant) */
+    long long rate_limit;        /* the token's signed commands/s, 0: none */
     const char *tenant_id, *database_id, *jti;   /* arena copies */
     sync_token *sync;            /* the database's, once authenticated */
     /* Authentication runs on the headers (dp_headers); a token the cache
@@ -81,6 +85,11 @@ typedef struct dp_request {
     bool is_write;
     uint64_t reply_floor;        /* policy_check_sizes' running sum */
     uint64_t inflight_charge;    /* charge_inflight's, until answered */
+    /* Quotas (billing/quota.h): what the request asks, and the verdict. */
+    int64_t largest_record;      /* largest argument of a write command */
+    bool grows;                  /* runs a command that may grow the data */
+    bool quota_checked;
+    quota_verdict qv;
     uint32_t billable;
     uint32_t free_sent;          /* housekeeping commands sent (DP_FREE_MAX) */
     uint64_t submit_us;
@@ -102,12 +111,15 @@ static dp_request *dp_of(tg_request *r)
 
 static void on_auth_ready(ev_watch *self, uint32_t events);
 
-void *dp_worker_new(void *ring, const tg_config *cfg, int epfd, tg_err *err)
+void *dp_worker_new(void *shared, const tg_config *cfg, int epfd, tg_err *err)
 {
+    const dp_shared *sh = shared;
+    const auth_keyring *const *ring = sh->ring;
     dp_worker *dw = xcalloc(1, sizeof *dw);
     dw->cfg = cfg;
+    dw->q = sh->q;
     dw->approved = policy_scripts_load(cfg->approved_scripts, err);
-    dw->auth = dw->approved ? auth_ctx_new((const auth_keyring *const *)ring,
+    dw->auth = dw->approved ? auth_ctx_new(ring,
                                            cfg->jwt_leeway_s, cfg->sqlite_path,
                                            (size_t)cfg->token_cache_size, err) : NULL;
     if (!dw->auth) {
@@ -120,6 +132,7 @@ void *dp_worker_new(void *ring, const tg_config *cfg, int epfd, tg_err *err)
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, auth_ctx_fd(dw->auth), &ev)) {
         tg_fail(err, 500, "epoll_ctl: cannot watch token lookups");
         auth_ctx_free(dw->auth);
+        policy_scripts_free(dw->approved);
         free(dw);
         return NULL;
     }
@@ -176,6 +189,7 @@ static void dp_respond(tg_request *r, unsigned status, struct MHD_Response *resp
         snprintf(tok, sizeof tok, "%llu", (unsigned long long)sync_token_current(d->sync));
         MHD_add_response_header(resp, "upstash-sync-token", tok);
     }
+    if (d->quota_checked && d->qv.allowed) quota_gate_headers(&d->qv, resp);
     request_respond(r, status, resp);
 }
 
@@ -224,7 +238,15 @@ static void dp_done(tg_request *r, bool aborted)
             if (d->per && d->per[i].sent >= 0)
                 meter_event_add_command(&e, d->per[i].asked, d->per[i].asked_len);
         accounting_record(r, &e);
+        if (d->dw->q && d->database_id) /* settled against what was metered */
+            quota_record(d->dw->q, d->database_id, d->quota_checked ? &d->qv : NULL,
+                         &(quota_usage){e.outcome, e.billable_commands, (int64_t)e.bytes_in,
+                                        (int64_t)e.bytes_out, quota_now_ns()});
+    } else if (d->dw->q && d->database_id && d->quota_checked) {
+        quota_record(d->dw->q, d->database_id, &d->qv,
+                     &(quota_usage){d->outcome, 0, 0, 0, quota_now_ns()});
     }
+    quota_leave(&d->qv);
     free_replies(d);
 }
 
@@ -309,6 +331,7 @@ static int prepare_grant(tg_request *r, dp_request *d, const auth_grant *g, tg_e
     d->scope = g->scope;
     d->cmd_allow = g->cmd_allow;
     d->cmd_deny = g->cmd_deny;
+    d->rate_limit = g->rate_limit;
     d->server_shared = g->server_shared;
     if (pool_get(d->dw->pool, g->redis_url, g->db_index, &d->be, &d->binfo, err)) return -1;
     if (g->key_prefix && shared_prepare(r, d, g, err)) return -1;
@@ -631,6 +654,16 @@ static void answer(tg_request *r)
     buf_reserve(&out, (size_t)size); /* one allocation, no doubling */
     unsigned status = encode_answer(d, &out);
     free_replies(d);
+    if (d->quota_checked && d->qv.response_bytes_max >= 0 &&
+        (int64_t)out.len > d->qv.response_bytes_max) { /* the plan's response_bytes */
+        quota_verdict_refuse(&d->qv, QUOTA_RESPONSE_BYTES, d->qv.response_bytes_max,
+                             (int64_t)out.len);
+        buf_release(&out);
+        d->outcome = METER_SENT_UNANSWERED; /* the commands ran: they bill */
+        dp_respond(r, (unsigned)d->qv.http_status,
+                   quota_gate_refusal(request_config(r), request_header(r, "Origin"), &d->qv));
+        return;
+    }
     r->bytes_out = out.len;
     const char *ct = d->format == RESP_RESP2 ? "application/octet-stream"
                                               : "application/json";
@@ -692,6 +725,27 @@ static int admit(dp_request *d, arena *a, bool transaction, bool head, tg_cmd *c
     return walk_run_add(d->walks, d->nsent, ko->walk, err);
 }
 
+/* The database's limits, asked once every command is admitted and before
+ * anything is sent: a pipeline is refused whole or runs whole. True when
+ * refused (answered; nothing sent, nothing billed). */
+static bool quota_refuses(tg_request *r, dp_request *d)
+{
+    if (!d->dw->q) return false;
+    quota_ask ask = {
+        .database_id = d->database_id, .token_id = d->jti, .token_rate = d->rate_limit,
+        .commands = walk_run_billable(d->walks, d->billable),
+        .bytes_in = (int64_t)(r->body_seen + strlen(r->path)),
+        .largest_record = d->largest_record, .writes = d->grows, .now_ns = quota_now_ns(),
+    };
+    d->quota_checked = true;
+    if (quota_check(d->dw->q, &ask, &d->qv)) return false;
+    unsend(d);
+    d->outcome = METER_QUOTA_REJECTED;
+    dp_respond(r, (unsigned)d->qv.http_status,
+               quota_gate_refusal(request_config(r), request_header(r, "Origin"), &d->qv));
+    return true;
+}
+
 static route_result execute(tg_request *r, bool transaction)
 {
     dp_request *d = dp_of(r);
@@ -722,13 +776,19 @@ static route_result execute(tg_request *r, bool transaction)
         pc->reply_fix = ko.reply;
         pc->sent = d->nsent;
         d->send[d->nsent++] = (backend_cmd){*c, ko.as_gateway};
-        if (v.is_write) d->is_write = true;
+        if (v.is_write) {
+            d->is_write = true;
+            for (int j = 1; j < c->argc; j++)
+                if ((int64_t)c->lens[j] > d->largest_record) d->largest_record = (int64_t)c->lens[j];
+        }
+        if (v.info && (v.info->flags & CMD_DENYOOM)) d->grows = true;
         if (!v.is_free || ++d->free_sent > DP_FREE_MAX) d->billable++;
     }
     if (d->nsent == 0) { /* a pipeline whose every command was refused */
         answer(r);
         return ROUTE_DONE;
     }
+    if (quota_refuses(r, d)) return ROUTE_DONE;
     d->nreplies = d->nsent + 2;
     d->replies = xcalloc((size_t)d->nreplies, sizeof *d->replies);
     charge_inflight(r, d);

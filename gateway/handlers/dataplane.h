@@ -29,9 +29,15 @@
 
 typedef struct dp_worker dp_worker;
 
-/* ring: the address of the keyring in force (swapped on SIGHUP), read by
- * the worker's token cache. NULL + err on failure. */
-void *dp_worker_new(void *ring, const tg_config *cfg, int epfd, tg_err *err);
+/* What every worker shares (the http_app's ctx). */
+typedef struct dp_shared {
+    const auth_keyring *const *ring; /* the keyring in force (swapped on
+                                        SIGHUP), read by the token caches */
+    struct quota *q;                 /* the quotas (billing/quota.h); NULL: off */
+} dp_shared;
+
+/* shared: a dp_shared that outlives the worker. NULL + err on failure. */
+void *dp_worker_new(void *shared, const tg_config *cfg, int epfd, tg_err *err);
 void dp_worker_drain(void *w);       /* fails what waits on Redis or a token lookup (503) */
 void dp_worker_free(void *w);        /* NULL ok */
 uint64_t dp_worker_deadline(void *w);

@@ -1,0 +1,53 @@
+/* quota_gate.c - see quota_gate.h. */
+#include "gateway/handlers/quota_gate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/json_out.h"
+#include "gateway/http/respond.h"
+
+void quota_gate_headers(const quota_verdict *v, struct MHD_Response *resp)
+{
+    if (v->npolicies <= 0) return;
+    buf policy, now;
+    buf_init(&policy);
+    buf_init(&now);
+    quota_headers(v, &policy, &now);
+    buf_putc(&policy, '\0');
+    buf_putc(&now, '\0');
+    if (policy.data[0]) MHD_add_response_header(resp, "RateLimit-Policy", policy.data);
+    if (now.data[0]) MHD_add_response_header(resp, "RateLimit", now.data);
+    buf_release(&policy);
+    buf_release(&now);
+    if (v->tightest < 0 || v->tightest >= v->npolicies) return;
+    const quota_policy *p = &v->policies[v->tightest];
+    char n[24];
+    snprintf(n, sizeof n, "%lld", (long long)p->quota);
+    MHD_add_response_header(resp, "X-RateLimit-Limit", n);
+    snprintf(n, sizeof n, "%lld", (long long)(p->remaining > 0 ? p->remaining : 0));
+    MHD_add_response_header(resp, "X-RateLimit-Remaining", n);
+    snprintf(n, sizeof n, "%lld", (long long)p->reset_s);
+    MHD_add_response_header(resp, "X-RateLimit-Reset", n);
+}
+
+struct MHD_Response *quota_gate_refusal(const tg_config *cfg, const char *origin,
+                                        const quota_verdict *v)
+{
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "{\"error\":");
+    json_out_string(&b, v->error, strlen(v->error));
+    buf_puts(&b, ",\"limit\":");
+    const char *name = quota_kind_name(v->refused);
+    json_out_string(&b, name, strlen(name));
+    buf_putc(&b, '}');
+    struct MHD_Response *resp = respond_body(cfg, origin, &b, "application/json");
+    if (v->retry_after_s > 0) {
+        char n[24];
+        snprintf(n, sizeof n, "%lld", (long long)v->retry_after_s);
+        MHD_add_response_header(resp, "Retry-After", n);
+    }
+    quota_gate_headers(v, resp);
+    return resp;
+}

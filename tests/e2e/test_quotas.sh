@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# title: quotas on the request path (rates, daily caps, sizes, headers)
+#
+# Issue 12 as an operator checks it: a tenant on a plan with a small
+# commands_per_second, daily_commands and request_bytes is driven past each
+# with curl and the official client; statuses, bodies and headers; the
+# rate recovers; a neighbour database keeps being served; a restart keeps
+# the day's count; a plan change applies within a second; refusals are
+# metered quota_rejected and not billed.
+. "$(dirname "$0")/lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+start_redis RP || exit 1
+export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
+provision Q || exit 1
+provision N || exit 1      # a neighbour tenant on the default plan
+DBF=$TOLLGATE_SQLITE_PATH
+q() { sqlite3 -cmd '.timeout 5000' "$DBF" "$@"; }
+check plan-small tg plan create --plan small --name Small \
+  --commands-per-second 5 --burst 5 --daily-commands 40 --request-bytes 300
+check plan-assigned tg plan assign --tenant "$Q_TENANT" --plan small
+start_tollgate P --meter-flush-ms 20 || exit 1
+U=http://127.0.0.1:$P
+AQ=(-H "Authorization: Bearer $Q_TOKEN")
+hdr() { grep -i "^$1:" <<<"$HEADERS" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+
+# ---- commands_per_second, burst 5: five pass at once, the sixth is refused.
+for i in 1 2 3 4 5; do http POST "$U/" "${AQ[@]}" -d '["incr","c"]'; done
+expect cps-burst-passes 200 '{"result":5}'
+check cps-headers-policy grep -qi '^ratelimit-policy: .*"cps";q=5;w=1' <<<"$HEADERS"
+check cps-headers-xlimit test "$(hdr X-RateLimit-Limit)" -ge 1
+http POST "$U/" "${AQ[@]}" -d '["incr","c"]'
+expect_match cps-over-429 429 '^\{"error":"ERR max requests limit exceeded\. Limit: 5, Usage: [0-9]+","limit":"commands_per_second"\}$'
+RA=$(hdr Retry-After)
+check cps-retry-after test -n "$RA" -a "${RA:-0}" -ge 1
+check cps-refused-nothing-ran test "$(redis-cli -p "$RP" --scan --pattern '*' | xargs -r redis-cli -p "$RP" mget | tr -d '\n')" = 5
+# A pipeline that would cross the limit is refused whole.
+http POST "$U/pipeline" "${AQ[@]}" -d '[["incr","p"],["incr","p"],["incr","p"]]'
+check cps-pipeline-refused-whole test "$STATUS" = 429
+sleep "${RA:-1}"
+sleep 0.2
+http POST "$U/" "${AQ[@]}" -d '["incr","c"]'
+expect cps-recovers 200 '{"result":6}'
+
+# ---- the neighbour is unaffected while Q is throttled.
+for i in 1 2 3 4 5 6 7 8; do http POST "$U/" "${AQ[@]}" -d '["incr","c"]'; done
+http POST "$U/" -H "Authorization: Bearer $N_TOKEN" -d '["incr","n"]'
+expect neighbour-served 200 '{"result":1}'
+no_ratelimit() { ! grep -qi '^ratelimit' <<<"$HEADERS"; }
+check neighbour-no-quota-headers no_ratelimit
+
+# ---- request_bytes 300: a larger body is 413 with Upstash's text.
+BIG=$(printf 'x%.0s' $(seq 1 400))
+sleep 1.2
+http POST "$U/" "${AQ[@]}" -d "[\"set\",\"big\",\"$BIG\"]"
+expect_match request-bytes-413 413 '"ERR max request size exceeded\. Limit: 300, Usage: [0-9]+","limit":"request_bytes"'
+
+# ---- @upstash/redis sees the refusal as an error naming the limit.
+sleep 1.2
+OUT=$(U=$U T=$Q_TOKEN node "$HERE/../node/quota_client.mjs" 2>&1)
+echo "    @upstash/redis said: $OUT"
+check client-sees-max-requests grep -q 'max requests limit exceeded' <<<"$OUT" ||
+  echo "    client said: $OUT"
+
+# ---- daily_commands 40: run up to it, then a plan change lifts it live.
+sleep 1.2
+n=0
+for i in $(seq 1 60); do
+  http POST "$U/" "${AQ[@]}" -d '["incr","d"]'
+  [ "$STATUS" = 429 ] && grep -q daily <<<"$BODY" && break
+  [ "$STATUS" = 200 ] && n=$((n + 1))
+  sleep 0.21
+done
+expect_match daily-cap-429 429 '"ERR max daily request limit exceeded\. Limit: 40, Usage: [0-9]+","limit":"daily_commands"'
+check daily-headers grep -qi '^ratelimit-policy: .*"daily";q=40;w=86400' <<<"$HEADERS"
+
+# ---- a restart keeps the day's count (seeded from the rollups).
+stop_tollgate "$P_PID" quotas-clean-shutdown "$TG_TMP/tollgate-$P.log"
+start_tollgate P --meter-flush-ms 20 || exit 1
+U=http://127.0.0.1:$P
+http POST "$U/" "${AQ[@]}" -d '["incr","d"]'
+expect_match daily-cap-survives-restart 429 'max daily request limit exceeded'
+
+# ---- a plan change applies within a second, without a restart.
+check plan-update-lifts tg plan update --plan small --daily-commands none
+sleep 1.3
+http POST "$U/" "${AQ[@]}" -d '["incr","d"]'
+check plan-change-applied-within-a-second test "$STATUS" = 200
+stop_tollgate "$P_PID" quotas-clean-shutdown-2 "$TG_TMP/tollgate-$P.log"
+
+# ---- refusals are metered quota_rejected (6), never billed.
+rej=$(q "SELECT count(*) FROM meter_events WHERE database_id = '$Q_DB' AND outcome = 6")
+check refusals-metered test "$rej" -ge 3
+billed=$(q "SELECT coalesce(sum(billable_commands), 0) FROM meter_events WHERE outcome = 6")
+check refusals-not-billed test "$billed" = 0
