@@ -160,9 +160,15 @@ void quota_leave(quota_verdict *v);
 void quota_data_set(quota *q, const char *database_id, int64_t bytes, int64_t now_ns);
 
 /* The headers for v: RateLimit-Policy (every policy), RateLimit (the
- * tightest, as the draft asks), into caller buffers (cleared first).
- * Nothing when v has no policy. */
-void quota_headers(const quota_verdict *v, buf *policy, buf *ratelimit);
+ * tightest, as the draft asks), into caller buffers (always terminated;
+ * empty when v has no policy; QUOTA_HEADER_MAX bytes is enough). No
+ * allocation and no printf: it runs on every answer. */
+#define QUOTA_HEADER_MAX 512
+void quota_headers(const quota_verdict *v, char *policy, size_t pcap, char *ratelimit,
+                   size_t rcap);
+
+/* v in decimal into out (cap bytes, terminated), likewise cheaply. */
+void quota_format_i64(int64_t v, char *out, size_t cap);
 
 /* database_id's limits, consumption, remaining and reset as JSON (`tollgate
  * db usage`, the admin API). 404 if the engine has no such database. */

@@ -10,24 +10,17 @@
 void quota_gate_headers(const quota_verdict *v, struct MHD_Response *resp)
 {
     if (v->npolicies <= 0) return;
-    buf policy, now;
-    buf_init(&policy);
-    buf_init(&now);
-    quota_headers(v, &policy, &now);
-    buf_putc(&policy, '\0');
-    buf_putc(&now, '\0');
-    if (policy.data[0]) MHD_add_response_header(resp, "RateLimit-Policy", policy.data);
-    if (now.data[0]) MHD_add_response_header(resp, "RateLimit", now.data);
-    buf_release(&policy);
-    buf_release(&now);
+    char policy[QUOTA_HEADER_MAX], now[QUOTA_HEADER_MAX], n[24];
+    quota_headers(v, policy, sizeof policy, now, sizeof now);
+    if (policy[0]) MHD_add_response_header(resp, "RateLimit-Policy", policy);
+    if (now[0]) MHD_add_response_header(resp, "RateLimit", now);
     if (v->tightest < 0 || v->tightest >= v->npolicies) return;
     const quota_policy *p = &v->policies[v->tightest];
-    char n[24];
-    snprintf(n, sizeof n, "%lld", (long long)p->quota);
+    quota_format_i64(p->quota, n, sizeof n);
     MHD_add_response_header(resp, "X-RateLimit-Limit", n);
-    snprintf(n, sizeof n, "%lld", (long long)(p->remaining > 0 ? p->remaining : 0));
+    quota_format_i64(p->remaining > 0 ? p->remaining : 0, n, sizeof n);
     MHD_add_response_header(resp, "X-RateLimit-Remaining", n);
-    snprintf(n, sizeof n, "%lld", (long long)p->reset_s);
+    quota_format_i64(p->reset_s, n, sizeof n);
     MHD_add_response_header(resp, "X-RateLimit-Reset", n);
 }
 
