@@ -8,11 +8,15 @@
 
 #include "common/mem.h"
 #include "common/random.h"
+#include "common/redact.h"
+#include "common/seal.h"
 
 struct tenancy {
     sqlite3 *db;
     sqlite3_stmt *check;
 };
+
+static int url_load(const char *pub, const char *sealed, char *out, size_t cap, tg_err *err);
 
 static const char check_sql[] =
     "SELECT k.tenant_id, k.database_id, k.scope, k.expires_at, k.revoked_at,"
@@ -21,7 +25,7 @@ static const char check_sql[] =
     "       coalesce(d.key_prefix, ''),"
     "       EXISTS (SELECT 1 FROM databases o WHERE o.redis_url = d.redis_url"
     "                  AND o.id <> d.id AND o.deleted_at IS NULL),"
-    "       coalesce(k.rate_limit, 0)"
+    "       coalesce(k.rate_limit, 0), d.redis_secret"
     "  FROM tokens k JOIN databases d ON d.id = k.database_id"
     "  JOIN tenants t ON t.id = k.tenant_id"
     " WHERE k.jti = ?";
@@ -141,7 +145,10 @@ int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
                 iso ? iso : "?");
         goto out;
     }
-    copy_col(st, 7, out->redis_url, sizeof out->redis_url);
+    if (url_load((const char *)sqlite3_column_text(st, 7),
+                 (const char *)sqlite3_column_text(st, 16), out->redis_url,
+                 sizeof out->redis_url, err))
+        goto out;
     out->db_index = sqlite3_column_int(st, 8);
     out->server_shared = sqlite3_column_int(st, 14) != 0;
     snprintf(out->jti, sizeof out->jti, "%s", c->jti);
@@ -159,13 +166,94 @@ int tenancy_each_backend(tenancy *t, void (*fn)(const char *url, void *arg),
                          void *arg, tg_err *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(t->db, "SELECT DISTINCT redis_url FROM databases"
-                           " WHERE deleted_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(t->db, "SELECT redis_url, max(redis_secret) FROM databases"
+                           " WHERE deleted_at IS NULL GROUP BY redis_url", -1, &st,
+                           NULL) != SQLITE_OK)
         return tg_fail(err, 503, "sqlite: %s", sqlite3_errmsg(t->db));
+    char url[TENANCY_URL_MAX];
+    tg_err e;
     while (sqlite3_step(st) == SQLITE_ROW)
-        fn((const char *)sqlite3_column_text(st, 0), arg);
+        if (!url_load((const char *)sqlite3_column_text(st, 0),
+                      (const char *)sqlite3_column_text(st, 1), url, sizeof url, &e))
+            fn(url, arg);
     sqlite3_finalize(st);
     return 0;
+}
+
+/* ==== Backend passwords, sealed at rest ==== */
+
+static int exec_bind(sqlite3 *db, const char *sql, tg_err *err, int n,
+                     const char **texts);
+
+static uint8_t seal_key[SEAL_KEY_LEN];
+static bool seal_key_set;
+
+void tenancy_set_seal_secret(const void *secret, size_t n)
+{
+    seal_key_derive(secret, n, seal_key);
+    seal_key_set = true;
+}
+
+/* url as stored: pub (the password as ***) and its password sealed
+ * (empty when it has none). */
+static int url_store(const char *url, char pub[TENANCY_URL_MAX],
+                     char sealed[TENANCY_URL_MAX], tg_err *err)
+{
+    char secret[TENANCY_URL_MAX];
+    sealed[0] = '\0';
+    if (url_split_secret(url, pub, TENANCY_URL_MAX, secret, sizeof secret))
+        return tg_fail(err, 400, "redis url too long");
+    if (!secret[0]) return 0;
+    int rc = seal_key_set ? seal_close(seal_key, secret, strlen(secret), sealed,
+                                       TENANCY_URL_MAX, err)
+                          : tg_fail(err, 400, "a backend password is kept sealed under "
+                                    "acl_secret: set acl_secret");
+    memset(secret, 0, sizeof secret);
+    return rc;
+}
+
+/* The URL to connect with: pub with its sealed password opened (sealed
+ * NULL or empty: pub as stored, e.g. a row not sealed yet). */
+static int url_load(const char *pub, const char *sealed, char *out, size_t cap, tg_err *err)
+{
+    char secret[TENANCY_URL_MAX];
+    if (!pub) pub = "";
+    if (!sealed || !*sealed) {
+        snprintf(out, cap, "%s", pub);
+        return 0;
+    }
+    if (!seal_key_set)
+        return tg_fail(err, 503, "backend password sealed, and acl_secret is not set");
+    if (seal_open(seal_key, sealed, secret, sizeof secret, err)) {
+        err->status = 503;
+        return -1;
+    }
+    int rc = url_join_secret(pub, secret, out, cap) ? tg_fail(err, 503, "redis url too long")
+                                                    : 0;
+    memset(secret, 0, sizeof secret);
+    return rc;
+}
+
+int tenancy_seal_plain_urls(sqlite3 *db, int *sealed_n, tg_err *err)
+{
+    sqlite3_stmt *st;
+    *sealed_n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT id, redis_url FROM databases"
+                           " WHERE redis_secret IS NULL", -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
+    int rc = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        char id[AUTH_ID_MAX], pub[TENANCY_URL_MAX], sealed[TENANCY_URL_MAX];
+        copy_col(st, 0, id, sizeof id);
+        rc = url_store((const char *)sqlite3_column_text(st, 1), pub, sealed, err);
+        if (rc || !sealed[0]) continue;
+        const char *args[] = {pub, sealed, id};
+        rc = exec_bind(db, "UPDATE databases SET redis_url = ?, redis_secret = ? WHERE id = ?",
+                       err, 3, args) < 0 ? -1 : 0;
+        if (!rc) (*sealed_n)++;
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* ==== Administration ==== */
@@ -263,7 +351,9 @@ int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
     int found = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     if (!found) return tg_fail(err, 404, "no tenant %s", tenant_id);
-    if ((db_index = place(db, redis_url, db_index, iso, err)) < 0) return -1;
+    char pub[TENANCY_URL_MAX], sealed[TENANCY_URL_MAX];
+    if (url_store(redis_url, pub, sealed, err)) return -1;
+    if ((db_index = place(db, pub, db_index, iso, err)) < 0) return -1;
 
     char hex[33], now[24], idx[16], prefix[AUTH_ID_MAX];
     random_hex(hex, 8);
@@ -272,11 +362,11 @@ int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
     snprintf(idx, sizeof idx, "%d", db_index);
     bool shared = iso == TENANCY_SHARED;
-    const char *args[] = {id_out, tenant_id, name, redis_url, shared ? "prefix" : "dbindex",
-                          idx, shared ? prefix : NULL, now};
+    const char *args[] = {id_out, tenant_id, name, pub, shared ? "prefix" : "dbindex",
+                          idx, shared ? prefix : NULL, now, sealed[0] ? sealed : NULL};
     return exec_bind(db, "INSERT INTO databases(id, tenant_id, name, redis_url,"
-                     " isolation, db_index, key_prefix, created_at)"
-                     " VALUES (?,?,?,?,?,?,?,?)", err, 8, args) < 0 ? -1 : 0;
+                     " isolation, db_index, key_prefix, created_at, redis_secret)"
+                     " VALUES (?,?,?,?,?,?,?,?,?)", err, 9, args) < 0 ? -1 : 0;
 }
 
 int tenancy_db_get(sqlite3 *db, const char *database_id, tenancy_db_row *out,
@@ -285,7 +375,8 @@ int tenancy_db_get(sqlite3 *db, const char *database_id, tenancy_db_row *out,
     sqlite3_stmt *st;
     memset(out, 0, sizeof *out);
     if (sqlite3_prepare_v2(db, "SELECT redis_url, db_index, isolation,"
-                           " coalesce(key_prefix, ''), deleted_at IS NOT NULL FROM databases"
+                           " coalesce(key_prefix, ''), deleted_at IS NOT NULL, redis_secret"
+                           " FROM databases"
                            " WHERE id = ? AND purged_at IS NULL", -1, &st, NULL) != SQLITE_OK)
         return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, database_id, -1, SQLITE_STATIC);
@@ -294,7 +385,9 @@ int tenancy_db_get(sqlite3 *db, const char *database_id, tenancy_db_row *out,
         rc = tg_fail(err, 404, "no database %s (or it is deleted and purged)", database_id);
     } else {
         out->deleted = sqlite3_column_int(st, 4) != 0;
-        copy_col(st, 0, out->redis_url, sizeof out->redis_url);
+        rc = url_load((const char *)sqlite3_column_text(st, 0),
+                      (const char *)sqlite3_column_text(st, 5), out->redis_url,
+                      sizeof out->redis_url, err);
         out->db_index = sqlite3_column_int(st, 1);
         const char *iso = (const char *)sqlite3_column_text(st, 2);
         if (iso && !strcmp(iso, "prefix")) copy_col(st, 3, out->key_prefix, sizeof out->key_prefix);

@@ -110,4 +110,17 @@ typedef enum { TENANCY_BY_JTI, TENANCY_BY_DATABASE, TENANCY_BY_TENANT } tenancy_
 int tenancy_tokens_revoke(sqlite3 *db, tenancy_revoke_by by, const char *id, int *count,
                           tg_err *err);
 
+/* ==== Backend passwords ====
+ * A database's redis_url is stored with its password as "***" and the
+ * password sealed under acl_secret (common/seal.h), never in clear; every
+ * reader above gets the whole URL back. */
+
+/* Sets the sealing key (from acl_secret) for this process: needed to store
+ * or read a URL with a password. Call once at start, before any use. */
+void tenancy_set_seal_secret(const void *secret, size_t n);
+
+/* Seals the passwords of rows written before sealing existed; *sealed_n
+ * counts them. 0, or -1 with err. */
+int tenancy_seal_plain_urls(sqlite3 *db, int *sealed_n, tg_err *err);
+
 #endif

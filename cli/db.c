@@ -23,6 +23,7 @@ static int acl_secret_init(const tg_config *cfg, tg_err *err)
 {
     if (config_validate_acl_secret(cfg, err)) return -1;
     backend_setup_init(cfg->acl_secret, strlen(cfg->acl_secret), policy_annotate);
+    tenancy_set_seal_secret(cfg->acl_secret, strlen(cfg->acl_secret)); /* backend passwords */
     return 0;
 }
 

@@ -88,6 +88,23 @@ static void prefetch_table(const char *url, void *arg)
                 redact_url(url, shown, sizeof shown), err.msg);
 }
 
+/* Backend passwords stored in clear by an earlier version are sealed now
+ * (the state file keeps none in clear). */
+static int seal_backend_passwords(const tg_config *cfg, tg_err *err)
+{
+    sqlite3 *db = NULL;
+    int n = 0, rc = 0;
+    if (sqlite3_open_v2(cfg->sqlite_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return 0; /* start-up reports an unusable state file itself */
+    }
+    sqlite3_busy_timeout(db, 5000);
+    rc = tenancy_seal_plain_urls(db, &n, err);
+    sqlite3_close(db);
+    if (!rc && n) fprintf(stderr, "tollgate: sealed the backend password of %d database(s)\n", n);
+    return rc;
+}
+
 /* Command tables of the known backends, fetched once before serving. */
 static int prefetch_backends(const tg_config *cfg, tg_err *err)
 {
@@ -182,13 +199,14 @@ int gateway_serve(const tg_config *cfg)
     current_ring = auth_keys_ring(keys);
     /* Every node derives the same ACL passwords from the same acl_secret. */
     backend_setup_init(cfg->acl_secret, strlen(cfg->acl_secret), policy_annotate);
+    tenancy_set_seal_secret(cfg->acl_secret, strlen(cfg->acl_secret));
     signal(SIGPIPE, SIG_IGN);
     if (cfg->tls_cert && (!(cert = read_file(cfg->tls_cert, &err)) ||
                           !(key = read_file(cfg->tls_key, &err)))) {
         fprintf(stderr, "tollgate: tls: %s\n", err.msg);
         goto out_free_keys;
     }
-    if (prefetch_backends(cfg, &err)) goto out_say;
+    if (seal_backend_passwords(cfg, &err) || prefetch_backends(cfg, &err)) goto out_say;
     /* The metering writer runs before any request can complete, and stops
      * (draining its queue) after the last one has. */
     if (cfg->metering && start_meter(cfg, &err)) goto out_say;
