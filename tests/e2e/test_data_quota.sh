@@ -88,5 +88,17 @@ sleep 1.5
 http POST "$U/" -H "Authorization: Bearer $S_TOKEN" -d '["set","more","x"]'
 expect shared-limit-lifted 200 '{"result":"OK"}'
 
+# ---- a logical DB larger than one round's scan (100 x COUNT 1000): the
+# pass spans rounds, its cursor kept between them; the size still arrives.
+provision L --isolation prefix || exit 1
+check limit-large tg db limits --db "$L_DB" --data-bytes $LIMIT
+LIDX=$(sqlite3 "$TOLLGATE_SQLITE_PATH" "SELECT db_index FROM databases WHERE id = '$L_DB'")
+redis-cli -p "$RP" -n "$LIDX" eval \
+  "for i = 1, 250000 do redis.call('SET', 'other:' .. i, 'v') end return 1" 0 >/dev/null
+check large-filled fill "$L_TOKEN" 25
+sleep 5
+http POST "$U/" -H "Authorization: Bearer $L_TOKEN" -d '["set","more","x"]'
+expect_match large-keyspace-write-refused 429 '"limit":"data_bytes"'
+
 stop_tollgate "$P_PID" data-quota-clean-shutdown "$TG_TMP/tollgate-$P.log"
 check no-sampler-errors test -z "$(grep 'data size' "$TG_TMP/tollgate-$P.log")"
