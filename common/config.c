@@ -119,6 +119,9 @@ static const cfg_def cfg_defs[] = {
     BOOL("quotas", "on", quotas,
          "enforce the plans' limits, overrides, budgets and token rate limits "
          "(on|off; off checks none, e.g. to measure what they cost)"),
+    INT("quota_sample_s", 0, 86400, "30", quota_sample_s,
+        "seconds between two measurements of the databases' sizes for their "
+        "data_bytes limits (0: not measured, the limit never bites)"),
     INT("meter_queue_events", 64, 10000000, "65536", meter_queue_events,
         "metering queue capacity, events"),
     INT("meter_batch_events", 1, 1000000, "4096", meter_batch_events,

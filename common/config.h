@@ -75,6 +75,7 @@ typedef struct tg_config {
     /* Metering and billing (billing/). */
     bool metering;
     bool quotas;
+    long quota_sample_s;         /* data_bytes sampling interval; 0: off */
     long meter_queue_events;
     long meter_batch_events;
     long meter_flush_ms;

@@ -24,6 +24,7 @@
 #include "gateway/policy/policy.h"
 #include "gateway/redis/control.h"
 #include "gateway/redis/setup.h"
+#include "gateway/sampler.h"
 
 #define DRAIN_MS 5000   /* longest wait for waiting requests at shutdown */
 
@@ -191,6 +192,7 @@ int gateway_serve(const tg_config *cfg)
     retired_keys *retired = NULL;
     http_server *srv = NULL;
     dp_shared shared = {NULL, NULL};
+    sampler *sizes = NULL;
     hash_seed();
     auth_keys_opts ko;
     auth_keys_opts_from_config(cfg, &ko);
@@ -214,6 +216,10 @@ int gateway_serve(const tg_config *cfg)
     if (control_start((int)cfg->redis_connect_timeout_ms, &err)) goto out_stop_say;
 
     if (cfg->quotas && !(shared.q = start_quotas(cfg, &err))) goto out_stop_say;
+    if (cfg->quotas && cfg->quota_sample_s &&
+        !(sizes = sampler_start(shared.q, cfg->sqlite_path, (int)cfg->quota_sample_s,
+                                (int)cfg->redis_command_timeout_ms, &err)))
+        goto out_stop_say;
     shared.ring = &current_ring;
     http_app app = {
         .ctx = &shared, .routes = gw_routes, .nroutes = gw_nroutes,
@@ -248,6 +254,7 @@ out_stop_say:
 out_stop:
     http_server_stop(srv, 0);
     control_stop();
+    sampler_stop(sizes);    /* before the quotas it reports to */
     quota_free(shared.q);   /* after the workers: they held it */
     backend_setup_clear();
     meter_stop();
