@@ -31,7 +31,9 @@ events() { q "SELECT count(*) FROM meter_events WHERE tenant_id = '$TA' AND outc
 start_tollgate P --meter-flush-ms 50 || exit 1
 LOG1=$TG_TMP/tollgate-$P.log
 mkfifo "$TG_TMP/lockin"
-sqlite3 "$DBF" <"$TG_TMP/lockin" >/dev/null 2>&1 &
+# .timeout: BEGIN IMMEDIATE waits out a commit of the gateway rather than
+# failing (and leaving nothing locked).
+sqlite3 -cmd ".timeout 10000" "$DBF" <"$TG_TMP/lockin" >/dev/null 2>&1 &
 LOCKER=$!
 exec 7>"$TG_TMP/lockin"
 echo "BEGIN IMMEDIATE;" >&7
