@@ -564,6 +564,53 @@ void quota_verdict_refuse(quota_verdict *v, quota_kind k, int64_t limit, int64_t
     refuse(v, k, limit, usage, 0);
 }
 
+/* ==== The shared store's side ==== */
+
+bool quota_shared_of(const quota_verdict *v, quota_shared *out)
+{
+    quota_db *d = v->db;
+    if (!d) return false;
+    pthread_spin_lock(&d->lock);
+    const int64_t *l = d->lim;
+    *out = (quota_shared){
+        .cps = l[LIMIT_COMMANDS_PER_SECOND], .burst = l[LIMIT_BURST],
+        .rps = l[LIMIT_REQUESTS_PER_SECOND], .rburst = l[LIMIT_REQUESTS_BURST],
+        .daily = l[LIMIT_DAILY_COMMANDS], .monthly = l[LIMIT_MONTHLY_COMMANDS],
+        .daily_seen = d->daily - v->reserved, .monthly_seen = d->monthly - v->reserved,
+    };
+    pthread_spin_unlock(&d->lock);
+    if (out->daily_seen < 0) out->daily_seen = 0;
+    if (out->monthly_seen < 0) out->monthly_seen = 0;
+    return out->cps >= 0 || out->rps >= 0 || out->daily >= 0 || out->monthly >= 0;
+}
+
+void quota_verdict_refuse_at(quota_verdict *v, quota_kind k, int64_t limit, int64_t usage,
+                             int64_t retry_after_s)
+{
+    refuse(v, k, limit, usage, retry_after_s);
+    policies_on_refusal(v);
+}
+
+void quota_verdict_policy(quota_verdict *v, const char *name, int64_t remaining,
+                          int64_t reset_s)
+{
+    int ncount = 0;
+    for (int i = 0; i < v->npolicies; i++) {
+        quota_policy *p = &v->policies[i];
+        if (strcmp(p->name, "bandwidth")) ncount = i + 1;
+        if (strcmp(p->name, name)) continue;
+        p->remaining = remaining < 0 ? 0 : remaining;
+        if (reset_s > p->reset_s) p->reset_s = reset_s;
+    }
+    int64_t min_left = INT64_MAX;
+    v->tightest = -1;
+    for (int i = 0; i < ncount; i++)
+        if (v->policies[i].remaining < min_left) {
+            min_left = v->policies[i].remaining;
+            v->tightest = i;
+        }
+}
+
 /* ==== After the response ==== */
 
 void quota_record(quota *q, const char *database_id, const quota_verdict *v,

@@ -145,6 +145,34 @@ bool quota_check(quota *q, const quota_ask *ask, quota_verdict *v);
  * reservation for quota_record / quota_leave. */
 void quota_verdict_refuse(quota_verdict *v, quota_kind k, int64_t limit, int64_t usage);
 
+/* ==== The shared store (quota_store = redis, gateway/handlers/quota_remote.h) ====
+ * The engine keeps deciding what only this node can know (sizes,
+ * concurrency, data size, budget, token rates); the shared store decides
+ * the rate limits and the daily/monthly counts of every node together,
+ * with the limits of this engine's snapshot. */
+
+typedef struct quota_shared {
+    int64_t cps, burst, rps, rburst;    /* LIMIT_UNLIMITED: none */
+    int64_t daily, monthly;             /* likewise */
+    int64_t daily_seen, monthly_seen;   /* this node's counts before the request
+                                           (seed a counter the store lost) */
+} quota_shared;
+
+/* v, allowed by quota_check: its database's shared limits into out. False
+ * when it has none (unknown database, or no rate or count limit). */
+bool quota_shared_of(const quota_verdict *v, quota_shared *out);
+
+/* Marks v refused by k as the shared store decided (limit, usage, the
+ * wait): status, text, and the refused policy announcing the wait. */
+void quota_verdict_refuse_at(quota_verdict *v, quota_kind k, int64_t limit, int64_t usage,
+                             int64_t retry_after_s);
+
+/* Sets the named policy's remaining and reset to the shared store's
+ * numbers (the reset never earlier than announced) and picks the tightest
+ * again. No-op for a policy v does not carry. */
+void quota_verdict_policy(quota_verdict *v, const char *name, int64_t remaining,
+                          int64_t reset_s);
+
 /* After the response, for every metered request of a known database (the
  * same numbers as its meter event; refusals too): settles the commands
  * reserved by check (v: its verdict, NULL if none ran) and adds bytes and

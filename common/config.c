@@ -32,6 +32,8 @@ const char *const config_shared_scripts_names[] = {"all", "approved", "read-only
                                                       NULL};
 const char *const config_meter_overflow_names[] = {"reject", "spill", NULL};
 const char *const config_meter_synchronous_names[] = {"normal", "full", NULL};
+const char *const config_quota_store_names[] = {"local", "redis", NULL};
+const char *const config_quota_fail_names[] = {"open", "closed", NULL};
 
 #define F(field) offsetof(tg_config, field)
 #define STR(name, def, field, help) {name, CFG_STR, 0, 0, NULL, def, F(field), help}
@@ -122,6 +124,15 @@ static const cfg_def cfg_defs[] = {
     INT("quota_sample_s", 0, 86400, "30", quota_sample_s,
         "seconds between two measurements of the databases' sizes for their "
         "data_bytes limits (0: not measured, the limit never bites)"),
+    ENUM("quota_store", config_quota_store_names, "local", quota_store,
+         "where the rate limits and daily/monthly counts live: local (this "
+         "process) or redis (quota_redis_url, shared by every gateway node)"),
+    STR("quota_redis_url", NULL, quota_redis_url,
+        "the counter Redis of quota_store = redis (the operator's, never a "
+        "tenant's database)"),
+    ENUM("quota_fail", config_quota_fail_names, "open", quota_fail,
+         "quota_store = redis and the counter Redis unreachable: open (allow, "
+         "counted and logged) or closed (503)"),
     INT("meter_queue_events", 64, 10000000, "65536", meter_queue_events,
         "metering queue capacity, events"),
     INT("meter_batch_events", 1, 1000000, "4096", meter_batch_events,

@@ -32,10 +32,14 @@ typedef enum {
 } cfg_shared_scripts;
 typedef enum { CFG_METER_OVERFLOW_REJECT, CFG_METER_OVERFLOW_SPILL } cfg_meter_overflow;
 typedef enum { CFG_METER_SYNC_NORMAL, CFG_METER_SYNC_FULL } cfg_meter_synchronous;
+typedef enum { CFG_QUOTA_STORE_LOCAL, CFG_QUOTA_STORE_REDIS } cfg_quota_store;
+typedef enum { CFG_QUOTA_FAIL_OPEN, CFG_QUOTA_FAIL_CLOSED } cfg_quota_fail;
 
 extern const char *const config_jwt_alg_names[];
 extern const char *const config_shared_scripts_names[];
 extern const char *const config_meter_overflow_names[];
+extern const char *const config_quota_store_names[];
+extern const char *const config_quota_fail_names[];
 extern const char *const config_meter_synchronous_names[];
 
 typedef struct tg_config {
@@ -76,6 +80,9 @@ typedef struct tg_config {
     bool metering;
     bool quotas;
     long quota_sample_s;         /* data_bytes sampling interval; 0: off */
+    int quota_store;             /* cfg_quota_store: where shared counters live */
+    char *quota_redis_url;       /* the counter Redis (quota_store = redis) */
+    int quota_fail;              /* cfg_quota_fail: counter Redis unreachable */
     long meter_queue_events;
     long meter_batch_events;
     long meter_flush_ms;

@@ -61,6 +61,11 @@ void *dp_worker_new(void *shared, const tg_config *cfg, int epfd, tg_err *err)
     backend_opts o = {epfd, (int)cfg->redis_connect_timeout_ms,
                       (int)cfg->redis_command_timeout_ms, (uint64_t)cfg->max_reply_bytes};
     dw->pool = pool_new(&o);
+    if (dw->q && cfg->quota_store == CFG_QUOTA_STORE_REDIS &&
+        !(dw->qr = quota_remote_new(cfg, epfd, err))) {
+        dp_worker_free(dw);
+        return NULL;
+    }
     return dw;
 }
 
@@ -69,6 +74,7 @@ static void dp_auth_done(void *cookie, int rc, const auth_grant *g, const tg_err
 void dp_worker_drain(void *w)
 {
     auth_ctx_abandon(((dp_worker *)w)->auth, dp_auth_done);
+    quota_remote_drain(((dp_worker *)w)->qr);
     pool_close_all(((dp_worker *)w)->pool);
 }
 
@@ -76,6 +82,7 @@ void dp_worker_free(void *w)
 {
     dp_worker *dw = w;
     if (!dw) return;
+    quota_remote_free(dw->qr);
     pool_free(dw->pool);
     auth_ctx_free(dw->auth);
     policy_scripts_free(dw->approved);
@@ -84,19 +91,24 @@ void dp_worker_free(void *w)
 
 uint64_t dp_worker_deadline(void *w)
 {
-    uint64_t d = pool_deadline(((dp_worker *)w)->pool), wd = walk_deadline();
+    dp_worker *dw = w;
+    uint64_t d = pool_deadline(dw->pool), wd = walk_deadline();
+    uint64_t qd = dw->qr ? quota_remote_deadline(dw->qr) : UINT64_MAX;
+    if (qd < d) d = qd;
     return wd < d ? wd : d;
 }
 
 void dp_worker_check_timeouts(void *w, uint64_t now_ms)
 {
     pool_check_timeouts(((dp_worker *)w)->pool, now_ms);
+    if (((dp_worker *)w)->qr) quota_remote_check_timeouts(((dp_worker *)w)->qr, now_ms);
     walk_poll(now_ms);
 }
 
 void dp_worker_flush(void *w)
 {
     pool_flush(((dp_worker *)w)->pool);
+    if (((dp_worker *)w)->qr) quota_remote_flush(((dp_worker *)w)->qr);
 }
 
 /* ==== Answers ==== */
@@ -142,6 +154,7 @@ static void dp_done(tg_request *r, bool aborted)
     (void)aborted;
     if (d->wait.lookup) auth_cancel(d->dw->auth, &d->wait);
     if (d->inflight && d->be) backend_cancel(d->be, r);
+    if (d->quota_waiting) quota_remote_cancel(d->dw->qr, r);
     walk_run_end(d->walks);
     /* Metered when answered, and also when the client left after its
      * commands were sent (they ran in Redis: status 499). */
@@ -414,12 +427,38 @@ static int admit(dp_request *d, arena *a, bool transaction, bool head, tg_cmd *c
     return walk_run_add(d->walks, d->nsent, ko->walk, err);
 }
 
-/* The database's limits, asked once every command is admitted and before
- * anything is sent: a pipeline is refused whole or runs whole. True when
- * refused (answered; nothing sent, nothing billed). */
-static bool quota_refuses(tg_request *r, dp_request *d)
+static route_result send_commands(tg_request *r);
+
+/* Answers the refusal in d->qv (nothing sent, nothing billed). */
+static void quota_answer(tg_request *r, dp_request *d)
 {
-    if (!d->dw->q) return false;
+    unsend(d);
+    d->outcome = METER_QUOTA_REJECTED;
+    dp_respond(r, (unsigned)d->qv.http_status,
+               quota_gate_refusal(request_config(r), request_header(r, "Origin"), &d->qv));
+}
+
+/* The shared store's verdict (quota_remote.h), on this worker's loop. */
+static void on_quota_verdict(void *ctx, qr_outcome out)
+{
+    tg_request *r = ctx;
+    dp_request *d = dp_of(r);
+    d->quota_waiting = false;
+    if (out == QR_ALLOWED) send_commands(r);   /* answers, or waits on Redis */
+    else if (out == QR_REFUSED) quota_answer(r, d);
+    else {
+        unsend(d);
+        dp_error(r, 503, "ERR quota store unavailable");
+    }
+}
+
+/* The database's limits, asked once every command is admitted and before
+ * anything is sent: a pipeline is refused whole or runs whole. ROUTE_DONE
+ * when refused (answered; nothing sent, nothing billed), ROUTE_PENDING
+ * while the shared store decides (on_quota_verdict goes on), else -1. */
+static int quota_refuses(tg_request *r, dp_request *d)
+{
+    if (!d->dw->q) return -1;
     quota_ask ask = {
         .database_id = d->database_id, .token_id = d->jti, .token_rate = d->rate_limit,
         .commands = walk_run_billable(d->walks, d->billable),
@@ -427,12 +466,20 @@ static bool quota_refuses(tg_request *r, dp_request *d)
         .largest_record = d->largest_record, .writes = d->grows, .now_ns = quota_now_ns(),
     };
     d->quota_checked = true;
-    if (quota_check(d->dw->q, &ask, &d->qv)) return false;
-    unsend(d);
-    d->outcome = METER_QUOTA_REJECTED;
-    dp_respond(r, (unsigned)d->qv.http_status,
-               quota_gate_refusal(request_config(r), request_header(r, "Origin"), &d->qv));
-    return true;
+    if (quota_check(d->dw->q, &ask, &d->qv)) {
+        if (!d->dw->qr) return -1;
+        switch (quota_remote_check(d->dw->qr, &ask, &d->qv, on_quota_verdict, r)) {
+        case QR_ALLOWED: return -1;
+        case QR_PENDING: d->quota_waiting = true; return ROUTE_PENDING;
+        case QR_REFUSED: break;
+        case QR_UNAVAILABLE:
+            unsend(d);
+            dp_error(r, 503, "ERR quota store unavailable");
+            return ROUTE_DONE;
+        }
+    }
+    quota_answer(r, d);
+    return ROUTE_DONE;
 }
 
 static route_result execute(tg_request *r, bool transaction)
@@ -477,7 +524,18 @@ static route_result execute(tg_request *r, bool transaction)
         dp_answer(r);
         return ROUTE_DONE;
     }
-    if (quota_refuses(r, d)) return ROUTE_DONE;
+    d->transaction = transaction;
+    int q = quota_refuses(r, d);
+    return q >= 0 ? (route_result)q : send_commands(r);
+}
+
+/* Submits the admitted commands (execute's end, or the shared store's
+ * verdict's). */
+static route_result send_commands(tg_request *r)
+{
+    dp_request *d = dp_of(r);
+    bool transaction = d->transaction;
+    tg_err err;
     d->nreplies = d->nsent + 2;
     d->replies = xcalloc((size_t)d->nreplies, sizeof *d->replies);
     dp_charge_inflight(r, d);

@@ -19,6 +19,7 @@
 #include "billing/quota.h"
 #include "common/config.h"
 #include "common/ev.h"
+#include "gateway/handlers/quota_remote.h"
 #include "gateway/handlers/walk.h"
 #include "gateway/http/request.h"
 #include "gateway/policy/keyspace.h"
@@ -34,6 +35,7 @@ struct dp_worker {
     redis_pool *pool;
     policy_scripts *approved;    /* approved_scripts, parsed */
     quota *q;                    /* the process's quotas; NULL: off */
+    quota_remote *qr;            /* quota_store = redis: the shared store; NULL: local */
     ev_watch auth_watch;         /* token lookups completed (auth_ctx_fd) */
 };
 
@@ -89,6 +91,8 @@ typedef struct dp_request {
     int64_t largest_record;      /* largest argument of a write command */
     bool grows;                  /* runs a command that may grow the data */
     bool quota_checked;
+    bool quota_waiting;          /* on the shared store's verdict (quota_remote) */
+    bool transaction;            /* /multi-exec: sent as MULTI/EXEC */
     quota_verdict qv;
     uint32_t billable;
     uint32_t free_sent;          /* housekeeping commands sent (DP_FREE_MAX) */
