@@ -31,11 +31,11 @@
  * so a change applies within a second. A database quota_refresh has not
  * seen yet is unlimited (at most one refresh interval).
  *
- * Another store (quota_store = redis) sits behind the same calls: the
- * decision (quota_check) and the accounting (quota_record) each become one
- * Lua call carrying every limit of the request, keyed by database; the
- * in-memory state here stays as the cache of "refused until t" and of the
- * limits snapshot.
+ * Another store (quota_store = redis, gateway/handlers/quota_remote.h)
+ * decides the rate limits and the daily/monthly counts of every node with
+ * one Lua call per request, after quota_check allowed it, with the limits
+ * of this engine's snapshot (quota_shared_of); what only a node can know
+ * (sizes, concurrency, budget, token rates) stays decided here.
  */
 #ifndef TG_QUOTA_H
 #define TG_QUOTA_H
