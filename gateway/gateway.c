@@ -18,6 +18,7 @@
 #include "common/siphash.h"
 #include "gateway/handlers/accounting.h"
 #include "gateway/handlers/dataplane.h"
+#include "gateway/handlers/quota_remote.h"
 #include "gateway/handlers/routes.h"
 #include "gateway/http/server.h"
 #include "gateway/protocol/sync_token.h"
@@ -246,6 +247,9 @@ int gateway_serve(const tg_config *cfg)
     meter_snapshot(&mt);
     fprintf(stderr, "tollgate: served %llu requests, %llu commands\n",
             (unsigned long long)mt.requests, (unsigned long long)mt.commands);
+    if (cfg->quota_store == CFG_QUOTA_STORE_REDIS && quota_remote_failed_open())
+        fprintf(stderr, "tollgate: quota store unreachable: %llu requests let through "
+                "(quota_fail = open)\n", (unsigned long long)quota_remote_failed_open());
     rc = 0;
     goto out_stop;
 
