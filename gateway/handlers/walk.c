@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "gateway/protocol/reply.h"
 
 /* How each kind of walk counts against the limits (walk.h). */
 static const struct {
@@ -132,29 +133,12 @@ int walk_run_add(walk_run *run, int index, keywalk *w, tg_err *err)
 
 /* ==== The request's reply cap ==== */
 
-/* The size of r as RESP, about what the backend counts on the wire. */
-static uint64_t resp_size(const redisReply *r)
-{
-    uint64_t n = 16; /* type, length, CRLFs */
-    if (!r) return n;
-    if (r->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < r->elements; i++) n += resp_size(r->element[i]);
-        return n;
-    }
-    return n + r->len;
-}
-
+/* Our error in the place of a reply that went over the cap. */
 static redisReply *over_cap(void)
 {
     static const char msg[] = "-ERR replies too large: this request's replies together are "
                               "over max_reply_bytes; the command ran, its reply is not sent\r\n";
-    redisReader *rd = redisReaderCreate();
-    void *r = NULL;
-    if (redisReaderFeed(rd, msg, sizeof msg - 1) != REDIS_OK ||
-        redisReaderGetReply(rd, &r) != REDIS_OK || !r)
-        abort(); /* our own text: only out of memory gets here */
-    redisReaderFree(rd);
-    return r;
+    return reply_from_resp(msg, sizeof msg - 1);
 }
 
 /* max_reply_bytes holds for the request's replies together, as the
@@ -168,7 +152,7 @@ static void cap_replies(walk_run *run, int from, int to)
             run->replies[i] = over_cap();
             continue;
         }
-        run->bytes += resp_size(run->replies[i]);
+        run->bytes += run->replies[i] ? reply_resp2_size(run->replies[i]) : 0;
         if (run->bytes > run->max_reply_bytes) {
             freeReplyObject(run->replies[i]);
             run->replies[i] = over_cap();

@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/mem.h"
 #include "common/siphash.h"
+#include "gateway/protocol/reply.h"
 #include "gateway/redis/keyscan.h"
 
 #define CURSOR_MAX 24            /* a 64-bit cursor in decimal, NUL */
@@ -130,22 +131,9 @@ void keywalk_next(keywalk *w, tg_cmd *out)
 
 /* ==== Answers ==== */
 
-/* A reply parsed from RESP text, as hiredis builds them (so that
- * freeReplyObject releases it). */
-static redisReply *reply_parse(const char *p, size_t n)
-{
-    redisReader *rd = redisReaderCreate();
-    void *r = NULL;
-    if (redisReaderFeed(rd, p, n) != REDIS_OK || redisReaderGetReply(rd, &r) != REDIS_OK)
-        r = NULL;
-    redisReaderFree(rd);
-    if (!r) abort(); /* our own text: only out of memory gets here */
-    return r;
-}
-
 static redisReply *reply_text(const char *resp)
 {
-    return reply_parse(resp, strlen(resp));
+    return reply_from_resp(resp, strlen(resp));
 }
 
 static void put_bulk(buf *b, const char *s, size_t n)
@@ -170,7 +158,7 @@ static redisReply *keys_answer(keywalk *w)
     buf_put_i64(&b, (long long)w->count);
     buf_append(&b, "\r\n", 2);
     buf_append(&b, w->keys.data, w->keys.len);
-    redisReply *r = reply_parse(b.data, b.len);
+    redisReply *r = reply_from_resp(b.data, b.len);
     buf_release(&b);
     return r;
 }
@@ -262,7 +250,7 @@ static redisReply *random_page(keywalk *w, const redisReply *page, bool *over)
         buf b;
         buf_init(&b);
         put_bulk(&b, k->str, k->len);
-        redisReply *r = reply_parse(b.data, b.len);
+        redisReply *r = reply_from_resp(b.data, b.len);
         buf_release(&b);
         *over = true;
         return r;

@@ -1,6 +1,8 @@
 /* reply.c - see reply.h. */
 #include "gateway/protocol/reply.h"
 
+#include <stdlib.h>
+
 #include "common/base64.h"
 #include "common/json_out.h"
 
@@ -175,4 +177,15 @@ size_t reply_payload_size(const redisReply *r)
         return n;
     }
     return r->type == REDIS_REPLY_INTEGER ? 0 : r->len;
+}
+
+redisReply *reply_from_resp(const char *p, size_t n)
+{
+    redisReader *rd = redisReaderCreate();
+    void *r = NULL;
+    if (!rd || redisReaderFeed(rd, p, n) != REDIS_OK ||
+        redisReaderGetReply(rd, &r) != REDIS_OK || !r)
+        abort();
+    redisReaderFree(rd);
+    return r;
 }

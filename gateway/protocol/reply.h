@@ -33,6 +33,12 @@ void reply_json_error(buf *out, const char *msg, size_t n);
 /* Appends {"result":<r>} or, for an error reply, {"error":"..."}. */
 void reply_json_entry(buf *out, const redisReply *r, bool base64);
 
+/* A reply built from RESP text the gateway wrote itself (its own errors
+ * in a reply's place), as hiredis builds replies, so freeReplyObject
+ * releases it. Aborts if p[0..n) is not one whole reply: only a bug or
+ * out of memory gets there. */
+redisReply *reply_from_resp(const char *p, size_t n);
+
 /* Appends the RESP2 encoding of r. */
 void reply_resp2(buf *out, const redisReply *r);
 

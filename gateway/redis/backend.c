@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/mem.h"
+#include "gateway/protocol/reply.h"
 #include "gateway/redis/control.h"
 #include "gateway/redis/setup.h"
 #include "gateway/redis/redis_url.h"
@@ -517,13 +518,8 @@ static void on_reply(backend *b, redisReply *r)
 static redisReply *error_reply(const char *msg)
 {
     char line[200];
-    int n = snprintf(line, sizeof line, "-%s\r\n", msg);
-    redisReader *rd = redisReaderCreate();
-    void *r = NULL;
-    redisReaderFeed(rd, line, (size_t)n);
-    redisReaderGetReply(rd, &r);
-    redisReaderFree(rd);
-    return r;
+    int n = snprintf(line, sizeof line, "-%.190s\r\n", msg); /* always whole */
+    return reply_from_resp(line, (size_t)n);
 }
 
 /* Takes bytes off the wire: the scanner finds each reply's end first, so a
