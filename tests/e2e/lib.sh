@@ -164,6 +164,8 @@ json_result_is() {
 }
 
 tg() { "$TG_BIN" "$@"; }
+# q SQL...: a query on the state file, waiting out the writer's locks.
+q() { sqlite3 -cmd '.timeout 5000' "$TOLLGATE_SQLITE_PATH" "$@"; }
 
 # ---- Provisioning ------------------------------------------------------------
 # provision VAR [options]: makes what a test needs through the CLI, as an

@@ -14,7 +14,6 @@ start_redis RP || exit 1
 export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
 provision A || exit 1
 DBF=$TOLLGATE_SQLITE_PATH
-q() { sqlite3 -cmd '.timeout 5000' "$DBF" "$@"; }
 # Bytes the state file holds (pages in use, not the WAL's or free ones).
 size() { q "SELECT (p.page_count - f.freelist_count) * s.page_size FROM pragma_page_count p,
   pragma_freelist_count f, pragma_page_size s"; }

@@ -12,7 +12,6 @@ start_redis RP || exit 1
 export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
 provision A || exit 1
 DBF=$TOLLGATE_SQLITE_PATH
-q() { sqlite3 -cmd '.timeout 5000' "$DBF" "$@"; }
 start_tollgate P --meter-flush-ms 20 || exit 1
 U=http://127.0.0.1:$P
 AUTH=(-H "Authorization: Bearer $A_TOKEN")

@@ -13,7 +13,6 @@ start_redis RP || exit 1
 export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
 provision A || exit 1
 DBF=$TOLLGATE_SQLITE_PATH
-q() { sqlite3 -cmd '.timeout 5000' "$DBF" "$@"; }
 # One worker: its connection, made by the first request, is the one that
 # writes the pipeline (a new connection would hold the commands back until
 # its handshake, which a busy Redis does not answer: nothing sent).

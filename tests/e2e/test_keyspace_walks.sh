@@ -25,7 +25,6 @@ PS=$S_DB:
 start_tollgate P --meter-flush-ms 50 || exit 1
 U=http://127.0.0.1:$P
 DBF=$TOLLGATE_SQLITE_PATH
-q() { sqlite3 -cmd '.timeout 5000' "$DBF" "$@"; }
 
 # Another tenant's keys, loaded fast (a script per 100,000).
 for start in $(seq 1 100000 "$OTHER_KEYS"); do

@@ -23,7 +23,6 @@ tg migrate >/dev/null
 TA=$(tg tenant create --name alpha)
 DA=$(tg db create --tenant "$TA" --name main --db-index 1)
 TOK=$(tg token create --db "$DA" --ttl 1h)
-q() { sqlite3 -cmd '.timeout 5000' "$DBF" "$@"; }
 ok_count() { grep -c '^200 ' "$1" || true; }
 events() { q "SELECT count(*) FROM meter_events WHERE tenant_id = '$TA' AND outcome = 0"; }
 

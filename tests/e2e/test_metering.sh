@@ -16,7 +16,6 @@ TA=$A_TENANT TB=$B_TENANT DA=$A_DB DB=$B_DB TOKA=$A_TOKEN TOKB=$B_TOKEN
 ADMIN=$(tg admin-token create --ttl 1h)
 PERIOD=$(date -u +%Y-%m)
 NEXT=$(date -u -d "$(date -u +%Y-%m-01) +1 month" +%Y-%m)
-q() { sqlite3 -cmd '.timeout 5000' "$DBF" "$@"; }
 
 # ---- A known mix: the export counts exactly what was sent -------------
 start_tollgate P --meter-flush-ms 50 || exit 1

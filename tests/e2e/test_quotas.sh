@@ -15,7 +15,6 @@ export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
 provision Q || exit 1
 provision N || exit 1      # a neighbour tenant on the default plan
 DBF=$TOLLGATE_SQLITE_PATH
-q() { sqlite3 -cmd '.timeout 5000' "$DBF" "$@"; }
 check plan-small tg plan create --plan small --name Small \
   --commands-per-second 5 --burst 5 --daily-commands 40 --request-bytes 300
 check plan-assigned tg plan assign --tenant "$Q_TENANT" --plan small

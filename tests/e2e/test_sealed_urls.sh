@@ -14,7 +14,6 @@ R() { redis-cli -p "$RP" -a "$PW" --no-auth-warning "$@"; }
 export TOLLGATE_REDIS_URL="redis://:$PW@127.0.0.1:$RP"
 provision S || exit 1
 DBF=$TOLLGATE_SQLITE_PATH
-q() { sqlite3 -cmd '.timeout 5000' "$DBF" "$@"; }
 in_clear() { cat "$DBF"* 2>/dev/null | grep -c -a -- "$PW" || true; }
 
 check sealed-url-shows-stars test "$(q "SELECT redis_url FROM databases WHERE id = '$S_DB'")" = \
