@@ -226,10 +226,7 @@ static void wait_until(auth_refresher *rf, uint64_t mono_ms)
     uint64_t now = clock_mono_ms();
     if (mono_ms <= now) return;
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t ns = (uint64_t)ts.tv_nsec + (mono_ms - now) * 1000000ULL;
-    ts.tv_sec += (time_t)(ns / 1000000000ULL);
-    ts.tv_nsec = (long)(ns % 1000000000ULL);
+    clock_deadline_in(mono_ms - now, &ts);
     pthread_cond_timedwait(&rf->wake, &rf->mu, &ts);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/mem.h"
 #include "common/random.h"
 #include "common/siphash.h"
@@ -49,9 +50,7 @@ const char *quota_kind_name(quota_kind k)
 
 int64_t quota_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+    return clock_wall_ns();
 }
 
 /* ==== The sharded maps ==== */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/json_out.h"
+#include "common/clock.h"
 #include "common/mem.h"
 #include "billing/period.h"
 #include "billing/pricing.h"
@@ -237,10 +238,7 @@ static void *refresher_main(void *arg)
     pthread_mutex_lock(&q->stop_lock);
     while (!q->stop) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        long long ns = until.tv_nsec + (long long)q->interval_ms * 1000000;
-        until.tv_sec += (time_t)(ns / NS_PER_S);
-        until.tv_nsec = (long)(ns % NS_PER_S);
+        clock_deadline_in((uint64_t)q->interval_ms, &until);
         while (!q->stop && pthread_cond_timedwait(&q->stop_cond, &q->stop_lock, &until) == 0) {
         }
         if (q->stop) break;

@@ -17,7 +17,14 @@ uint64_t clock_mono_ns(void);
 uint64_t clock_mono_us(void);
 uint64_t clock_mono_ms(void);
 
-/* Milliseconds since the Unix epoch. */
+/* Milliseconds and nanoseconds since the Unix epoch. */
 uint64_t clock_wall_ms(void);
+int64_t clock_wall_ns(void);
+
+struct timespec;
+
+/* The CLOCK_REALTIME instant ms milliseconds from now, for
+ * pthread_cond_timedwait (the one deadline helper of the waiting threads). */
+void clock_deadline_in(uint64_t ms, struct timespec *out);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "auth/tenancy.h"
 #include "billing/limits.h"
 #include "common/mem.h"
@@ -85,8 +86,7 @@ static void *sampler_main(void *arg)
         sample_round(s);
         pthread_mutex_lock(&s->lock);
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += s->interval_s;
+        clock_deadline_in((uint64_t)s->interval_s * 1000, &until);
         while (!s->stop && pthread_cond_timedwait(&s->cond, &s->lock, &until) == 0) {
         }
     }

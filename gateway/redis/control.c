@@ -111,13 +111,7 @@ static void wait_for_work(long wait_ms)
         return;
     }
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += wait_ms / 1000;
-    ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    clock_deadline_in((uint64_t)wait_ms, &ts);
     pthread_cond_timedwait(&C.wake, &C.lock, &ts);
 }
 
