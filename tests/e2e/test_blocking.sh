@@ -38,9 +38,10 @@ for i in $(seq 1 15); do
 done
 echo "    slowest request of the other backend's tenant while one Redis hung: ${worst} ms"
 check blocking-other-backend-not-stalled test "$worst" -lt 400
-kill -CONT "$RA_PID"
+# Redis stays hung until A's request is answered: at its deadline, 503/504.
 wait "$a"
 check blocking-hung-backend-answered grep -qE '^(503|504)$' "$TG_TMP/a.status"
+kill -CONT "$RA_PID"
 # Once Redis is back, A is served (its user made sure of again).
 ok=
 for i in $(seq 1 30); do
