@@ -31,9 +31,17 @@ redis_free() {
   return 1
 }
 
+# kills: how many kills the gateway has logged so far. How many scripts
+# actually start depends on timing (Redis drops the rest of a pipeline
+# whose connection the gateway failed), so each phase checks for at least
+# one kill of its own, and the real property: Redis is free afterwards.
+kills() { grep -c 'killed a script' "$TG_TMP/tollgate-$P.log"; }
+
 http POST "$U/pipeline" -H "Authorization: Bearer $A_TOKEN" -d "[$LOOP,$LOOP]"
 check busy-pipeline-answered test -n "$STATUS"
 check busy-pipeline-redis-free-after redis_free
+k1=$(kills)
+check busy-pipeline-killed test "$k1" -ge 1
 
 # Two concurrent single loops (each killed in turn).
 curl -s -o /dev/null -H "Authorization: Bearer $A_TOKEN" -d "$LOOP" "$U/" &
@@ -42,14 +50,15 @@ curl -s -o /dev/null -H "Authorization: Bearer $A_TOKEN" -d "$LOOP" "$U/" &
 c2=$!
 wait $c1 $c2
 check busy-concurrent-redis-free-after redis_free
+k2=$(kills)
+check busy-concurrent-killed test "$k2" -gt "$k1"
 
 # Five loops in one pipeline: every one is killed, none outlives it.
 http POST "$U/pipeline" -H "Authorization: Bearer $A_TOKEN" -d "[$LOOP,$LOOP,$LOOP,$LOOP,$LOOP]"
 check busy-five-redis-free-after redis_free
+check busy-five-killed test "$(kills)" -gt "$k2"
 
 # The neighbour is served again afterwards.
 http POST "$U/" -H "Authorization: Bearer $B_TOKEN" -d '["set","k","v"]'
 expect busy-neighbour-served-after 200 '{"result":"OK"}'
-kills=$(grep -c 'killed a script' "$TG_TMP/tollgate-$P.log")
-check busy-kills-logged test "$kills" -ge 4
 stop_tollgate "$P_PID" busy-clean-shutdown "$TG_TMP/tollgate-$P.log"
