@@ -114,6 +114,12 @@ static const cfg_def cfg_defs[] = {
     INT("anon_burst_per_ip", 1, 10000000, "200", anon_burst_per_ip,
         "unauthenticated requests one address may make at once before "
         "anon_rate_per_ip applies"),
+    INT("sse_heartbeat_s", 1, 3600, "15", sse_heartbeat_s,
+        "seconds between two SSE comment lines on an idle /subscribe, "
+        "/psubscribe or /monitor stream (keeps proxies from closing it)"),
+    INT("sse_buffer_bytes", 4096, 1L << 30, "262144", sse_buffer_bytes,
+        "bytes a stream may hold that its client has not read yet; a slower "
+        "reader is disconnected (counted and logged)"),
     BOOL("log_requests", "false", log_requests,
          "log one line per request (never the token)"),
     BOOL("metering", "on", metering,

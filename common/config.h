@@ -76,6 +76,8 @@ typedef struct tg_config {
     long max_connections_per_ip;
     long anon_rate_per_ip;       /* unauthenticated requests per s per address */
     long anon_burst_per_ip;
+    long sse_heartbeat_s;        /* streams (gateway/handlers/pubsub.h) */
+    long sse_buffer_bytes;
     /* Metering and billing (billing/). */
     bool metering;
     bool quotas;

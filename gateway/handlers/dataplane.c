@@ -16,6 +16,7 @@
 #include "common/mem.h"
 #include "gateway/handlers/accounting.h"
 #include "gateway/handlers/dp_request.h"
+#include "gateway/handlers/pubsub.h"
 #include "gateway/handlers/quota_gate.h"
 #include "gateway/handlers/walk.h"
 #include "gateway/http/request.h"
@@ -61,6 +62,7 @@ void *dp_worker_new(void *shared, const tg_config *cfg, int epfd, tg_err *err)
     backend_opts o = {epfd, (int)cfg->redis_connect_timeout_ms,
                       (int)cfg->redis_command_timeout_ms, (uint64_t)cfg->max_reply_bytes};
     dw->pool = pool_new(&o);
+    dw->hub = pubsub_new(cfg, epfd);
     if (dw->q && cfg->quota_store == CFG_QUOTA_STORE_REDIS &&
         !(dw->qr = quota_remote_new(cfg, epfd, err))) {
         dp_worker_free(dw);
@@ -83,6 +85,7 @@ void dp_worker_free(void *w)
     dp_worker *dw = w;
     if (!dw) return;
     quota_remote_free(dw->qr);
+    pubsub_free(dw->hub);
     pool_free(dw->pool);
     auth_ctx_free(dw->auth);
     policy_scripts_free(dw->approved);
@@ -95,6 +98,8 @@ uint64_t dp_worker_deadline(void *w)
     uint64_t d = pool_deadline(dw->pool), wd = walk_deadline();
     uint64_t qd = dw->qr ? quota_remote_deadline(dw->qr) : UINT64_MAX;
     if (qd < d) d = qd;
+    uint64_t pd = pubsub_deadline(dw->hub);
+    if (pd < d) d = pd;
     return wd < d ? wd : d;
 }
 
@@ -103,11 +108,13 @@ void dp_worker_check_timeouts(void *w, uint64_t now_ms)
     pool_check_timeouts(((dp_worker *)w)->pool, now_ms);
     if (((dp_worker *)w)->qr) quota_remote_check_timeouts(((dp_worker *)w)->qr, now_ms);
     walk_poll(now_ms);
+    pubsub_check_timeouts(((dp_worker *)w)->hub, now_ms);
 }
 
 void dp_worker_flush(void *w)
 {
     pool_flush(((dp_worker *)w)->pool);
+    pubsub_flush(((dp_worker *)w)->hub);
     if (((dp_worker *)w)->qr) quota_remote_flush(((dp_worker *)w)->qr);
 }
 
@@ -352,7 +359,7 @@ void dp_headers(tg_request *r)
 /* A handler's start: the request authenticated on its headers (or now, if
  * no headers hook ran); then resume runs at once, or when the token's
  * lookup answers (the request waits meanwhile). */
-static route_result start(tg_request *r, meter_kind kind, route_result (*resume)(tg_request *r))
+route_result dp_start(tg_request *r, meter_kind kind, route_result (*resume)(tg_request *r))
 {
     dp_request *d = dp_of(r);
     if (!d) {
@@ -420,7 +427,10 @@ static int admit(dp_request *d, arena *a, bool transaction, bool head, tg_cmd *c
         policy_check_shared_scripts(d->dw->cfg->shared_scripts, d->dw->approved, v->info,
                                     c->argc, c->argv, c->lens, err))
         return -1;
-    if (!d->ks.len) return 0;
+    if (!d->ks.len) {
+        keyspace_dedicated_channel(a, backend_db(d->be), v->info, c);
+        return 0;
+    }
     if (keyspace_rewrite(a, &d->ks, v->info, transaction, c, ko, err)) return -1;
     if (!ko->walk) return 0;
     if (!d->walks) d->walks = walk_run_new(a, d->dw->cfg->max_reply_bytes);
@@ -568,17 +578,17 @@ static route_result run_json(tg_request *r)
 
 route_result dp_single_json(tg_request *r)
 {
-    return start(r, METER_SINGLE, run_json);
+    return dp_start(r, METER_SINGLE, run_json);
 }
 
 route_result dp_pipeline(tg_request *r)
 {
-    return start(r, METER_PIPELINE, run_json);
+    return dp_start(r, METER_PIPELINE, run_json);
 }
 
 route_result dp_multi_exec(tg_request *r)
 {
-    return start(r, METER_MULTI_EXEC, run_json);
+    return dp_start(r, METER_MULTI_EXEC, run_json);
 }
 
 typedef struct query_acc {
@@ -623,5 +633,5 @@ static route_result run_path(tg_request *r)
 
 route_result dp_single_path(tg_request *r)
 {
-    return start(r, METER_SINGLE, run_path);
+    return dp_start(r, METER_SINGLE, run_path);
 }

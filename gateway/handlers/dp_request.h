@@ -36,6 +36,7 @@ struct dp_worker {
     policy_scripts *approved;    /* approved_scripts, parsed */
     quota *q;                    /* the process's quotas; NULL: off */
     quota_remote *qr;            /* quota_store = redis: the shared store; NULL: local */
+    struct pubsub *hub;          /* the worker's streams (pubsub.h) */
     ev_watch auth_watch;         /* token lookups completed (auth_ctx_fd) */
 };
 
@@ -99,6 +100,7 @@ typedef struct dp_request {
     uint64_t submit_us;
     uint32_t backend_us;
     meter_outcome outcome;
+    struct ps_stream *ps;        /* a streamed answer's state (pubsub.c), or NULL */
 } dp_request;
 
 /* Housekeeping commands (PING, ECHO, COMMAND...) are free, but only so
@@ -117,6 +119,11 @@ static inline dp_request *dp_of(tg_request *r)
 void dp_respond(tg_request *r, unsigned status, struct MHD_Response *resp);
 void dp_error(tg_request *r, unsigned status, const char *msg);
 void dp_free_replies(dp_request *d);
+
+/* A handler's start (authenticate on the headers or now), then resume,
+ * at once or when the token's lookup answers. For every data-plane
+ * handler, the streaming ones (pubsub.c) included. */
+route_result dp_start(tg_request *r, meter_kind kind, route_result (*resume)(tg_request *r));
 
 /* ==== dp_answer.c ==== */
 

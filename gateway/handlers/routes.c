@@ -4,6 +4,7 @@
 #include "gateway/handlers/admin.h"
 #include "gateway/handlers/dataplane.h"
 #include "gateway/handlers/health.h"
+#include "gateway/handlers/pubsub.h"
 
 /* First match wins. The path form catches every other path, so a Redis
  * command named like a route (there is none) would need the JSON form. */
@@ -12,6 +13,9 @@ const route gw_routes[] = {
     {"/admin/usage", MATCH_EXACT, M_GET, admin_usage, RT_EXCLUSIVE},
     {"/pipeline", MATCH_EXACT, M_POST, dp_pipeline, RT_EXCLUSIVE | RT_HEADERS},
     {"/multi-exec", MATCH_EXACT, M_POST, dp_multi_exec, RT_EXCLUSIVE | RT_HEADERS},
+    {"/subscribe/", MATCH_PREFIX, M_GET | M_POST, ps_subscribe, RT_EXCLUSIVE | RT_HEADERS},
+    {"/psubscribe/", MATCH_PREFIX, M_GET | M_POST, ps_psubscribe, RT_EXCLUSIVE | RT_HEADERS},
+    {"/monitor", MATCH_EXACT, M_GET | M_POST, ps_monitor, RT_EXCLUSIVE | RT_HEADERS},
     {"/", MATCH_EXACT, M_POST, dp_single_json, RT_HEADERS},
     {"/", MATCH_PREFIX, M_GET | M_HEAD | M_POST | M_PUT, dp_single_path, RT_HEADERS},
 };

@@ -51,6 +51,15 @@ struct MHD_Response *respond_body(const tg_config *cfg, const char *origin,
     return resp;
 }
 
+void respond_stream_headers(const tg_config *cfg, const char *origin,
+                            struct MHD_Response *resp, const char *content_type)
+{
+    MHD_add_response_header(resp, "Content-Type", content_type);
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* nginx: pass each event on */
+    add_cors(resp, cfg, origin);
+}
+
 struct MHD_Response *respond_error(const tg_config *cfg, const char *origin,
                                    const char *msg)
 {

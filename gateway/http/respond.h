@@ -19,6 +19,11 @@
 struct MHD_Response *respond_body(const tg_config *cfg, const char *origin,
                                   buf *body, const char *content_type);
 
+/* The headers of a streamed answer (stream.h): content type, no caching
+ * by proxies, CORS. */
+void respond_stream_headers(const tg_config *cfg, const char *origin,
+                            struct MHD_Response *resp, const char *content_type);
+
 /* {"error": msg} with common headers. */
 struct MHD_Response *respond_error(const tg_config *cfg, const char *origin,
                                    const char *msg);

@@ -23,6 +23,7 @@
 #include "common/mem.h"
 #include "gateway/http/conn.h"
 #include "gateway/http/request.h"
+#include "gateway/http/stream.h"
 #include "gateway/http/worker.h"
 
 struct http_server {
@@ -138,6 +139,7 @@ static void *worker_main(void *arg)
             w->draining = true;
             drain_deadline = clock_mono_ms() + (uint64_t)w->drain_ms;
             MHD_quiesce_daemon(w->mhd);
+            stream_drain_all(w);   /* streams end cleanly, connections close */
         }
         /* Draining: no connection is left waiting for a next request; one
          * whose request has begun is answered, with Connection: close. */

@@ -36,6 +36,8 @@ typedef struct http_worker {
     http_conn *conns;           /* open connections (conn.c) */
     http_peers *peers;          /* the server's, shared by the workers */
     int nconns;
+    struct http_stream *streams; /* streamed answers in progress (stream.c) */
+    int nstreams;
     uint64_t next_conn_check;   /* monotonic ms of the next deadline walk */
     int drain_ms;               /* how long waiting requests may take then */
     /* Memory (request.c's request_charge): bytes its requests hold, in

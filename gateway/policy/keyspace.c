@@ -87,6 +87,20 @@ static void prefix_arg(arena *a, const keyspace *ks, tg_cmd *cmd, int i)
     cmd->argv[i] = prefixed(a, ks, cmd->argv[i], cmd->lens[i], &cmd->lens[i]);
 }
 
+size_t keyspace_channel_ns(int db, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "db%d:", db);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+void keyspace_dedicated_channel(arena *a, int db, const cmd_info *c, tg_cmd *cmd)
+{
+    char ns[KEYSPACE_PREFIX_MAX];
+    keyspace ks = {ns, 0};
+    if (!c || c->shared != CMD_SHARED_CHANNEL || cmd->argc < 2) return;
+    ks.len = keyspace_channel_ns(db, ns, sizeof ns);
+    prefix_arg(a, &ks, cmd, 1);
+}
 
 static uint64_t rand64(void)
 {

@@ -89,6 +89,16 @@ typedef struct keyspace_out {
 int keyspace_rewrite(arena *a, const keyspace *ks, const cmd_info *c, bool transaction,
                      tg_cmd *cmd, keyspace_out *out, tg_err *err);
 
+/* Pub/sub is server-wide in Redis, whatever the logical DB: a dedicated
+ * database's channels live under `db<N>:` (its logical DB), as a shared
+ * one's live under its key prefix. Writes that namespace into out (cap
+ * bytes, NUL-terminated) and returns its length (0 if it does not fit). */
+size_t keyspace_channel_ns(int db, char *out, size_t cap);
+
+/* A dedicated database's command c: a PUBLISH channel gets the database's
+ * channel namespace (in the arena). Other commands are left alone. */
+void keyspace_dedicated_channel(arena *a, int db, const cmd_info *c, tg_cmd *cmd);
+
 /* Strips the prefix from the key names in r (as reply says) and from an
  * error's text, in place. */
 void keyspace_unprefix(const keyspace *ks, uint8_t reply, redisReply *r);
