@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "common/buf.h"
 #include "common/mem.h"
@@ -20,6 +21,7 @@ struct http_stream {
     size_t max_buffered;
     uint64_t sent;
     int fd;                      /* watched for the hang-up, or -1 */
+    int sock;                    /* the connection's socket */
     bool suspended, ended, clean;
     stream_drain_fn on_drain;
     void *ctx;
@@ -78,7 +80,7 @@ http_stream *request_stream(tg_request *r, const char *content_type, size_t max_
     s->max_buffered = max_buffered;
     s->on_drain = on_drain;
     s->ctx = ctx;
-    s->fd = -1;
+    s->fd = s->sock = -1;
     buf_init(&s->out);
     s->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, s, NULL);
     respond_stream_headers(w->cfg, request_header(r, "Origin"), s->resp, content_type);
@@ -88,6 +90,7 @@ http_stream *request_stream(tg_request *r, const char *content_type, size_t max_
     if (ci) {
         struct epoll_event e = {.events = EPOLLRDHUP | EPOLLET, .data.ptr = &s->hup};
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, ci->connect_fd, &e) == 0) s->fd = ci->connect_fd;
+        s->sock = ci->connect_fd;
     }
     s->next = w->streams;
     if (w->streams) w->streams->prev = s;
@@ -101,7 +104,8 @@ http_stream *request_stream(tg_request *r, const char *content_type, size_t max_
 int stream_write(http_stream *s, const void *data, size_t n)
 {
     if (s->ended) return -1;
-    if (s->out.len - s->pos + n > s->max_buffered) return -1;
+    size_t held = s->out.len - s->pos;
+    if (held && held + n > s->max_buffered) return -1;   /* one event may exceed it */
     if (s->pos && s->pos >= s->out.len / 2) { /* compact before growing */
         memmove(s->out.data, s->out.data + s->pos, s->out.len - s->pos);
         s->out.len -= s->pos;
@@ -117,9 +121,13 @@ void stream_end(http_stream *s, bool clean)
     if (s->ended) return;
     s->ended = true;
     s->clean = clean;
-    if (!clean) { /* nothing more is sent */
+    if (!clean) {
+        /* Nothing more is sent, and the connection goes now: a client that
+         * stopped reading leaves libmicrohttpd waiting to write, and would
+         * hold it (and the stream's channels) until its idle timeout. */
         buf_reset(&s->out);
         s->pos = 0;
+        if (s->sock >= 0) shutdown(s->sock, SHUT_RDWR);
     }
     wake(s);
 }

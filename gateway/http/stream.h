@@ -48,7 +48,7 @@ http_stream *request_stream(tg_request *r, const char *content_type, size_t max_
 
 /* Appends data[0..n) to the bytes to send. 0, or -1 when that would hold
  * more than max_buffered (nothing appended: the caller ends the stream)
- * or the stream has ended. */
+ * or the stream has ended. Into an empty buffer any one write fits. */
 int stream_write(http_stream *s, const void *data, size_t n);
 
 /* Ends the stream: cleanly (what is buffered is sent, then the body
