@@ -14,7 +14,6 @@
 #include "gateway/http/conn.h"
 #include "gateway/http/respond.h"
 #include "gateway/http/route.h"
-#include "gateway/http/stream.h"
 #include "gateway/http/worker.h"
 
 const char *request_header(const tg_request *r, const char *name)
@@ -414,7 +413,7 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     bool aborted = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
     request_done_fn done = r->done ? r->done : w->app->request_done;
     if (done) done(r, aborted);
-    stream_release(r);
+    if (r->stream) r->stream_release(r);
     w->held -= r->charged;      /* its answer is sent (or abandoned) */
     if (w->cfg->log_requests) {
         char shown[96];

@@ -52,7 +52,8 @@ struct tg_request {
     /* The handler's. */
     void *app;                   /* its per-request state, or NULL */
     request_done_fn done;        /* NULL: the server's default hook */
-    struct http_stream *stream;  /* a streamed answer (stream.h), or NULL */
+    struct http_stream *stream;  /* a streamed answer (stream.h), or NULL; */
+    void (*stream_release)(tg_request *r);  /* then its release, after done */
 
     /* Kept across reuse (requests are recycled per worker): everything
      * above is zeroed for each request. */

@@ -61,6 +61,8 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *dst, size_t max)
     return 0;
 }
 
+static void stream_release(tg_request *r);
+
 static void on_hup(ev_watch *self, uint32_t events)
 {
     http_stream *s = (http_stream *)((char *)self - offsetof(http_stream, hup));
@@ -85,6 +87,7 @@ http_stream *request_stream(tg_request *r, const char *content_type, size_t max_
     s->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, s, NULL);
     respond_stream_headers(w->cfg, request_header(r, "Origin"), s->resp, content_type);
     r->stream = s;
+    r->stream_release = stream_release;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci) {
@@ -152,7 +155,9 @@ int stream_count(const tg_request *r)
     return r->w->nstreams;
 }
 
-void stream_release(tg_request *r)
+/* Releases r's stream: request.c calls it through r->stream_release when
+ * r completes, after r's hook (request.c does not include this module). */
+static void stream_release(tg_request *r)
 {
     http_stream *s = r->stream;
     if (!s) return;

@@ -62,10 +62,7 @@ uint64_t stream_bytes_sent(const http_stream *s);   /* taken by libmicrohttpd */
 /* Streams the worker serves now (for the bench and the metrics). */
 int stream_count(const tg_request *r);
 
-/* ==== For request.c and server.c only ==== */
-
-/* Releases r's stream (at request completion, after its hook). */
-void stream_release(tg_request *r);
+/* ==== For server.c only ==== */
 
 /* Shutdown: ends every stream of worker w (see on_drain). */
 void stream_drain_all(struct http_worker *w);
