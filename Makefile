@@ -137,6 +137,7 @@ bench:
 	  bash tests/bench/run.sh $(BUILD)/tollgate $(BENCH_BINS)
 	@$(MAKE) --no-print-directory meter-bench
 	@$(MAKE) --no-print-directory quota-bench
+	@bash tests/bench/sse.sh $(BUILD)/tollgate
 
 clean:
 	rm -rf build build-* $(BUILD) $(SAN_BUILD) var/test-*
