@@ -216,12 +216,25 @@ static void on_message(ps_backend *be, ps_chan *c, const char *chan, size_t clen
                        const redisReply *payload)
 {
     buf head, ev;
+    const char *last = NULL;     /* the name the event in ev was built for */
+    size_t last_len = 0, last_ns = 0;
     buf_init(&head);
     buf_init(&ev);
     for (int i = 0; i < c->n; i++) {
         ps_sub *sb = c->subs[i];
         ps_stream *st = sb->st;
         if (!sb->confirmed || stream_ended(st->s)) continue;
+        st->messages++;
+        /* Streams that asked for the same name get the same bytes: the
+         * event is built once per distinct name, not once per stream. */
+        if (last && last_len == sb->shown_len && last_ns == st->nslen &&
+            !memcmp(last, sb->shown, last_len)) {
+            emit(st, &ev);
+            continue;
+        }
+        last = sb->shown;
+        last_len = sb->shown_len;
+        last_ns = st->nslen;
         buf_reset(&head);
         buf_puts(&head, c->pattern ? "pmessage," : "message,");
         buf_append(&head, sb->shown, sb->shown_len);
@@ -232,7 +245,6 @@ static void on_message(ps_backend *be, ps_chan *c, const char *chan, size_t clen
             buf_putc(&head, ',');
         }
         event_build(&ev, head.data, head.len, payload->str, payload->len);
-        st->messages++;
         emit(st, &ev);
     }
     (void)be;

@@ -7,13 +7,14 @@
 # that fan-out (tests/bench/sse_bench.mjs); then closes every stream and
 # checks that Redis is left with no extra client and no channel.
 # Usage: tests/bench/sse.sh build/tollgate
-# Env: SSE_STREAMS (default 10000), SSE_MESSAGES (default 20),
+# Env: SSE_STREAMS (default 10000), SSE_MESSAGES (default 10),
+#      SSE_INTERVAL_MS (between two publishes, default 1000),
 #      BENCH_SSE_OUT (JSON, default build/bench/sse.json)
 set -u
 cd "$(dirname "$0")/../.."
 TG=$(realpath "$1")
 N=${SSE_STREAMS:-10000}
-MSGS=${SSE_MESSAGES:-20}
+MSGS=${SSE_MESSAGES:-10}
 OUT=${BENCH_SSE_OUT:-build/bench/sse.json}
 TMP=$(mktemp -d /tmp/tollgate-sse.XXXXXX)
 PIDS=()

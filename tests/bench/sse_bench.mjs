@@ -2,7 +2,8 @@
 // Fan-out: opens STREAMS server-sent-event streams (POST /subscribe/bench,
 // one connection each, 200 opening at a time), waits until every one has
 // its subscribe event, samples the gateway's RSS (/proc/PID/status), then
-// publishes MESSAGES messages through the gateway, one every 200 ms, and
+// publishes MESSAGES messages through the gateway, one every
+// SSE_INTERVAL_MS (default 1000: 10,000 deliveries a second), and
 // times each from just before its PUBLISH is sent to its arrival on each
 // stream. Prints one JSON line: {streams, subscribed, rss_idle_kb,
 // rss_streams_kb, delivered, expected, p50_ms, p99_ms, max_ms, open_s}.
@@ -82,7 +83,7 @@ function publish(seq) {
 }
 for (let k = 0; k < M; k++) {
   await publish(k);
-  await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, Number(process.env.SSE_INTERVAL_MS || 1000)));
 }
 await new Promise((r) => setTimeout(r, 2000));
 const cpuGateway = tgCpu() - cpu0;
