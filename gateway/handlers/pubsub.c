@@ -63,6 +63,7 @@ struct ps_stream {
     const char *prefix;          /* monitor, shared database: key prefix */
     size_t plen;
     const cmd_table *cmds;       /* monitor: the backend's command table */
+    char chan_ns[24];            /* monitor, dedicated database: db<N>: */
     ps_sub *subs;
     int nsubs, confirmed;
     uint64_t messages;
@@ -346,7 +347,8 @@ static void mon_on_reply(void *ctx, redisReply *r)
     for (ps_stream *st = be->monitors; st; st = st->next) {
         buf_reset(&line);
         if (stream_ended(st->s) ||
-            !monitor_filter(st->cmds, r->str, r->len, st->db, st->prefix, st->plen, &line))
+            !monitor_filter(st->cmds, r->str, r->len, st->db, st->prefix, st->plen,
+                            st->chan_ns, &line))
             continue;
         buf_reset(&ev);
         buf_puts(&ev, "data: ");
@@ -659,6 +661,10 @@ static route_result run_subscribe(tg_request *r, bool pattern)
             dp_error(r, 400, "ERR a channel name may not hold a line break");
             return ROUTE_DONE;
         }
+        bool seen = false;   /* a name asked twice is one subscription, as in Redis */
+        for (int i = 0; i < n && !seen; i++)
+            seen = lens[i] == len && !memcmp(names[i], dec, len);
+        if (seen) continue;
         names[n] = dec;
         lens[n++] = len;
     }
@@ -723,6 +729,8 @@ static route_result resume_monitor(tg_request *r)
     if (d->ks.len) {
         st->prefix = d->ks.prefix;
         st->plen = d->ks.len;
+    } else {
+        keyspace_channel_ns(st->db, st->chan_ns, sizeof st->chan_ns);
     }
     if (be->mon_ok) mon_ok(st);
     return ROUTE_DONE;

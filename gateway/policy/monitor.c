@@ -70,7 +70,7 @@ static bool shown_command(const cmd_info *c)
 }
 
 bool monitor_filter(const cmd_table *cmds, const char *line, size_t len, int db,
-                    const char *prefix, size_t plen, buf *out)
+                    const char *prefix, size_t plen, const char *chan_ns, buf *out)
 {
     const char *end = line + len, *p = memchr(line, '[', len);
     if (!p) return false;
@@ -122,9 +122,15 @@ bool monitor_filter(const cmd_table *cmds, const char *line, size_t len, int db,
         }
         if (!keys) goto out_free;
     }
+    /* A dedicated database's PUBLISH: its channel without the namespace. */
+    size_t ns_skip = 0;
+    if (!prefix && chan_ns && argc >= 2 && !strcmp(c->name, "publish")) {
+        size_t nl = strlen(chan_ns);
+        if (lens[1] >= nl && !memcmp(argv[1], chan_ns, nl)) ns_skip = nl;
+    }
     buf_append(out, line, (size_t)(args_at - line));
     for (int i = 0; i < argc; i++) {
-        size_t skip = is_key && is_key[i] ? plen : 0;
+        size_t skip = is_key && is_key[i] ? plen : i == 1 ? ns_skip : 0;
         if (i) buf_putc(out, ' ');
         buf_putc(out, '"');
         buf_append(out, ma[i].raw + skip, ma[i].rawlen - skip);

@@ -27,9 +27,10 @@
 
 /* line[0..len): a MONITOR status line without its '+'. db: the
  * database's logical DB; prefix (plen bytes) its key prefix, or NULL for
- * a dedicated database. True when shown: out then holds the line to show
- * (appended). */
+ * a dedicated database, whose channel namespace (`db<N>:`, NUL-terminated,
+ * or NULL) is then taken off a PUBLISH channel. True when shown: out then
+ * holds the line to show (appended). */
 bool monitor_filter(const cmd_table *cmds, const char *line, size_t len, int db,
-                    const char *prefix, size_t plen, buf *out);
+                    const char *prefix, size_t plen, const char *chan_ns, buf *out);
 
 #endif

@@ -50,6 +50,14 @@ WANTL=$(printf '%s' "$WANT" | grep -v '^$')
 if [ "$GOT" = "$WANTL" ]; then pass sse-events-exact; else fail sse-events-exact "got: $GOT"; fi
 check sse-heartbeat grep -q '^: keepalive$' "$TG_TMP/s1"
 
+# ---- A name asked twice is one subscription (as in Redis).
+curl -sN -H "$(auth "$D_TOKEN")" -o "$TG_TMP/dup" --max-time 2 "$U/subscribe/dup/dup" &
+C2=$!
+wait_for grep -q 'subscribe,dup,1' "$TG_TMP/dup"
+pub "$D_TOKEN" dup once >/dev/null
+wait "$C2"
+check duplicate-name-one-subscription test "$(grep -c '^data: ' "$TG_TMP/dup")" = 2
+
 # ---- Refusals: JSON errors with the right status.
 http POST "$U/subscribe/x"
 expect no-token-401 401 '{"error":"WRONGPASS invalid or missing auth token"}'
@@ -93,10 +101,12 @@ curl -s -H "$(auth "$O_TOKEN")" "$U/set/o-plain/o-secret2" >/dev/null
 curl -s -H "$(auth "$D2_TOKEN")" "$U/set/d2-key/d2-secret" >/dev/null
 curl -s -H "$(auth "$S_TOKEN")" "$U/set/s-key/s-value" >/dev/null
 curl -s -H "$(auth "$D_TOKEN")" "$U/set/d-key/d-value" >/dev/null
+pub "$D_TOKEN" mon-ch mon-msg >/dev/null
 wait "${BG[@]}"
 check monitor-ok-first sh -c "head -1 $TG_TMP/mon-s | grep -qx 'data: \"OK\"'"
 check monitor-own-shared grep -q '\\"set\\" \\"s-key\\" \\"s-value\\"' "$TG_TMP/mon-s"
 check monitor-own-dedicated grep -q '\\"set\\" \\"d-key\\" \\"d-value\\"' "$TG_TMP/mon-d"
+check monitor-publish-without-namespace grep -q '\\"publish\\" \\"mon-ch\\" \\"mon-msg\\"' "$TG_TMP/mon-d"
 check monitor-no-neighbour-shared sh -c "! grep -qE 'o-secret|o-echo|o-plain|d2-|d-key' $TG_TMP/mon-s"
 check monitor-no-neighbour-dedicated sh -c "! grep -qE 'o-secret|o-echo|o-plain|d2-|s-key' $TG_TMP/mon-d"
 check monitor-no-prefix-shown sh -c "! grep -q '$S_DB' $TG_TMP/mon-s"

@@ -39,7 +39,7 @@ static bool shown(const char *line, int db, const char *prefix, char *out, size_
     buf b;
     buf_init(&b);
     bool ok = monitor_filter(table, line, strlen(line), db, prefix, prefix ? strlen(prefix) : 0,
-                             &b);
+                             prefix ? NULL : "db3:", &b);
     snprintf(out, cap, "%.*s", (int)b.len, b.data ? b.data : "");
     buf_release(&b);
     return ok;
@@ -58,6 +58,11 @@ TEST(dedicated_sees_its_logical_db_only)
     CHECK(!shown("1.5 [4 127.0.0.1:1] \"set\" \"k\" \"v\"", 3, NULL, out, sizeof out));
     CHECK(!shown("1.5 [31 127.0.0.1:1] \"get\" \"k\"", 3, NULL, out, sizeof out));
     CHECK(shown("1.5 [3 lua] \"get\" \"k\"", 3, NULL, out, sizeof out));
+    /* PUBLISH's channel without the database's namespace. */
+    CHECK(shown("1.5 [3 a] \"publish\" \"db3:news\" \"m\"", 3, NULL, out, sizeof out));
+    CHECK_STR(out, "1.5 [3 a] \"publish\" \"news\" \"m\"");
+    CHECK(shown("1.5 [3 a] \"publish\" \"raw\" \"db3:m\"", 3, NULL, out, sizeof out));
+    CHECK_STR(out, "1.5 [3 a] \"publish\" \"raw\" \"db3:m\"");
 }
 
 TEST(gateway_commands_never_shown)
