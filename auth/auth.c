@@ -43,6 +43,7 @@ typedef struct cache_entry {
     char jti[AUTH_ID_MAX];
     bool shared;                /* key prefix "<database_id>:" */
     bool server_shared;         /* auth_grant.server_shared, as last checked */
+    bool owns_server;           /* auth_grant.owns_server (never changes) */
 } cache_entry;
 
 typedef struct interned {
@@ -169,6 +170,7 @@ static void fill_grant(auth_ctx *a, cache_entry *e, auth_grant *out)
     out->rate_limit = e->rate_limit;
     out->key_prefix = NULL;
     out->server_shared = e->server_shared;
+    out->owns_server = e->owns_server;
     if (e->shared) {
         snprintf(a->prefix, sizeof a->prefix, "%s:", e->database_id);
         out->key_prefix = a->prefix;
@@ -181,6 +183,7 @@ static void store_grant(auth_ctx *a, cache_entry *e, const tenancy_grant *g)
 {
     e->shared = g->key_prefix[0] != '\0';
     e->server_shared = g->server_shared;
+    e->owns_server = g->owns_server;
     memcpy(e->tenant_id, g->tenant_id, sizeof e->tenant_id);
     memcpy(e->database_id, g->database_id, sizeof e->database_id);
     memcpy(e->jti, g->jti, sizeof e->jti);

@@ -1,7 +1,9 @@
 /*
  * db.c - `tollgate db create` and `tollgate db delete`: a tenant's
- * databases, dedicated (a Redis db index of their own) or shared (a key
- * prefix and an ACL user on a shared Redis, gateway/redis/setup.c);
+ * databases, dedicated (a Redis db index of their own), shared (a key
+ * prefix and an ACL user on a shared Redis, gateway/redis/setup.c) or
+ * owning a whole Redis (isolation server: an ACL user with the server-wide
+ * commands on its own data);
  * `db limits` (overrides of the plan's limits) and `db usage` (consumption
  * against each limit, billing/quota.h).
  */
@@ -45,9 +47,9 @@ int cli_db_create(const tg_config *cfg, int argc, char **argv)
         }
         idx = (int)v;
     }
-    bool shared = !strcmp(iso, "prefix");
-    if (!shared && strcmp(iso, "dbindex")) {
-        fprintf(stderr, "tollgate: --isolation must be dbindex or prefix\n");
+    bool shared = !strcmp(iso, "prefix"), server = !strcmp(iso, "server");
+    if (!shared && !server && strcmp(iso, "dbindex")) {
+        fprintf(stderr, "tollgate: --isolation must be dbindex, prefix or server\n");
         return 2;
     }
     if (acl_secret_init(cfg, &err)) {
@@ -59,14 +61,16 @@ int cli_db_create(const tg_config *cfg, int argc, char **argv)
     if (!db) return 1;
     char newid[AUTH_ID_MAX];
     int rc = tenancy_db_create(db, tenant, name, url, idx,
-                               shared ? TENANCY_SHARED : TENANCY_DEDICATED, newid, &err);
+                               shared ? TENANCY_SHARED : server ? TENANCY_SERVER
+                                                                : TENANCY_DEDICATED,
+                               newid, &err);
     sqlite3_close(db);
     if (rc) return cli_finish(rc, &err);
     char prefix[AUTH_ID_MAX + 1];
     snprintf(prefix, sizeof prefix, "%s:", newid);
     /* The gateway makes sure of the user on first use too: a backend that
      * is down now is not an error. */
-    if (shared && backend_db_user_create(url, newid, prefix,
+    if ((shared || server) && backend_db_user_create(url, newid, server ? NULL : prefix,
                                          (int)cfg->redis_connect_timeout_ms, &err))
         fprintf(stderr, "tollgate: warning: %s (the gateway creates the user on "
                 "first use)\n", err.msg);
@@ -99,8 +103,11 @@ int cli_db_delete(const tg_config *cfg, int argc, char **argv)
             nanosleep(&ts, NULL);
         }
     }
-    if (!rc && backend_db_purge(row.redis_url, row.db_index, id, row.key_prefix,
-                                (int)cfg->redis_connect_timeout_ms, &err)) {
+    int tmo = (int)cfg->redis_connect_timeout_ms;
+    if (!rc && (row.owns_server
+                    ? backend_server_purge(row.redis_url, id, tmo, &err)
+                    : backend_db_purge(row.redis_url, row.db_index, id, row.key_prefix, tmo,
+                                       &err))) {
         fprintf(stderr, "tollgate: database %s is deleted, but its data is still on its "
                 "backend (%s); run `tollgate db delete --db %s` again\n", id, err.msg, id);
         sqlite3_close(db);

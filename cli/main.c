@@ -38,7 +38,7 @@ static const cli_command commands[] = {
     {"tenant", "budget", "--tenant ID --monthly-micros N|none",
      "cap the period's priced cost", cli_tenant_budget, true},
     {"db", "create",
-     "--tenant ID --name NAME [--redis-url URL] [--db-index N] [--isolation dbindex|prefix]",
+     "--tenant ID --name NAME [--redis-url URL] [--db-index N] [--isolation dbindex|prefix|server]",
      "print the new database id", cli_db_create, true},
     {"db", "delete", "--db ID", "delete the database and its data on its backend",
      cli_db_delete, true},

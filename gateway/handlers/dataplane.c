@@ -232,19 +232,22 @@ static int token_of(tg_request *r, const char **tok, size_t *len)
     return 0;
 }
 
-/* A shared database: its prefix, and its ACL user in place on the backend
- * (made sure of once per cached token and backend user generation, by an
- * ACL SETUSER queued in the connection's pipeline: nothing blocks here). */
+/* A shared database, or one that owns its server: its ACL user in place on
+ * the backend (made sure of once per cached token and backend user
+ * generation, by an ACL SETUSER queued in the connection's pipeline:
+ * nothing blocks here), and a shared one's prefix. */
 static int shared_prepare(tg_request *r, dp_request *d, const auth_grant *g, tg_err *err)
 {
     if (!d->binfo->caps.scripts_contained)
-        return tg_fail(err, 503, "ERR shared databases need ACL users, which this "
-                       "backend refused");
+        return tg_fail(err, 503, "ERR %s databases need ACL users, which this "
+                       "backend refused", g->key_prefix ? "shared" : "server-isolated");
     uint32_t gen = backend_users_gen(d->binfo);
     if (*g->users_seen != gen) {
         if (backend_ensure_db_user(d->be, g->database_id, g->key_prefix, err)) return -1;
         *g->users_seen = gen;
     }
+    d->db_user = d->database_id;
+    if (!g->key_prefix) return 0;
     size_t n = strlen(g->key_prefix);
     d->ks.prefix = arena_strndup(&r->arena, g->key_prefix, n);
     d->ks.len = n;
@@ -268,8 +271,9 @@ static int prepare_grant(tg_request *r, dp_request *d, const auth_grant *g, tg_e
     d->cmd_deny = g->cmd_deny;
     d->rate_limit = g->rate_limit;
     d->server_shared = g->server_shared;
+    d->owns_server = g->owns_server;
     if (pool_get(d->dw->pool, g->redis_url, g->db_index, &d->be, &d->binfo, err)) return -1;
-    if (g->key_prefix && shared_prepare(r, d, g, err)) return -1;
+    if ((g->key_prefix || g->owns_server) && shared_prepare(r, d, g, err)) return -1;
     d->auth = DP_AUTH_READY;
     return 0;
 }
@@ -408,13 +412,21 @@ static void on_replies(void *ctx, const tg_err *err, bool sent)
 static int admit(dp_request *d, arena *a, bool transaction, bool head, tg_cmd *c,
                  cmd_verdict *v, keyspace_out *ko, tg_err *err)
 {
-    if (policy_check(d->binfo->cmds, d->scope, &d->binfo->caps, c->argc, c->argv,
-                     c->lens, v, err) ||
+    if (policy_check(d->binfo->cmds, d->scope, d->owns_server, &d->binfo->caps, c->argc,
+                     c->argv, c->lens, v, err) ||
         (head && policy_check_head(v, err)) ||
         policy_check_rules(v->info, c->argv[0], c->lens[0], d->cmd_allow, d->cmd_deny, err) ||
         policy_check_sizes(v->info, c->argc, c->argv, c->lens,
                            (uint64_t)d->dw->cfg->max_reply_bytes, &d->reply_floor, err))
         return -1;
+    if (v->as_url && transaction)
+        return tg_fail(err, 400, "ERR command '%s' cannot run inside /multi-exec here "
+                       "(use /pipeline)", v->info->name);
+    if (v->argc) { /* a replacement (INFO's safe sections) */
+        c->argc = v->argc;
+        c->argv = v->argv;
+        c->lens = v->lens;
+    }
     /* Scripts follow the server, whatever the database's isolation. */
     if (d->server_shared &&
         policy_check_shared_scripts(d->dw->cfg->shared_scripts, d->dw->approved, v->info,
@@ -511,7 +523,7 @@ static route_result execute(tg_request *r, bool transaction)
         script_flags_rewrite(&r->arena, c, &pc->override);
         pc->reply_fix = ko.reply;
         pc->sent = d->nsent;
-        d->send[d->nsent++] = (backend_cmd){*c, ko.as_gateway};
+        d->send[d->nsent++] = (backend_cmd){*c, ko.as_gateway, v.as_url};
         if (v.is_write) {
             d->is_write = true;
             for (int j = 1; j < c->argc; j++)
@@ -543,7 +555,7 @@ static route_result send_commands(tg_request *r)
     int rc = d->walks ? walk_run_submit(d->walks, d->be, d->send, d->nsent, d->database_id,
                                         d->replies, on_replies, r, &err)
                       : backend_submit(d->be, d->send, d->nsent, transaction,
-                                       d->ks.len ? d->database_id : NULL, d->replies,
+                                       d->db_user, d->replies,
                                        on_replies, r, &err);
     if (rc) {
         unsend(d);

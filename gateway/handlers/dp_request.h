@@ -72,6 +72,10 @@ typedef struct dp_request {
     auth_scope scope;
     const char *cmd_allow, *cmd_deny; /* token's command rules, or NULL */
     bool server_shared;          /* shared_scripts binds (auth_grant) */
+    bool owns_server;            /* isolation server (auth_grant) */
+    const char *db_user;         /* whose ACL user runs the commands: a shared
+                                    or server database's id; NULL: the
+                                    restricted user (backend_submit) */
     long long rate_limit;        /* the token's signed commands/s, 0: none */
     const char *tenant_id, *database_id, *jti;   /* arena copies */
     sync_token *sync;            /* the database's, once authenticated */

@@ -344,9 +344,24 @@ static void put_auth_words(backend *b, const char *user, const char *pass, uint6
  * database's rights or the gateway's. A switch to the restricted user
  * needs no such step: its commands are confined already, and fail under
  * any database's user. */
+/* b->user while the connection runs as the URL's own user (after
+ * backend_ensure_db_user, or for a command with as_url); like AS_NOBODY,
+ * no database id looks so. */
+#define AS_URL_USER "-url"
+
+/* Queues AUTH as the URL's user; a URL without a password runs as
+ * `default`, which then has no password either (any one works). */
+static void put_url_auth(backend *b, uint64_t deadline)
+{
+    put_auth_words(b, b->u.user[0] ? b->u.user : "default",
+                   b->u.password[0] ? b->u.password : "nopass", deadline);
+}
+
 static void put_switch(backend *b, const char *id, uint64_t deadline)
 {
-    if (*id) {
+    if (!strcmp(id, AS_URL_USER)) {
+        put_url_auth(b, deadline);
+    } else if (*id) {
         char name[BACKEND_USER_MAX], pass[40];
         if (strcmp(b->user, AS_NOBODY))
             put_auth_words(b, BACKEND_NOBODY_USER, b->bi->nobody_pass, deadline);
@@ -357,10 +372,6 @@ static void put_switch(backend *b, const char *id, uint64_t deadline)
     }
     snprintf(b->user, sizeof b->user, "%s", id);
 }
-
-/* b->user while the connection runs as the URL's own user (after
- * backend_ensure_db_user); like AS_NOBODY, no database id looks so. */
-#define AS_URL_USER "-url"
 
 /* A connection that is down reconnects, unless it is backing off. */
 static int ensure_connecting(backend *b, tg_err *err)
@@ -383,10 +394,8 @@ int backend_ensure_db_user(backend *b, const char *database_id, const char *pref
         ensure_connecting(b, err))
         return -1;
     uint64_t deadline = clock_mono_ms() + (uint64_t)b->o.command_timeout_ms;
-    /* Only the URL's user may create users; a URL without a password runs
-     * as `default`, which then has no password either (any one works). */
-    put_auth_words(b, b->u.user[0] ? b->u.user : "default",
-                   b->u.password[0] ? b->u.password : "nopass", deadline);
+    /* Only the URL's user may create users. */
+    put_url_auth(b, deadline);
     put_cmd(&b->obuf, su.argc, (char **)su.argv, su.lens);
     op o = {.n = 1, .deadline = deadline, .internal = true};
     push_op(b, o);
@@ -409,7 +418,10 @@ int backend_submit(backend *b, const backend_cmd *cmds, int n, bool transaction,
     op o = {.ctx = ctx, .replies = replies, .deadline = deadline,
             .first_byte = b->written + (b->obuf.len - b->opos)};
     for (int i = 0; i < n; i++) {
-        const char *want = db_user && !cmds[i].as_gateway ? db_user : "";
+        /* Without ACL users the connection runs as the URL's user already. */
+        const char *want = cmds[i].as_url && b->acl_pass    ? AS_URL_USER
+                           : db_user && !cmds[i].as_gateway ? db_user
+                                                            : "";
         if (strcmp(want, b->user)) { /* switch users: close the slice so far */
             if (o.n) {
                 push_op(b, o);

@@ -53,6 +53,9 @@ typedef void (*backend_done_fn)(void *ctx, const tg_err *err, bool sent);
 typedef struct backend_cmd {
     tg_cmd cmd;
     bool as_gateway;           /* run as the restricted user, not db_user */
+    bool as_url;               /* run as the URL's own user (a command the
+                                  policy checked whole, which the ACL users
+                                  may not run: COPY); never in a transaction */
 } backend_cmd;
 
 /* bi: the backend's set-up (its restricted user's password, if any, and
@@ -80,7 +83,8 @@ int backend_submit(backend *b, const backend_cmd *cmds, int n, bool transaction,
                    void *ctx, tg_err *err);
 
 /* Queues, ahead of whatever is submitted next, the (re)creation of a
- * shared database's ACL user (database_id, its key prefix) on this
+ * database's ACL user (database_id, its key prefix; NULL for a database
+ * that owns the server: setup.h) on this
  * connection: AUTH as the URL's user and ACL SETUSER, in the pipeline, so
  * nothing waits on the worker thread. A refusal fails the connection
  * closed (everything pending gets 503), as a refused AUTH does. 0, or -1

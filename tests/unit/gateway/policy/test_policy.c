@@ -124,7 +124,7 @@ TEST(bitfield_operations_walked)
 TEST(head_refuses_what_may_write)
 {
     cmd_info get = info("get"), set = info("set");
-    cmd_verdict read = {&get, false, false}, write = {&set, true, false}, unknown = {0};
+    cmd_verdict read = {.info = &get}, write = {.info = &set, .is_write = true}, unknown = {0};
     tg_err err;
     CHECK(policy_check_head(&read, &err) == 0);
     CHECK(policy_check_head(&write, &err) == -1);
