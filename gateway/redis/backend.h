@@ -72,9 +72,11 @@ int backend_db(const backend *b);
  * otherwise n. replies must stay valid until done is called. Returns 0, or
  * -1 with a 503 err if the backend is unavailable (done is not called).
  *
- * db_user (a shared database's id, or NULL) runs the commands as that
+ * db_user (the id of a shared database or of one that owns its server, or
+ * NULL) runs the commands as that
  * database's ACL user, except those with as_gateway set, which run as the
- * restricted user. The connection remembers whom it runs
+ * restricted user, and those with as_url as the URL's own user. The
+ * connection remembers whom it runs
  * as and puts `AUTH` in the pipeline only when that changes, so requests
  * of many databases still share one pipeline. A refused AUTH fails every
  * pending operation. In a transaction every command runs as one user. */
