@@ -180,3 +180,34 @@ check s-delete-purged-data test "$(rs dbsize)/$(rs function list)" = "0/"
 check s-delete-dropped-user sh -c "! redis-cli -p $RS acl users | grep -qxF tollgate-db-$S_DB"
 N=$(tg db create --tenant "$S_TENANT" --name server2 --isolation server --redis-url "$URL_S" 2>&1)
 check s-redis-free-again-after-delete grep -qE '^db_[0-9a-f]+$' <<<"$N"
+
+# ---- Migration 0013 keeps an older state file's rows and references ----------------
+# The databases table is rebuilt (SQLite cannot widen a CHECK in place)
+# while tokens and quotas reference it.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OLD=$TG_TMP/old.db
+{
+  echo "PRAGMA foreign_keys=ON;"
+  echo "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);"
+  for f in "$ROOT"/migrations/[0-9]*.sql; do
+    n=$(basename "$f"); v=$((10#${n%%_*}))
+    [ "$v" -lt 13 ] || continue
+    cat "$f"; echo "INSERT INTO schema_migrations VALUES ($v, 'old', 0);"
+  done
+  echo "INSERT INTO tenants(id, name, created_at) VALUES ('tn_old', 'old', 1);"
+  echo "INSERT INTO databases(id, tenant_id, name, redis_url, isolation, db_index, created_at)
+          VALUES ('db_old1', 'tn_old', 'a', 'redis://old/', 'dbindex', 3, 1);"
+  echo "INSERT INTO databases(id, tenant_id, name, redis_url, isolation, db_index, key_prefix, created_at, deleted_at)
+          VALUES ('db_old2', 'tn_old', 'b', 'redis://old/', 'prefix', 4, 'db_old2:', 1, 2);"
+  echo "INSERT INTO tokens(jti, tenant_id, database_id, scope, issued_at, expires_at)
+          VALUES ('jti_old', 'tn_old', 'db_old1', 'rw', 1, 2);"
+} | sqlite3 "$OLD" >/dev/null
+OUT=$(TOLLGATE_SQLITE_PATH=$OLD tg migrate 2>&1)
+check old-state-file-migrates sh -c "sqlite3 '$OLD' 'select max(version) from schema_migrations' | grep -qE '^(1[3-9]|[2-9][0-9])$'" || echo "    $OUT"
+check old-rows-kept test "$(sqlite3 "$OLD" "select group_concat(id || ':' || isolation || ':' || db_index || ':' || coalesce(key_prefix, '-') || ':' || coalesce(deleted_at, '-'), ' ') from (select * from databases order by id)")" = "db_old1:dbindex:3:-:- db_old2:prefix:4:db_old2::2"
+check old-references-intact test -z "$(sqlite3 "$OLD" 'pragma foreign_key_check')"
+check old-file-integrity test "$(sqlite3 "$OLD" 'pragma integrity_check')" = ok
+check old-indexes-rebuilt test "$(sqlite3 "$OLD" "select group_concat(name, ' ') from (select name from sqlite_master where type = 'index' and tbl_name = 'databases' and sql is not null order by name)")" = "databases_backend_slot databases_server_owner databases_tenant_name"
+check old-file-takes-server-rows sh -c "sqlite3 '$OLD' \"insert into databases(id, tenant_id, name, redis_url, isolation, db_index, created_at) values ('db_s', 'tn_old', 's', 'redis://s/', 'server', 0, 1)\""
+check old-file-slot-index-holds sh -c "! sqlite3 '$OLD' \"insert into databases(id, tenant_id, name, redis_url, isolation, db_index, created_at) values ('db_x', 'tn_old', 'x', 'redis://old/', 'dbindex', 3, 1)\" 2>/dev/null"
+check old-file-foreign-keys-enforced sh -c "! sqlite3 '$OLD' \"pragma foreign_keys=on; insert into tokens(jti, tenant_id, database_id, scope, issued_at, expires_at) values ('j2', 'tn_old', 'db_none', 'rw', 1, 2)\" 2>/dev/null"
