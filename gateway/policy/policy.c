@@ -87,20 +87,17 @@ static const char *const info_sections[] = {
     "errorstats", "latencystats", "keyspace", "cluster",
 };
 #define INFO_SECTIONS_N (sizeof info_sections / sizeof info_sections[0])
-static char info_words[INFO_SECTIONS_N + 1][16] = {
-    "INFO", "clients", "memory", "persistence", "stats", "cpu", "commandstats",
-    "errorstats", "latencystats", "keyspace", "cluster",
-};
+/* `INFO <every safe section>`, the argument vector INFO alone becomes
+ * (never written to: argv is char ** only by the convention of tg_cmd). */
 static char *info_safe_argv[INFO_SECTIONS_N + 1];
 static size_t info_safe_lens[INFO_SECTIONS_N + 1];
 static pthread_once_t info_once = PTHREAD_ONCE_INIT;
 
 static void info_init(void)
 {
-    for (size_t i = 0; i <= INFO_SECTIONS_N; i++) {
-        info_safe_argv[i] = info_words[i];
-        info_safe_lens[i] = strlen(info_words[i]);
-    }
+    info_safe_argv[0] = (char *)"INFO";
+    for (size_t i = 0; i < INFO_SECTIONS_N; i++) info_safe_argv[i + 1] = (char *)info_sections[i];
+    for (size_t i = 0; i <= INFO_SECTIONS_N; i++) info_safe_lens[i] = strlen(info_safe_argv[i]);
 }
 
 /* COPY src dst [DB n] [REPLACE]: the DB option writes into another logical
