@@ -344,6 +344,25 @@ static int migrate_state(const tg_config *cfg, tg_err *err)
     return rc;
 }
 
+/* The keys (made current) and the certificate's PEM text. 0, or -1. */
+static int load_secrets(const tg_config *cfg, running *run, char **cert, char **key,
+                        tg_err *err)
+{
+    auth_keys_opts ko;
+    auth_keys_opts_from_config(cfg, &ko);
+    if (!(run->keys = auth_keys_load(&ko, err))) return -1;
+    current_ring = auth_keys_ring(run->keys);
+    /* Every node derives the same ACL passwords from the same acl_secret. */
+    backend_setup_init(cfg->acl_secret, strlen(cfg->acl_secret), policy_annotate);
+    tenancy_set_seal_secret(cfg->acl_secret, strlen(cfg->acl_secret));
+    if (cfg->tls_cert && (!(*cert = read_file(cfg->tls_cert, err)) ||
+                          !(*key = read_file(cfg->tls_key, err)))) {
+        tg_err e = *err;
+        return tg_fail(err, 400, "tls: %s", e.msg);
+    }
+    return 0;
+}
+
 int gateway_serve(const tg_config *start_cfg, const char *user)
 {
     tg_err err;
@@ -363,18 +382,7 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
     if (!(run.srv = http_server_bind(cfg, &err))) goto out_say;
     if (user && become_user(cfg, user, &err)) goto out_stop_say;
     if (migrate_state(cfg, &err)) goto out_stop_say;
-    auth_keys_opts ko;
-    auth_keys_opts_from_config(cfg, &ko);
-    if (!(run.keys = auth_keys_load(&ko, &err))) goto out_stop_say;
-    current_ring = auth_keys_ring(run.keys);
-    /* Every node derives the same ACL passwords from the same acl_secret. */
-    backend_setup_init(cfg->acl_secret, strlen(cfg->acl_secret), policy_annotate);
-    tenancy_set_seal_secret(cfg->acl_secret, strlen(cfg->acl_secret));
-    if (cfg->tls_cert && (!(cert = read_file(cfg->tls_cert, &err)) ||
-                          !(key = read_file(cfg->tls_key, &err)))) {
-        tg_fail(&err, 400, "tls: %s", err.msg);
-        goto out_stop_say;
-    }
+    if (load_secrets(cfg, &run, &cert, &key, &err)) goto out_stop_say;
     if (seal_backend_passwords(cfg, &err) || prefetch_backends(cfg, &err)) goto out_stop_say;
     /* The metering writer runs before any request can complete, and stops
      * (draining its queue) after the last one has. */
