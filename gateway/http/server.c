@@ -152,8 +152,8 @@ static void worker_stop_accepting(http_worker *w)
         int fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &len,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;
-        if (MHD_add_connection(w->mhd, fd, (struct sockaddr *)&ss, len) != MHD_YES)
-            close(fd);   /* libmicrohttpd closes it itself on most failures */
+        /* On failure libmicrohttpd has closed the socket itself. */
+        (void)MHD_add_connection(w->mhd, fd, (struct sockaddr *)&ss, len);
     }
     close(w->listen_fd);
     w->listen_fd = -1;

@@ -2,7 +2,8 @@
 # title: lifecycle: SIGTERM under load, grace deadline, SIGHUP reload (keys, certificate, settings), --user, idle backends
 # Issue 14 items 6 and 7. SIGTERM under load: every request the clients
 # sent on an accepted connection is answered, and every answer is
-# metered (client-side count = meter rows), exit 0; a request past
+# metered (client-side count = meter rows), exit 0; connections still in
+# the kernel's listen queue at SIGTERM are served too; a request past
 # shutdown_grace_s is answered 503; new connections are refused while
 # draining. SIGHUP while HTTPS requests run without pause: a new JWT key
 # and a new certificate are taken with no failed request, kept-alive
@@ -60,6 +61,15 @@ check sigterm-answers-said-close test "$(json "$TG_TMP/term.json" 's.closes')" -
 check sigterm-in-flight-request-answered test "$(cat "$TG_TMP/blpop.status")" = 200
 check sigterm-in-flight-request-ran test "$(cat "$TG_TMP/blpop.body")" = '{"result":"slept"}'
 check sigterm-meter-drained grep -q 'metering: .* 0 lost' "$TG_TMP/tollgate-$P.log"
+
+# ---- Connections the kernel queued before SIGTERM are served, not reset -----
+start_tollgate P --anon-rate-per-ip 0 || exit 1
+kill -STOP "$P_PID"
+out=$(python3 "$HERE/lifecycle_backlog.py" "$P" "$P_PID" 200)
+check sigterm-queued-connections-answered test "$out" = "answered 200 reset 0 eof 0 other 0"
+[ -n "${VERBOSE:-}" ] && echo "    queued: $out"
+wait "$P_PID"
+check sigterm-queued-exit-0 test $? = 0
 
 # ---- The grace: a request past it is answered 503; no new connection --------
 start_tollgate P --shutdown-grace-s 2 || exit 1
