@@ -2,6 +2,7 @@
 #include "gateway/gateway.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +378,14 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
     const tg_config *cfg = run.cfg;   /* what was started with */
     hash_seed();
     signal(SIGPIPE, SIG_IGN);
+    /* Signals are caught from the start: one that comes while starting
+     * waits in the pipe (a SIGTERM then stops the gateway as soon as it
+     * serves, a SIGHUP reloads), rather than killing the process. */
+    if (pipe2(stop_pipe, O_CLOEXEC)) {
+        tg_fail(&err, 500, "pipe: %s", strerror(errno));
+        goto out_say;
+    }
+    catch_signals();
     /* Bound first, as whoever started us (a port below 1024 may need
      * root), then everything else as the --user. */
     if (!(run.srv = http_server_bind(cfg, &err))) goto out_say;
@@ -405,11 +414,6 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
         .request_done = accounting_done, .on_headers = dp_headers,
     };
     if (http_server_start(run.srv, cfg, &app, cert, key, &err)) goto out_stop_say;
-    if (pipe(stop_pipe)) {
-        tg_fail(&err, 500, "pipe: %s", strerror(errno));
-        goto out_stop_say;
-    }
-    catch_signals();
     if (http_server_run(run.srv, &err)) goto out_stop_say;
     fprintf(stderr, "tollgate: serving %s://%s:%d with %d threads\n",
             cert ? "https" : "http", cfg->listen, http_server_port(run.srv),
