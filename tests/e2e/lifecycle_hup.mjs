@@ -1,4 +1,4 @@
-// lifecycle_hup.mjs URL TOKEN STOP_FILE MARK_FILE OUT_JSON
+// lifecycle_hup.mjs URL TOKEN STOP_FILE MARK_FILE OUT_JSON READY_FILE
 // HTTPS requests without pause for test_lifecycle.sh's SIGHUP check, until
 // STOP_FILE exists (or 60 s): two loops on one kept-alive connection each,
 // two loops opening a new connection (a new TLS handshake) per request.
@@ -7,10 +7,13 @@
 // where keptAlive counts, per kept-alive socket, the answers it gave
 // before and after MARK_FILE appeared (the test makes it once the reload
 // is logged): a socket answering on both sides survived the reload.
+// READY_FILE is made once every loop has had an answer (the test waits
+// for it before it reloads).
 import https from 'node:https';
 import { existsSync, writeFileSync } from 'node:fs';
 
-const [url, token, stopFile, markFile, out] = process.argv.slice(2);
+const [url, token, stopFile, markFile, out, readyFile] = process.argv.slice(2);
+const answeredLoops = new Set();
 const fingerprints = {};
 const failed = [];
 const keptAlive = {};
@@ -18,6 +21,11 @@ let ok = 0, sockets = 0;
 const until = Date.now() + 60000;
 
 function once(agent, i) {
+  const seen = () => {
+    if (answeredLoops.has(i)) return;
+    answeredLoops.add(i);
+    if (answeredLoops.size === 4) writeFileSync(readyFile, '');
+  };
   return new Promise((resolve) => {
     const req = https.request(`${url}/get/hup:${i}`, {
       agent: agent ?? false, rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}` },
@@ -29,6 +37,7 @@ function once(agent, i) {
       res.on('end', () => {
         if (res.statusCode === 200) ok++;
         else failed.push({ status: res.statusCode });
+        seen();
         if (agent) {
           const k = (keptAlive[sock.tgId] ||= { before: 0, after: 0 });
           k[existsSync(markFile) ? 'after' : 'before']++;

@@ -1,4 +1,4 @@
-// lifecycle_load.mjs URL TOKEN CONCURRENCY MAX_MS OUT_JSON
+// lifecycle_load.mjs URL TOKEN CONCURRENCY MAX_MS OUT_JSON READY_FILE
 // Load for test_lifecycle.sh's SIGTERM check: CONCURRENCY loops, each on
 // its own kept-alive connection (node:http, one socket per loop), send
 // /pipeline requests ([INCR, GET]) back to back until the server refuses
@@ -9,11 +9,12 @@
 //             (reset, end of stream...), with the error and whether the
 //             socket was a reused one.
 // Writes {answered: {status: n}, total, refused, failed: [...], closes}
-// where closes counts answers that carried Connection: close.
+// where closes counts answers that carried Connection: close. READY_FILE
+// is made once 200 answers have come (the test waits for it).
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 
-const [url, token, concurrency, maxMs, out] = process.argv.slice(2);
+const [url, token, concurrency, maxMs, out, readyFile] = process.argv.slice(2);
 const answered = {};
 const failed = [];
 let refused = 0, total = 0, closes = 0;
@@ -30,6 +31,7 @@ function once(agent, i) {
       res.on('end', () => {
         answered[res.statusCode] = (answered[res.statusCode] || 0) + 1;
         total++;
+        if (total === 200) writeFileSync(readyFile, '');
         if (/close/i.test(res.headers.connection || '')) closes++;
         resolve('ok');
       });

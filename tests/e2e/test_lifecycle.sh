@@ -25,7 +25,8 @@ json() { node -e 'const s = JSON.parse(require("fs").readFileSync(process.argv[1
 
 # ---- SIGTERM under load ------------------------------------------------------
 start_tollgate P --shutdown-grace-s 10 || exit 1
-node "$HERE/lifecycle_load.mjs" "http://127.0.0.1:$P" "$A_TOKEN" 16 20000 "$TG_TMP/term.json" &
+node "$HERE/lifecycle_load.mjs" "http://127.0.0.1:$P" "$A_TOKEN" 16 60000 "$TG_TMP/term.json" \
+  "$TG_TMP/term.ready" &
 LOAD=$!
 # A script that holds Redis for 2 s is running when SIGTERM comes: it,
 # and every request queued behind it, is answered.
@@ -41,7 +42,7 @@ slow_request() { # slow_request SECONDS NAME: status and body to NAME.*
 }
 # redis_busy: Redis is running the script (a PING gets no answer).
 redis_busy() { ! timeout 0.3 redis-cli -p "$RP" ping >/dev/null 2>&1; }
-sleep 0.5
+check sigterm-load-started wait_for test -e "$TG_TMP/term.ready"
 slow_request 2 blpop &
 SLOW=$!
 wait_for redis_busy
@@ -111,9 +112,9 @@ start_tollgate S --config "$H/tollgate.conf" --tls-cert "$H/cert.pem" || exit 1
 SLOG=$TG_TMP/tollgate-$S.log
 US=https://127.0.0.1:$S
 TOK1=$(tg token create --db "$A_DB" --ttl 1h --kid k1 --config "$H/tollgate.conf")
-node "$HERE/lifecycle_hup.mjs" "$US" "$TOK1" "$H/stop" "$H/mark" "$TG_TMP/hup.json" &
+node "$HERE/lifecycle_hup.mjs" "$US" "$TOK1" "$H/stop" "$H/mark" "$TG_TMP/hup.json" "$H/ready" &
 HUPLOAD=$!
-sleep 1
+check hup-load-started wait_for test -e "$H/ready"
 # The new certificate and key, a second JWT key, another CORS origin, and a
 # setting that cannot change live.
 cp "$H/cert2.pem" "$H/cert.pem"; cp "$H/key2.pem" "$H/key.pem"
