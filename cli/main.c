@@ -32,7 +32,7 @@ static int cmd_version(const tg_config *cfg, int argc, char **argv);
 
 /* Rows of one noun are adjacent; the order is `tollgate help`'s. */
 static const cli_command commands[] = {
-    {"serve", NULL, "", "run the HTTP(S) gateway", cli_serve, true},
+    {"serve", NULL, "[--user NAME]", "run the HTTP(S) gateway", cli_serve, true},
     {"migrate", NULL, "", "create or update the SQLite schema", cli_migrate, true},
     {"tenant", "create", "--name NAME", "print the new tenant id", cli_tenant_create, true},
     {"tenant", "budget", "--tenant ID --monthly-micros N|none",

@@ -63,7 +63,9 @@ typedef struct tg_config {
     long max_inflight_bytes;     /* per worker thread */
     long redis_connect_timeout_ms;
     long redis_command_timeout_ms;
+    long redis_idle_timeout_s;   /* 0: backend connections never closed idle */
     long idle_timeout_s;
+    long shutdown_grace_s;       /* SIGTERM: in-flight requests' deadline */
     long max_connections;
     char *cors_origins;
     char *tls_cert;
@@ -125,5 +127,24 @@ int config_validate_acl_secret(const tg_config *cfg, tg_err *err);
 void config_print_help(void);
 
 void config_free(tg_config *cfg);
+
+/* ==== Reloading (SIGHUP) ==== */
+
+/* Loads the settings again into out as the last config_load did: the
+ * defaults, the same file (read anew), the environment, the same flags.
+ * 0, or -1 with err (out then holds nothing to free). */
+int config_reload(tg_config *out, tg_err *err);
+
+/* The names of the settings whose values differ between a and b, in the
+ * table's order, into names[0..cap); returns how many differ (which may
+ * exceed cap). The names are static strings. */
+size_t config_diff(const tg_config *a, const tg_config *b, const char **names, size_t cap);
+
+/* Copies one setting (by its table name) from src into dst, strings
+ * duplicated. 0, or -1 for an unknown name. */
+int config_copy_setting(tg_config *dst, const tg_config *src, const char *name);
+
+/* dst = a copy of src owning its own strings (config_free releases them). */
+void config_copy(tg_config *dst, const tg_config *src);
 
 #endif

@@ -61,6 +61,7 @@ void *dp_worker_new(void *shared, const tg_config *cfg, int epfd, tg_err *err)
     backend_opts o = {epfd, (int)cfg->redis_connect_timeout_ms,
                       (int)cfg->redis_command_timeout_ms, (uint64_t)cfg->max_reply_bytes};
     dw->pool = pool_new(&o);
+    pool_set_idle_timeout(dw->pool, (uint64_t)cfg->redis_idle_timeout_s * 1000);
     if (dw->q && cfg->quota_store == CFG_QUOTA_STORE_REDIS &&
         !(dw->qr = quota_remote_new(cfg, epfd, err))) {
         dp_worker_free(dw);

@@ -20,7 +20,12 @@ typedef struct http_worker {
     int wakefd;
     int listen_fd;
     struct MHD_Daemon *mhd;
-    const tg_config *cfg;
+    const tg_config *cfg;       /* &live */
+    tg_config live;             /* the settings in force on this worker:
+                                   the server's, or the last published
+                                   (its strings belong to the publisher) */
+    const tg_config *const *published;   /* the server's (server.c) */
+    const tg_config *seen;      /* the published one live was copied from */
     const http_app *app;
     void *state;                /* app->worker_new's */
     int waiting;                /* requests a handler answers later */
