@@ -13,11 +13,14 @@
 #include "billing/meter.h"
 #include "billing/quota.h"
 #include "common/buf.h"
+#include "common/log.h"
+#include "common/metrics.h"
 #include "common/mem.h"
 #include "common/redact.h"
 #include "common/siphash.h"
 #include "gateway/handlers/accounting.h"
 #include "gateway/handlers/dataplane.h"
+#include "gateway/handlers/observe.h"
 #include "gateway/handlers/quota_remote.h"
 #include "gateway/handlers/routes.h"
 #include "gateway/http/server.h"
@@ -25,6 +28,8 @@
 #include "gateway/policy/policy.h"
 #include "gateway/redis/control.h"
 #include "gateway/redis/setup.h"
+#include "gateway/ops_server.h"
+#include "gateway/ready.h"
 #include "gateway/sampler.h"
 
 #define DRAIN_MS 5000   /* longest wait for waiting requests at shutdown */
@@ -185,6 +190,34 @@ static int report_meter(int rc)
     return tot.lost ? 1 : rc;
 }
 
+/* Before anything logs or counts. */
+static int logs_and_metrics(const tg_config *cfg, tg_err *err)
+{
+    metrics_enabled = cfg->metrics;
+    log_set_level(cfg->log_level);
+    if (!log_open_access(cfg->access_log, err)) return 0;
+    fprintf(stderr, "tollgate: %s\n", err->msg);
+    return -1;
+}
+
+/* The operations surface: the readiness prober, the metrics listener. */
+static int start_ops(const tg_config *cfg, ready_prober **ready, ops_server **ops, tg_err *err)
+{
+    observe_set_routes(gw_routes, gw_nroutes);
+    if (!(*ready = ready_start(cfg, err))) return -1;
+    if (!cfg->metrics_listen || !*cfg->metrics_listen) return 0;
+    if (!(*ops = ops_server_start(cfg->metrics_listen, err))) return -1;
+    fprintf(stderr, "tollgate: metrics on http://%s (port %d)\n", cfg->metrics_listen,
+            ops_server_port(*ops));
+    return 0;
+}
+
+/* The request's id is its usage event's (billing/meter_event.h). */
+static uint64_t new_request_id(uint64_t time_ms)
+{
+    return meter_id_next(time_ms);
+}
+
 int gateway_serve(const tg_config *cfg)
 {
     tg_err err;
@@ -194,7 +227,10 @@ int gateway_serve(const tg_config *cfg)
     http_server *srv = NULL;
     dp_shared shared = {NULL, NULL};
     sampler *sizes = NULL;
+    ready_prober *ready = NULL;
+    ops_server *ops = NULL;
     hash_seed();
+    if (logs_and_metrics(cfg, &err)) return 1;
     auth_keys_opts ko;
     auth_keys_opts_from_config(cfg, &ko);
     auth_keys *keys = auth_keys_load(&ko, &err);
@@ -228,7 +264,9 @@ int gateway_serve(const tg_config *cfg)
         .worker_free = dp_worker_free, .deadline = dp_worker_deadline,
         .check_timeouts = dp_worker_check_timeouts, .flush = dp_worker_flush,
         .request_done = accounting_done, .on_headers = dp_headers,
+        .new_request_id = new_request_id,
     };
+    if (start_ops(cfg, &ready, &ops, &err)) goto out_stop_say;
     if (!(srv = http_server_new(cfg, &app, cert, key, &err))) goto out_stop_say;
     if (pipe(stop_pipe)) {
         tg_fail(&err, 500, "pipe: %s", strerror(errno));
@@ -257,6 +295,8 @@ out_stop_say:
     fprintf(stderr, "tollgate: %s\n", err.msg);
 out_stop:
     http_server_stop(srv, 0);
+    ops_server_stop(ops);
+    ready_stop(ready);
     control_stop();
     sampler_stop(sizes);    /* before the quotas it reports to */
     quota_free(shared.q);   /* after the workers: they held it */
@@ -268,6 +308,8 @@ out_stop:
 out_say:
     fprintf(stderr, "tollgate: %s\n", err.msg);
 out_free_keys:
+    log_close_access();
+    metrics_free_all();
     free(cert);
     free(key);
     auth_keys_free(keys);

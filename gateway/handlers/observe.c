@@ -1,0 +1,157 @@
+/* observe.c - see observe.h. */
+#include "gateway/handlers/observe.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/json_out.h"
+#include "common/log.h"
+#include "common/metrics.h"
+
+#define ERROR_LINES_PER_S 10
+
+static const route *routes;      /* observe_set_routes */
+static size_t nroutes;
+
+void observe_set_routes(const route *table, size_t n)
+{
+    routes = table;
+    nroutes = n;
+}
+
+static const char *const outcome_names[] = {
+    "ok", "redis_error", "bad_request", "auth_failure", "forbidden", "backend_unavailable",
+    "quota_rejected", "metering_backlog", "sent_unanswered", "rate_limited",
+};
+#define NOUTCOMES (sizeof outcome_names / sizeof outcome_names[0])
+
+const char *observe_outcome_name(unsigned outcome)
+{
+    return outcome < NOUTCOMES ? outcome_names[outcome] : "other";
+}
+
+const char *observe_route_label(size_t i, char *out, size_t cap)
+{
+    if (i >= nroutes || i >= METRICS_ROUTES - 1) {
+        snprintf(out, cap, "none");
+        return out;
+    }
+    const route *rt = &routes[i];
+    size_t n = strlen(rt->path);
+    bool slash = n && rt->path[n - 1] == '/';
+    if (rt->match == MATCH_PREFIX) snprintf(out, cap, "%s%s{rest}", rt->path, slash ? "" : "/");
+    else snprintf(out, cap, "%s", rt->path);
+    return out;
+}
+
+/* The route table row r ran (or would have: a request answered before
+ * dispatch), METRICS_ROUTES - 1 for none. */
+static unsigned route_index(const tg_request *r)
+{
+    const route *rt = r->route;
+    if (!rt || rt < routes || rt >= routes + nroutes) {
+        unsigned allowed;
+        rt = route_find(routes, nroutes, r->path, r->method, &allowed);
+    }
+    if (!rt) return METRICS_ROUTES - 1;
+    size_t i = (size_t)(rt - routes);
+    return i < METRICS_ROUTES - 1 ? (unsigned)i : METRICS_ROUTES - 1;
+}
+
+static void put_field(buf *b, const char *name, const char *v)
+{
+    buf_putc(b, ',');
+    json_out_string(b, name, strlen(name));
+    buf_putc(b, ':');
+    if (v) json_out_string(b, v, strlen(v));
+    else buf_puts(b, "null");
+}
+
+static void put_u64(buf *b, const char *name, uint64_t v)
+{
+    buf_printf(b, ",\"%s\":%llu", name, (unsigned long long)v);
+}
+
+static void access_line(const tg_request *r, const meter_event *e, const char *label,
+                        uint64_t latency_us)
+{
+    char ts[40], shown[128], names[160];
+    time_t secs = (time_t)(r->start_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + n, sizeof ts - n, ".%03uZ", (unsigned)(r->start_ms % 1000));
+    meter_names_format(&e->names, names, sizeof names);
+    buf b;
+    buf_init(&b);
+    buf_reserve(&b, 768);
+    buf_puts(&b, "{\"ts\":\"");
+    buf_puts(&b, ts);
+    buf_putc(&b, '"');
+    put_field(&b, "request_id", r->request_id);
+    put_u64(&b, "event_id", r->id);
+    put_field(&b, "method", route_method_name(r->method));
+    put_field(&b, "route", label);
+    put_field(&b, "path", request_log_path(r->path, shown, sizeof shown));
+    buf_printf(&b, ",\"status\":%d", e->http_status);
+    put_field(&b, "outcome", observe_outcome_name((unsigned)e->outcome));
+    put_field(&b, "tenant", e->tenant_id);
+    put_field(&b, "database", e->database_id);
+    put_field(&b, "jti", e->jti);
+    put_field(&b, "commands", names);
+    put_u64(&b, "ncommands", e->commands);
+    put_u64(&b, "bytes_in", e->bytes_in);
+    put_u64(&b, "bytes_out", e->bytes_out);
+    buf_printf(&b, ",\"latency_ms\":%.3f,\"backend_ms\":%.3f}\n", (double)latency_us / 1000.0,
+               (double)e->backend_us / 1000.0);
+    log_access(b.data, b.len);
+    buf_release(&b);
+}
+
+/* A 5xx, for the operator: which request, whose, what it became. At most
+ * ERROR_LINES_PER_S a second per thread, the rest counted in the next. */
+static void error_line(const tg_request *r, const meter_event *e, const char *label)
+{
+    static _Thread_local uint64_t window_s, lines, suppressed;
+    uint64_t now_s = clock_mono_ms() / 1000;
+    if (now_s != window_s) {
+        window_s = now_s;
+        lines = 0;
+    }
+    if (lines++ >= ERROR_LINES_PER_S) {
+        suppressed++;
+        return;
+    }
+    char shown[128];
+    log_at(LOG_ERROR, "request %s %s %s (route %s) answered %d, outcome %s; tenant %s, "
+           "database %s%s", r->request_id, route_method_name(r->method),
+           request_log_path(r->path, shown, sizeof shown), label, e->http_status,
+           observe_outcome_name((unsigned)e->outcome), e->tenant_id ? e->tenant_id : "-",
+           e->database_id ? e->database_id : "-", suppressed ? " (and earlier ones not shown)" : "");
+    suppressed = 0;
+}
+
+void observe_request(const tg_request *r, const meter_event *e)
+{
+    uint64_t latency_us = clock_mono_us() - r->start_us;
+    unsigned ri = route_index(r);
+    unsigned oi = (unsigned)e->outcome < METRICS_OUTCOMES - 1 ? (unsigned)e->outcome
+                                                               : METRICS_OUTCOMES - 1;
+    unsigned si = metrics_status_index((unsigned)e->http_status);
+    metrics_add(MS_HTTP_REQUESTS + (ri * METRICS_STATUSES + si) * METRICS_OUTCOMES + oi, 1);
+    metrics_observe(MS_HTTP_DURATION + ri * METRICS_HIST_SLOTS(METRICS_LAT_BUCKETS),
+                    metrics_lat_bounds_us, METRICS_LAT_BUCKETS, latency_us);
+    if (e->commands)
+        metrics_observe(MS_BACKEND_DURATION, metrics_lat_bounds_us, METRICS_LAT_BUCKETS,
+                        e->backend_us);
+    bool log_req = request_config(r)->log_requests;
+    if (!log_req && e->http_status < 500) return;
+    char label[64];
+    observe_route_label(ri, label, sizeof label);
+    if (log_req) access_line(r, e, label, latency_us);
+    if (e->http_status >= 500 && e->http_status != 499 && log_enabled(LOG_ERROR))
+        error_line(r, e, label);
+}
