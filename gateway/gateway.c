@@ -212,6 +212,15 @@ static int start_ops(const tg_config *cfg, ready_prober **ready, ops_server **op
     return 0;
 }
 
+/* After the workers: requests completed on this thread at the stop have
+ * their access lines written. */
+static void stop_ops(ready_prober *ready, ops_server *ops)
+{
+    observe_thread_end();
+    ops_server_stop(ops);
+    ready_stop(ready);
+}
+
 /* The request's id is its usage event's (billing/meter_event.h). */
 static uint64_t new_request_id(uint64_t time_ms)
 {
@@ -295,8 +304,7 @@ out_stop_say:
     fprintf(stderr, "tollgate: %s\n", err.msg);
 out_stop:
     http_server_stop(srv, 0);
-    ops_server_stop(ops);
-    ready_stop(ready);
+    stop_ops(ready, ops);
     control_stop();
     sampler_stop(sizes);    /* before the quotas it reports to */
     quota_free(shared.q);   /* after the workers: they held it */

@@ -149,13 +149,12 @@ static void *prober_main(void *arg)
     ready_prober *p = arg;
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
-        struct timespec until;
-        clock_deadline_in(READY_INTERVAL_MS, &until);
-        while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &until) == 0) {}
-        if (p->stop) break;
         pthread_mutex_unlock(&p->mu);
         round_publish(p);
         pthread_mutex_lock(&p->mu);
+        struct timespec until;
+        clock_deadline_in(READY_INTERVAL_MS, &until);
+        while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &until) == 0) {}
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -168,7 +167,6 @@ ready_prober *ready_start(const tg_config *cfg, tg_err *err)
     buf_init(&p->last);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);   /* clock_deadline_in: CLOCK_REALTIME */
-    round_publish(p);
     if (pthread_create(&p->thread, NULL, prober_main, p)) {
         tg_fail(err, 500, "readiness prober: cannot start a thread");
         buf_release(&p->last);

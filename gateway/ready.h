@@ -10,7 +10,8 @@
  * answers a PING on a fresh connection (any reply, even NOAUTH, is an
  * answer; at most READY_BACKENDS_MAX checked, each within the connect
  * timeout); the metering queue holds less than three quarters of its
- * capacity. The first round runs in ready_start. Reasons are counted
+ * capacity. The first round starts at once (until it ends, /readyz says
+ * "starting"), so a slow backend never delays start-up. Reasons are counted
  * ("1 of 2 backends unreachable"), never named: the page is public. What
  * failed, with its address, goes to the log at level warn when the
  * verdict changes.

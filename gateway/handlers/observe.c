@@ -1,7 +1,9 @@
 /* observe.c - see observe.h. */
 #include "gateway/handlers/observe.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,9 +11,59 @@
 #include "common/clock.h"
 #include "common/json_out.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "common/metrics.h"
 
 #define ERROR_LINES_PER_S 10
+#define ACCESS_FLUSH_BYTES 32768 /* a thread's buffered lines written at once past it */
+
+/* This thread's access lines not yet written (observe_flush). */
+static _Thread_local buf *acc;
+static pthread_key_t acc_key;
+static pthread_once_t acc_once = PTHREAD_ONCE_INIT;
+
+static void acc_write(buf *b)
+{
+    if (b->len) log_access(b->data, b->len);
+    buf_reset(b);
+}
+
+/* At thread exit: what is left is written, the buffer freed. */
+static void acc_end(void *p)
+{
+    buf *b = p;
+    acc_write(b);
+    buf_release(b);
+    free(b);
+}
+
+static void acc_key_make(void)
+{
+    pthread_key_create(&acc_key, acc_end);
+}
+
+static buf *acc_get(void)
+{
+    if (acc) return acc;
+    pthread_once(&acc_once, acc_key_make);
+    acc = xcalloc(1, sizeof *acc);
+    buf_init(acc);
+    pthread_setspecific(acc_key, acc);
+    return acc;
+}
+
+void observe_flush(void)
+{
+    if (acc && acc->len) acc_write(acc);
+}
+
+void observe_thread_end(void)
+{
+    if (!acc) return;
+    pthread_setspecific(acc_key, NULL);
+    acc_end(acc);
+    acc = NULL;
+}
 
 static const route *routes;      /* observe_set_routes */
 static size_t nroutes;
@@ -85,30 +137,27 @@ static void access_line(const tg_request *r, const meter_event *e, const char *l
     size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(ts + n, sizeof ts - n, ".%03uZ", (unsigned)(r->start_ms % 1000));
     meter_names_format(&e->names, names, sizeof names);
-    buf b;
-    buf_init(&b);
-    buf_reserve(&b, 768);
-    buf_puts(&b, "{\"ts\":\"");
-    buf_puts(&b, ts);
-    buf_putc(&b, '"');
-    put_field(&b, "request_id", r->request_id);
-    put_u64(&b, "event_id", r->id);
-    put_field(&b, "method", route_method_name(r->method));
-    put_field(&b, "route", label);
-    put_field(&b, "path", request_log_path(r->path, shown, sizeof shown));
-    buf_printf(&b, ",\"status\":%d", e->http_status);
-    put_field(&b, "outcome", observe_outcome_name((unsigned)e->outcome));
-    put_field(&b, "tenant", e->tenant_id);
-    put_field(&b, "database", e->database_id);
-    put_field(&b, "jti", e->jti);
-    put_field(&b, "commands", names);
-    put_u64(&b, "ncommands", e->commands);
-    put_u64(&b, "bytes_in", e->bytes_in);
-    put_u64(&b, "bytes_out", e->bytes_out);
-    buf_printf(&b, ",\"latency_ms\":%.3f,\"backend_ms\":%.3f}\n", (double)latency_us / 1000.0,
+    buf *b = acc_get();
+    buf_puts(b, "{\"ts\":\"");
+    buf_puts(b, ts);
+    buf_putc(b, '"');
+    put_field(b, "request_id", r->request_id);
+    put_u64(b, "event_id", r->id);
+    put_field(b, "method", route_method_name(r->method));
+    put_field(b, "route", label);
+    put_field(b, "path", request_log_path(r->path, shown, sizeof shown));
+    buf_printf(b, ",\"status\":%d", e->http_status);
+    put_field(b, "outcome", observe_outcome_name((unsigned)e->outcome));
+    put_field(b, "tenant", e->tenant_id);
+    put_field(b, "database", e->database_id);
+    put_field(b, "jti", e->jti);
+    put_field(b, "commands", names);
+    put_u64(b, "ncommands", e->commands);
+    put_u64(b, "bytes_in", e->bytes_in);
+    put_u64(b, "bytes_out", e->bytes_out);
+    buf_printf(b, ",\"latency_ms\":%.3f,\"backend_ms\":%.3f}\n", (double)latency_us / 1000.0,
                (double)e->backend_us / 1000.0);
-    log_access(b.data, b.len);
-    buf_release(&b);
+    if (b->len >= ACCESS_FLUSH_BYTES) acc_write(b);
 }
 
 /* A 5xx, for the operator: which request, whose, what it became. At most

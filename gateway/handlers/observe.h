@@ -6,7 +6,7 @@
  * the request's meter event complete (tenant, database, token id, command
  * names, outcome, bytes, backend time). It counts the request by route,
  * status and outcome, its latency (HTTP and backend), and, with
- * log_requests on, writes one JSON line to the access log (common/log.h):
+ * log_requests on, adds one JSON line to the access log (common/log.h):
  *
  *   {"ts":"2026-12-02T05:46:02.123Z","request_id":"...","event_id":N,
  *    "method":"GET","route":"/{rest}","path":"/get/<1 arg>","status":200,
@@ -31,6 +31,14 @@ void observe_request(const tg_request *r, const meter_event *e);
 /* The route table requests are counted against (gw_routes; set once at
  * start-up, before the workers). */
 void observe_set_routes(const route *table, size_t n);
+
+/* Access lines are buffered per thread and written (one write(2) for
+ * many lines) by observe_flush, which the worker loop calls every turn
+ * (dp_worker_flush), past 32 KB, and at thread exit. observe_thread_end
+ * writes and frees the calling thread's buffer now (the main thread, after
+ * the server has stopped: requests complete there at shutdown). */
+void observe_flush(void);
+void observe_thread_end(void);
 
 /* The name of a meter outcome code ("ok", "quota_rejected"...; "other"). */
 const char *observe_outcome_name(unsigned outcome);

@@ -41,6 +41,8 @@ mkfifo "$TG_TMP/lock.in"
 sqlite3 "$TOLLGATE_SQLITE_PATH" <"$TG_TMP/lock.in" >/dev/null 2>&1 &
 LOCKER=$!
 exec 7>"$TG_TMP/lock.in"
+# (.timeout: the meter writer may hold the lock for a commit just then)
+echo ".timeout 5000" >&7
 echo "BEGIN EXCLUSIVE; SELECT 1;" >&7
 check locked-state-file-503 ready_is 503 '"state file not writable: database is locked"'
 check locked-reason-names-nothing no_ids
