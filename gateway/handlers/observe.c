@@ -113,40 +113,66 @@ static unsigned route_index(const tg_request *r)
     return i < METRICS_ROUTES - 1 ? (unsigned)i : METRICS_ROUTES - 1;
 }
 
+/* ,"name": then a JSON string or null. name is a literal (no escaping). */
 static void put_field(buf *b, const char *name, const char *v)
 {
-    buf_putc(b, ',');
-    json_out_string(b, name, strlen(name));
-    buf_putc(b, ':');
+    buf_puts(b, ",\"");
+    buf_puts(b, name);
+    buf_puts(b, "\":");
     if (v) json_out_string(b, v, strlen(v));
     else buf_puts(b, "null");
 }
 
 static void put_u64(buf *b, const char *name, uint64_t v)
 {
-    buf_printf(b, ",\"%s\":%llu", name, (unsigned long long)v);
+    buf_puts(b, ",\"");
+    buf_puts(b, name);
+    buf_puts(b, "\":");
+    buf_put_i64(b, (long long)v);
+}
+
+/* ,"name":N.NNN from microseconds (no floating point). */
+static void put_ms(buf *b, const char *name, uint64_t us)
+{
+    char frac[8];
+    put_u64(b, name, us / 1000);
+    snprintf(frac, sizeof frac, ".%03u", (unsigned)(us % 1000));
+    buf_puts(b, frac);
+}
+
+/* "2026-12-02T05:46:02" of a second, remembered per thread: gmtime_r
+ * takes glibc's time zone lock, so it runs once a second, not per line. */
+static const char *second_text(uint64_t secs)
+{
+    static _Thread_local uint64_t last = UINT64_MAX;
+    static _Thread_local char text[32];
+    if (secs != last) {
+        time_t t = (time_t)secs;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+        last = secs;
+    }
+    return text;
 }
 
 static void access_line(const tg_request *r, const meter_event *e, const char *label,
                         uint64_t latency_us)
 {
-    char ts[40], shown[128], names[160];
-    time_t secs = (time_t)(r->start_ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts + n, sizeof ts - n, ".%03uZ", (unsigned)(r->start_ms % 1000));
+    char shown[128], names[160], ms[8];
     meter_names_format(&e->names, names, sizeof names);
+    snprintf(ms, sizeof ms, ".%03uZ", (unsigned)(r->start_ms % 1000));
     buf *b = acc_get();
     buf_puts(b, "{\"ts\":\"");
-    buf_puts(b, ts);
+    buf_puts(b, second_text(r->start_ms / 1000));
+    buf_puts(b, ms);
     buf_putc(b, '"');
     put_field(b, "request_id", r->request_id);
     put_u64(b, "event_id", r->id);
     put_field(b, "method", route_method_name(r->method));
     put_field(b, "route", label);
     put_field(b, "path", request_log_path(r->path, shown, sizeof shown));
-    buf_printf(b, ",\"status\":%d", e->http_status);
+    put_u64(b, "status", (uint64_t)e->http_status);
     put_field(b, "outcome", observe_outcome_name((unsigned)e->outcome));
     put_field(b, "tenant", e->tenant_id);
     put_field(b, "database", e->database_id);
@@ -155,8 +181,9 @@ static void access_line(const tg_request *r, const meter_event *e, const char *l
     put_u64(b, "ncommands", e->commands);
     put_u64(b, "bytes_in", e->bytes_in);
     put_u64(b, "bytes_out", e->bytes_out);
-    buf_printf(b, ",\"latency_ms\":%.3f,\"backend_ms\":%.3f}\n", (double)latency_us / 1000.0,
-               (double)e->backend_us / 1000.0);
+    put_ms(b, "latency_ms", latency_us);
+    put_ms(b, "backend_ms", e->backend_us);
+    buf_puts(b, "}\n");
     if (b->len >= ACCESS_FLUSH_BYTES) acc_write(b);
 }
 
