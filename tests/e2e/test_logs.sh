@@ -99,6 +99,9 @@ check error-line-names-request wait_for grep -q "tollgate: error: request $R5 GE
 check backend-failure-warned grep -q "tollgate: warn: backend redis://127.0.0.1:$RP" "$LOG"
 check access-log-not-on-stderr bash -c "! grep -q '\"request_id\"' '$LOG'"
 stop_tollgate "$P_PID" shutdown-clean "$LOG"
+check last-line-written-by-shutdown test -n "$(line_of "$R5")"
+check every-line-whole "$PY" -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$ACC"
+check bad-access-log-refused bash -c "! '$TG_BIN' serve --port 0 --log-requests --access-log '$TG_TMP/no/such/dir.log' >'$TG_TMP/bad.log' 2>&1 && grep -q 'access_log .*No such file' '$TG_TMP/bad.log'"
 
 # ---- log_level error: warnings go; log_requests off: no access lines ---------
 start_redis RP2 || exit 1
