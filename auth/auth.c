@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/siphash.h"
 #include "common/mem.h"
+#include "common/metrics.h"
 
 #define WAYS 4
 #define TAIL 24   /* bytes of the signature kept to double-check a hit */
@@ -459,6 +460,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
         if (rc < 0) return -1;
         if (rc == 0) {
             a->stats.hits++;
+            metrics_add(MS_TOKEN_CACHE_HITS, 1);
             e->stamp = a->clock;
             fill_grant(a, e, out);
             return 0;
@@ -466,6 +468,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     }
 
     a->stats.misses++;
+    metrics_add(MS_TOKEN_CACHE_MISSES, 1);
     auth_claims c;
     if (auth_jwt_verify_ring(ring, token, len, now, &c, err)) return -1;
     if (!w) return lookup_now(a, h, len, tail, ring, &c, now, out, err);

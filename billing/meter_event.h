@@ -68,6 +68,7 @@ typedef struct meter_event {
     meter_outcome outcome;
     uint32_t backend_us;         /* submit to last reply */
     meter_names names;           /* filled by meter_event_add_command */
+    uint64_t id;                 /* its id (meter_id_next), 0: one is given */
 } meter_event;
 
 /* Adds one command name (name[0..len), any case) to e->names. */

@@ -34,6 +34,7 @@ const char *const config_meter_overflow_names[] = {"reject", "spill", NULL};
 const char *const config_meter_synchronous_names[] = {"normal", "full", NULL};
 const char *const config_quota_store_names[] = {"local", "redis", NULL};
 const char *const config_quota_fail_names[] = {"open", "closed", NULL};
+const char *const config_log_level_names[] = {"error", "warn", "info", "debug", NULL};
 
 #define F(field) offsetof(tg_config, field)
 #define STR(name, def, field, help) {name, CFG_STR, 0, 0, NULL, def, F(field), help}
@@ -121,7 +122,18 @@ static const cfg_def cfg_defs[] = {
         "unauthenticated requests one address may make at once before "
         "anon_rate_per_ip applies"),
     BOOL("log_requests", "false", log_requests,
-         "log one line per request (never the token)"),
+         "log one JSON line per request to access_log (never a token, key, value "
+         "or password)"),
+    STR("access_log", "stderr", access_log,
+        "where log_requests writes: stderr, or a file appended to"),
+    ENUM("log_level", config_log_level_names, "info", log_level,
+         "diagnostic lines written to stderr: error, warn, info or debug"),
+    BOOL("metrics", "on", metrics,
+         "count requests, latencies, backends, metering for /metrics (off: no "
+         "counting, e.g. to measure what it costs)"),
+    STR("metrics_listen", NULL, metrics_listen,
+        "host:port serving /metrics, /healthz and /readyz to anyone who reaches "
+        "it (unset: /metrics only on the main port, for admin tokens)"),
     BOOL("metering", "on", metering,
          "record every data-plane request in SQLite (on|off)"),
     BOOL("quotas", "on", quotas,

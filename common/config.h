@@ -41,6 +41,7 @@ extern const char *const config_meter_overflow_names[];
 extern const char *const config_quota_store_names[];
 extern const char *const config_quota_fail_names[];
 extern const char *const config_meter_synchronous_names[];
+extern const char *const config_log_level_names[];   /* log.h's log_level order */
 
 typedef struct tg_config {
     char *config_file;
@@ -72,6 +73,10 @@ typedef struct tg_config {
     char *tls_key;
     long token_cache_size;
     bool log_requests;
+    char *access_log;            /* log_requests' destination: stderr or a file */
+    int log_level;               /* log.h's log_level */
+    bool metrics;
+    char *metrics_listen;        /* host:port of the operations listener */
     long connection_memory_kb;
     /* Client connection limits (gateway/http/). */
     long header_timeout_s;

@@ -14,11 +14,14 @@
 #include "billing/meter.h"
 #include "billing/quota.h"
 #include "common/buf.h"
+#include "common/log.h"
+#include "common/metrics.h"
 #include "common/mem.h"
 #include "common/redact.h"
 #include "common/siphash.h"
 #include "gateway/handlers/accounting.h"
 #include "gateway/handlers/dataplane.h"
+#include "gateway/handlers/observe.h"
 #include "gateway/handlers/quota_remote.h"
 #include "gateway/handlers/routes.h"
 #include "gateway/http/server.h"
@@ -26,6 +29,8 @@
 #include "gateway/policy/policy.h"
 #include "gateway/redis/control.h"
 #include "gateway/redis/setup.h"
+#include "gateway/ops_server.h"
+#include "gateway/ready.h"
 #include "gateway/sampler.h"
 #include "gateway/user.h"
 #include "migrations/migrate.h"
@@ -185,6 +190,7 @@ static void reload(running *run)
     run->cfg = eff;
     __atomic_store_n(&current_ring, auth_keys_ring(keys), __ATOMIC_RELEASE);
     http_server_configure(run->srv, eff);
+    log_set_level(eff->log_level);
     buf b;
     buf_init(&b);
     for (size_t i = 0; i < nchanged && i < 128; i++)
@@ -364,6 +370,43 @@ static int load_secrets(const tg_config *cfg, running *run, char **cert, char **
     return 0;
 }
 
+/* Before anything logs or counts. */
+static int logs_and_metrics(const tg_config *cfg, tg_err *err)
+{
+    metrics_enabled = cfg->metrics;
+    log_set_level(cfg->log_level);
+    if (!log_open_access(cfg->access_log, err)) return 0;
+    fprintf(stderr, "tollgate: %s\n", err->msg);
+    return -1;
+}
+
+/* The operations surface: the readiness prober, the metrics listener. */
+static int start_ops(const tg_config *cfg, ready_prober **ready, ops_server **ops, tg_err *err)
+{
+    observe_set_routes(gw_routes, gw_nroutes);
+    if (!(*ready = ready_start(cfg, err))) return -1;
+    if (!cfg->metrics_listen || !*cfg->metrics_listen) return 0;
+    if (!(*ops = ops_server_start(cfg->metrics_listen, err))) return -1;
+    fprintf(stderr, "tollgate: metrics on http://%s (port %d)\n", cfg->metrics_listen,
+            ops_server_port(*ops));
+    return 0;
+}
+
+/* After the workers: requests completed on this thread at the stop have
+ * their access lines written. */
+static void stop_ops(ready_prober *ready, ops_server *ops)
+{
+    observe_thread_end();
+    ops_server_stop(ops);
+    ready_stop(ready);
+}
+
+/* The request's id is its usage event's (billing/meter_event.h). */
+static uint64_t new_request_id(uint64_t time_ms)
+{
+    return meter_id_next(time_ms);
+}
+
 int gateway_serve(const tg_config *start_cfg, const char *user)
 {
     tg_err err;
@@ -376,7 +419,10 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
     running run = {xcalloc(1, sizeof *run.cfg), NULL, NULL, NULL};
     config_copy(run.cfg, start_cfg);
     const tg_config *cfg = run.cfg;   /* what was started with */
+    ready_prober *ready = NULL;
+    ops_server *ops = NULL;
     hash_seed();
+    if (logs_and_metrics(cfg, &err)) goto out_free;
     signal(SIGPIPE, SIG_IGN);
     /* Signals are caught from the start: one that comes while starting
      * waits in the pipe (a SIGTERM then stops the gateway as soon as it
@@ -412,7 +458,9 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
         .worker_free = dp_worker_free, .deadline = dp_worker_deadline,
         .check_timeouts = dp_worker_check_timeouts, .flush = dp_worker_flush,
         .request_done = accounting_done, .on_headers = dp_headers,
+        .new_request_id = new_request_id,
     };
+    if (start_ops(cfg, &ready, &ops, &err)) goto out_stop_say;
     if (http_server_start(run.srv, cfg, &app, cert, key, &err)) goto out_stop_say;
     if (http_server_run(run.srv, &err)) goto out_stop_say;
     fprintf(stderr, "tollgate: serving %s://%s:%d with %d threads\n",
@@ -440,6 +488,7 @@ out_stop_say:
     fprintf(stderr, "tollgate: %s\n", err.msg);
 out_stop:
     http_server_stop(run.srv, 0);
+    stop_ops(ready, ops);
     control_stop();
     sampler_stop(sizes);    /* before the quotas it reports to */
     quota_free(shared.q);   /* after the workers: they held it */
@@ -451,6 +500,8 @@ out_stop:
 out_say:
     fprintf(stderr, "tollgate: %s\n", err.msg);
 out_free:
+    log_close_access();
+    metrics_free_all();
     free(cert);
     free(key);
     auth_keys_free(run.keys);

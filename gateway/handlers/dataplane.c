@@ -15,6 +15,7 @@
 #include "common/ev.h"
 #include "common/mem.h"
 #include "gateway/handlers/accounting.h"
+#include "gateway/handlers/observe.h"
 #include "gateway/handlers/dp_request.h"
 #include "gateway/handlers/quota_gate.h"
 #include "gateway/handlers/walk.h"
@@ -110,6 +111,7 @@ void dp_worker_flush(void *w)
 {
     pool_flush(((dp_worker *)w)->pool);
     if (((dp_worker *)w)->qr) quota_remote_flush(((dp_worker *)w)->qr);
+    observe_flush();   /* this turn's access lines */
 }
 
 /* ==== Answers ==== */

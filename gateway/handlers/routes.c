@@ -4,11 +4,14 @@
 #include "gateway/handlers/admin.h"
 #include "gateway/handlers/dataplane.h"
 #include "gateway/handlers/health.h"
+#include "gateway/handlers/metrics_page.h"
 
 /* First match wins. The path form catches every other path, so a Redis
  * command named like a route (there is none) would need the JSON form. */
 const route gw_routes[] = {
     {"/healthz", MATCH_EXACT, M_GET | M_HEAD, health_live, RT_EXCLUSIVE},
+    {"/readyz", MATCH_EXACT, M_GET | M_HEAD, health_ready, RT_EXCLUSIVE},
+    {"/metrics", MATCH_EXACT, M_GET, metrics_page, RT_EXCLUSIVE},
     {"/admin/usage", MATCH_EXACT, M_GET, admin_usage, RT_EXCLUSIVE},
     {"/pipeline", MATCH_EXACT, M_POST, dp_pipeline, RT_EXCLUSIVE | RT_HEADERS},
     {"/multi-exec", MATCH_EXACT, M_POST, dp_multi_exec, RT_EXCLUSIVE | RT_HEADERS},

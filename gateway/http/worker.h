@@ -31,6 +31,7 @@ typedef struct http_worker {
     int waiting;                /* requests a handler answers later */
     tg_request *free_requests;  /* finished, ready for reuse */
     int nfree;
+    uint64_t requests;          /* ids of an app without new_request_id */
     bool answered;              /* a waiting request got its answer: run MHD */
     bool progress;              /* set by request_access when it did work */
     bool mhd_only_waiting;      /* the last MHD_run only re-polled waiting

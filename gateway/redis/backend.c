@@ -17,7 +17,10 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "common/mem.h"
+#include "common/metrics.h"
+#include "common/redact.h"
 #include "gateway/protocol/reply.h"
 #include "gateway/redis/control.h"
 #include "gateway/redis/setup.h"
@@ -75,6 +78,7 @@ struct backend {
     uint64_t conn_deadline;
     uint64_t retry_at;
     int backoff_ms;
+    bool connected_before;    /* a connection was started before (reconnects) */
     char last_error[160];
 };
 
@@ -165,6 +169,7 @@ static void close_conn(backend *b)
     if (b->fd >= 0) {
         epoll_ctl(b->o.epfd, EPOLL_CTL_DEL, b->fd, NULL);
         close(b->fd);
+        metrics_add(MS_BACKEND_CONNECTIONS, -1);
     }
     b->fd = -1;
     b->ev = 0;
@@ -185,6 +190,15 @@ static void fail_all(backend *b, const char *why)
 {
     tg_err e;
     tg_fail(&e, 503, "ERR backend unavailable: %s", why);
+    if (b->fd >= 0 || b->count) {
+        bool closing = !strcmp(why, "shutting down");
+        if (!closing) metrics_add(MS_BACKEND_ERRORS, 1);
+        if (!closing && log_enabled(LOG_WARN)) {
+            char shown[256];
+            log_at(LOG_WARN, "backend %s db %d: %s (%zu operation(s) failed)",
+                   redact_url(b->url, shown, sizeof shown), b->db, why, b->count);
+        }
+    }
     snprintf(b->last_error, sizeof b->last_error, "%s", why);
     close_conn(b);
     /* A lost connection may be a restarted Redis, which has forgotten the
@@ -287,6 +301,10 @@ static int start_connect(backend *b, tg_err *err)
     b->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (b->fd < 0) return tg_fail(err, 503, "ERR backend unavailable: %s", strerror(errno));
     b->conn_deadline = clock_mono_ms() + (uint64_t)b->o.connect_timeout_ms;
+    metrics_add(MS_BACKEND_CONNECTS, 1);
+    if (b->connected_before) metrics_add(MS_BACKEND_RECONNECTS, 1);
+    b->connected_before = true;
+    metrics_add(MS_BACKEND_CONNECTIONS, 1);
     if (connect(b->fd, (struct sockaddr *)&ss, sl) == 0) {
         on_connected(b);
         return 0;
@@ -295,6 +313,8 @@ static int start_connect(backend *b, tg_err *err)
         char why[128];
         snprintf(why, sizeof why, "%s", strerror(errno));
         close(b->fd);
+        metrics_add(MS_BACKEND_CONNECTIONS, -1);
+        metrics_add(MS_BACKEND_ERRORS, 1);
         b->fd = -1;
         b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN_MS;
         if (b->backoff_ms > BACKOFF_MAX_MS) b->backoff_ms = BACKOFF_MAX_MS;
