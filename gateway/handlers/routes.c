@@ -2,6 +2,7 @@
 #include "gateway/handlers/routes.h"
 
 #include "gateway/handlers/admin.h"
+#include "gateway/handlers/dashboard.h"
 #include "gateway/handlers/dataplane.h"
 #include "gateway/handlers/health.h"
 
@@ -10,6 +11,7 @@
 const route gw_routes[] = {
     {"/healthz", MATCH_EXACT, M_GET | M_HEAD, health_live, RT_EXCLUSIVE},
     {"/admin/usage", MATCH_EXACT, M_GET, admin_usage, RT_EXCLUSIVE},
+    {"/dashboard", MATCH_PREFIX, M_GET | M_HEAD, dashboard_serve, RT_EXCLUSIVE},
     {"/pipeline", MATCH_EXACT, M_POST, dp_pipeline, RT_EXCLUSIVE | RT_HEADERS},
     {"/multi-exec", MATCH_EXACT, M_POST, dp_multi_exec, RT_EXCLUSIVE | RT_HEADERS},
     {"/", MATCH_EXACT, M_POST, dp_single_json, RT_HEADERS},
