@@ -62,6 +62,12 @@
     if (us == null) return "-";
     return us >= 1000 ? (us / 1000).toFixed(us >= 100000 ? 0 : 2) + " ms" : us + " µs";
   }
+  function fmtDur(s) {
+    if (s < 120) return s + " s";
+    if (s < 7200) return Math.round(s / 60) + " min";
+    if (s < 172800) return Math.round(s / 3600) + " h";
+    return Math.round(s / 86400) + " days";
+  }
   const fmtTime = (t) => (t ? new Date(typeof t === "number" ? t * 1000 : t).toISOString().replace(".000Z", "Z") : "-");
 
   // ---- Sign in and out.
@@ -195,7 +201,7 @@
         g.append(el("meter", { min: "0", max: String(max), value: String(Math.min(used || 0, max)), high: String(max * 0.8) }),
           el("div", { class: "muted" }, `${fmtInt(used)} of ${fmtInt(max)}` +
             (l.remaining != null ? ` · ${fmtInt(l.remaining)} left` : "") +
-            (l.reset_s != null ? ` · resets in ${l.reset_s} s` : l.reset ? ` · resets ${l.reset}` : "")));
+            (l.reset_s != null ? ` · resets in ${fmtDur(l.reset_s)}` : l.reset ? ` · resets ${l.reset}` : "")));
       }
       return g;
     });
