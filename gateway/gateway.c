@@ -17,6 +17,7 @@
 #include "common/redact.h"
 #include "common/siphash.h"
 #include "gateway/handlers/accounting.h"
+#include "gateway/handlers/ctl.h"
 #include "gateway/handlers/dataplane.h"
 #include "gateway/handlers/quota_remote.h"
 #include "gateway/handlers/routes.h"
@@ -175,6 +176,54 @@ static quota *start_quotas(const tg_config *cfg, tg_err *err)
     return q;
 }
 
+/* The route table split for control_listen: the rows flagged RT_CONTROL
+ * (control) or the others. malloc'd; *n rows. */
+static route *routes_split(bool control, size_t *n)
+{
+    route *t = xcalloc(gw_nroutes, sizeof *t);
+    *n = 0;
+    for (size_t i = 0; i < gw_nroutes; i++)
+        if (!!(gw_routes[i].flags & RT_CONTROL) == control) t[(*n)++] = gw_routes[i];
+    return t;
+}
+
+/* control_listen "ADDR:PORT" (the last colon splits; [v6]:port too).
+ * Its own server, one thread, the control routes only. */
+static http_server *start_control(const tg_config *cfg, const http_app *app, route *routes,
+                                  size_t nroutes, const char *cert, const char *key,
+                                  tg_err *err)
+{
+    static char host[256];   /* the server keeps pointing at it */
+    const char *colon = strrchr(cfg->control_listen, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    size_t hl = colon ? (size_t)(colon - cfg->control_listen) : 0;
+    if (!colon || !*(colon + 1) || *end || port < 0 || port > 65535 || !hl || hl >= sizeof host) {
+        tg_fail(err, 400, "control_listen: ADDR:PORT, e.g. 10.0.0.5:8081");
+        return NULL;
+    }
+    memcpy(host, cfg->control_listen, hl);
+    host[hl] = '\0';
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    tg_config cc = *cfg;
+    cc.listen = host;
+    cc.port = port;
+    cc.threads = 1;
+    http_app capp = *app;
+    capp.routes = routes;
+    capp.nroutes = nroutes;
+    /* http_server_new copies cc; listen is only read while binding. */
+    http_server *s = http_server_new(&cc, &capp, cert, key, err);
+    if (s) {
+        fprintf(stderr, "tollgate: control plane on %s://%s:%d\n", cert ? "https" : "http",
+                host, http_server_port(s));
+    }
+    return s;
+}
+
 static int report_meter(int rc)
 {
     meter_totals tot;
@@ -191,8 +240,9 @@ int gateway_serve(const tg_config *cfg)
     int rc = 1;
     char *cert = NULL, *key = NULL;
     retired_keys *retired = NULL;
-    http_server *srv = NULL;
-    dp_shared shared = {NULL, NULL};
+    http_server *srv = NULL, *csrv = NULL;
+    route *data_routes = NULL, *ctl_routes = NULL;
+    dp_shared shared = {NULL, NULL, NULL};
     sampler *sizes = NULL;
     hash_seed();
     auth_keys_opts ko;
@@ -222,6 +272,9 @@ int gateway_serve(const tg_config *cfg)
                                 (int)cfg->redis_command_timeout_ms, &err)))
         goto out_stop_say;
     shared.ring = &current_ring;
+    /* The control plane's SQLite work runs on its own threads (ctl.h). */
+    ctl_shared csh = {cfg, shared.q};
+    if (!(shared.ctl = ctl_threads_start(&csh, &err))) goto out_stop_say;
     http_app app = {
         .ctx = &shared, .routes = gw_routes, .nroutes = gw_nroutes,
         .worker_new = dp_worker_new, .worker_drain = dp_worker_drain,
@@ -229,12 +282,21 @@ int gateway_serve(const tg_config *cfg)
         .check_timeouts = dp_worker_check_timeouts, .flush = dp_worker_flush,
         .request_done = accounting_done, .on_headers = dp_headers,
     };
+    if (cfg->control_listen && *cfg->control_listen) {
+        size_t nd, nc;
+        data_routes = routes_split(false, &nd);
+        ctl_routes = routes_split(true, &nc);
+        app.routes = data_routes;
+        app.nroutes = nd;
+        if (!(csrv = start_control(cfg, &app, ctl_routes, nc, cert, key, &err)))
+            goto out_stop_say;
+    }
     if (!(srv = http_server_new(cfg, &app, cert, key, &err))) goto out_stop_say;
     if (pipe(stop_pipe)) {
         tg_fail(&err, 500, "pipe: %s", strerror(errno));
         goto out_stop_say;
     }
-    if (http_server_run(srv, &err)) goto out_stop_say;
+    if (http_server_run(srv, &err) || (csrv && http_server_run(csrv, &err))) goto out_stop_say;
     fprintf(stderr, "tollgate: serving %s://%s:%d with %d threads\n",
             cert ? "https" : "http", cfg->listen, http_server_port(srv),
             http_server_threads(srv));
@@ -242,7 +304,8 @@ int gateway_serve(const tg_config *cfg)
     wait_for_stop(&ko, &keys, &retired);
     fprintf(stderr, "tollgate: shutting down\n");
     http_server_stop(srv, DRAIN_MS);
-    srv = NULL;
+    http_server_stop(csrv, DRAIN_MS);
+    srv = csrv = NULL;
     meter_totals mt;
     meter_snapshot(&mt);
     fprintf(stderr, "tollgate: served %llu requests, %llu commands\n",
@@ -257,6 +320,10 @@ out_stop_say:
     fprintf(stderr, "tollgate: %s\n", err.msg);
 out_stop:
     http_server_stop(srv, 0);
+    http_server_stop(csrv, 0);
+    workq_stop(shared.ctl);  /* after the workers: their ports are drained */
+    free(data_routes);
+    free(ctl_routes);
     control_stop();
     sampler_stop(sizes);    /* before the quotas it reports to */
     quota_free(shared.q);   /* after the workers: they held it */
