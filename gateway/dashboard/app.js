@@ -194,13 +194,17 @@
     if (limits && !Array.isArray(limits)) limits = Object.entries(limits).map(([name, v]) => ({ name, ...v }));
     const gauges = (limits || []).map((l) => {
       const max = l.limit ?? l.value, used = l.used ?? l.use;
-      const g = el("div", { class: "gauge", "data-limit": l.name }, el("div", {}, l.name.replace(/_/g, " ")));
+      const money = /_micros$/.test(l.name), fmt = money ? (v) => fmtMoney(v, state.currency) : fmtInt;
+      const g = el("div", { class: "gauge", "data-limit": l.name },
+        el("div", {}, l.name.replace(/_micros$/, "").replace(/_/g, " ")));
       if (max == null) {
-        g.append(el("div", { class: "muted" }, "unlimited" + (used != null ? " · used " + fmtInt(used) : "")));
+        g.append(el("div", { class: "muted" }, "unlimited" + (used != null ? " · used " + fmt(used) : "")));
+      } else if (used == null) {
+        g.append(el("div", { class: "muted" }, "at most " + fmt(max)));
       } else {
         g.append(el("meter", { min: "0", max: String(max), value: String(Math.min(used || 0, max)), high: String(max * 0.8) }),
-          el("div", { class: "muted" }, `${fmtInt(used)} of ${fmtInt(max)}` +
-            (l.remaining != null ? ` · ${fmtInt(l.remaining)} left` : "") +
+          el("div", { class: "muted" }, `${fmt(used)} of ${fmt(max)}` +
+            (l.remaining != null ? ` · ${fmt(l.remaining)} left` : "") +
             (l.reset_s != null ? ` · resets in ${fmtDur(l.reset_s)}` : l.reset ? ` · resets ${l.reset}` : "")));
       }
       return g;
@@ -252,7 +256,7 @@
   async function revoke(jti) {
     if (!window.confirm("Revoke token " + jti + "? Requests with it are refused within a second.")) return;
     try {
-      await api("DELETE", `/v1/databases/${enc(state.db)}/tokens/${enc(jti)}`);
+      await api("DELETE", `/v1/tokens/${enc(jti)}`);
     } catch (e) {
       $("token-error").textContent = e.message;
     }
@@ -276,10 +280,14 @@
       kids.push(el("meter", { min: "0", max: String(b.budget_micros), value: String(Math.min(b.total_micros, b.budget_micros)) }),
         el("p", { class: "muted" }, "budget " + fmtMoney(b.budget_micros, b.currency)));
     }
-    const lines = b.lines || [];
-    if (lines.length)
-      kids.push(el("table", {}, ...lines.map((l) => el("tr", {}, el("td", {}, l.description || l.meter),
-        el("td", { class: "num" }, fmtMoney(l.amount_micros, b.currency))))));
+    // The lines that cost something (the export's full list is in the API).
+    const name = (id) => (state.databases.find((d) => d.id === id) || {}).name || id;
+    const lines = (b.lines || []).filter((l) => l.amount_micros);
+    kids.push(lines.length
+      ? el("table", { id: "bill-lines" }, ...lines.map((l) => el("tr", {},
+          el("td", {}, l.line === "included" ? `${l.meter} included` : `${l.meter} · ${name(l.database_id)}`),
+          el("td", { class: "num" }, fmtMoney(l.amount_micros, "")))))
+      : el("p", { class: "muted" }, "Nothing billed yet this period."));
     box.replaceChildren(...kids);
   }
 

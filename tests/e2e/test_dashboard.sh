@@ -2,10 +2,12 @@
 # title: web dashboard
 # The tenant dashboard served at /dashboard: its files embedded in the
 # binary with the right content types, a strict Content-Security-Policy,
-# revalidation by ETag, nothing loaded from another origin.
+# revalidation by ETag, nothing loaded from another origin; then the page
+# in headless chromium against the real tenant API (tests/node/dashboard.test.mjs).
 # Usage: TG_BIN=path/to/tollgate test_dashboard.sh
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export TOLLGATE_ADMIN_JWT_SECRET=e2e-admin-secret-e2e-admin-secret-0123  # signs tenant tokens
 
 start_redis RP || exit 1
 export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
@@ -79,5 +81,14 @@ check token-from-fragment grep -q 'location.hash' "$ROOT/gateway/dashboard/app.j
 # The data plane is unchanged: a token's GET still reaches Redis.
 http GET "$U/set/dashkey/1" -H "Authorization: Bearer $A_TOKEN"
 expect dataplane-unchanged 200 '{"result":"OK"}'
+
+# ---- In a real browser, against the tenant API: the chart shows this
+# test's requests; a token is created and revoked from the page. The
+# screenshot is kept in var/test-output/ (TOLLGATE_SHOT_DIR to change it).
+T=$(tg tenant-token create --tenant "$A_TENANT" --ttl 1h) || fail tenant-token "$T"
+provision B --tenant "$A_TENANT" --db-name b --db-index 2 --scope rw || exit 1  # no traffic yet
+export TOLLGATE_URL=$U TOLLGATE_TENANT_TOKEN=$T TOLLGATE_DB=$B_DB TOLLGATE_TOKEN=$B_TOKEN
+export TOLLGATE_SHOT_DIR=${TOLLGATE_SHOT_DIR:-$ROOT/var/test-output}
+node_tests dashboard ./dashboard.test.mjs
 
 stop_tollgate "$P_PID" clean-shutdown-after-dashboard "$TG_TMP/tollgate-$P.log"
