@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/mem.h"
 
@@ -95,17 +94,18 @@ void meter_detail_close(meter_detail *d)
 
 /* ==== Summing ==== */
 
-static uint32_t hash_text(const char *s, uint32_t h, bool fold)
+static uint32_t hash_text(const char *s, uint32_t h)
 {
-    for (; s && *s; s++)
-        h = (h ^ (unsigned char)(fold ? toupper((unsigned char)*s) : *s)) * 16777619u;
+    for (; s && *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
     return h;
 }
 
+/* Names are compared as they are: "get" and "GET" are two entries of the
+ * batch, and their upserts add up in the one upper-case row. */
 static bool same(const entry *e, const char *database, const char *text, int64_t hour, int code)
 {
     return e->hour == hour && e->code == code && !strcmp(e->database, database) &&
-           (e->text == text || (e->text && text && !strcasecmp(e->text, text)));
+           (e->text == text || (e->text && text && !strcmp(e->text, text)));
 }
 
 static void grow(table *t)
@@ -123,10 +123,12 @@ static void grow(table *t)
     t->cap = cap;
 }
 
-/* The entry of key (database, text, hour, code), added zeroed if new. */
-static entry *find(table *t, const char *database, const char *text, int64_t hour, int code)
+/* The entry of key (database, text, hour, code), added zeroed if new;
+ * hdb is database's hash (hash_text from the FNV basis). */
+static entry *find(table *t, uint32_t hdb, const char *database, const char *text, int64_t hour,
+                   int code)
 {
-    uint32_t h = hash_text(text, hash_text(database, 2166136261u, false), true);
+    uint32_t h = hash_text(text, hdb);
     h = (h ^ (uint32_t)hour) * 16777619u;
     h = (h ^ (uint32_t)code) * 16777619u;
     if ((t->n + 1) * 2 > t->cap) grow(t);
@@ -146,7 +148,8 @@ static entry *find(table *t, const char *database, const char *text, int64_t hou
 void meter_detail_add(meter_detail *d, const meter_row *r)
 {
     int64_t hour = (int64_t)(r->time_ms / 3600000);
-    entry *e = find(&d->t[T_TOKENS], r->database_id, r->jti, hour, r->outcome);
+    uint32_t hdb = hash_text(r->database_id, 2166136261u);
+    entry *e = find(&d->t[T_TOKENS], hdb, r->database_id, r->jti, hour, r->outcome);
     e->tenant = r->tenant_id;
     e->v[0]++;
     e->v[1] += r->commands;
@@ -154,15 +157,15 @@ void meter_detail_add(meter_detail *d, const meter_row *r)
     e->v[3] += (int64_t)r->bytes_in;
     e->v[4] += (int64_t)r->bytes_out;
     if (r->commands == 0) return;   /* nothing reached Redis: no latency, no names */
-    e = find(&d->t[T_LATENCY], r->database_id, NULL, hour, detail_bucket(r->backend_us));
+    e = find(&d->t[T_LATENCY], hdb, r->database_id, NULL, hour, detail_bucket(r->backend_us));
     e->v[0]++;
     if (r->backend_us > e->v[1]) e->v[1] = r->backend_us;
     for (uint32_t i = 0; i < r->names.n && i < METER_NAMES; i++) {
-        e = find(&d->t[T_COMMANDS], r->database_id, r->names.e[i].name, hour, 0);
+        e = find(&d->t[T_COMMANDS], hdb, r->database_id, r->names.e[i].name, hour, 0);
         e->v[0] += r->names.e[i].count;
     }
     if (r->names.other) {
-        e = find(&d->t[T_COMMANDS], r->database_id, DETAIL_OTHER, hour, 0);
+        e = find(&d->t[T_COMMANDS], hdb, r->database_id, DETAIL_OTHER, hour, 0);
         e->v[0] += r->names.other;
     }
 }

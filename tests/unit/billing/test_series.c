@@ -78,6 +78,7 @@ static meter_batch *sample_batch(void)
     make_row(&b->rows[1], 10, "t1", "d1", "j1", METER_OK, 2, 200);
     make_row(&b->rows[2], 20, "t1", "d1", "j1", METER_OK, 3, 5000);
     make_row(&b->rows[3], 65, "t1", "d1", "j2", METER_OK, 10, 300);
+    snprintf(b->rows[3].names.e[0].name, METER_NAME_MAX, "Get");   /* one row with "get" */
     make_row(&b->rows[4], 70, "t1", "d1", "j2", METER_QUOTA_REJECTED, 0, 0);
     make_row(&b->rows[5], 75, "t1", "d1", "j1", METER_RATE_LIMITED, 0, 0);
     make_row(&b->rows[6], 130, "t1", "d2", "j1", METER_OK, 4, 100);
