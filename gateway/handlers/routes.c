@@ -2,6 +2,7 @@
 #include "gateway/handlers/routes.h"
 
 #include "gateway/handlers/ctl.h"
+#include "gateway/handlers/dashboard.h"
 #include "gateway/handlers/dataplane.h"
 #include "gateway/handlers/health.h"
 
@@ -12,6 +13,7 @@ const route gw_routes[] = {
     {"/admin/usage", MATCH_EXACT, M_GET, ctl_dispatch, RT_EXCLUSIVE | RT_CONTROL},
     {"/v1/", MATCH_PREFIX, M_GET | M_HEAD | M_POST | M_PUT | M_DELETE | M_PATCH, ctl_dispatch,
      RT_EXCLUSIVE | RT_CONTROL},
+    {"/dashboard", MATCH_PREFIX, M_GET | M_HEAD, dashboard_serve, RT_EXCLUSIVE},
     {"/pipeline", MATCH_EXACT, M_POST, dp_pipeline, RT_EXCLUSIVE | RT_HEADERS},
     {"/multi-exec", MATCH_EXACT, M_POST, dp_multi_exec, RT_EXCLUSIVE | RT_HEADERS},
     {"/", MATCH_EXACT, M_POST, dp_single_json, RT_HEADERS},
