@@ -56,7 +56,7 @@ int control_token_verify(const char *secret, const char *token, size_t len, time
     auth_keyring ring = {&key, 1, &key};
     tg_err e;
     cJSON *claims = auth_jwt_decode(&ring, token, len, now, &e);
-    if (!claims) return tg_fail(err, 401, "invalid token: %s", e.msg);
+    if (!claims) return tg_fail(err, 401, "%s", e.msg);
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(claims, "role");
     const cJSON *sub = cJSON_GetObjectItemCaseSensitive(claims, "sub");
     int rc = 0;

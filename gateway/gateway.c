@@ -224,6 +224,42 @@ static http_server *start_control(const tg_config *cfg, const http_app *app, rou
     return s;
 }
 
+/* The HTTP servers: the data plane's, and with control_listen the
+ * control plane's on its own address. */
+typedef struct servers {
+    http_server *data, *control;
+    route *data_routes, *ctl_routes;
+} servers;
+
+static int servers_start(const tg_config *cfg, http_app app, const char *cert,
+                         const char *key, servers *sv, tg_err *err)
+{
+    if (cfg->control_listen && *cfg->control_listen) {
+        size_t nd, nc;
+        sv->data_routes = routes_split(false, &nd);
+        sv->ctl_routes = routes_split(true, &nc);
+        app.routes = sv->data_routes;
+        app.nroutes = nd;
+        if (!(sv->control = start_control(cfg, &app, sv->ctl_routes, nc, cert, key, err)))
+            return -1;
+    }
+    return (sv->data = http_server_new(cfg, &app, cert, key, err)) ? 0 : -1;
+}
+
+static void servers_stop(servers *sv, int drain_ms)
+{
+    http_server_stop(sv->data, drain_ms);
+    http_server_stop(sv->control, drain_ms);
+    sv->data = sv->control = NULL;
+}
+
+static void servers_free(servers *sv)
+{
+    servers_stop(sv, 0);
+    free(sv->data_routes);
+    free(sv->ctl_routes);
+}
+
 static int report_meter(int rc)
 {
     meter_totals tot;
@@ -240,8 +276,7 @@ int gateway_serve(const tg_config *cfg)
     int rc = 1;
     char *cert = NULL, *key = NULL;
     retired_keys *retired = NULL;
-    http_server *srv = NULL, *csrv = NULL;
-    route *data_routes = NULL, *ctl_routes = NULL;
+    servers sv = {NULL, NULL, NULL, NULL};
     dp_shared shared = {NULL, NULL, NULL};
     sampler *sizes = NULL;
     hash_seed();
@@ -282,30 +317,20 @@ int gateway_serve(const tg_config *cfg)
         .check_timeouts = dp_worker_check_timeouts, .flush = dp_worker_flush,
         .request_done = accounting_done, .on_headers = dp_headers,
     };
-    if (cfg->control_listen && *cfg->control_listen) {
-        size_t nd, nc;
-        data_routes = routes_split(false, &nd);
-        ctl_routes = routes_split(true, &nc);
-        app.routes = data_routes;
-        app.nroutes = nd;
-        if (!(csrv = start_control(cfg, &app, ctl_routes, nc, cert, key, &err)))
-            goto out_stop_say;
-    }
-    if (!(srv = http_server_new(cfg, &app, cert, key, &err))) goto out_stop_say;
+    if (servers_start(cfg, app, cert, key, &sv, &err)) goto out_stop_say;
     if (pipe(stop_pipe)) {
         tg_fail(&err, 500, "pipe: %s", strerror(errno));
         goto out_stop_say;
     }
-    if (http_server_run(srv, &err) || (csrv && http_server_run(csrv, &err))) goto out_stop_say;
+    if (http_server_run(sv.data, &err) || (sv.control && http_server_run(sv.control, &err)))
+        goto out_stop_say;
     fprintf(stderr, "tollgate: serving %s://%s:%d with %d threads\n",
-            cert ? "https" : "http", cfg->listen, http_server_port(srv),
-            http_server_threads(srv));
+            cert ? "https" : "http", cfg->listen, http_server_port(sv.data),
+            http_server_threads(sv.data));
     fflush(stderr);
     wait_for_stop(&ko, &keys, &retired);
     fprintf(stderr, "tollgate: shutting down\n");
-    http_server_stop(srv, DRAIN_MS);
-    http_server_stop(csrv, DRAIN_MS);
-    srv = csrv = NULL;
+    servers_stop(&sv, DRAIN_MS);
     meter_totals mt;
     meter_snapshot(&mt);
     fprintf(stderr, "tollgate: served %llu requests, %llu commands\n",
@@ -319,11 +344,8 @@ int gateway_serve(const tg_config *cfg)
 out_stop_say:
     fprintf(stderr, "tollgate: %s\n", err.msg);
 out_stop:
-    http_server_stop(srv, 0);
-    http_server_stop(csrv, 0);
+    servers_free(&sv);
     workq_stop(shared.ctl);  /* after the workers: their ports are drained */
-    free(data_routes);
-    free(ctl_routes);
     control_stop();
     sampler_stop(sizes);    /* before the quotas it reports to */
     quota_free(shared.q);   /* after the workers: they held it */

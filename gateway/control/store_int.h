@@ -13,7 +13,6 @@
 #include <sqlite3.h>
 
 #include "common/err.h"
-#include "gateway/control/store.h"
 
 cJSON *store_row_json(sqlite3_stmt *st);
 /* Every row as an array; NULL + err (503; 409 for a constraint). */
@@ -25,7 +24,7 @@ cJSON *store_query_one(sqlite3 *db, const char *sql, int nargs, const char *cons
 /* A page: sql's last two parameters are the cursor (key > ?) and the
  * limit; answers {"items","next_cursor"}. */
 cJSON *store_query_page(sqlite3 *db, const char *sql, int nargs, const char *const *args,
-                        const store_page *pg, const char *key, tg_err *err);
+                        const struct store_page *pg, const char *key, tg_err *err);
 /* Rows changed, or -1 with err. */
 int store_exec(sqlite3 *db, const char *sql, int nargs, const char *const *args, tg_err *err);
 int store_fail_db(sqlite3 *db, tg_err *err);
