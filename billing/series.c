@@ -458,6 +458,8 @@ cJSON *billing_current(sqlite3 *db, const char *tenant_id, int64_t now_s, tg_err
     char period[PERIOD_NAME_MAX];
     period_format(month, period);
     cJSON_AddStringToObject(out, "period", period);
+    add_time(out, "period_start", period_start(month));
+    add_time(out, "period_end", period_start(month + 1));
     cJSON_AddStringToObject(out, "currency", b.currency[0] ? b.currency : currency);
     cJSON_AddItemToObject(out, "lines", b.lines);
     b.lines = NULL;

@@ -60,7 +60,7 @@ cJSON *series_usage(sqlite3 *db, const char *database_id, int64_t from_s, int64_
 cJSON *series_tokens(sqlite3 *db, const char *database_id, int64_t from_s, int64_t to_s,
                      tg_err *err);
 
-/* {"tenant_id","period":"YYYY-MM","currency","lines":[{"database_id","plan_id",
+/* {"tenant_id","period":"YYYY-MM","period_start","period_end","currency","lines":[{"database_id","plan_id",
  *  "line","meter","description","quantity","unit_price_micros","price_per",
  *  "amount_micros"}...],"total_micros","budget_micros":N|null}
  * The export's lines (usage, adjustment, included) of the period containing
