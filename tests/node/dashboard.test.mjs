@@ -2,7 +2,9 @@
 // driven by playwright-core. Signs in with a tenant token in the URL
 // fragment, checks that the usage chart shows the requests this test made,
 // creates a token (usable on the data plane at once), revokes it (refused
-// then), and saves a screenshot.
+// then), and saves a screenshot. Every tenant API answer, the test's own
+// and those the page received, is validated against openapi.yaml
+// (openapi_check.mjs).
 //
 // Environment (set by tests/e2e/test_dashboard.sh):
 //   TOLLGATE_URL            e.g. http://127.0.0.1:18080
@@ -17,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { env, gatewayUrl } from "./env.mjs";
+import { openapiChecker } from "./openapi_check.mjs";
 
 const need = (name) => env(name, import.meta.url);
 const URL_ = gatewayUrl();
@@ -30,10 +33,13 @@ const SETS = 7, GETS = 5; // the requests this test makes
 
 const dataPlane = (token, path) =>
   fetch(URL_ + path, { headers: { Authorization: `Bearer ${token}` } });
+const check = openapiChecker();
 const tenantApi = async (path) => {
   const res = await fetch(URL_ + path, { headers: { Authorization: `Bearer ${TENANT_TOKEN}` } });
+  const text = await res.text();
+  check("GET", path.split("?")[0], res.status, res.headers.get("content-type"), text);
   assert.equal(res.status, 200, `${path}: ${res.status}`);
-  return res.json();
+  return JSON.parse(text);
 };
 const jwtClaims = (t) => JSON.parse(Buffer.from(t.split(".")[1], "base64url").toString());
 
@@ -76,6 +82,15 @@ test("dashboard: sign in, chart of this test's requests, create and revoke a tok
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("request", (r) => urls.push(r.url()));
     page.on("dialog", (d) => d.accept());
+    const answers = [];   // the page's tenant API calls, validated
+    page.on("response", (r) => {
+      const u = new URL(r.url());
+      if (!u.pathname.startsWith("/v1/")) return;
+      const method = r.request().method();
+      answers.push(r.text().then(
+        (text) => { check(method, u.pathname, r.status(), r.headers()["content-type"], text); return `${method} ${u.pathname}`; },
+        () => `${method} ${u.pathname} (no body)`));
+    });
 
     // Sign in through the fragment: the token never goes into a URL sent.
     const resp = await page.goto(`${URL_}/dashboard#token=${encodeURIComponent(TENANT_TOKEN)}`);
@@ -127,6 +142,9 @@ test("dashboard: sign in, chart of this test's requests, create and revoke a tok
     assert.ok(statSync(shot).size > 10_000, "the screenshot was saved");
     console.log(`# screenshot: ${shot}`);
 
+    const validated = await Promise.all(answers);
+    for (const want of ["GET /v1/databases", "POST /v1/databases/", "DELETE /v1/tokens/", "GET /v1/billing/current"])
+      assert.ok(validated.some((v) => v.startsWith(want)), `the page called ${want}... (${validated.join(", ")})`);
     assert.deepEqual(problems, [], "no script error and no CSP violation");
     assert.ok(!urls.some((u) => /[?&]token=/.test(u)), "no token in any URL requested");
     assert.ok(urls.every((u) => u.startsWith(URL_)), "nothing loaded from another origin");
