@@ -228,6 +228,28 @@ TEST(replayed_spill_counts_once)
     meter_writer_free(w);
 }
 
+/* The detail is in the batch's transaction: when its upsert fails, the
+ * events and rollups of the batch are not committed either. */
+TEST(detail_failure_rolls_back_the_batch)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_writer *w = meter_writer_open(path, false, &err);
+    meter_batch *b = sample_batch();
+    meter_commit_stats st;
+    sqlite3 *db = open_db(path);
+    sqlite3_exec(db, "DROP TABLE meter_command_rollups", NULL, NULL, NULL);
+    CHECK(meter_writer_commit(w, b, &st, &err) == -1);
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM meter_raw) + (SELECT count(*) FROM"
+                       " meter_rollups) + (SELECT count(*) FROM meter_token_rollups)", -1, &q, NULL);
+    CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    free(b);
+    meter_writer_free(w);
+}
+
 TEST(bad_input)
 {
     const char *path = fresh_db();
@@ -321,6 +343,7 @@ int main(void)
     RUN(series_from_writer_exactly_once);
     RUN(tokens_beyond_retention);
     RUN(replayed_spill_counts_once);
+    RUN(detail_failure_rolls_back_the_batch);
     RUN(bad_input);
     RUN(current_bill_matches_export);
     char cmd[300];
