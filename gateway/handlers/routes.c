@@ -9,11 +9,11 @@
 /* First match wins. The path form catches every other path, so a Redis
  * command named like a route (there is none) would need the JSON form. */
 const route gw_routes[] = {
-    {"/healthz", MATCH_EXACT, M_GET | M_HEAD, health_live, RT_EXCLUSIVE},
+    {"/healthz", MATCH_EXACT, M_GET | M_HEAD, health_live, RT_EXCLUSIVE | RT_ANYWHERE},
     {"/admin/usage", MATCH_EXACT, M_GET, ctl_dispatch, RT_EXCLUSIVE | RT_CONTROL},
     {"/v1/", MATCH_PREFIX, M_GET | M_HEAD | M_POST | M_PUT | M_DELETE | M_PATCH, ctl_dispatch,
      RT_EXCLUSIVE | RT_CONTROL},
-    {"/dashboard", MATCH_PREFIX, M_GET | M_HEAD, dashboard_serve, RT_EXCLUSIVE},
+    {"/dashboard", MATCH_PREFIX, M_GET | M_HEAD, dashboard_serve, RT_EXCLUSIVE | RT_CONTROL},
     {"/pipeline", MATCH_EXACT, M_POST, dp_pipeline, RT_EXCLUSIVE | RT_HEADERS},
     {"/multi-exec", MATCH_EXACT, M_POST, dp_multi_exec, RT_EXCLUSIVE | RT_HEADERS},
     {"/", MATCH_EXACT, M_POST, dp_single_json, RT_HEADERS},
