@@ -177,13 +177,16 @@ static quota *start_quotas(const tg_config *cfg, tg_err *err)
 }
 
 /* The route table split for control_listen: the rows flagged RT_CONTROL
- * (control) or the others. malloc'd; *n rows. */
+ * (control) or the others, and on both the rows flagged RT_ANYWHERE.
+ * malloc'd; *n rows. */
 static route *routes_split(bool control, size_t *n)
 {
     route *t = xcalloc(gw_nroutes, sizeof *t);
     *n = 0;
     for (size_t i = 0; i < gw_nroutes; i++)
-        if (!!(gw_routes[i].flags & RT_CONTROL) == control) t[(*n)++] = gw_routes[i];
+        if (!!(gw_routes[i].flags & RT_CONTROL) == control ||
+            (gw_routes[i].flags & RT_ANYWHERE))
+            t[(*n)++] = gw_routes[i];
     return t;
 }
 

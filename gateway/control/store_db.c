@@ -95,7 +95,9 @@ cJSON *store_db_create(sqlite3 *db, const tg_config *cfg, const char *tenant_id,
     cJSON_Delete(t);
     char id[AUTH_ID_MAX];
     if (tenancy_db_create(db, tenant_id, name, url, db_index, iso, id, err)) {
-        if (err->status == 500) err->status = 409; /* a taken slot or name */
+        if (err->status == 500 || (err->status == 400 && strstr(err->msg, "UNIQUE")))
+            tg_fail(err, 409, "name or db_index: taken (a live database of this tenant has "
+                    "this name, or another this logical DB)");
         return NULL;
     }
     if (iso == TENANCY_SHARED) {

@@ -124,7 +124,11 @@ static void job_run(workq_job *wj, void *ctx)
 {
     ctl_job *j = (ctl_job *)wj;
     j->err.status = 0;
-    if (j->op->fn(j, ctx) && !j->err.status) tg_fail(&j->err, 500, "control: failed");
+    if (j->op->fn(j, ctx)) {
+        if (!j->err.status) tg_fail(&j->err, 500, "control: failed");
+    } else {
+        j->err.status = 0;     /* succeeded: whatever was tried before */
+    }
 }
 
 /* ==== Per worker ==== */

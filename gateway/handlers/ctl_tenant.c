@@ -126,6 +126,7 @@ static int quota_view(ctl_job *j, ctl_thread *t)
     if (rc) {
         quota *q = quota_new();
         buf_reset(&out);
+        j->err.status = 0;     /* the live engine's 404 is not the answer */
         rc = quota_refresh(q, t->db, now, &j->err);
         if (!rc) rc = quota_usage_json(q, j->ids[0], now, &out, &j->err);
         quota_free(q);

@@ -9,7 +9,7 @@
 /* First match wins. The path form catches every other path, so a Redis
  * command named like a route (there is none) would need the JSON form. */
 const route gw_routes[] = {
-    {"/healthz", MATCH_EXACT, M_GET | M_HEAD, health_live, RT_EXCLUSIVE},
+    {"/healthz", MATCH_EXACT, M_GET | M_HEAD, health_live, RT_EXCLUSIVE | RT_ANYWHERE},
     {"/admin/usage", MATCH_EXACT, M_GET, ctl_dispatch, RT_EXCLUSIVE | RT_CONTROL},
     {"/v1/", MATCH_PREFIX, M_GET | M_HEAD | M_POST | M_PUT | M_DELETE | M_PATCH, ctl_dispatch,
      RT_EXCLUSIVE | RT_CONTROL},

@@ -31,6 +31,7 @@ enum {
     RT_HEADERS = 2,     /* http_app.on_headers sees the request first */
     RT_CONTROL = 4,     /* the control plane's: served on control_listen
                            when that is set, not on the data plane's */
+    RT_ANYWHERE = 8,    /* served on every listener (/healthz) */
 };
 
 typedef struct route {

@@ -59,4 +59,10 @@ http GET "http://127.0.0.1:$CP/get/x" -H "Authorization: Bearer $ADMIN"
 expect_match control-listen-no-data-plane 404 ''
 http GET "http://127.0.0.1:$D/healthz"
 expect data-plane-still-serves 200 '{"status":"ok"}'
+http GET "http://127.0.0.1:$CP/healthz"
+expect control-listen-healthz 200 '{"status":"ok"}'
+http GET "http://127.0.0.1:$CP/dashboard/"
+check control-listen-serves-dashboard test "$STATUS" = 200
+http GET "http://127.0.0.1:$D/dashboard/"
+check control-listen-dashboard-not-on-data-plane test "$STATUS" != 200
 stop_tollgate "$D_PID" clean-shutdown-control-listen "$TG_TMP/tollgate-$D.log"
