@@ -24,6 +24,7 @@ typedef struct line {
 
 typedef struct statement {
     int month;
+    const char *tenant;                /* NULL: every tenant */
     line *lines;
     size_t n, cap;
 } statement;
@@ -59,7 +60,7 @@ static const char SQL_USAGE[] =
     "            ORDER BY pa.effective_from DESC LIMIT 1),"
     "           (SELECT id FROM plans WHERE is_default = 1)) AS plan_id"
     " FROM meter_rollups ru WHERE ru.bill_period = ?1 AND ru.tenant_id <> ''"
-    "  AND ru.minute >= ?2)"
+    "  AND ru.minute >= ?2 AND (?3 IS NULL OR ru.tenant_id = ?3))"
     " SELECT tenant_id, database_id, plan_id, source_period, sum(requests),"
     "  sum(CASE WHEN EXISTS (SELECT 1 FROM plan_billable_outcomes b"
     "                        WHERE b.plan_id = r.plan_id AND b.outcome = r.outcome)"
@@ -150,6 +151,7 @@ static int build(sqlite3 *db, statement *s, tg_err *err)
     period_format(s->month, period);
     sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, 0);
+    if (s->tenant) sqlite3_bind_text(st, 3, s->tenant, -1, SQLITE_STATIC);
     tenant_acc t;
     memset(&t, 0, sizeof t);
     int step;
@@ -461,4 +463,26 @@ int usage_rows(sqlite3 *db, int month, int64_t since_minute, usage_row_fn fn, vo
     sqlite3_finalize(st);
     if (step != SQLITE_DONE) return tg_fail(err, 500, "usage: %s", sqlite3_errmsg(db));
     return 0;
+}
+
+int usage_statement(sqlite3 *db, int month, const char *tenant_id, usage_line_fn fn, void *arg,
+                    tg_err *err)
+{
+    if (month < 0) return tg_fail(err, 400, "period must look like 2026-11");
+    statement s = {.month = month, .tenant = tenant_id};
+    int rc = build(db, &s, err);
+    for (size_t i = 0; rc == 0 && i < s.n; i++) {
+        const line *l = &s.lines[i];
+        usage_line u = {
+            .tenant_id = l->tenant, .database_id = l->database[0] ? l->database : NULL,
+            .plan_id = l->plan, .line = line_kind_names[l->kind],
+            .meter = l->meter[0] ? l->meter : NULL,
+            .adjusts_period = l->adjusts[0] ? l->adjusts : NULL, .currency = l->currency,
+            .quantity = l->quantity, .unit_price_micros = l->price_micros, .price_per = l->per,
+            .amount_micros = l->amount,
+        };
+        fn(arg, &u);
+    }
+    free(s.lines);
+    return rc;
 }

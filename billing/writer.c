@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "billing/detail.h"
 #include "billing/meter_dict.h"
 #include "billing/meter_event.h"
 #include "billing/period.h"
@@ -54,6 +55,7 @@ struct meter_writer {
     size_t agg_n;
     meter_dict *principals;          /* (tenant, database, jti) -> id */
     meter_dict *command_sets;        /* command names -> id */
+    meter_detail *detail;            /* per token, latency, commands (detail.h) */
     anon_entry *anon;
     size_t nanon, anon_cap;
     int *closed_months;
@@ -123,6 +125,7 @@ static void conn_close(meter_writer *w)
     }
     meter_dict_close(w->principals);
     meter_dict_close(w->command_sets);
+    meter_detail_close(w->detail);
     sqlite3_close(w->db);
     w->db = NULL;
 }
@@ -176,7 +179,8 @@ static int conn_open(meter_writer *w, tg_err *err)
             tg_fail(err, 500, "metering: %s (is the schema migrated?)", sqlite3_errmsg(w->db));
             goto out_close;
         }
-    if (meter_dict_open(w->principals, w->db, err) || meter_dict_open(w->command_sets, w->db, err))
+    if (meter_dict_open(w->principals, w->db, err) ||
+        meter_dict_open(w->command_sets, w->db, err) || meter_detail_open(w->detail, w->db, err))
         goto out_close;
     w->reopen = false;
     return 0;
@@ -215,6 +219,7 @@ meter_writer *meter_writer_open(const char *sqlite_path, bool sync_full, tg_err 
     static const char *const ccols[] = {"names"};
     w->principals = meter_dict_new("meter_principals", pcols, 3);
     w->command_sets = meter_dict_new("meter_command_sets", ccols, 1);
+    w->detail = meter_detail_new();
     if (conn_open(w, err)) {
         meter_writer_free(w);
         return NULL;
@@ -228,6 +233,7 @@ void meter_writer_free(meter_writer *w)
     conn_close(w);
     meter_dict_free(w->principals);
     meter_dict_free(w->command_sets);
+    meter_detail_free(w->detail);
     free(w->path);
     free(w->agg);
     free(w->agg_used);
@@ -554,10 +560,17 @@ static int commit_list(meter_writer *w, const meter_batch *list, const char *spi
                 db_fail(w, err, "insert");
                 goto out_rollback;
             }
-            if (billed) agg_add(w, &b->rows[i]);
+            if (billed) {
+                agg_add(w, &b->rows[i]);
+                meter_detail_add(w->detail, &b->rows[i]);
+            }
         }
     if (write_rollups(w)) {
         db_fail(w, err, "rollups");
+        goto out_rollback;
+    }
+    if (meter_detail_write(w->detail)) {
+        db_fail(w, err, "usage detail");
         goto out_rollback;
     }
     if (write_anon(w)) {
@@ -573,12 +586,14 @@ static int commit_list(meter_writer *w, const meter_batch *list, const char *spi
         goto out_rollback;
     }
     agg_reset(w);
+    meter_detail_reset(w->detail);
     *st = got;
     return 0;
 
 out_rollback:
     sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
     agg_reset(w);
+    meter_detail_reset(w->detail);
     /* Ids the dictionaries handed out in this transaction are gone. */
     meter_dict_forget(w->principals);
     meter_dict_forget(w->command_sets);

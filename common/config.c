@@ -180,6 +180,8 @@ static const cfg_def cfg_defs[] = {
         "this node's number in usage event ids (unique per node)"),
     STR("admin_jwt_secret", NULL, admin_jwt_secret,
         "HMAC secret for admin tokens (at least 32 bytes, not jwt_secret)"),
+    STR("control_listen", NULL, control_listen,
+        "ADDR:PORT for the control plane (/v1/) alone (unset: served with the data plane)"),
     STR("acl_secret", NULL, acl_secret,
         "secret the Redis ACL users' passwords derive from (at least 32 bytes, the "
         "same on every node, never public)"),

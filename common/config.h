@@ -102,6 +102,7 @@ typedef struct tg_config {
     int meter_synchronous;       /* cfg_meter_synchronous */
     long meter_node_id;
     char *admin_jwt_secret;
+    char *control_listen;        /* NULL: the control plane on listen:port */
     char *acl_secret;            /* Redis ACL users' passwords derive from it */
     long usage_close_grace_s;
 } tg_config;

@@ -20,6 +20,7 @@
 #include "common/redact.h"
 #include "common/siphash.h"
 #include "gateway/handlers/accounting.h"
+#include "gateway/handlers/ctl.h"
 #include "gateway/handlers/dataplane.h"
 #include "gateway/handlers/observe.h"
 #include "gateway/handlers/quota_remote.h"
@@ -307,6 +308,95 @@ static quota *start_quotas(const tg_config *cfg, tg_err *err)
     return q;
 }
 
+/* The route table split for control_listen: the rows flagged RT_CONTROL
+ * (control) or the others, and on both the rows flagged RT_ANYWHERE.
+ * malloc'd; *n rows. */
+static route *routes_split(bool control, size_t *n)
+{
+    route *t = xcalloc(gw_nroutes, sizeof *t);
+    *n = 0;
+    for (size_t i = 0; i < gw_nroutes; i++)
+        if (!!(gw_routes[i].flags & RT_CONTROL) == control ||
+            (gw_routes[i].flags & RT_ANYWHERE))
+            t[(*n)++] = gw_routes[i];
+    return t;
+}
+
+/* control_listen "ADDR:PORT" (the last colon splits; [v6]:port too).
+ * Its own server, one thread, the control routes only. */
+static http_server *start_control(const tg_config *cfg, const http_app *app, route *routes,
+                                  size_t nroutes, const char *cert, const char *key,
+                                  tg_err *err)
+{
+    static char host[256];   /* the server keeps pointing at it */
+    const char *colon = strrchr(cfg->control_listen, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    size_t hl = colon ? (size_t)(colon - cfg->control_listen) : 0;
+    if (!colon || !*(colon + 1) || *end || port < 0 || port > 65535 || !hl || hl >= sizeof host) {
+        tg_fail(err, 400, "control_listen: ADDR:PORT, e.g. 10.0.0.5:8081");
+        return NULL;
+    }
+    memcpy(host, cfg->control_listen, hl);
+    host[hl] = '\0';
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    tg_config cc = *cfg;
+    cc.listen = host;
+    cc.port = port;
+    cc.threads = 1;
+    http_app capp = *app;
+    capp.routes = routes;
+    capp.nroutes = nroutes;
+    /* http_server_new copies cc; listen is only read while binding. */
+    http_server *s = http_server_new(&cc, &capp, cert, key, err);
+    if (s) {
+        fprintf(stderr, "tollgate: control plane on %s://%s:%d\n", cert ? "https" : "http",
+                host, http_server_port(s));
+    }
+    return s;
+}
+
+/* The HTTP servers: the data plane's, and with control_listen the
+ * control plane's on its own address. */
+typedef struct servers {
+    http_server *data, *control;
+    route *data_routes, *ctl_routes;
+} servers;
+
+/* sv->data is bound already (http_server_bind, before `--user`); the
+ * control plane's server, if any, binds here. */
+static int servers_start(const tg_config *cfg, http_app app, const char *cert,
+                         const char *key, servers *sv, tg_err *err)
+{
+    if (cfg->control_listen && *cfg->control_listen) {
+        size_t nd, nc;
+        sv->data_routes = routes_split(false, &nd);
+        sv->ctl_routes = routes_split(true, &nc);
+        app.routes = sv->data_routes;
+        app.nroutes = nd;
+        if (!(sv->control = start_control(cfg, &app, sv->ctl_routes, nc, cert, key, err)))
+            return -1;
+    }
+    return http_server_start(sv->data, cfg, &app, cert, key, err);
+}
+
+static void servers_stop(servers *sv, int drain_ms)
+{
+    http_server_stop(sv->data, drain_ms);
+    http_server_stop(sv->control, drain_ms);
+    sv->data = sv->control = NULL;
+}
+
+static void servers_free(servers *sv)
+{
+    servers_stop(sv, 0);
+    free(sv->data_routes);
+    free(sv->ctl_routes);
+}
+
 static int report_meter(int rc)
 {
     meter_totals tot;
@@ -412,7 +502,8 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
     tg_err err;
     int rc = 1;
     char *cert = NULL, *key = NULL;
-    dp_shared shared = {NULL, NULL};
+    servers sv = {NULL, NULL, NULL, NULL};
+    dp_shared shared = {NULL, NULL, NULL};
     sampler *sizes = NULL;
     bool metering = false;   /* the writer started */
     /* The settings in force: a copy SIGHUP replaces (reload). */
@@ -452,6 +543,9 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
                                 (int)cfg->redis_command_timeout_ms, &err)))
         goto out_stop_say;
     shared.ring = &current_ring;
+    /* The control plane's SQLite work runs on its own threads (ctl.h). */
+    ctl_shared csh = {cfg, shared.q};
+    if (!(shared.ctl = ctl_threads_start(&csh, &err))) goto out_stop_say;
     http_app app = {
         .ctx = &shared, .routes = gw_routes, .nroutes = gw_nroutes,
         .worker_new = dp_worker_new, .worker_drain = dp_worker_drain,
@@ -461,8 +555,10 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
         .new_request_id = new_request_id,
     };
     if (start_ops(cfg, &ready, &ops, &err)) goto out_stop_say;
-    if (http_server_start(run.srv, cfg, &app, cert, key, &err)) goto out_stop_say;
-    if (http_server_run(run.srv, &err)) goto out_stop_say;
+    sv.data = run.srv;
+    if (servers_start(cfg, app, cert, key, &sv, &err)) goto out_stop_say;
+    if (http_server_run(sv.data, &err) || (sv.control && http_server_run(sv.control, &err)))
+        goto out_stop_say;
     fprintf(stderr, "tollgate: serving %s://%s:%d with %d threads\n",
             cert ? "https" : "http", cfg->listen, http_server_port(run.srv),
             http_server_threads(run.srv));
@@ -472,7 +568,7 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
     fprintf(stderr, "tollgate: shutting down: no new connection; requests in flight have "
             "%lds\n", run.cfg->shutdown_grace_s);
     fflush(stderr);
-    http_server_stop(run.srv, (int)run.cfg->shutdown_grace_s * 1000);
+    servers_stop(&sv, (int)run.cfg->shutdown_grace_s * 1000);
     run.srv = NULL;
     meter_totals mt;
     meter_snapshot(&mt);
@@ -487,7 +583,10 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
 out_stop_say:
     fprintf(stderr, "tollgate: %s\n", err.msg);
 out_stop:
-    http_server_stop(run.srv, 0);
+    if (!sv.data) sv.data = run.srv;   /* bound, not started */
+    run.srv = NULL;
+    servers_free(&sv);
+    workq_stop(shared.ctl);  /* after the workers: their ports are drained */
     stop_ops(ready, ops);
     control_stop();
     sampler_stop(sizes);    /* before the quotas it reports to */

@@ -21,6 +21,9 @@ secret_file() { # name: ./var/<name>, made once (32 random bytes, hex)
 }
 [ -n "${TOLLGATE_JWT_SECRET:-}" ] || export TOLLGATE_JWT_SECRET=$(secret_file jwt-secret)
 [ -n "${TOLLGATE_ACL_SECRET:-}" ] || export TOLLGATE_ACL_SECRET=$(secret_file acl-secret)
+# Signs admin and tenant tokens (the control plane, the dashboard's sign-in).
+[ -n "${TOLLGATE_ADMIN_JWT_SECRET:-}" ] ||
+  export TOLLGATE_ADMIN_JWT_SECRET=$(secret_file admin-jwt-secret)
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -59,6 +62,7 @@ if [ "$ISOLATION" = server ] && [ "$(sed -n 4p "$IDS")" != server ]; then
   echo "  \`$BIN db delete --db $D\` (its data goes) and \`rm var/dev-ids\`, then make run again"
 fi
 TOKEN=$("$BIN" token create --db "$D" --scope rw --ttl 30d)
+TENANT_TOKEN=$("$BIN" tenant-token create --tenant "$(sed -n 1p "$IDS")" --ttl 1d)
 
 cat <<MSG
 
@@ -73,6 +77,9 @@ cat <<MSG
 
   or with @upstash/redis:
     new Redis({ url: "http://127.0.0.1:$PORT", token: "<token above>" })
+
+  the tenant's dashboard (signs in with a tenant token valid 1 day):
+    http://127.0.0.1:$PORT/dashboard#token=$TENANT_TOKEN
 
 MSG
 exec "$BIN" serve --port "$PORT"

@@ -16,6 +16,7 @@
 #include "common/mem.h"
 #include "gateway/handlers/accounting.h"
 #include "gateway/handlers/observe.h"
+#include "gateway/handlers/ctl.h"
 #include "gateway/handlers/dp_request.h"
 #include "gateway/handlers/quota_gate.h"
 #include "gateway/handlers/walk.h"
@@ -63,6 +64,10 @@ void *dp_worker_new(void *shared, const tg_config *cfg, int epfd, tg_err *err)
                       (int)cfg->redis_command_timeout_ms, (uint64_t)cfg->max_reply_bytes};
     dw->pool = pool_new(&o);
     pool_set_idle_timeout(dw->pool, (uint64_t)cfg->redis_idle_timeout_s * 1000);
+    if (sh->ctl && !(dw->ctl = ctl_worker_new(sh->ctl, epfd, err))) {
+        dp_worker_free(dw);
+        return NULL;
+    }
     if (dw->q && cfg->quota_store == CFG_QUOTA_STORE_REDIS &&
         !(dw->qr = quota_remote_new(cfg, epfd, err))) {
         dp_worker_free(dw);
@@ -78,12 +83,19 @@ void dp_worker_drain(void *w)
     auth_ctx_abandon(((dp_worker *)w)->auth, dp_auth_done);
     quota_remote_drain(((dp_worker *)w)->qr);
     pool_close_all(((dp_worker *)w)->pool);
+    ctl_worker_drain(((dp_worker *)w)->ctl);
+}
+
+ctl_worker *ctl_worker_of(tg_request *r)
+{
+    return ((dp_worker *)request_worker_app(r))->ctl;
 }
 
 void dp_worker_free(void *w)
 {
     dp_worker *dw = w;
     if (!dw) return;
+    ctl_worker_free(dw->ctl);
     quota_remote_free(dw->qr);
     pool_free(dw->pool);
     auth_ctx_free(dw->auth);

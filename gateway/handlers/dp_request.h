@@ -37,6 +37,7 @@ struct dp_worker {
     quota *q;                    /* the process's quotas; NULL: off */
     quota_remote *qr;            /* quota_store = redis: the shared store; NULL: local */
     ev_watch auth_watch;         /* token lookups completed (auth_ctx_fd) */
+    struct ctl_worker *ctl;      /* control-plane jobs' port (ctl.h) */
 };
 
 typedef enum { RESP_JSON, RESP_JSON_BASE64, RESP_RESP2 } resp_format;

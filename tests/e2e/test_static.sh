@@ -226,12 +226,12 @@ check_routes() {
         while IFS= read -r route; do
             documented=1
             # A route is documented by its exact path, or, for a prefix
-            # route such as /subscribe, by a templated path below it.
+            # route such as /subscribe or /v1, by paths below it.
             if printf '%s\n' "$paths" | grep -qxF -- "$route"; then
                 documented=0
             elif [ "$route" != / ] &&
                  printf '%s\n' "$paths" |
-                     awk -v p="$route/{" 'index($0, p) == 1 { f = 1 }
+                     awk -v p="$route/" 'index($0, p) == 1 { f = 1 }
                                           END { exit !f }'; then
                 documented=0
             fi
