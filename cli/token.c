@@ -78,7 +78,7 @@ int cli_token_revoke(const tg_config *cfg, int argc, char **argv)
     int n = 0;
     int rc = store_token_revoke(db, jti ? TENANCY_BY_JTI : rdb ? TENANCY_BY_DATABASE
                                                               : TENANCY_BY_TENANT,
-                                jti ? jti : rdb ? rdb : rtenant, NULL, &n, &err);
+                                jti ? jti : rdb ? rdb : rtenant, NULL, NULL, &n, &err);
     sqlite3_close(db);
     if (rc) return cli_finish(rc, &err);
     if (json) printf("{\"revoked\": %d}\n", n);

@@ -116,8 +116,10 @@ cJSON *store_token_create(sqlite3 *db, const tg_config *cfg, const store_token_r
 cJSON *store_token_list(sqlite3 *db, const char *database_id, const store_page *pg,
                         tg_err *err);
 /* Revokes by jti, database or tenant; *count how many (may be NULL). A jti
- * of another tenant than tenant_scope is a 404. */
+ * of another tenant than tenant_scope, or of another database than
+ * database_scope (each NULL: any), is a 404. */
 int store_token_revoke(sqlite3 *db, tenancy_revoke_by by, const char *id,
-                       const char *tenant_scope, int *count, tg_err *err);
+                       const char *tenant_scope, const char *database_scope, int *count,
+                       tg_err *err);
 
 #endif

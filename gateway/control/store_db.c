@@ -205,12 +205,15 @@ cJSON *store_token_list(sqlite3 *db, const char *database_id, const store_page *
 }
 
 int store_token_revoke(sqlite3 *db, tenancy_revoke_by by, const char *id,
-                       const char *tenant_scope, int *count, tg_err *err)
+                       const char *tenant_scope, const char *database_scope, int *count,
+                       tg_err *err)
 {
-    if (tenant_scope && by == TENANCY_BY_JTI) {
-        const char *a[] = {id, tenant_scope};
-        cJSON *t = store_query_one(db, "SELECT jti FROM tokens WHERE jti = ?1 AND tenant_id = ?2",
-                                   2, a, "token", id, err);
+    if ((tenant_scope || database_scope) && by == TENANCY_BY_JTI) {
+        const char *a[] = {id, tenant_scope, database_scope};
+        cJSON *t = store_query_one(db, "SELECT jti FROM tokens WHERE jti = ?1"
+                                   " AND (?2 IS NULL OR tenant_id = ?2)"
+                                   " AND (?3 IS NULL OR database_id = ?3)",
+                                   3, a, "token", id, err);
         if (!t) return -1;
         cJSON_Delete(t);
     }

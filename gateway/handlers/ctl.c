@@ -266,6 +266,18 @@ static const ctl_op *op_find(const char *path, unsigned method, unsigned *allowe
     return NULL;
 }
 
+/* Is name in the comma-separated list (NULL: empty)? */
+static bool listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list ? list : ""; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && !strncmp(p, name, n)) return true;
+        p += len + (p[len] == ',');
+    }
+    return false;
+}
+
 /* Refuses fields not in the op's list; the body must be an object. */
 static int body_check(const ctl_op *op, cJSON *body, char *why, size_t cap)
 {
@@ -274,21 +286,28 @@ static int body_check(const ctl_op *op, cJSON *body, char *why, size_t cap)
         return -1;
     }
     const cJSON *f;
-    cJSON_ArrayForEach(f, body) {
-        const char *list = op->fields ? op->fields : "";
-        size_t n = strlen(f->string);
-        bool ok = false;
-        for (const char *p = list; *p;) {
-            size_t len = strcspn(p, ",");
-            if (len == n && !strncmp(p, f->string, n)) ok = true;
-            p += len + (p[len] == ',');
-        }
-        if (!ok) {
+    cJSON_ArrayForEach(f, body)
+        if (!listed(op->fields, f->string)) {
             snprintf(why, cap, "%.64s: unknown field", f->string);
             return -1;
         }
-    }
     return 0;
+}
+
+typedef struct query_seen {
+    const ctl_op *op;
+    char why[128];
+} query_seen;
+
+static enum MHD_Result query_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    query_seen *q = cls;
+    (void)kind;
+    (void)value;
+    if (listed(q->op->query, key)) return MHD_YES;
+    snprintf(q->why, sizeof q->why, "%.64s: unknown query parameter", key);
+    return MHD_NO;
 }
 
 static void base_url(tg_request *r, char *out, size_t cap)
@@ -334,6 +353,12 @@ route_result ctl_dispatch(tg_request *r)
     if (who.role != op->role) {
         problem(r, 403, NULL, op->role == CONTROL_ADMIN ? "an admin token is required"
                                                        : "a tenant token is required", NULL);
+        return ROUTE_DONE;
+    }
+    query_seen qs = {op, ""};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_one, &qs);
+    if (qs.why[0]) {
+        problem(r, 400, "unknown-field", qs.why, NULL);
         return ROUTE_DONE;
     }
     cJSON *body = NULL;

@@ -101,6 +101,7 @@ typedef struct ctl_op {
     const char *fields;          /* body fields allowed, comma-separated;
                                     NULL: no body */
     unsigned ok_status;
+    const char *query;           /* query arguments allowed, likewise */
 } ctl_op;
 
 extern const ctl_op ctl_admin_ops[];

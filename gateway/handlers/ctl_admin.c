@@ -229,7 +229,7 @@ static int token_list(ctl_job *j, ctl_thread *t) { return ctl_token_list(j, t, N
 
 static int token_revoke(ctl_job *j, ctl_thread *t)
 {
-    return store_token_revoke(t->db, TENANCY_BY_JTI, j->ids[0], NULL, NULL, &j->err);
+    return store_token_revoke(t->db, TENANCY_BY_JTI, j->ids[0], NULL, NULL, NULL, &j->err);
 }
 
 /* ==== Usage export and period close ==== */
@@ -280,28 +280,28 @@ static int usage_close_op(ctl_job *j, ctl_thread *t)
 
 #define A CONTROL_ADMIN
 const ctl_op ctl_admin_ops[] = {
-    {M_POST, "/v1/admin/tenants", A, tenant_create, "name", 201},
-    {M_GET, "/v1/admin/tenants", A, tenant_list, NULL, 200},
-    {M_GET, "/v1/admin/tenants/*", A, tenant_get, NULL, 200},
-    {M_PATCH, "/v1/admin/tenants/*", A, tenant_update, "name,budget_micros", 200},
-    {M_DELETE, "/v1/admin/tenants/*", A, tenant_delete, NULL, 204},
-    {M_PUT, "/v1/admin/tenants/*/plan", A, tenant_plan, "plan_id,effective_from", 200},
-    {M_POST, "/v1/admin/tenants/*/tenant-tokens", A, tenant_token, "ttl_s", 201},
-    {M_POST, "/v1/admin/plans", A, plan_create, "id," PLAN_FIELDS, 201},
-    {M_GET, "/v1/admin/plans", A, plan_list, NULL, 200},
-    {M_GET, "/v1/admin/plans/*", A, plan_get, NULL, 200},
-    {M_PATCH, "/v1/admin/plans/*", A, plan_update, PLAN_FIELDS, 200},
+    {M_POST, "/v1/admin/tenants", A, tenant_create, "name", 201, NULL},
+    {M_GET, "/v1/admin/tenants", A, tenant_list, NULL, 200, "limit,cursor"},
+    {M_GET, "/v1/admin/tenants/*", A, tenant_get, NULL, 200, NULL},
+    {M_PATCH, "/v1/admin/tenants/*", A, tenant_update, "name,budget_micros", 200, NULL},
+    {M_DELETE, "/v1/admin/tenants/*", A, tenant_delete, NULL, 204, NULL},
+    {M_PUT, "/v1/admin/tenants/*/plan", A, tenant_plan, "plan_id,effective_from", 200, NULL},
+    {M_POST, "/v1/admin/tenants/*/tenant-tokens", A, tenant_token, "ttl_s", 201, NULL},
+    {M_POST, "/v1/admin/plans", A, plan_create, "id," PLAN_FIELDS, 201, NULL},
+    {M_GET, "/v1/admin/plans", A, plan_list, NULL, 200, "limit,cursor"},
+    {M_GET, "/v1/admin/plans/*", A, plan_get, NULL, 200, NULL},
+    {M_PATCH, "/v1/admin/plans/*", A, plan_update, PLAN_FIELDS, 200, NULL},
     {M_POST, "/v1/admin/databases", A, db_create,
-     "tenant_id,name,isolation,redis_url,db_index", 201},
-    {M_GET, "/v1/admin/databases", A, db_list, NULL, 200},
-    {M_GET, "/v1/admin/databases/*", A, db_get, NULL, 200},
-    {M_PATCH, "/v1/admin/databases/*", A, db_update, LIMIT_FIELDS, 200},
-    {M_DELETE, "/v1/admin/databases/*", A, db_delete, NULL, 204},
+     "tenant_id,name,isolation,redis_url,db_index", 201, NULL},
+    {M_GET, "/v1/admin/databases", A, db_list, NULL, 200, "limit,cursor,tenant_id"},
+    {M_GET, "/v1/admin/databases/*", A, db_get, NULL, 200, NULL},
+    {M_PATCH, "/v1/admin/databases/*", A, db_update, LIMIT_FIELDS, 200, NULL},
+    {M_DELETE, "/v1/admin/databases/*", A, db_delete, NULL, 204, NULL},
     {M_POST, "/v1/admin/databases/*/tokens", A, token_create,
-     "scope,ttl_s,allow,deny,rate_limit", 201},
-    {M_GET, "/v1/admin/databases/*/tokens", A, token_list, NULL, 200},
-    {M_DELETE, "/v1/admin/tokens/*", A, token_revoke, NULL, 204},
-    {M_GET, "/v1/admin/usage", A, usage_get, NULL, 200},
-    {M_POST, "/v1/admin/usage/close", A, usage_close_op, "period,force", 200},
+     "scope,ttl_s,allow,deny,rate_limit", 201, NULL},
+    {M_GET, "/v1/admin/databases/*/tokens", A, token_list, NULL, 200, "limit,cursor"},
+    {M_DELETE, "/v1/admin/tokens/*", A, token_revoke, NULL, 204, NULL},
+    {M_GET, "/v1/admin/usage", A, usage_get, NULL, 200, "period,format"},
+    {M_POST, "/v1/admin/usage/close", A, usage_close_op, "period,force", 200, NULL},
 };
 const size_t ctl_admin_nops = sizeof ctl_admin_ops / sizeof ctl_admin_ops[0];

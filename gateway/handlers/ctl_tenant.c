@@ -74,7 +74,15 @@ static int token_list(ctl_job *j, ctl_thread *t)
 static int token_revoke(ctl_job *j, ctl_thread *t)
 {
     if (live(j, t)) return -1;
-    return store_token_revoke(t->db, TENANCY_BY_JTI, j->ids[0], me(j), NULL, &j->err);
+    return store_token_revoke(t->db, TENANCY_BY_JTI, j->ids[0], me(j), NULL, NULL, &j->err);
+}
+
+/* The same under its database: /v1/databases/{id}/tokens/{jti}. */
+static int token_revoke_in_db(ctl_job *j, ctl_thread *t)
+{
+    if (live(j, t)) return -1;
+    return store_token_revoke(t->db, TENANCY_BY_JTI, j->ids[1], me(j), j->ids[0], NULL,
+                              &j->err);
 }
 
 /* ?from=&to= (default: the last day), from < to. */
@@ -145,15 +153,16 @@ static int billing(ctl_job *j, ctl_thread *t)
 
 #define T CONTROL_TENANT
 const ctl_op ctl_tenant_ops[] = {
-    {M_GET, "/v1/databases", T, db_list, NULL, 200},
-    {M_GET, "/v1/databases/*", T, db_get, NULL, 200},
+    {M_GET, "/v1/databases", T, db_list, NULL, 200, "limit,cursor"},
+    {M_GET, "/v1/databases/*", T, db_get, NULL, 200, NULL},
     {M_POST, "/v1/databases/*/tokens", T, token_create, "scope,ttl_s,allow,deny,rate_limit",
-     201},
-    {M_GET, "/v1/databases/*/tokens", T, token_list, NULL, 200},
-    {M_DELETE, "/v1/tokens/*", T, token_revoke, NULL, 204},
-    {M_GET, "/v1/databases/*/usage", T, usage, NULL, 200},
-    {M_GET, "/v1/databases/*/usage/tokens", T, usage_tokens, NULL, 200},
-    {M_GET, "/v1/databases/*/quota", T, quota_view, NULL, 200},
-    {M_GET, "/v1/billing/current", T, billing, NULL, 200},
+     201, NULL},
+    {M_GET, "/v1/databases/*/tokens", T, token_list, NULL, 200, "limit,cursor"},
+    {M_DELETE, "/v1/tokens/*", T, token_revoke, NULL, 204, NULL},
+    {M_DELETE, "/v1/databases/*/tokens/*", T, token_revoke_in_db, NULL, 204, NULL},
+    {M_GET, "/v1/databases/*/usage", T, usage, NULL, 200, "from,to,step"},
+    {M_GET, "/v1/databases/*/usage/tokens", T, usage_tokens, NULL, 200, "from,to"},
+    {M_GET, "/v1/databases/*/quota", T, quota_view, NULL, 200, NULL},
+    {M_GET, "/v1/billing/current", T, billing, NULL, 200, NULL},
 };
 const size_t ctl_tenant_nops = sizeof ctl_tenant_ops / sizeof ctl_tenant_ops[0];

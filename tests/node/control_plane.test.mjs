@@ -196,8 +196,10 @@ test("a tenant issues, lists and revokes its own token", async () => {
   assert.equal(await ro.get("cp:1"), "v1");
   r = await api("GET", `/v1/databases/${S.a.db}/tokens`, tt);
   assert.ok(r.body.items.some((t) => t.jti === jti && t.scope === "ro"));
-  r = await api("DELETE", `/v1/tokens/${jti}`, tt);
+  expectProblem(await api("DELETE", `/v1/databases/${S.b.db}/tokens/${jti}`, tt), 404, "not-found");
+  r = await api("DELETE", `/v1/databases/${S.a.db}/tokens/${jti}`, tt);
   assert.equal(r.status, 204);
+  expectProblem(await api("DELETE", `/v1/tokens/${jti}`, tt), 404, "not-found"); // revoked already
   await eventually(async () =>
     (await fetch(`${URL_}/get/cp:1`, { headers: { Authorization: `Bearer ${token}` } })).status === 401,
     "the revoked token is refused");
@@ -221,6 +223,8 @@ test("invalid input: 400 naming the field, unknown fields refused", async () => 
   expectProblem(await admin("PATCH", `/v1/admin/plans/${S.plan}`, { daily_commands: -5 }), 400,
     "invalid-field", /^daily_commands: /);
   expectProblem(await admin("GET", "/v1/admin/tenants?limit=0"), 400, "invalid-field", /^limit: /);
+  expectProblem(await admin("GET", "/v1/admin/tenants?page=2"), 400, "unknown-field",
+    /^page: unknown query parameter/);
   expectProblem(await admin("GET", "/v1/admin/usage?period=2026-13x"), 400, "invalid-field", /^period: /);
   expectProblem(await api("GET", `/v1/databases/${S.a.db}/usage?step=week`, S.a.tt), 400,
     "invalid-field", /^step: /);

@@ -167,7 +167,10 @@ TEST(tenants_are_confined)
     CHECK(sqlite3_exec(db, "INSERT INTO tokens (jti, tenant_id, database_id, scope, issued_at,"
                        " expires_at) SELECT 'j1', tenant_id, id, 'rw', 0, 4000000000 FROM"
                        " databases", NULL, NULL, NULL) == SQLITE_OK);
-    CHECK(store_token_revoke(db, TENANCY_BY_JTI, "j1", b, NULL, &err) == -1 && err.status == 404);
+    CHECK(store_token_revoke(db, TENANCY_BY_JTI, "j1", b, NULL, NULL, &err) == -1 &&
+          err.status == 404);
+    CHECK(store_token_revoke(db, TENANCY_BY_JTI, "j1", a, "db_other", NULL, &err) == -1 &&
+          err.status == 404);
     l = store_token_list(db, dbid, &pg, &err);
     CHECK(l && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
                    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(l, "items"), 0),
