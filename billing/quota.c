@@ -628,15 +628,19 @@ void quota_record(quota *q, const char *database_id, const quota_verdict *v,
     tenant_roll(t, x.month);
     bool bills = u->outcome >= 0 && u->outcome < 32 && (t->billable >> u->outcome) & 1;
     int64_t billed = bills ? u->billable_commands : 0;
-    /* bytes_in was counted in bandwidth at the check already */
-    int64_t dq[BQ_COUNT] = {billed - reserved, 1, u->bytes_in, u->bytes_out};
+    /* A refusal its plan does not bill costs nothing at all: no request,
+     * no bytes (usage.c prices it the same way). */
+    bool free_refusal = u->outcome == METER_QUOTA_REJECTED && !bills;
+    int64_t in = free_refusal ? 0 : u->bytes_in, out = free_refusal ? 0 : u->bytes_out;
+    int64_t dq[BQ_COUNT] = {billed - reserved, free_refusal ? 0 : 1, in, out};
     tenant_add(t, d, dq);
     pthread_spin_unlock(&t->lock);
     d->daily += billed - reserved;
     d->monthly += billed - reserved;
     if (d->daily < 0) d->daily = 0;
     if (d->monthly < 0) d->monthly = 0;
-    d->bandwidth += u->bytes_out + u->bytes_in - reserved_bytes;
+    /* bytes_in was counted in bandwidth at the check already */
+    d->bandwidth += out + in - reserved_bytes;
     if (d->bandwidth < 0) d->bandwidth = 0;
     pthread_spin_unlock(&d->lock);
 }

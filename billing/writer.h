@@ -1,6 +1,8 @@
 /*
  * writer.h - commits metering events to SQLite: the raw meter_events rows
- * and, in the same transaction, the per-minute meter_rollups.
+ * and, in the same transaction, the per-minute meter_rollups and, for
+ * requests a quota limit refused, the per-minute, per-limit
+ * meter_rejections (migrations/0010).
  *
  * Anonymous events (no tenant: the request never authenticated) are not
  * stored one row each: they are summed per minute and cause (outcome,

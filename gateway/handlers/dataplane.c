@@ -168,6 +168,7 @@ static void dp_done(tg_request *r, bool aborted)
             .billable_commands = walk_run_billable(d->walks, d->billable),
             .outcome = d->outcome,
             .backend_us = d->backend_us,
+            .quota_limit = d->quota_checked && !d->qv.allowed ? (uint8_t)d->qv.refused : 0,
         };
         for (int i = 0; i < d->cmds.n; i++)
             if (d->per && d->per[i].sent >= 0)

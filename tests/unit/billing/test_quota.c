@@ -224,9 +224,10 @@ TEST(budget_seed_equals_export)
              " ('tn_a','db_a',%lld,0,'2026-11',10,700001,700001,12345678901,2222222222,0),"
              " ('tn_a','db_b',%lld,0,'2026-11',3,3333,3333,5,7,0),"
              " ('tn_a','db_b',%lld,5,'2026-11',1,99,99,1,1,1),"
+             " ('tn_a','db_b',%lld,6,'2026-11',4,0,0,999999999999,5,4),"
              " ('tn_a','db_gone',%lld,0,'2026-11',1,1000,1000,1,1,0);",
              (long long)nov_min, (long long)nov_min - 5, (long long)nov_min,
-             (long long)nov_min - 1440);
+             (long long)nov_min, (long long)nov_min - 1440);
     CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
     buf out;
     buf_init(&out);
@@ -246,6 +247,29 @@ TEST(budget_seed_equals_export)
                                         (long long)tenant_cost(t), want, out.data);
     buf_release(&out);
     quota_free(q);
+    sqlite3_close(db);
+}
+
+/* The limit names the meter stores (meter_quota_limits, migration 0010)
+ * are the engine's, code for code. */
+TEST(limit_codes_match_the_stored_names)
+{
+    sqlite3 *db = fresh_db();
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(db, "SELECT name FROM meter_quota_limits WHERE code = ?", -1, &st,
+                             NULL) == SQLITE_OK);
+    for (int k = QUOTA_NONE + 1; k < QUOTA_KIND_COUNT; k++) {
+        sqlite3_bind_int(st, 1, k);
+        bool row = sqlite3_step(st) == SQLITE_ROW;
+        CHECK(row);
+        if (row) CHECK_STR((const char *)sqlite3_column_text(st, 0), quota_kind_name(k));
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM meter_quota_limits", -1, &st, NULL) ==
+          SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == QUOTA_KIND_COUNT - 1);
+    sqlite3_finalize(st);
     sqlite3_close(db);
 }
 
@@ -435,7 +459,8 @@ TEST(two_threads_one_database_counts_exact)
     CHECK(d->daily == 150000);                  /* exactly the cap, never more */
     CHECK(d->tenant->cur_cmd_q == 150000);
     CHECK(d->tenant->cur_cmd_q + 0 == d->bq[BQ_COMMANDS]);
-    CHECK(d->bq[BQ_REQUESTS] == 200000);        /* every request metered */
+    CHECK(d->bq[BQ_REQUESTS] == 150000);        /* every admitted request; a */
+    CHECK(d->bandwidth == 150000 * 15);         /* refusal costs nothing */
     CHECK(atomic_load(&d->inflight) == 0);
     quota_free(q);
     sqlite3_close(db);
@@ -473,6 +498,7 @@ int main(void)
     RUN(month_rollover);
     RUN(budget_reached_exactly);
     RUN(budget_seed_equals_export);
+    RUN(limit_codes_match_the_stored_names);
     RUN(override_none_vs_inherit);
     RUN(concurrent_enter_leave);
     RUN(sizes_and_data_capacity);
