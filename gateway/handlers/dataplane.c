@@ -61,6 +61,7 @@ void *dp_worker_new(void *shared, const tg_config *cfg, int epfd, tg_err *err)
     backend_opts o = {epfd, (int)cfg->redis_connect_timeout_ms,
                       (int)cfg->redis_command_timeout_ms, (uint64_t)cfg->max_reply_bytes};
     dw->pool = pool_new(&o);
+    if (dw->q) dw->ql = quota_local_new(dw->q);
     if (dw->q && cfg->quota_store == CFG_QUOTA_STORE_REDIS &&
         !(dw->qr = quota_remote_new(cfg, epfd, err))) {
         dp_worker_free(dw);
@@ -83,6 +84,7 @@ void dp_worker_free(void *w)
     dp_worker *dw = w;
     if (!dw) return;
     quota_remote_free(dw->qr);
+    quota_local_free(dw->ql);
     pool_free(dw->pool);
     auth_ctx_free(dw->auth);
     policy_scripts_free(dw->approved);
@@ -109,6 +111,7 @@ void dp_worker_flush(void *w)
 {
     pool_flush(((dp_worker *)w)->pool);
     if (((dp_worker *)w)->qr) quota_remote_flush(((dp_worker *)w)->qr);
+    quota_local_flush(((dp_worker *)w)->ql);
 }
 
 /* ==== Answers ==== */
@@ -175,9 +178,10 @@ static void dp_done(tg_request *r, bool aborted)
                 meter_event_add_command(&e, d->per[i].asked, d->per[i].asked_len);
         accounting_record(r, &e);
         if (d->dw->q && d->database_id) /* settled against what was metered */
-            quota_record(d->dw->q, d->database_id, d->quota_checked ? &d->qv : NULL,
-                         &(quota_usage){e.outcome, e.billable_commands, (int64_t)e.bytes_in,
-                                        (int64_t)e.bytes_out, quota_now_ns()});
+            quota_record_local(d->dw->ql, d->database_id, d->quota_checked ? &d->qv : NULL,
+                               &(quota_usage){e.outcome, e.billable_commands,
+                                              (int64_t)e.bytes_in, (int64_t)e.bytes_out,
+                                              quota_now_ns()});
     } else if (d->dw->q && d->database_id && d->quota_checked) {
         quota_record(d->dw->q, d->database_id, &d->qv,
                      &(quota_usage){d->outcome, 0, 0, 0, quota_now_ns()});

@@ -466,6 +466,50 @@ TEST(two_threads_one_database_counts_exact)
     sqlite3_close(db);
 }
 
+/* A worker's settlements: the common case waits for the flush (one lock
+ * per database), anything else is settled at once; the sums end exact. */
+TEST(local_settlement_flushes_exact_sums)
+{
+    sqlite3 *db = fresh_db();
+    limit_set l = none_set();
+    l.v[LIMIT_DAILY_COMMANDS] = 5;
+    plan_with(db, &l);
+    quota *q = loaded(db, NOV10);
+    quota_local *ql = quota_local_new(q);
+    quota_db *d = state(q, "db_a");
+    quota_verdict v;
+    for (int i = 0; i < 7; i++) {
+        quota_ask a = ask_at("db_a", 1, NOV10 + i);
+        bool ok = quota_check(q, &a, &v);
+        CHECK(ok == (i < 5));
+        quota_usage u = {.outcome = ok ? 0 : 6, .billable_commands = ok ? 1 : 0,
+                         .bytes_in = 10, .bytes_out = 5, .now_ns = NOV10 + i};
+        quota_record_local(ql, "db_a", &v, &u);
+        quota_leave(&v);
+    }
+    /* Before the flush: commands counted at the checks, bytes_in reserved;
+     * the refusals (settled at once) cost nothing. */
+    CHECK(d->daily == 5 && d->bq[BQ_COMMANDS] == 5);
+    CHECK(d->bq[BQ_REQUESTS] == 0 && d->bandwidth == 50);
+    quota_local_flush(ql);
+    CHECK(d->daily == 5 && d->bq[BQ_COMMANDS] == 5);
+    CHECK(d->bq[BQ_REQUESTS] == 5 && d->bq[BQ_BYTES_IN] == 50 && d->bq[BQ_BYTES_OUT] == 25);
+    CHECK(d->bandwidth == 75);
+    /* A request billed other than reserved (its answer lost before it was
+     * sent: no commands bill) is settled at once. */
+    quota_ask a = ask_at("db_a", 1, NOV10 + 86400 * NS_PER_S);   /* the next day */
+    CHECK(quota_check(q, &a, &v));
+    quota_usage u = {.outcome = 5, .billable_commands = 0, .bytes_in = 10, .bytes_out = 5,
+                     .now_ns = NOV10 + 86400 * NS_PER_S};
+    quota_record_local(ql, "db_a", &v, &u);
+    quota_leave(&v);
+    CHECK(d->daily == 0 && d->bq[BQ_REQUESTS] == 6 && d->bandwidth == 90);
+    quota_local_free(ql);
+    quota_local_free(NULL);
+    quota_free(q);
+    sqlite3_close(db);
+}
+
 TEST(usage_json)
 {
     sqlite3 *db = fresh_db();
@@ -505,6 +549,7 @@ int main(void)
     RUN(token_rate_limit);
     RUN(headers_and_resets_never_move_back);
     RUN(two_threads_one_database_counts_exact);
+    RUN(local_settlement_flushes_exact_sums);
     RUN(usage_json);
     char cmd[64];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
