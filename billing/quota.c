@@ -1,7 +1,8 @@
 /*
  * quota.c - the request path of the quota engine (quota.h): the sharded
  * maps, the decision (quota_check), the accounting (quota_record), the
- * headers. Loading and reporting are in quota_refresh.c.
+ * per-worker settlement. The header values are formatted in
+ * quota_headers.c; loading and reporting are in quota_refresh.c.
  */
 #include "billing/quota.h"
 
@@ -500,8 +501,6 @@ static void policies_on_refusal(quota_verdict *v)
         }
 }
 
-static void format_policy(const quota_verdict *v, char *policy, size_t pcap);
-
 /* v's RateLimit-Policy, from d's cache, rebuilt when d's limits or the
  * month (the monthly window) changed (d's lock held). A token's policy is
  * the request's own: not cached. */
@@ -510,7 +509,7 @@ static void policy_cached(quota_db *d, const decision *x, quota_verdict *v)
     if (x->token || !v->npolicies) return;
     if (!d->policy_hdr || d->policy_stale || d->policy_month != x->month) {
         char text[QUOTA_HEADER_MAX];
-        format_policy(v, text, sizeof text);
+        quota_format_policy(v, text, sizeof text);
         if (d->policy_hdr) {
             quota_str *o = xmalloc(sizeof *o);
             o->s = d->policy_hdr;
@@ -775,65 +774,4 @@ void quota_data_set(quota *q, const char *database_id, int64_t bytes, int64_t no
     if (!d) return;
     atomic_store_explicit(&d->data_bytes, bytes, memory_order_relaxed);
     atomic_store_explicit(&d->data_at_ns, now_ns, memory_order_relaxed);
-}
-
-/* ==== Headers ==== */
-
-/* Appends s to out[*n..cap) (truncating, always terminated). */
-static void put_str(char *out, size_t cap, size_t *n, const char *s)
-{
-    while (*s && *n + 1 < cap) out[(*n)++] = *s++;
-    out[*n] = '\0';
-}
-
-/* Appends v in decimal: the request path formats these on every answer,
- * so no printf and no allocation. */
-static void put_i64(char *out, size_t cap, size_t *n, int64_t v)
-{
-    char d[24];
-    int k = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do d[k++] = (char)('0' + u % 10); while ((u /= 10) && k < 23);
-    if (v < 0) d[k++] = '-';
-    while (k > 0 && *n + 1 < cap) out[(*n)++] = d[--k];
-    out[*n] = '\0';
-}
-
-static void format_policy(const quota_verdict *v, char *policy, size_t pcap)
-{
-    size_t n = 0;
-    policy[0] = '\0';
-    for (int i = 0; i < v->npolicies; i++) {
-        const quota_policy *p = &v->policies[i];
-        put_str(policy, pcap, &n, i ? ", \"" : "\"");
-        put_str(policy, pcap, &n, p->name);
-        put_str(policy, pcap, &n, "\";q=");
-        put_i64(policy, pcap, &n, p->quota);
-        put_str(policy, pcap, &n, ";w=");
-        put_i64(policy, pcap, &n, p->window_s);
-        if (!strcmp(p->name, "bandwidth")) put_str(policy, pcap, &n, ";qu=\"content-bytes\"");
-    }
-}
-
-void quota_headers(const quota_verdict *v, char *policy, size_t pcap, char *ratelimit,
-                   size_t rcap)
-{
-    size_t n = 0, m = 0;
-    ratelimit[0] = '\0';
-    if (v->policy_hdr) put_str(policy, pcap, &n, v->policy_hdr);
-    else format_policy(v, policy, pcap);
-    int t = v->tightest >= 0 ? v->tightest : (v->npolicies ? 0 : -1);
-    if (t < 0) return;
-    put_str(ratelimit, rcap, &m, "\"");
-    put_str(ratelimit, rcap, &m, v->policies[t].name);
-    put_str(ratelimit, rcap, &m, "\";r=");
-    put_i64(ratelimit, rcap, &m, v->policies[t].remaining);
-    put_str(ratelimit, rcap, &m, ";t=");
-    put_i64(ratelimit, rcap, &m, v->policies[t].reset_s);
-}
-
-void quota_format_i64(int64_t v, char *out, size_t cap)
-{
-    size_t n = 0;
-    if (cap) put_i64(out, cap, &n, v);
 }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "billing/limits.h"
@@ -127,6 +128,11 @@ void tenant_add(quota_tenant *t, struct quota_db *d, const int64_t dq[BQ_COUNT])
 int64_t tenant_cost(const quota_tenant *t);
 /* Recomputes the current lines' sums from the databases' quantities. */
 void tenant_recompute(quota_tenant *t);
+
+/* v's RateLimit-Policy value (every policy of v) into policy (pcap bytes,
+ * terminated): quota_headers.c. */
+struct quota_verdict;
+void quota_format_policy(const struct quota_verdict *v, char *policy, size_t pcap);
 
 #define NS_PER_S 1000000000LL
 
