@@ -731,14 +731,20 @@ void quota_record_local(quota_local *l, const char *database_id, const quota_ver
                         const quota_usage *u)
 {
     if (!l) return;
-    quota_db *d = v && v->allowed ? v->db : NULL;
+    quota_db *d = v ? v->db : NULL;
     if (!d) {
         quota_record(l->q, database_id, v, u);
         return;
     }
     uint32_t billable = atomic_load_explicit(&d->tenant->billable, memory_order_relaxed);
     bool bills = u->outcome >= 0 && u->outcome < 32 && (billable >> u->outcome) & 1;
-    if ((bills ? u->billable_commands : 0) != v->reserved) {
+    /* A refusal at the check that its plan does not bill: nothing was
+     * reserved and it costs nothing, so there is nothing to settle (a
+     * flooding tenant's refusals take no lock here). */
+    if (!v->allowed && u->outcome == METER_QUOTA_REJECTED && !bills && !v->reserved &&
+        !v->reserved_bytes)
+        return;
+    if (!v->allowed || (bills ? u->billable_commands : 0) != v->reserved) {
         quota_record(l->q, database_id, v, u);
         return;
     }

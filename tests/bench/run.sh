@@ -193,8 +193,10 @@ LAT_RPS=$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$LAT")
 # A: a database of another tenant (shared, logical DB 1) limited to 1,000
 # commands/s; B: the bench database, without limits, on the same gateway.
 # B is offered a fixed load (paced like the latency run, at a quarter of
-# tollgate's peak: a tenant's normal traffic), A as much as one wrk thread
-# sends (nearly all refused 429). Rounds alternate B alone / B with A;
+# tollgate's peak: a tenant's normal traffic), A up to 500 requests/s per
+# connection (BENCH_CONNS of them, each waiting 2 ms between requests:
+# 25,000/s with 50, 25 times its limit, nearly all refused 429; paced so
+# that A's wrk does not take a whole core of this machine). Rounds alternate B alone / B with A;
 # reported: B's throughput and p50/p99 with A over alone (1.00: unaffected).
 # The load generators share the machine, so A's wrk takes CPU from
 # everything else too: the ratios bound the neighbour's cost from above.
@@ -218,7 +220,7 @@ nb_record() { # nb_record PREFIX WRK_OUTPUT
 say "neighbours: B paced with $NB_CONNS connections, ${NSECS}s runs, A limited to 1,000 commands/s"
 for round in $(seq "$ROUNDS"); do
   nb_record neighbour.b_alone "$(paced_b)"
-  wrk -t1 -c"$CONNS" -d"$((NSECS + 1))s" -H "Authorization: Bearer $FTOK" \
+  wrk -t1 -c"$CONNS" -d"$((NSECS + 1))s" -s "$TMP/paced.lua" -H "Authorization: Bearer $FTOK" \
     "http://127.0.0.1:$TP/get/bench:k" >"$TMP/flood.txt" 2>&1 &
   FLOOD=$!
   sleep 0.5

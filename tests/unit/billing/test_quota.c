@@ -488,7 +488,7 @@ TEST(local_settlement_flushes_exact_sums)
         quota_leave(&v);
     }
     /* Before the flush: commands counted at the checks, bytes_in reserved;
-     * the refusals (settled at once) cost nothing. */
+     * the refusals cost nothing (nothing to settle). */
     CHECK(d->daily == 5 && d->bq[BQ_COMMANDS] == 5);
     CHECK(d->bq[BQ_REQUESTS] == 0 && d->bandwidth == 50);
     quota_local_flush(ql);
