@@ -61,6 +61,7 @@ static void row_fill(meter_row *r, const meter_event *e)
     r->http_status = (uint16_t)e->http_status;
     r->kind = (uint8_t)e->kind;
     r->outcome = (uint8_t)e->outcome;
+    r->quota_limit = e->quota_limit;
     copy_id(r->tenant_id, e->tenant_id);
     copy_id(r->database_id, e->database_id);
     copy_id(r->jti, e->jti);

@@ -4,9 +4,13 @@
  *
  * A statement has one line per tenant, database, plan and meter (commands,
  * requests, bytes_in, bytes_out) with quantity, unit price, amount, plan
- * and period bounds; then, per tenant, the plan's included allowances as
- * negative lines and a total line. Usage that arrived after its own period
- * was closed is billed here as `adjustment` lines naming that period.
+ * and period bounds; then, per tenant, its `rejected` lines (requests a
+ * quota limit refused, per database and limit, the limit's name as the
+ * meter, amount 0), the plan's included allowances as negative lines and
+ * a total line. Usage that arrived after its own period was closed is
+ * billed here as `adjustment` lines naming that period. A quota refusal
+ * (outcome quota_rejected) whose plan does not bill that outcome (the
+ * default) counts in no priced meter: not its request, not its bytes.
  * Lines are sorted (tenant; usage before adjustments; database; plan;
  * meter) and rendered without any clock or locale input, so the same data
  * gives the same bytes.

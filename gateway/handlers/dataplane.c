@@ -68,6 +68,7 @@ void *dp_worker_new(void *shared, const tg_config *cfg, int epfd, tg_err *err)
         dp_worker_free(dw);
         return NULL;
     }
+    if (dw->q) dw->ql = quota_local_new(dw->q);
     if (dw->q && cfg->quota_store == CFG_QUOTA_STORE_REDIS &&
         !(dw->qr = quota_remote_new(cfg, epfd, err))) {
         dp_worker_free(dw);
@@ -97,6 +98,7 @@ void dp_worker_free(void *w)
     if (!dw) return;
     ctl_worker_free(dw->ctl);
     quota_remote_free(dw->qr);
+    quota_local_free(dw->ql);
     pool_free(dw->pool);
     auth_ctx_free(dw->auth);
     policy_scripts_free(dw->approved);
@@ -124,6 +126,7 @@ void dp_worker_flush(void *w)
     pool_flush(((dp_worker *)w)->pool);
     if (((dp_worker *)w)->qr) quota_remote_flush(((dp_worker *)w)->qr);
     observe_flush();   /* this turn's access lines */
+    quota_local_flush(((dp_worker *)w)->ql);
 }
 
 /* ==== Answers ==== */
@@ -183,15 +186,17 @@ static void dp_done(tg_request *r, bool aborted)
             .billable_commands = walk_run_billable(d->walks, d->billable),
             .outcome = d->outcome,
             .backend_us = d->backend_us,
+            .quota_limit = d->quota_checked && !d->qv.allowed ? (uint8_t)d->qv.refused : 0,
         };
         for (int i = 0; i < d->cmds.n; i++)
             if (d->per && d->per[i].sent >= 0)
                 meter_event_add_command(&e, d->per[i].asked, d->per[i].asked_len);
         accounting_record(r, &e);
         if (d->dw->q && d->database_id) /* settled against what was metered */
-            quota_record(d->dw->q, d->database_id, d->quota_checked ? &d->qv : NULL,
-                         &(quota_usage){e.outcome, e.billable_commands, (int64_t)e.bytes_in,
-                                        (int64_t)e.bytes_out, quota_now_ns()});
+            quota_record_local(d->dw->ql, d->database_id, d->quota_checked ? &d->qv : NULL,
+                               &(quota_usage){e.outcome, e.billable_commands,
+                                              (int64_t)e.bytes_in, (int64_t)e.bytes_out,
+                                              quota_now_ns()});
     } else if (d->dw->q && d->database_id && d->quota_checked) {
         quota_record(d->dw->q, d->database_id, &d->qv,
                      &(quota_usage){d->outcome, 0, 0, 0, quota_now_ns()});

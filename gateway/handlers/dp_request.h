@@ -36,6 +36,7 @@ struct dp_worker {
     policy_scripts *approved;    /* approved_scripts, parsed */
     quota *q;                    /* the process's quotas; NULL: off */
     quota_remote *qr;            /* quota_store = redis: the shared store; NULL: local */
+    quota_local *ql;             /* this worker's settlements (quota.h); NULL: off */
     ev_watch auth_watch;         /* token lookups completed (auth_ctx_fd) */
     struct ctl_worker *ctl;      /* control-plane jobs' port (ctl.h) */
 };
