@@ -45,6 +45,10 @@ COPY --from=build /src/build/tollgate /usr/local/bin/tollgate
 USER tollgate:tollgate
 WORKDIR /data
 EXPOSE 8080
+# tollgate is PID 1 and handles its signals itself: SIGTERM drains (requests
+# in flight get shutdown_grace_s, the meter is committed) and exits 0;
+# `docker kill -s HUP` reloads the configuration (README, Operations).
+STOPSIGNAL SIGTERM
 
 ENTRYPOINT ["tollgate"]
 CMD ["serve", "--listen", "0.0.0.0"]

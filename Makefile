@@ -42,7 +42,7 @@ FINAL_LIBS = $(PKG_LIBS) -lpthread -lm $(LDLIBS)
 # same objects; everything in cli/ links into the binary only.
 LIB_SRCS := $(wildcard common/*.c auth/*.c billing/*.c migrations/*.c gateway/*.c gateway/*/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/gen/migrations_sql.o \
-  $(BUILD)/gen/approved_scripts.o
+  $(BUILD)/gen/approved_scripts.o $(BUILD)/gen/dashboard_assets.o
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 MIGRATIONS := $(sort $(wildcard migrations/[0-9]*.sql))
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c')
@@ -81,6 +81,27 @@ $(BUILD)/gen/approved_scripts.c: tools/approved-scripts.txt tools/embed-text.sh
 $(BUILD)/gen/approved_scripts.o: $(BUILD)/gen/approved_scripts.c
 	$(call say,CC,$@)$(CC) $(FINAL_CFLAGS) -c -o $@ $<
 
+# The tenant dashboard (/dashboard): the page's own files and the charting
+# library, installed from gateway/dashboard's lockfile, embedded as bytes
+# (gateway/handlers/dashboard.h). URL path = file.
+DASH := gateway/dashboard
+DASH_ASSETS := /dashboard/index.html=$(DASH)/index.html /dashboard/app.js=$(DASH)/app.js \
+  /dashboard/app.css=$(DASH)/app.css \
+  /dashboard/vendor/uPlot.iife.min.js=$(DASH)/node_modules/uplot/dist/uPlot.iife.min.js \
+  /dashboard/vendor/uPlot.min.css=$(DASH)/node_modules/uplot/dist/uPlot.min.css \
+  /dashboard/vendor/uPlot.LICENSE.txt=$(DASH)/node_modules/uplot/LICENSE
+$(DASH)/node_modules: $(DASH)/package.json $(DASH)/package-lock.json
+	cd $(DASH) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(BUILD)/gen/dashboard_assets.c: $(DASH)/index.html $(DASH)/app.js $(DASH)/app.css \
+  $(DASH)/node_modules tools/embed-assets.sh
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)sh tools/embed-assets.sh $@ $(DASH_ASSETS)
+
+$(BUILD)/gen/dashboard_assets.o: $(BUILD)/gen/dashboard_assets.c
+	$(call say,CC,$@)$(CC) $(FINAL_CFLAGS) -c -o $@ $<
+
 # A unit test or benchmark program: one source file plus every module.
 # A unit test may #include its module's .c to reach statics (h2o's way);
 # that module's object is then left out of its link.
@@ -108,7 +129,7 @@ quota-bench: deps-check $(BUILD)/bench/quota_bench
 deps:
 	@sh tools/install-deps.sh build run
 deps-check:
-	@pkg-config --exists $(PKGS) || sh tools/install-deps.sh build
+	@(pkg-config --exists $(PKGS) && command -v npm >/dev/null) || sh tools/install-deps.sh build
 
 tools/node_modules: tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund --loglevel=error

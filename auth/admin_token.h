@@ -5,6 +5,7 @@
  *
  * Claims: sub "admin", role "admin", jti (random), iat, exp (required).
  * The algorithm is pinned to HS256 from the header before libjwt decodes.
+ * Tenant tokens (role tenant, sub = tenant id) use the same key.
  * Thread-safe: no shared state.
  */
 #ifndef TG_ADMIN_AUTH_H
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "auth/jwt.h"
 #include "common/err.h"
 
 #define ADMIN_SECRET_MIN 32
@@ -25,5 +27,24 @@ char *admin_token_create(const char *secret, long long ttl_s, time_t now, tg_err
  * with a 401 err that never repeats the token. */
 int admin_token_verify(const char *secret, const char *token, size_t len, time_t now,
                        long leeway_s, tg_err *err);
+
+/* ==== Tenant tokens (the dashboard API) ====
+ * The same key and checks; claims sub = the tenant's id, role "tenant".
+ * Whether the tenant still exists is the caller's to check (a deleted
+ * tenant's tokens are refused by the control plane on every request). */
+
+char *tenant_token_create(const char *secret, const char *tenant_id, long long ttl_s,
+                          time_t now, tg_err *err);
+
+typedef enum { CONTROL_ADMIN = 1, CONTROL_TENANT } control_role;
+typedef struct control_principal {
+    control_role role;
+    char tenant_id[AUTH_ID_MAX];     /* CONTROL_TENANT: sub */
+} control_principal;
+
+/* Verifies an admin or a tenant token; fills *who. 0, or -1 with a 401
+ * (a data-plane token fails: it is not signed with this key). */
+int control_token_verify(const char *secret, const char *token, size_t len, time_t now,
+                         long leeway_s, control_principal *who, tg_err *err);
 
 #endif

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/siphash.h"
 #include "common/mem.h"
+#include "common/metrics.h"
 
 #define WAYS 4
 #define TAIL 24   /* bytes of the signature kept to double-check a hit */
@@ -43,6 +44,7 @@ typedef struct cache_entry {
     char jti[AUTH_ID_MAX];
     bool shared;                /* key prefix "<database_id>:" */
     bool server_shared;         /* auth_grant.server_shared, as last checked */
+    bool owns_server;           /* auth_grant.owns_server (never changes) */
 } cache_entry;
 
 typedef struct interned {
@@ -169,6 +171,7 @@ static void fill_grant(auth_ctx *a, cache_entry *e, auth_grant *out)
     out->rate_limit = e->rate_limit;
     out->key_prefix = NULL;
     out->server_shared = e->server_shared;
+    out->owns_server = e->owns_server;
     if (e->shared) {
         snprintf(a->prefix, sizeof a->prefix, "%s:", e->database_id);
         out->key_prefix = a->prefix;
@@ -181,6 +184,7 @@ static void store_grant(auth_ctx *a, cache_entry *e, const tenancy_grant *g)
 {
     e->shared = g->key_prefix[0] != '\0';
     e->server_shared = g->server_shared;
+    e->owns_server = g->owns_server;
     memcpy(e->tenant_id, g->tenant_id, sizeof e->tenant_id);
     memcpy(e->database_id, g->database_id, sizeof e->database_id);
     memcpy(e->jti, g->jti, sizeof e->jti);
@@ -456,6 +460,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
         if (rc < 0) return -1;
         if (rc == 0) {
             a->stats.hits++;
+            metrics_add(MS_TOKEN_CACHE_HITS, 1);
             e->stamp = a->clock;
             fill_grant(a, e, out);
             return 0;
@@ -463,6 +468,7 @@ int auth_authenticate(auth_ctx *a, const char *token, size_t len, time_t now,
     }
 
     a->stats.misses++;
+    metrics_add(MS_TOKEN_CACHE_MISSES, 1);
     auth_claims c;
     if (auth_jwt_verify_ring(ring, token, len, now, &c, err)) return -1;
     if (!w) return lookup_now(a, h, len, tail, ring, &c, now, out, err);

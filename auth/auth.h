@@ -57,6 +57,8 @@ typedef struct auth_grant {
                                     a dedicated one */
     bool server_shared;          /* other live databases use the same
                                     redis_url (tenancy_grant.server_shared) */
+    bool owns_server;            /* isolation server: the backend is the
+                                    database's own (tenancy_grant.owns_server) */
     long long rate_limit;        /* the token's signed commands/s, 0: none
                                     (quota_ask.token_rate) */
     uint32_t *users_seen;        /* scratch for the caller, kept with the

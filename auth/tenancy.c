@@ -140,6 +140,8 @@ int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
             goto out;
         }
         snprintf(out->key_prefix, sizeof out->key_prefix, "%s", prefix);
+    } else if (iso && !strcmp(iso, "server")) {
+        out->owns_server = true;
     } else if (!iso || strcmp(iso, "dbindex") != 0) {
         tg_fail(err, 503, "ERR database isolation mode '%s' is not supported",
                 iso ? iso : "?");
@@ -286,9 +288,10 @@ int tenancy_tenant_create(sqlite3 *db, const char *name, char *id_out,
 }
 
 /* Logical DBs on url in use by dedicated databases and by shared ones
- * (bit i: DB i; DBs past 63 are not tracked, and are refused). */
+ * (bit i: DB i; DBs past 63 are not tracked, and are refused); *any: some
+ * database uses url, *server: a server database owns it. */
 static int slots_in_use(sqlite3 *db, const char *url, unsigned long long *dedicated,
-                        unsigned long long *shared, tg_err *err)
+                        unsigned long long *shared, bool *any, bool *server, tg_err *err)
 {
     sqlite3_stmt *st;
     /* A deleted database holds its slot until its data is gone. */
@@ -298,9 +301,12 @@ static int slots_in_use(sqlite3 *db, const char *url, unsigned long long *dedica
         return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
     *dedicated = *shared = 0;
+    *any = *server = false;
     while (sqlite3_step(st) == SQLITE_ROW) {
         int i = sqlite3_column_int(st, 0);
         const char *iso = (const char *)sqlite3_column_text(st, 1);
+        *any = true;
+        if (iso && !strcmp(iso, "server")) *server = true;
         if (i < 0 || i >= 64) continue;
         if (iso && !strcmp(iso, "prefix")) *shared |= 1ULL << i;
         else *dedicated |= 1ULL << i;
@@ -315,7 +321,21 @@ static int place(sqlite3 *db, const char *url, int db_index, tenancy_isolation i
                  tg_err *err)
 {
     unsigned long long dedicated = 0, shared = 0;
-    if (slots_in_use(db, url, &dedicated, &shared, err)) return -1;
+    bool any = false, server = false;
+    if (slots_in_use(db, url, &dedicated, &shared, &any, &server, err)) return -1;
+    if (server)
+        return tg_fail(err, 409, "%s is owned by a database in server isolation; "
+                       "use another --redis-url", url);
+    if (iso == TENANCY_SERVER) {
+        if (any)
+            return tg_fail(err, 409, "%s is already used by another database (isolation "
+                           "server needs a Redis of its own; a deleted database holds it "
+                           "until `tollgate db delete` has removed its data)", url);
+        if (db_index > 0)
+            return tg_fail(err, 400, "a database in server isolation uses logical "
+                           "database 0: leave out --db-index");
+        return 0;
+    }
     bool want_shared = iso == TENANCY_SHARED;
     if (db_index < 0) {
         for (int i = 0; i < 16 && want_shared; i++) /* join the existing pool */
@@ -362,7 +382,8 @@ int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
     snprintf(idx, sizeof idx, "%d", db_index);
     bool shared = iso == TENANCY_SHARED;
-    const char *args[] = {id_out, tenant_id, name, pub, shared ? "prefix" : "dbindex",
+    const char *args[] = {id_out, tenant_id, name, pub,
+                          shared ? "prefix" : iso == TENANCY_SERVER ? "server" : "dbindex",
                           idx, shared ? prefix : NULL, now, sealed[0] ? sealed : NULL};
     return exec_bind(db, "INSERT INTO databases(id, tenant_id, name, redis_url,"
                      " isolation, db_index, key_prefix, created_at, redis_secret)"
@@ -391,6 +412,7 @@ int tenancy_db_get(sqlite3 *db, const char *database_id, tenancy_db_row *out,
         out->db_index = sqlite3_column_int(st, 1);
         const char *iso = (const char *)sqlite3_column_text(st, 2);
         if (iso && !strcmp(iso, "prefix")) copy_col(st, 3, out->key_prefix, sizeof out->key_prefix);
+        out->owns_server = iso && !strcmp(iso, "server");
     }
     sqlite3_finalize(st);
     return rc;

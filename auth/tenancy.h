@@ -36,6 +36,8 @@ typedef struct tenancy_grant {
     bool server_shared;            /* another live database has the same
                                       redis_url (whatever either's isolation):
                                       the server is not this database's own */
+    bool owns_server;              /* isolation server: the whole backend is
+                                      this database's (logical DB 0) */
     long long rate_limit;          /* the token's commands/s, 0: none */
 } tenancy_grant;
 
@@ -62,14 +64,18 @@ int tenancy_each_backend(tenancy *t, void (*fn)(const char *url, void *arg),
 /* Each *_create writes the new id (AUTH_ID_MAX bytes) into id_out. */
 int tenancy_tenant_create(sqlite3 *db, const char *name, char *id_out,
                           tg_err *err);
-/* Isolation modes: a dedicated logical DB, or a key prefix on a logical
- * DB shared with other such databases (never with a dedicated one). */
-typedef enum { TENANCY_DEDICATED, TENANCY_SHARED } tenancy_isolation;
+/* Isolation modes: a dedicated logical DB, a key prefix on a logical DB
+ * shared with other such databases (never with a dedicated one), or the
+ * whole server (its data in logical DB 0; no other database on its URL). */
+typedef enum { TENANCY_DEDICATED, TENANCY_SHARED, TENANCY_SERVER } tenancy_isolation;
 
 /* db_index < 0 picks: for a dedicated database the lowest free logical DB
  * on redis_url (0..15); for a shared one the logical DB the backend's
- * shared databases already use, else the lowest free one. A shared
- * database's key prefix is "<its id>:". */
+ * shared databases already use, else the lowest free one; a server one
+ * takes 0 (and only 0 may be given). A shared database's key prefix is
+ * "<its id>:". A URL that a server database owns takes no other database,
+ * and a server database takes no URL another database uses (live, or
+ * deleted with its data not purged yet): 409. */
 int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
                       const char *redis_url, int db_index, tenancy_isolation iso,
                       char *id_out, tg_err *err);
@@ -79,6 +85,7 @@ typedef struct tenancy_db_row {
     char redis_url[TENANCY_URL_MAX];
     int db_index;
     char key_prefix[AUTH_ID_MAX];  /* "" for a dedicated database */
+    bool owns_server;              /* isolation server */
     bool deleted;
 } tenancy_db_row;
 int tenancy_db_get(sqlite3 *db, const char *database_id, tenancy_db_row *out,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/mem.h"
 #include "billing/meter_node.h"
 #include "billing/queue.h"
@@ -60,11 +61,12 @@ static void row_fill(meter_row *r, const meter_event *e)
     r->http_status = (uint16_t)e->http_status;
     r->kind = (uint8_t)e->kind;
     r->outcome = (uint8_t)e->outcome;
+    r->quota_limit = e->quota_limit;
     copy_id(r->tenant_id, e->tenant_id);
     copy_id(r->database_id, e->database_id);
     copy_id(r->jti, e->jti);
     r->names = e->names;
-    r->id = meter_id_next(e->time_ms);
+    r->id = e->id ? e->id : meter_id_next(e->time_ms);
 }
 
 static void log_loss(const char *what, uint64_t n, const tg_err *err)
@@ -180,7 +182,11 @@ static void writer_handle(meter_batch *list)
         bool past = stop_at && clock_mono_ms() >= stop_at;
         if (!past) {
             meter_commit_stats st;
+            uint64_t t0 = clock_mono_us();
             if (meter_writer_commit(M.w, list, &st, &err) == 0) {
+                metrics_observe(MS_METER_FLUSH, metrics_lat_bounds_us, METRICS_LAT_BUCKETS,
+                                clock_mono_us() - t0);
+                metrics_observe(MS_METER_BATCH, metrics_size_bounds, METRICS_SIZE_BUCKETS, n);
                 count_commit(&st, "recorded");
                 return;
             }

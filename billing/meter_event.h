@@ -67,7 +67,11 @@ typedef struct meter_event {
     int http_status;
     meter_outcome outcome;
     uint32_t backend_us;         /* submit to last reply */
+    uint8_t quota_limit;         /* the limit that refused it (billing/quota.h
+                                    quota_kind, named in meter_quota_limits);
+                                    0: none */
     meter_names names;           /* filled by meter_event_add_command */
+    uint64_t id;                 /* its id (meter_id_next), 0: one is given */
 } meter_event;
 
 /* Adds one command name (name[0..len), any case) to e->names. */

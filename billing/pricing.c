@@ -10,6 +10,14 @@
 int64_t pricing_amount(int64_t quantity, int64_t price_micros, int64_t per)
 {
     if (per <= 0) return 0;
+    /* The usual case in 64 bits (the quota engine prices on every request,
+     * and a 128-bit division is a library call): the same rounding. */
+    int64_t p64;
+    if (!__builtin_mul_overflow(quantity, price_micros, &p64) && p64 > INT64_MIN &&
+        (p64 < 0 ? -p64 : p64) <= INT64_MAX - per / 2) {
+        int64_t a = p64 < 0 ? -p64 : p64, q = (a + per / 2) / per;
+        return p64 < 0 ? -q : q;
+    }
     __int128 p = (__int128)quantity * price_micros;
     bool neg = p < 0;
     if (neg) p = -p;

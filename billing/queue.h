@@ -12,7 +12,8 @@
  * free, push fails and the caller decides (spill, count).
  *
  * meter_row is also the spill file's record format (billing/spill.h): plain
- * data, fixed size, NUL-padded strings.
+ * data, fixed size, NUL-padded strings. A change of its layout is a new
+ * spill format, and the old one stays readable (spill.h).
  *
  * Thread-safe: any number of producers, one consumer.
  */
@@ -33,6 +34,7 @@ typedef struct meter_row {
     uint32_t backend_us;
     uint16_t http_status;
     uint8_t kind, outcome;
+    uint8_t quota_limit;         /* meter_event.quota_limit */
     char tenant_id[METER_ID_MAX];
     char database_id[METER_ID_MAX];
     char jti[METER_ID_MAX];

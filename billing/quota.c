@@ -1,7 +1,8 @@
 /*
  * quota.c - the request path of the quota engine (quota.h): the sharded
  * maps, the decision (quota_check), the accounting (quota_record), the
- * headers. Loading and reporting are in quota_refresh.c.
+ * per-worker settlement. The header values are formatted in
+ * quota_headers.c; loading and reporting are in quota_refresh.c.
  */
 #include "billing/quota.h"
 
@@ -126,6 +127,13 @@ static void qmap_clear(qmap *m, void (*fn)(qnode *))
 static void db_free(qnode *n)
 {
     quota_db *d = (quota_db *)n;
+    while (d->policy_old) {
+        quota_str *o = d->policy_old;
+        d->policy_old = o->next;
+        free(o->s);
+        free(o);
+    }
+    free(d->policy_hdr);
     pthread_spin_destroy(&d->lock);
     free(d);
 }
@@ -493,6 +501,28 @@ static void policies_on_refusal(quota_verdict *v)
         }
 }
 
+/* v's RateLimit-Policy, from d's cache, rebuilt when d's limits or the
+ * month (the monthly window) changed (d's lock held). A token's policy is
+ * the request's own: not cached. */
+static void policy_cached(quota_db *d, const decision *x, quota_verdict *v)
+{
+    if (x->token || !v->npolicies) return;
+    if (!d->policy_hdr || d->policy_stale || d->policy_month != x->month) {
+        char text[QUOTA_HEADER_MAX];
+        quota_format_policy(v, text, sizeof text);
+        if (d->policy_hdr) {
+            quota_str *o = xmalloc(sizeof *o);
+            o->s = d->policy_hdr;
+            o->next = d->policy_old;
+            d->policy_old = o;
+        }
+        d->policy_hdr = xstrdup(text);
+        d->policy_month = x->month;
+        d->policy_stale = false;
+    }
+    v->policy_hdr = d->policy_hdr;
+}
+
 static quota_token *token_of(quota *q, const quota_ask *a)
 {
     if (!a->token_id || !a->token_id[0] || a->token_rate <= 0) return NULL;
@@ -553,6 +583,7 @@ bool quota_check(quota *q, const quota_ask *a, quota_verdict *v)
         x.tok_tat = nt;
     }
     policies_fill(d, &x, v);
+    policy_cached(d, &x, v);
     pthread_spin_unlock(&d->lock);
     if (!v->allowed) policies_on_refusal(v);
     return v->allowed;
@@ -626,19 +657,114 @@ void quota_record(quota *q, const char *database_id, const quota_verdict *v,
     roll_db(d, &x);
     pthread_spin_lock(&t->lock);
     tenant_roll(t, x.month);
-    bool bills = u->outcome >= 0 && u->outcome < 32 && (t->billable >> u->outcome) & 1;
+    bool bills = u->outcome >= 0 && u->outcome < 32 &&
+                 (atomic_load_explicit(&t->billable, memory_order_relaxed) >> u->outcome) & 1;
     int64_t billed = bills ? u->billable_commands : 0;
-    /* bytes_in was counted in bandwidth at the check already */
-    int64_t dq[BQ_COUNT] = {billed - reserved, 1, u->bytes_in, u->bytes_out};
+    /* A refusal its plan does not bill costs nothing at all: no request,
+     * no bytes (usage.c prices it the same way). */
+    bool free_refusal = u->outcome == METER_QUOTA_REJECTED && !bills;
+    int64_t in = free_refusal ? 0 : u->bytes_in, out = free_refusal ? 0 : u->bytes_out;
+    int64_t dq[BQ_COUNT] = {billed - reserved, free_refusal ? 0 : 1, in, out};
     tenant_add(t, d, dq);
     pthread_spin_unlock(&t->lock);
     d->daily += billed - reserved;
     d->monthly += billed - reserved;
     if (d->daily < 0) d->daily = 0;
     if (d->monthly < 0) d->monthly = 0;
-    d->bandwidth += u->bytes_out + u->bytes_in - reserved_bytes;
+    /* bytes_in was counted in bandwidth at the check already */
+    d->bandwidth += out + in - reserved_bytes;
     if (d->bandwidth < 0) d->bandwidth = 0;
     pthread_spin_unlock(&d->lock);
+}
+
+/* ==== Per-worker settlement ==== */
+
+#define QLOCAL_MAX 16   /* databases per loop turn before a flush */
+
+struct quota_local {
+    quota *q;
+    int n;
+    int64_t now_ns;     /* the latest settlement's time: the flush's */
+    struct {
+        quota_db *d;
+        int64_t requests, bytes_in, bytes_out;   /* the tenant's sums */
+        int64_t bandwidth;                       /* not yet in d->bandwidth */
+    } e[QLOCAL_MAX];
+};
+
+quota_local *quota_local_new(quota *q)
+{
+    quota_local *l = xcalloc(1, sizeof *l);
+    l->q = q;
+    return l;
+}
+
+void quota_local_free(quota_local *l)
+{
+    if (!l) return;
+    quota_local_flush(l);
+    free(l);
+}
+
+void quota_local_flush(quota_local *l)
+{
+    if (!l || !l->n) return;
+    int64_t now_s = l->now_ns / NS_PER_S;
+    decision x = {.now_s = now_s, .month = period_of(now_s)};
+    for (int i = 0; i < l->n; i++) {
+        quota_db *d = l->e[i].d;
+        quota_tenant *t = d->tenant;
+        int64_t dq[BQ_COUNT] = {0, l->e[i].requests, l->e[i].bytes_in, l->e[i].bytes_out};
+        pthread_spin_lock(&d->lock);
+        roll_db(d, &x);
+        d->bandwidth += l->e[i].bandwidth;
+        pthread_spin_lock(&t->lock);
+        tenant_roll(t, x.month);
+        tenant_add(t, d, dq);
+        pthread_spin_unlock(&t->lock);
+        pthread_spin_unlock(&d->lock);
+    }
+    l->n = 0;
+}
+
+void quota_record_local(quota_local *l, const char *database_id, const quota_verdict *v,
+                        const quota_usage *u)
+{
+    if (!l) return;
+    quota_db *d = v ? v->db : NULL;
+    if (!d) {
+        quota_record(l->q, database_id, v, u);
+        return;
+    }
+    uint32_t billable = atomic_load_explicit(&d->tenant->billable, memory_order_relaxed);
+    bool bills = u->outcome >= 0 && u->outcome < 32 && (billable >> u->outcome) & 1;
+    /* A refusal at the check that its plan does not bill: nothing was
+     * reserved and it costs nothing, so there is nothing to settle (a
+     * flooding tenant's refusals take no lock here). */
+    if (!v->allowed && u->outcome == METER_QUOTA_REJECTED && !bills && !v->reserved &&
+        !v->reserved_bytes)
+        return;
+    if (!v->allowed || (bills ? u->billable_commands : 0) != v->reserved) {
+        quota_record(l->q, database_id, v, u);
+        return;
+    }
+    int i = 0;
+    while (i < l->n && l->e[i].d != d) i++;
+    if (i == QLOCAL_MAX) {
+        quota_local_flush(l);
+        i = 0;
+    }
+    if (i == l->n) {
+        l->e[i].d = d;
+        l->e[i].requests = l->e[i].bytes_in = l->e[i].bytes_out = l->e[i].bandwidth = 0;
+        l->n++;
+    }
+    if (u->now_ns > l->now_ns) l->now_ns = u->now_ns;
+    l->e[i].requests++;
+    l->e[i].bytes_in += u->bytes_in;
+    l->e[i].bytes_out += u->bytes_out;
+    /* bytes_in was counted in bandwidth at the check already */
+    l->e[i].bandwidth += u->bytes_out + u->bytes_in - v->reserved_bytes;
 }
 
 void quota_leave(quota_verdict *v)
@@ -654,57 +780,4 @@ void quota_data_set(quota *q, const char *database_id, int64_t bytes, int64_t no
     if (!d) return;
     atomic_store_explicit(&d->data_bytes, bytes, memory_order_relaxed);
     atomic_store_explicit(&d->data_at_ns, now_ns, memory_order_relaxed);
-}
-
-/* ==== Headers ==== */
-
-/* Appends s to out[*n..cap) (truncating, always terminated). */
-static void put_str(char *out, size_t cap, size_t *n, const char *s)
-{
-    while (*s && *n + 1 < cap) out[(*n)++] = *s++;
-    out[*n] = '\0';
-}
-
-/* Appends v in decimal: the request path formats these on every answer,
- * so no printf and no allocation. */
-static void put_i64(char *out, size_t cap, size_t *n, int64_t v)
-{
-    char d[24];
-    int k = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do d[k++] = (char)('0' + u % 10); while ((u /= 10) && k < 23);
-    if (v < 0) d[k++] = '-';
-    while (k > 0 && *n + 1 < cap) out[(*n)++] = d[--k];
-    out[*n] = '\0';
-}
-
-void quota_headers(const quota_verdict *v, char *policy, size_t pcap, char *ratelimit,
-                   size_t rcap)
-{
-    size_t n = 0, m = 0;
-    policy[0] = ratelimit[0] = '\0';
-    for (int i = 0; i < v->npolicies; i++) {
-        const quota_policy *p = &v->policies[i];
-        put_str(policy, pcap, &n, i ? ", \"" : "\"");
-        put_str(policy, pcap, &n, p->name);
-        put_str(policy, pcap, &n, "\";q=");
-        put_i64(policy, pcap, &n, p->quota);
-        put_str(policy, pcap, &n, ";w=");
-        put_i64(policy, pcap, &n, p->window_s);
-        if (!strcmp(p->name, "bandwidth")) put_str(policy, pcap, &n, ";qu=\"content-bytes\"");
-    }
-    int t = v->tightest >= 0 ? v->tightest : (v->npolicies ? 0 : -1);
-    if (t < 0) return;
-    put_str(ratelimit, rcap, &m, "\"");
-    put_str(ratelimit, rcap, &m, v->policies[t].name);
-    put_str(ratelimit, rcap, &m, "\";r=");
-    put_i64(ratelimit, rcap, &m, v->policies[t].remaining);
-    put_str(ratelimit, rcap, &m, ";t=");
-    put_i64(ratelimit, rcap, &m, v->policies[t].reset_s);
-}
-
-void quota_format_i64(int64_t v, char *out, size_t cap)
-{
-    size_t n = 0;
-    if (cap) put_i64(out, cap, &n, v);
 }

@@ -103,6 +103,9 @@ typedef struct quota_verdict {
     int npolicies;
     quota_policy policies[QUOTA_POLICIES_MAX];
     int tightest;               /* index in policies: the X-RateLimit-* one; -1 none */
+    const char *policy_hdr;     /* the database's RateLimit-Policy value, cached
+                                   (NULL: formatted from policies, as with a
+                                   token's); lives until quota_free */
     /* For quota_record / quota_leave: */
     quota_db *db;               /* NULL: database unknown to the engine */
     int64_t reserved;           /* commands counted at check, settled at record */
@@ -180,6 +183,22 @@ void quota_verdict_policy(quota_verdict *v, const char *name, int64_t remaining,
 void quota_record(quota *q, const char *database_id, const quota_verdict *v,
                   const quota_usage *u);
 
+/* A worker's settlements not yet applied: with one, quota_record_local
+ * settles the common case (an admitted request whose outcome bills
+ * exactly the commands reserved at its check: only its request and bytes
+ * are left to add) without any lock, and quota_local_flush applies what
+ * accumulated, under each database's and tenant's locks once per
+ * database. Any other request is settled at once, as quota_record. The
+ * owner (one thread) flushes once per loop turn: until then the
+ * bandwidth count and the budget's cost miss those requests' bytes and
+ * requests (the commands are counted at the check, always exact). */
+typedef struct quota_local quota_local;
+quota_local *quota_local_new(quota *q);
+void quota_local_free(quota_local *l);          /* flushes first; NULL ok */
+void quota_local_flush(quota_local *l);
+void quota_record_local(quota_local *l, const char *database_id, const quota_verdict *v,
+                        const quota_usage *u);
+
 /* Gives back v's concurrency slot (once; no-op if none). */
 void quota_leave(quota_verdict *v);
 
@@ -187,10 +206,11 @@ void quota_leave(quota_verdict *v);
  * refused while it is >= data_bytes. */
 void quota_data_set(quota *q, const char *database_id, int64_t bytes, int64_t now_ns);
 
-/* The headers for v: RateLimit-Policy (every policy), RateLimit (the
- * tightest, as the draft asks), into caller buffers (always terminated;
- * empty when v has no policy; QUOTA_HEADER_MAX bytes is enough). No
- * allocation and no printf: it runs on every answer. */
+/* The headers for v: RateLimit-Policy (every policy; the database's cached
+ * value when v has one), RateLimit (the tightest, as the draft asks), into
+ * caller buffers (always terminated; empty when v has no policy;
+ * QUOTA_HEADER_MAX bytes is enough). No allocation and no printf: it runs
+ * on every answer. */
 #define QUOTA_HEADER_MAX 512
 void quota_headers(const quota_verdict *v, char *policy, size_t pcap, char *ratelimit,
                    size_t rcap);

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "billing/limits.h"
@@ -46,7 +47,9 @@ typedef struct quota_tenant {
     char plan_id[METER_ID_MAX];
     int64_t price[BQ_COUNT], per[BQ_COUNT];
     int64_t included_commands, included_bandwidth;
-    uint32_t billable;              /* bit per meter_outcome the plan bills */
+    _Atomic uint32_t billable;      /* bit per meter_outcome the plan bills
+                                       (also read without the lock:
+                                       quota_record_local's fast path) */
     int64_t budget;                 /* micros, LIMIT_UNLIMITED: none */
     int month;                      /* the period the sums are of */
     /* Lines that no longer grow (other plans, adjustments, deleted
@@ -71,10 +74,24 @@ struct quota_db {
      * current plan's lines (usage.c's commands, requests, bytes in, out). */
     int64_t bq[BQ_COUNT];
     int bq_month;
+    /* The RateLimit-Policy value of lim in policy_month (NULL: not built;
+     * policy_stale: lim changed since). Built on the request path, under
+     * the lock, once per change; never freed before quota_free (answers
+     * being written point at it): a replaced one goes to policy_old. */
+    char *policy_hdr;
+    int policy_month;
+    bool policy_stale;
+    struct quota_str *policy_old;
     _Atomic int64_t inflight;
     _Atomic int64_t data_bytes;     /* -1: never sampled */
     _Atomic int64_t data_at_ns;
 };
+
+/* A retired string (quota_db.policy_old). */
+typedef struct quota_str {
+    struct quota_str *next;
+    char *s;
+} quota_str;
 
 typedef struct quota_token {
     qnode node;
@@ -111,6 +128,11 @@ void tenant_add(quota_tenant *t, struct quota_db *d, const int64_t dq[BQ_COUNT])
 int64_t tenant_cost(const quota_tenant *t);
 /* Recomputes the current lines' sums from the databases' quantities. */
 void tenant_recompute(quota_tenant *t);
+
+/* v's RateLimit-Policy value (every policy of v) into policy (pcap bytes,
+ * terminated): quota_headers.c. */
+struct quota_verdict;
+void quota_format_policy(const struct quota_verdict *v, char *policy, size_t pcap);
 
 #define NS_PER_S 1000000000LL
 

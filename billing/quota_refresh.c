@@ -180,7 +180,10 @@ static void refresh_row(quota *q, const limits_row *row, const plan *plans, int 
     quota_db *d = (quota_db *)qmap_find(q, &q->dbs, row->database_id);
     if (d) {
         pthread_spin_lock(&d->lock);
-        memcpy(d->lim, row->effective.v, sizeof d->lim);
+        if (memcmp(d->lim, row->effective.v, sizeof d->lim)) {
+            memcpy(d->lim, row->effective.v, sizeof d->lim);
+            d->policy_stale = true;
+        }
         pthread_spin_unlock(&d->lock);
         return;
     }

@@ -51,10 +51,10 @@ static int write_all(int fd, const void *p, size_t n)
 
 /* Caller holds mu. Opens the file, writing a header if it is new. An
  * existing file (left by a run whose replay has not happened) is appended
- * to under its own header. */
+ * to under its own header, if it is of this build's format. */
 static int spill_open(meter_spill *s, tg_err *err)
 {
-    int fd = open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(s->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return tg_fail(err, 500, "spill %s: %s", s->path, strerror(errno));
     off_t end = lseek(fd, 0, SEEK_END);
     if (end == 0) {
@@ -67,6 +67,14 @@ static int spill_open(meter_spill *s, tg_err *err)
             int e = errno;
             close(fd);
             return tg_fail(err, 500, "spill %s: %s", s->path, strerror(e));
+        }
+    } else {
+        meter_spill_format f;
+        tg_err why;
+        if (meter_spill_read_header(fd, &f, &why) || f.version != 2) {
+            close(fd);
+            return tg_fail(err, 500, "spill %s: a file of another format is waiting to be "
+                           "replayed (restart the gateway to replay it)", s->path);
         }
     }
     s->fd = fd;
@@ -97,18 +105,61 @@ out:
     return rc;
 }
 
-int meter_spill_read_header(int fd, char *file_id, tg_err *err)
+int meter_spill_read_header(int fd, meter_spill_format *f, tg_err *err)
 {
     char hdr[METER_SPILL_HEADER];
+    memset(f, 0, sizeof *f);
     ssize_t r = pread(fd, hdr, sizeof hdr, 0);
-    if (r != (ssize_t)sizeof hdr || memcmp(hdr, METER_SPILL_MAGIC, 8) != 0)
+    if (r != (ssize_t)sizeof hdr) return tg_fail(err, 500, "spill file: bad header");
+    size_t want;
+    if (!memcmp(hdr, METER_SPILL_MAGIC, 8)) {
+        f->version = 2;
+        want = sizeof(meter_row);
+    } else if (!memcmp(hdr, METER_SPILL_MAGIC_V1, 8)) {
+        f->version = 1;
+        want = sizeof(meter_row_v1);
+    } else {
         return tg_fail(err, 500, "spill file: bad header");
+    }
     uint32_t rs;
     memcpy(&rs, hdr + 8, sizeof rs);
-    if (rs != sizeof(meter_row))
-        return tg_fail(err, 500, "spill file: rows of %u bytes, this build writes %zu",
-                       rs, sizeof(meter_row));
-    memcpy(file_id, hdr + 16, 32);
-    file_id[32] = '\0';
+    if (rs != want) {
+        int v = f->version;
+        f->version = 0;
+        return tg_fail(err, 500, "spill file: format %d with rows of %u bytes, this build "
+                       "reads %zu", v, rs, want);
+    }
+    f->row_size = want;
+    memcpy(f->file_id, hdr + 16, 32);
+    f->file_id[32] = '\0';
     return 0;
+}
+
+void meter_spill_decode(const meter_spill_format *f, const void *raw, size_t n,
+                        meter_row *out)
+{
+    if (f->version == 2) {
+        if ((const void *)out != raw) memmove(out, raw, n * sizeof *out);
+        return;
+    }
+    const meter_row_v1 *in = raw;
+    for (size_t i = 0; i < n; i++) {
+        const meter_row_v1 *a = &in[i];
+        meter_row *b = &out[i];
+        memset(b, 0, sizeof *b);
+        b->id = a->id;
+        b->time_ms = a->time_ms;
+        b->bytes_in = a->bytes_in;
+        b->bytes_out = a->bytes_out;
+        b->commands = a->commands;
+        b->billable_commands = a->billable_commands;
+        b->backend_us = a->backend_us;
+        b->http_status = a->http_status;
+        b->kind = a->kind;
+        b->outcome = a->outcome;
+        memcpy(b->tenant_id, a->tenant_id, sizeof b->tenant_id);
+        memcpy(b->database_id, a->database_id, sizeof b->database_id);
+        memcpy(b->jti, a->jti, sizeof b->jti);
+        b->names = a->names;
+    }
 }

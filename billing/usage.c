@@ -9,14 +9,15 @@
 #include "billing/period.h"
 #include "billing/pricing.h"
 
-typedef enum { LINE_USAGE, LINE_ADJUSTMENT, LINE_INCLUDED, LINE_TOTAL } line_kind;
+typedef enum { LINE_USAGE, LINE_ADJUSTMENT, LINE_REJECTED, LINE_INCLUDED, LINE_TOTAL } line_kind;
 
-static const char *const line_kind_names[] = {"usage", "adjustment", "included", "total"};
+static const char *const line_kind_names[] = {"usage", "adjustment", "rejected", "included",
+                                              "total"};
 
 typedef struct line {
     char tenant[METER_ID_MAX], database[METER_ID_MAX], plan[METER_ID_MAX];
     line_kind kind;
-    const char *meter;
+    char meter[32];                    /* rejected lines: the limit's name */
     char adjusts[PERIOD_NAME_MAX];     /* adjustment lines: the period adjusted */
     int64_t quantity, price_micros, per, amount;
     char currency[8];
@@ -24,6 +25,7 @@ typedef struct line {
 
 typedef struct statement {
     int month;
+    const char *tenant;                /* NULL: every tenant */
     line *lines;
     size_t n, cap;
 } statement;
@@ -49,6 +51,10 @@ int usage_format_parse(const char *s, usage_format *out)
 
 /* ==== Building the statement ==== */
 
+/* Commands bill when their outcome does (plan_billable_outcomes); requests
+ * and bytes always, except a quota refusal's (outcome 6) when its plan
+ * does not bill that outcome: such a refusal costs nothing (the quota
+ * engine's budget counts it the same way, billing/quota.c). */
 static const char SQL_USAGE[] =
     "WITH r AS ("
     " SELECT ru.tenant_id, ru.database_id, ru.outcome, ru.requests, ru.billable_commands,"
@@ -59,14 +65,31 @@ static const char SQL_USAGE[] =
     "            ORDER BY pa.effective_from DESC LIMIT 1),"
     "           (SELECT id FROM plans WHERE is_default = 1)) AS plan_id"
     " FROM meter_rollups ru WHERE ru.bill_period = ?1 AND ru.tenant_id <> ''"
-    "  AND ru.minute >= ?2)"
-    " SELECT tenant_id, database_id, plan_id, source_period, sum(requests),"
-    "  sum(CASE WHEN EXISTS (SELECT 1 FROM plan_billable_outcomes b"
-    "                        WHERE b.plan_id = r.plan_id AND b.outcome = r.outcome)"
-    "      THEN billable_commands ELSE 0 END),"
-    "  sum(bytes_in), sum(bytes_out)"
-    " FROM r GROUP BY tenant_id, database_id, plan_id, source_period"
+    "  AND ru.minute >= ?2 AND (?3 IS NULL OR ru.tenant_id = ?3)),"
+    " rb AS (SELECT r.*, EXISTS (SELECT 1 FROM plan_billable_outcomes b"
+    "        WHERE b.plan_id = r.plan_id AND b.outcome = r.outcome) AS bills FROM r)"
+    " SELECT tenant_id, database_id, plan_id, source_period,"
+    "  sum(CASE WHEN bills OR outcome <> 6 THEN requests ELSE 0 END),"
+    "  sum(CASE WHEN bills THEN billable_commands ELSE 0 END),"
+    "  sum(CASE WHEN bills OR outcome <> 6 THEN bytes_in ELSE 0 END),"
+    "  sum(CASE WHEN bills OR outcome <> 6 THEN bytes_out ELSE 0 END)"
+    " FROM rb GROUP BY tenant_id, database_id, plan_id, source_period"
     " ORDER BY tenant_id, source_period <> ?1, source_period, database_id, plan_id";
+
+/* A tenant's requests refused by a limit in the period, per database, plan
+ * (in effect at their minute, as usage lines) and limit (meter_rejections,
+ * migrations/0010). */
+static const char SQL_REJECTIONS[] =
+    "WITH r AS ("
+    " SELECT rj.database_id, rj.requests, coalesce(l.name, 'unknown') AS limit_name,"
+    "  coalesce((SELECT pa.plan_id FROM plan_assignments pa WHERE pa.tenant_id = rj.tenant_id"
+    "            AND pa.effective_from <= rj.minute * 60"
+    "            ORDER BY pa.effective_from DESC LIMIT 1),"
+    "           (SELECT id FROM plans WHERE is_default = 1)) AS plan_id"
+    " FROM meter_rejections rj LEFT JOIN meter_quota_limits l ON l.code = rj.quota_limit"
+    " WHERE rj.tenant_id = ?1 AND rj.bill_period = ?2)"
+    " SELECT database_id, plan_id, limit_name, sum(requests) FROM r"
+    " GROUP BY database_id, plan_id, limit_name ORDER BY database_id, plan_id, limit_name";
 
 static const char SQL_TENANT_PLAN[] =
     "SELECT coalesce((SELECT plan_id FROM plan_assignments WHERE tenant_id = ?1"
@@ -85,6 +108,42 @@ typedef struct tenant_acc {
     bool any;
 } tenant_acc;
 
+/* t's rejected lines: requests refused per database and limit, priced at
+ * nothing (what a refusal costs, if its plan bills it, is in the usage
+ * lines). */
+static int tenant_rejections(sqlite3 *db, statement *s, const tenant_acc *t,
+                             const plan *plans, int nplans, tg_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, SQL_REJECTIONS, -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 500, "usage: %s", sqlite3_errmsg(db));
+    char period[PERIOD_NAME_MAX];
+    period_format(s->month, period);
+    sqlite3_bind_text(st, 1, t->tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char pid[METER_ID_MAX];
+        copy_text(pid, sizeof pid, sqlite3_column_text(st, 1));
+        const plan *p = pricing_find(plans, nplans, pid);
+        if (!p) {
+            sqlite3_finalize(st);
+            return tg_fail(err, 500, "usage: tenant %s: plan '%s' not found", t->tenant, pid);
+        }
+        line *l = add_line(s);
+        copy_text(l->tenant, sizeof l->tenant, (const unsigned char *)t->tenant);
+        copy_text(l->database, sizeof l->database, sqlite3_column_text(st, 0));
+        copy_text(l->plan, sizeof l->plan, (const unsigned char *)p->id);
+        copy_text(l->currency, sizeof l->currency, (const unsigned char *)p->currency);
+        copy_text(l->meter, sizeof l->meter, sqlite3_column_text(st, 2));
+        l->kind = LINE_REJECTED;
+        l->quantity = sqlite3_column_int64(st, 3);
+        l->per = 1;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : tg_fail(err, 500, "usage: %s", sqlite3_errmsg(db));
+}
+
 static int tenant_close(sqlite3 *db, statement *s, tenant_acc *t, const plan *plans,
                         int nplans, tg_err *err)
 {
@@ -99,6 +158,7 @@ static int tenant_close(sqlite3 *db, statement *s, tenant_acc *t, const plan *pl
     sqlite3_finalize(st);
     const plan *p = pricing_find(plans, nplans, pid);
     if (!p) return tg_fail(err, 500, "usage: tenant %s: plan '%s' not found", t->tenant, pid);
+    if (tenant_rejections(db, s, t, plans, nplans, err)) return -1;
     /* Included allowances: never more than what the meter charged. */
     struct {
         const char *meter;
@@ -119,7 +179,7 @@ static int tenant_close(sqlite3 *db, statement *s, tenant_acc *t, const plan *pl
         copy_text(l->plan, sizeof l->plan, (const unsigned char *)p->id);
         copy_text(l->currency, sizeof l->currency, (const unsigned char *)p->currency);
         l->kind = LINE_INCLUDED;
-        l->meter = inc[i].meter;
+        copy_text(l->meter, sizeof l->meter, (const unsigned char *)inc[i].meter);
         l->quantity = -q;
         l->price_micros = inc[i].price;
         l->per = inc[i].per;
@@ -131,7 +191,6 @@ static int tenant_close(sqlite3 *db, statement *s, tenant_acc *t, const plan *pl
     copy_text(l->plan, sizeof l->plan, (const unsigned char *)p->id);
     copy_text(l->currency, sizeof l->currency, (const unsigned char *)p->currency);
     l->kind = LINE_TOTAL;
-    l->meter = "";
     l->amount = t->total;
     return 0;
 }
@@ -150,6 +209,7 @@ static int build(sqlite3 *db, statement *s, tg_err *err)
     period_format(s->month, period);
     sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, 0);
+    if (s->tenant) sqlite3_bind_text(st, 3, s->tenant, -1, SQLITE_STATIC);
     tenant_acc t;
     memset(&t, 0, sizeof t);
     int step;
@@ -187,7 +247,7 @@ static int build(sqlite3 *db, statement *s, tg_err *err)
             copy_text(l->currency, sizeof l->currency, (const unsigned char *)p->currency);
             if (adj) copy_text(l->adjusts, sizeof l->adjusts, (const unsigned char *)src);
             l->kind = adj ? LINE_ADJUSTMENT : LINE_USAGE;
-            l->meter = m[i].meter;
+            copy_text(l->meter, sizeof l->meter, (const unsigned char *)m[i].meter);
             l->quantity = m[i].q;
             l->price_micros = m[i].price;
             l->per = m[i].per;
@@ -461,4 +521,26 @@ int usage_rows(sqlite3 *db, int month, int64_t since_minute, usage_row_fn fn, vo
     sqlite3_finalize(st);
     if (step != SQLITE_DONE) return tg_fail(err, 500, "usage: %s", sqlite3_errmsg(db));
     return 0;
+}
+
+int usage_statement(sqlite3 *db, int month, const char *tenant_id, usage_line_fn fn, void *arg,
+                    tg_err *err)
+{
+    if (month < 0) return tg_fail(err, 400, "period must look like 2026-11");
+    statement s = {.month = month, .tenant = tenant_id};
+    int rc = build(db, &s, err);
+    for (size_t i = 0; rc == 0 && i < s.n; i++) {
+        const line *l = &s.lines[i];
+        usage_line u = {
+            .tenant_id = l->tenant, .database_id = l->database[0] ? l->database : NULL,
+            .plan_id = l->plan, .line = line_kind_names[l->kind],
+            .meter = l->meter[0] ? l->meter : NULL,
+            .adjusts_period = l->adjusts[0] ? l->adjusts : NULL, .currency = l->currency,
+            .quantity = l->quantity, .unit_price_micros = l->price_micros, .price_per = l->per,
+            .amount_micros = l->amount,
+        };
+        fn(arg, &u);
+    }
+    free(s.lines);
+    return rc;
 }

@@ -4,9 +4,13 @@
  *
  * A statement has one line per tenant, database, plan and meter (commands,
  * requests, bytes_in, bytes_out) with quantity, unit price, amount, plan
- * and period bounds; then, per tenant, the plan's included allowances as
- * negative lines and a total line. Usage that arrived after its own period
- * was closed is billed here as `adjustment` lines naming that period.
+ * and period bounds; then, per tenant, its `rejected` lines (requests a
+ * quota limit refused, per database and limit, the limit's name as the
+ * meter, amount 0), the plan's included allowances as negative lines and
+ * a total line. Usage that arrived after its own period was closed is
+ * billed here as `adjustment` lines naming that period. A quota refusal
+ * (outcome quota_rejected) whose plan does not bill that outcome (the
+ * default) counts in no priced meter: not its request, not its bytes.
  * Lines are sorted (tenant; usage before adjustments; database; plan;
  * meter) and rendered without any clock or locale input, so the same data
  * gives the same bytes.
@@ -62,5 +66,23 @@ typedef void (*usage_row_fn)(void *arg, const usage_row *r);
  * seed their counters with it. 0, or -1 with err. */
 int usage_rows(sqlite3 *db, int month, int64_t since_minute, usage_row_fn fn, void *arg,
                tg_err *err);
+
+/* One line of a statement, as the export renders it: line is "usage",
+ * "adjustment", "included" or "total"; database_id, meter and
+ * adjusts_period are NULL where the export writes null. Strings valid
+ * during the callback only. */
+typedef struct usage_line {
+    const char *tenant_id, *database_id, *plan_id, *line, *meter, *adjusts_period, *currency;
+    int64_t quantity, unit_price_micros, price_per, amount_micros;
+} usage_line;
+typedef void (*usage_line_fn)(void *arg, const usage_line *l);
+
+/* Builds month's statement from the rollups as the export of an open
+ * period does (the same lines and arithmetic; live even when the period is
+ * closed), only tenant_id's lines when not NULL, and calls fn for each
+ * line in the export's order, each tenant's total line included. The
+ * dashboard's current bill. 0, or -1 with err. */
+int usage_statement(sqlite3 *db, int month, const char *tenant_id, usage_line_fn fn, void *arg,
+                    tg_err *err);
 
 #endif

@@ -13,17 +13,20 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "billing/detail.h"
 #include "billing/meter_dict.h"
 #include "billing/meter_event.h"
 #include "billing/period.h"
 #include "billing/spill.h"
 
-/* One rollup row being summed for the current transaction. Strings point
- * into the rows being committed. */
+/* One rollup row being summed for the current transaction: a
+ * meter_rollups row (quota_limit -1) or a meter_rejections one (the
+ * limit's code, 0 unknown; outcome unused). Strings point into the rows
+ * being committed. */
 typedef struct agg_entry {
     const char *tenant, *database;
     int64_t minute;
-    int outcome, bill_month;
+    int outcome, bill_month, quota_limit;
     uint32_t hash;
     bool used;
     uint64_t requests, commands, billable, bytes_in, bytes_out, errors;
@@ -47,13 +50,14 @@ struct meter_writer {
     uint64_t busy_since;
     _Atomic uint64_t deadline_ms;    /* clock_mono_ms; 0: none */
     sqlite3_stmt *ins_event, *upsert_rollup, *closed, *spill_get, *spill_set, *get_event,
-        *upsert_anon;
+        *upsert_anon, *upsert_rejection;
     agg_entry *agg;
     size_t agg_cap;                  /* power of two */
     size_t *agg_used;                /* indexes in use, to reset them */
     size_t agg_n;
     meter_dict *principals;          /* (tenant, database, jti) -> id */
     meter_dict *command_sets;        /* command names -> id */
+    meter_detail *detail;            /* per token, latency, commands (detail.h) */
     anon_entry *anon;
     size_t nanon, anon_cap;
     int *closed_months;
@@ -64,8 +68,8 @@ struct meter_writer {
 
 static const char SQL_INS_EVENT[] =
     "INSERT OR IGNORE INTO meter_raw (id, time_lag, principal, kind, commands,"
-    " billable_commands, command_set, bytes_in, bytes_out, http_status, outcome, backend_us)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+    " billable_commands, command_set, bytes_in, bytes_out, http_status, outcome, backend_us,"
+    " quota_limit) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char SQL_UPSERT_ROLLUP[] =
     "INSERT INTO meter_rollups (tenant_id, database_id, minute, outcome, bill_period,"
     " requests, commands, billable_commands, bytes_in, bytes_out, errors)"
@@ -77,6 +81,13 @@ static const char SQL_UPSERT_ROLLUP[] =
     " bytes_in = bytes_in + excluded.bytes_in,"
     " bytes_out = bytes_out + excluded.bytes_out,"
     " errors = errors + excluded.errors";
+static const char SQL_UPSERT_REJECTION[] =
+    "INSERT INTO meter_rejections (tenant_id, database_id, minute, quota_limit, bill_period,"
+    " requests, bytes_in, bytes_out) VALUES (?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (tenant_id, database_id, minute, quota_limit, bill_period) DO UPDATE SET"
+    " requests = requests + excluded.requests,"
+    " bytes_in = bytes_in + excluded.bytes_in,"
+    " bytes_out = bytes_out + excluded.bytes_out";
 static const char SQL_UPSERT_ANON[] =
     "INSERT INTO meter_anonymous (minute, outcome, http_status, kind, requests, bytes_in,"
     " bytes_out) VALUES (?,?,?,?,?,?,?)"
@@ -85,9 +96,10 @@ static const char SQL_UPSERT_ANON[] =
     " bytes_in = bytes_in + excluded.bytes_in,"
     " bytes_out = bytes_out + excluded.bytes_out";
 static const char SQL_GET_EVENT[] =
-    "SELECT time_ms, tenant_id, database_id, jti, kind, commands, billable_commands,"
-    " command_names, bytes_in, bytes_out, http_status, outcome, backend_us"
-    " FROM meter_events WHERE id = ?";
+    "SELECT e.time_ms, e.tenant_id, e.database_id, e.jti, e.kind, e.commands,"
+    " e.billable_commands, e.command_names, e.bytes_in, e.bytes_out, e.http_status, e.outcome,"
+    " e.backend_us, r.quota_limit FROM meter_events e JOIN meter_raw r ON r.id = e.id"
+    " WHERE e.id = ?";
 static const char SQL_CLOSED[] = "SELECT period FROM usage_periods";
 static const char SQL_SPILL_GET[] = "SELECT offset FROM meter_spill_replays WHERE file_id = ?";
 static const char SQL_SPILL_SET[] =
@@ -116,13 +128,15 @@ static int busy_wait(void *arg, int count)
 static void conn_close(meter_writer *w)
 {
     sqlite3_stmt **st[] = {&w->ins_event, &w->upsert_rollup, &w->closed, &w->spill_get,
-                           &w->spill_set, &w->get_event, &w->upsert_anon};
+                           &w->spill_set, &w->get_event, &w->upsert_anon,
+                           &w->upsert_rejection};
     for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
         sqlite3_finalize(*st[i]);
         *st[i] = NULL;
     }
     meter_dict_close(w->principals);
     meter_dict_close(w->command_sets);
+    meter_detail_close(w->detail);
     sqlite3_close(w->db);
     w->db = NULL;
 }
@@ -169,6 +183,7 @@ static int conn_open(meter_writer *w, tg_err *err)
         {&w->closed, SQL_CLOSED},       {&w->spill_get, SQL_SPILL_GET},
         {&w->spill_set, SQL_SPILL_SET}, {&w->get_event, SQL_GET_EVENT},
         {&w->upsert_anon, SQL_UPSERT_ANON},
+        {&w->upsert_rejection, SQL_UPSERT_REJECTION},
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         if (sqlite3_prepare_v3(w->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
@@ -176,7 +191,8 @@ static int conn_open(meter_writer *w, tg_err *err)
             tg_fail(err, 500, "metering: %s (is the schema migrated?)", sqlite3_errmsg(w->db));
             goto out_close;
         }
-    if (meter_dict_open(w->principals, w->db, err) || meter_dict_open(w->command_sets, w->db, err))
+    if (meter_dict_open(w->principals, w->db, err) ||
+        meter_dict_open(w->command_sets, w->db, err) || meter_detail_open(w->detail, w->db, err))
         goto out_close;
     w->reopen = false;
     return 0;
@@ -215,6 +231,7 @@ meter_writer *meter_writer_open(const char *sqlite_path, bool sync_full, tg_err 
     static const char *const ccols[] = {"names"};
     w->principals = meter_dict_new("meter_principals", pcols, 3);
     w->command_sets = meter_dict_new("meter_command_sets", ccols, 1);
+    w->detail = meter_detail_new();
     if (conn_open(w, err)) {
         meter_writer_free(w);
         return NULL;
@@ -228,6 +245,7 @@ void meter_writer_free(meter_writer *w)
     conn_close(w);
     meter_dict_free(w->principals);
     meter_dict_free(w->command_sets);
+    meter_detail_free(w->detail);
     free(w->path);
     free(w->agg);
     free(w->agg_used);
@@ -257,7 +275,7 @@ static uint32_t fnv(const char *s, uint32_t h)
 static void agg_reserve(meter_writer *w, size_t rows)
 {
     size_t want = 64;
-    while (want < rows * 2) want <<= 1;
+    while (want < rows * 4) want <<= 1;   /* a rollup and a rejection entry a row */
     if (want <= w->agg_cap) return;
     free(w->agg);
     free(w->agg_used);
@@ -299,13 +317,16 @@ static int bill_month(const meter_writer *w, int month)
     return month;
 }
 
-static void agg_add(meter_writer *w, const meter_row *r)
+/* The entry of (r's tenant, database, minute, bill month, key) in the
+ * open-addressed table, made if new. key: r's outcome for a rollup
+ * (limit -1), else the limit's code of a rejection. */
+static agg_entry *agg_slot(meter_writer *w, const meter_row *r, int bm, int outcome, int limit)
 {
     int64_t minute = (int64_t)(r->time_ms / 60000);
-    int bm = bill_month(w, month_of_ms(w, r->time_ms));
     uint32_t h = fnv(r->database_id, fnv(r->tenant_id, 2166136261u));
     h = (h ^ (uint32_t)minute) * 16777619u;
-    h = (h ^ (uint32_t)(r->outcome | (unsigned)bm << 8)) * 16777619u;
+    h = (h ^ (uint32_t)(outcome | (unsigned)bm << 8)) * 16777619u;
+    h = (h ^ (uint32_t)limit) * 16777619u;
     size_t mask = w->agg_cap - 1, i = h & mask;
     for (;; i = (i + 1) & mask) {
         agg_entry *a = &w->agg[i];
@@ -316,23 +337,35 @@ static void agg_add(meter_writer *w, const meter_row *r)
             a->tenant = r->tenant_id;
             a->database = r->database_id;
             a->minute = minute;
-            a->outcome = r->outcome;
+            a->outcome = outcome;
+            a->quota_limit = limit;
             a->bill_month = bm;
             w->agg_used[w->agg_n++] = i;
-            break;
+            return a;
         }
-        if (a->hash == h && a->minute == minute && a->outcome == r->outcome &&
-            a->bill_month == bm && !strcmp(a->tenant, r->tenant_id) &&
-            !strcmp(a->database, r->database_id))
-            break;
+        if (a->hash == h && a->minute == minute && a->outcome == outcome &&
+            a->quota_limit == limit && a->bill_month == bm &&
+            !strcmp(a->tenant, r->tenant_id) && !strcmp(a->database, r->database_id))
+            return a;
     }
-    agg_entry *a = &w->agg[i];
+}
+
+static void agg_add(meter_writer *w, const meter_row *r)
+{
+    int bm = bill_month(w, month_of_ms(w, r->time_ms));
+    agg_entry *a = agg_slot(w, r, bm, r->outcome, -1);
     a->requests++;
     a->commands += r->commands;
     a->billable += r->billable_commands;
     a->bytes_in += r->bytes_in;
     a->bytes_out += r->bytes_out;
     a->errors += r->outcome != METER_OK;
+    /* A refusal by a limit: also counted per limit (meter_rejections). */
+    if (!r->quota_limit && r->outcome != METER_QUOTA_REJECTED) return;
+    a = agg_slot(w, r, bm, 0, r->quota_limit);
+    a->requests++;
+    a->bytes_in += r->bytes_in;
+    a->bytes_out += r->bytes_out;
 }
 
 /* ==== Anonymous events ==== */
@@ -430,6 +463,7 @@ static int insert_row(meter_writer *w, const meter_row *r, uint64_t id, const ch
     sqlite3_bind_int(st, 10, r->http_status);
     sqlite3_bind_int(st, 11, r->outcome);
     sqlite3_bind_int64(st, 12, r->backend_us);
+    sqlite3_bind_int(st, 13, r->quota_limit);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     *fresh = rc == SQLITE_DONE && sqlite3_changes(w->db) == 1;
@@ -459,7 +493,8 @@ static int stored_same(meter_writer *w, const meter_row *r, const char *names, b
             sqlite3_column_int64(st, 9) == (sqlite3_int64)r->bytes_out &&
             sqlite3_column_int(st, 10) == r->http_status &&
             sqlite3_column_int(st, 11) == r->outcome &&
-            sqlite3_column_int64(st, 12) == r->backend_us;
+            sqlite3_column_int64(st, 12) == r->backend_us &&
+            sqlite3_column_int(st, 13) == r->quota_limit;
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
@@ -493,22 +528,35 @@ out_billed:
 
 static int write_rollups(meter_writer *w)
 {
-    sqlite3_stmt *st = w->upsert_rollup;
     for (size_t k = 0; k < w->agg_n; k++) {
         const agg_entry *a = &w->agg[w->agg_used[k]];
         char period[PERIOD_NAME_MAX];
         period_format(a->bill_month, period);
-        sqlite3_bind_text(st, 1, a->tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, a->database, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, a->minute);
-        sqlite3_bind_int(st, 4, a->outcome);
-        sqlite3_bind_text(st, 5, period, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)a->requests);
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)a->commands);
-        sqlite3_bind_int64(st, 8, (sqlite3_int64)a->billable);
-        sqlite3_bind_int64(st, 9, (sqlite3_int64)a->bytes_in);
-        sqlite3_bind_int64(st, 10, (sqlite3_int64)a->bytes_out);
-        sqlite3_bind_int64(st, 11, (sqlite3_int64)a->errors);
+        sqlite3_stmt *st;
+        if (a->quota_limit >= 0) {
+            st = w->upsert_rejection;
+            sqlite3_bind_text(st, 1, a->tenant, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, a->database, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, a->minute);
+            sqlite3_bind_int(st, 4, a->quota_limit);
+            sqlite3_bind_text(st, 5, period, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 6, (sqlite3_int64)a->requests);
+            sqlite3_bind_int64(st, 7, (sqlite3_int64)a->bytes_in);
+            sqlite3_bind_int64(st, 8, (sqlite3_int64)a->bytes_out);
+        } else {
+            st = w->upsert_rollup;
+            sqlite3_bind_text(st, 1, a->tenant, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, a->database, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, a->minute);
+            sqlite3_bind_int(st, 4, a->outcome);
+            sqlite3_bind_text(st, 5, period, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 6, (sqlite3_int64)a->requests);
+            sqlite3_bind_int64(st, 7, (sqlite3_int64)a->commands);
+            sqlite3_bind_int64(st, 8, (sqlite3_int64)a->billable);
+            sqlite3_bind_int64(st, 9, (sqlite3_int64)a->bytes_in);
+            sqlite3_bind_int64(st, 10, (sqlite3_int64)a->bytes_out);
+            sqlite3_bind_int64(st, 11, (sqlite3_int64)a->errors);
+        }
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) return -1;
@@ -554,10 +602,17 @@ static int commit_list(meter_writer *w, const meter_batch *list, const char *spi
                 db_fail(w, err, "insert");
                 goto out_rollback;
             }
-            if (billed) agg_add(w, &b->rows[i]);
+            if (billed) {
+                agg_add(w, &b->rows[i]);
+                meter_detail_add(w->detail, &b->rows[i]);
+            }
         }
     if (write_rollups(w)) {
         db_fail(w, err, "rollups");
+        goto out_rollback;
+    }
+    if (meter_detail_write(w->detail)) {
+        db_fail(w, err, "usage detail");
         goto out_rollback;
     }
     if (write_anon(w)) {
@@ -573,12 +628,14 @@ static int commit_list(meter_writer *w, const meter_batch *list, const char *spi
         goto out_rollback;
     }
     agg_reset(w);
+    meter_detail_reset(w->detail);
     *st = got;
     return 0;
 
 out_rollback:
     sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
     agg_reset(w);
+    meter_detail_reset(w->detail);
     /* Ids the dictionaries handed out in this transaction are gone. */
     meter_dict_forget(w->principals);
     meter_dict_forget(w->command_sets);
@@ -604,8 +661,9 @@ int meter_writer_replay(meter_writer *w, const char *path, size_t chunk,
         return tg_fail(err, 500, "spill %s: %s", path, strerror(errno));
     }
     struct stat sb;
-    char file_id[33];
+    meter_spill_format fmt;
     int rc = -1;
+    void *raw = NULL;
     meter_batch *b = NULL;
     if (fstat(fd, &sb)) {
         tg_fail(err, 500, "spill %s: %s", path, strerror(errno));
@@ -615,27 +673,30 @@ int meter_writer_replay(meter_writer *w, const char *path, size_t chunk,
         rc = unlink(path) ? tg_fail(err, 500, "spill %s: %s", path, strerror(errno)) : 0;
         goto out_close;
     }
-    if (meter_spill_read_header(fd, file_id, err)) goto out_close;
+    if (meter_spill_read_header(fd, &fmt, err)) goto out_close;
     int64_t off = METER_SPILL_HEADER;
     sqlite3_reset(w->spill_get);
-    sqlite3_bind_text(w->spill_get, 1, file_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->spill_get, 1, fmt.file_id, -1, SQLITE_STATIC);
     if (sqlite3_step(w->spill_get) == SQLITE_ROW) off = sqlite3_column_int64(w->spill_get, 0);
     sqlite3_reset(w->spill_get);
     if (chunk < 1) chunk = 1;
     b = xmalloc(sizeof *b + chunk * sizeof b->rows[0]);
     b->next = NULL;
     b->cap = chunk;
+    /* This build's rows are read in place; an older format's through raw. */
+    if (fmt.row_size != sizeof b->rows[0]) raw = xmalloc(chunk * fmt.row_size);
     for (;;) {
-        ssize_t got = pread(fd, b->rows, chunk * sizeof b->rows[0], off);
+        ssize_t got = pread(fd, raw ? raw : (void *)b->rows, chunk * fmt.row_size, off);
         if (got < 0) {
             tg_fail(err, 500, "spill %s: %s", path, strerror(errno));
             goto out_free;
         }
-        b->n = (size_t)got / sizeof b->rows[0];   /* a torn last row is ignored */
+        b->n = (size_t)got / fmt.row_size;   /* a torn last row is ignored */
         if (b->n == 0) break;
-        off += (int64_t)(b->n * sizeof b->rows[0]);
+        if (raw) meter_spill_decode(&fmt, raw, b->n, b->rows);
+        off += (int64_t)(b->n * fmt.row_size);
         meter_commit_stats st;
-        if (commit_list(w, b, file_id, off, &st, err)) goto out_free;
+        if (commit_list(w, b, fmt.file_id, off, &st, err)) goto out_free;
         replayed->inserted += st.inserted;
         replayed->duplicates += st.duplicates;
         replayed->anonymous += st.anonymous;
@@ -649,6 +710,7 @@ int meter_writer_replay(meter_writer *w, const char *path, size_t chunk,
     }
     rc = 0;
 out_free:
+    free(raw);
     free(b);
 out_close:
     close(fd);

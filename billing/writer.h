@@ -1,6 +1,11 @@
 /*
  * writer.h - commits metering events to SQLite: the raw meter_events rows
- * and, in the same transaction, the per-minute meter_rollups.
+ * and, in the same transaction, the per-minute meter_rollups and, for
+ * requests a quota limit refused, the per-minute, per-limit
+ * meter_rejections (migrations/0010).
+ *
+ * Each inserted event is also added, in the same transaction, to the
+ * usage detail rollups (per token, latency, command names: detail.h).
  *
  * Anonymous events (no tenant: the request never authenticated) are not
  * stored one row each: they are summed per minute and cause (outcome,

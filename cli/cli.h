@@ -9,11 +9,15 @@
  * A handler gets the loaded settings and the arguments after its noun and
  * verb (settings flags already removed by config_load), and returns the
  * process's exit status: 0, 1 when the action failed, 2 on a usage error.
+ * Every write goes through the control plane's store
+ * (gateway/control/store.h), the admin API's too; `--json` prints the
+ * store's answer as the API would.
  * Single-threaded: the CLI runs one handler, then exits.
  */
 #ifndef TG_CLI_H
 #define TG_CLI_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <sqlite3.h>
 
@@ -29,6 +33,8 @@ int cli_serve(const tg_config *cfg, int argc, char **argv);
 int cli_migrate(const tg_config *cfg, int argc, char **argv);
 int cli_tenant_create(const tg_config *cfg, int argc, char **argv);
 int cli_tenant_budget(const tg_config *cfg, int argc, char **argv);
+int cli_tenant_delete(const tg_config *cfg, int argc, char **argv);
+int cli_tenant_token_create(const tg_config *cfg, int argc, char **argv);
 int cli_db_create(const tg_config *cfg, int argc, char **argv);
 int cli_db_delete(const tg_config *cfg, int argc, char **argv);
 int cli_db_limits(const tg_config *cfg, int argc, char **argv);
@@ -69,6 +75,10 @@ int cli_limits_parse(int argc, char **argv, cli_opt *fixed, int nfixed, struct l
 
 /* A handler's exit status for an action's rc: 0, or 1 after printing err. */
 int cli_finish(int rc, const tg_err *err);
+
+/* A store answer (gateway/control/store.h): with json the whole object,
+ * else its string field (NULL: nothing); frees o. NULL o: prints err (1). */
+int cli_print(cJSON *o, bool json, const char *field, const tg_err *err);
 
 /* Prints and frees a new token (0); NULL: prints err instead (1). */
 int cli_token_print(char *tok, const tg_err *err);

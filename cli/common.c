@@ -98,3 +98,18 @@ sqlite3 *cli_state_open(const tg_config *cfg, bool quiet)
                 cfg->sqlite_path);
     return db;
 }
+
+int cli_print(cJSON *o, bool json, const char *field, const tg_err *err)
+{
+    if (!o) return cli_finish(-1, err);
+    if (json) {
+        char *text = cJSON_Print(o);
+        printf("%s\n", text);
+        free(text);
+    } else if (field) {
+        const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, field));
+        printf("%s\n", v ? v : "");
+    }
+    cJSON_Delete(o);
+    return 0;
+}

@@ -32,13 +32,17 @@ static int cmd_version(const tg_config *cfg, int argc, char **argv);
 
 /* Rows of one noun are adjacent; the order is `tollgate help`'s. */
 static const cli_command commands[] = {
-    {"serve", NULL, "", "run the HTTP(S) gateway", cli_serve, true},
+    {"serve", NULL, "[--user NAME]", "run the HTTP(S) gateway", cli_serve, true},
     {"migrate", NULL, "", "create or update the SQLite schema", cli_migrate, true},
     {"tenant", "create", "--name NAME", "print the new tenant id", cli_tenant_create, true},
     {"tenant", "budget", "--tenant ID --monthly-micros N|none",
      "cap the period's priced cost", cli_tenant_budget, true},
+    {"tenant", "delete", "--tenant ID", "delete it; its tokens refused within 1 s",
+     cli_tenant_delete, true},
+    {"tenant-token", "create", "--tenant ID [--ttl 1h]",
+     "print a tenant JWT for the dashboard API", cli_tenant_token_create, true},
     {"db", "create",
-     "--tenant ID --name NAME [--redis-url URL] [--db-index N] [--isolation dbindex|prefix]",
+     "--tenant ID --name NAME [--redis-url URL] [--db-index N] [--isolation dbindex|prefix|server]",
      "print the new database id", cli_db_create, true},
     {"db", "delete", "--db ID", "delete the database and its data on its backend",
      cli_db_delete, true},
@@ -107,7 +111,8 @@ static void command_print(FILE *out, const cli_command *c)
 static void commands_print(FILE *out)
 {
     fprintf(out, "tollgate %s - a pay-per-request REST gateway for Redis\n\n"
-            "usage: tollgate <command> [settings] [options]\n\ncommands:\n",
+            "usage: tollgate <command> [settings] [options]\n"
+            "(tenant, db, token, plan and tenant-token commands take --json)\n\ncommands:\n",
             TOLLGATE_VERSION);
     for (size_t i = 0; i < NCOMMANDS; i++) command_print(out, &commands[i]);
 }

@@ -1,7 +1,7 @@
 /*
  * plan.c - `tollgate plan assign|create|update`: price plans and their
- * limits (billing/limits.h holds the one implementation the admin API
- * shares), and the limit flags `db limits` takes too.
+ * limits, through the control plane's store (gateway/control/store.h, the
+ * admin API's too), and the limit flags `db limits` takes too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,13 +9,14 @@
 #include <time.h>
 
 #include "billing/limits.h"
-#include "billing/usage.h"
 #include "cli/cli.h"
+#include "gateway/control/store.h"
 
 int cli_plan_assign(const tg_config *cfg, int argc, char **argv)
 {
     const char *tenant = NULL, *plan = NULL, *from = NULL;
     tg_err err;
+    bool json = cli_flag_take(&argc, argv, "--json");
     cli_opt opts[] = {{"tenant", &tenant, true}, {"plan", &plan, true}, {"from", &from, false}};
     if (cli_opts_parse(argc, argv, opts, 3)) return 2;
     long long at = (long long)time(NULL);
@@ -29,9 +30,9 @@ int cli_plan_assign(const tg_config *cfg, int argc, char **argv)
     }
     sqlite3 *db = cli_state_open(cfg, true);
     if (!db) return 1;
-    int rc = usage_plan_assign(db, tenant, plan, at, &err);
+    cJSON *o = store_plan_assign(db, tenant, plan, at, &err);
     sqlite3_close(db);
-    return cli_finish(rc, &err);
+    return cli_print(o, json, NULL, &err);
 }
 
 /* ==== Limit and price flags ==== */
@@ -93,6 +94,7 @@ static int plan_write(const tg_config *cfg, int argc, char **argv, bool create)
 {
     const char *id = NULL, *name = NULL, *currency = NULL;
     const char *lv[LIMIT_COUNT], *pv[PRICE_COUNT];
+    bool json = cli_flag_take(&argc, argv, "--json");
     cli_opt opts[3 + LIMIT_COUNT + PRICE_COUNT] = {
         {"plan", &id, true}, {"name", &name, create}, {"currency", &currency, false}};
     int n = 3;
@@ -104,10 +106,9 @@ static int plan_write(const tg_config *cfg, int argc, char **argv, bool create)
     sqlite3 *db = cli_state_open(cfg, true);
     if (!db) return 1;
     tg_err err;
-    int rc = create ? limits_plan_create(db, id, name, currency, prices, &l, &err)
-                    : limits_plan_update(db, id, name, currency, prices, &l, &err);
+    cJSON *o = store_plan_write(db, create, id, name, currency, prices, &l, &err);
     sqlite3_close(db);
-    return cli_finish(rc, &err);
+    return cli_print(o, json, NULL, &err);
 }
 
 int cli_plan_create(const tg_config *cfg, int argc, char **argv)

@@ -1,6 +1,7 @@
 /*
- * serve.c - `tollgate serve`: checks the settings, brings the state
- * database up to date, then runs the gateway until it is stopped.
+ * serve.c - `tollgate serve [--user NAME]`: checks the settings, then runs
+ * the gateway (which binds its sockets, becomes NAME if given, brings the
+ * state database up to date and serves) until it is stopped.
  */
 #include <stdio.h>
 
@@ -10,13 +11,12 @@
 int cli_serve(const tg_config *cfg, int argc, char **argv)
 {
     tg_err err;
-    if (cli_opts_parse(argc, argv, NULL, 0)) return 2;
+    const char *user = NULL;
+    cli_opt opts[] = {{"user", &user, false}};
+    if (cli_opts_parse(argc, argv, opts, 1)) return 2;
     if (config_validate_serve(cfg, &err) || config_validate_acl_secret(cfg, &err)) {
         fprintf(stderr, "tollgate: %s\n", err.msg);
         return 2;
     }
-    sqlite3 *db = cli_state_open(cfg, false);
-    if (!db) return 1;
-    sqlite3_close(db);
-    return gateway_serve(cfg);
+    return gateway_serve(cfg, user);
 }

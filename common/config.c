@@ -34,6 +34,7 @@ const char *const config_meter_overflow_names[] = {"reject", "spill", NULL};
 const char *const config_meter_synchronous_names[] = {"normal", "full", NULL};
 const char *const config_quota_store_names[] = {"local", "redis", NULL};
 const char *const config_quota_fail_names[] = {"open", "closed", NULL};
+const char *const config_log_level_names[] = {"error", "warn", "info", "debug", NULL};
 
 #define F(field) offsetof(tg_config, field)
 #define STR(name, def, field, help) {name, CFG_STR, 0, 0, NULL, def, F(field), help}
@@ -87,8 +88,14 @@ static const cfg_def cfg_defs[] = {
         "backend connect timeout"),
     INT("redis_command_timeout_ms", 10, 600000, "5000", redis_command_timeout_ms,
         "backend reply timeout"),
+    INT("redis_idle_timeout_s", 0, 86400, "300", redis_idle_timeout_s,
+        "a worker's backend connection unused this long is closed (reopened on "
+        "the next use; 0: kept for good)"),
     INT("idle_timeout_s", 1, 3600, "60", idle_timeout_s,
         "close client connections idle this long"),
+    INT("shutdown_grace_s", 0, 3600, "10", shutdown_grace_s,
+        "on SIGTERM/SIGINT, how long requests in flight may take to finish "
+        "before they are answered 503 and the process exits"),
     INT("max_connections", 1, 1000000, "10000", max_connections,
         "client connections accepted at once (all threads)"),
     STR("cors_origins", "*", cors_origins,
@@ -121,7 +128,18 @@ static const cfg_def cfg_defs[] = {
         "bytes a stream may hold that its client has not read yet; a slower "
         "reader is disconnected (counted and logged)"),
     BOOL("log_requests", "false", log_requests,
-         "log one line per request (never the token)"),
+         "log one JSON line per request to access_log (never a token, key, value "
+         "or password)"),
+    STR("access_log", "stderr", access_log,
+        "where log_requests writes: stderr, or a file appended to"),
+    ENUM("log_level", config_log_level_names, "info", log_level,
+         "diagnostic lines written to stderr: error, warn, info or debug"),
+    BOOL("metrics", "on", metrics,
+         "count requests, latencies, backends, metering for /metrics (off: no "
+         "counting, e.g. to measure what it costs)"),
+    STR("metrics_listen", NULL, metrics_listen,
+        "host:port serving /metrics, /healthz and /readyz to anyone who reaches "
+        "it (unset: /metrics only on the main port, for admin tokens)"),
     BOOL("metering", "on", metering,
          "record every data-plane request in SQLite (on|off)"),
     BOOL("quotas", "on", quotas,
@@ -168,6 +186,8 @@ static const cfg_def cfg_defs[] = {
         "this node's number in usage event ids (unique per node)"),
     STR("admin_jwt_secret", NULL, admin_jwt_secret,
         "HMAC secret for admin tokens (at least 32 bytes, not jwt_secret)"),
+    STR("control_listen", NULL, control_listen,
+        "ADDR:PORT for the control plane (/v1/) alone (unset: served with the data plane)"),
     STR("acl_secret", NULL, acl_secret,
         "secret the Redis ACL users' passwords derive from (at least 32 bytes, the "
         "same on every node, never public)"),
@@ -334,9 +354,16 @@ static int cfg_load_env(tg_config *cfg, tg_err *err)
     return 0;
 }
 
+/* The arguments config_load last read (the process's own, which outlive
+ * it), for config_reload. */
+static int loaded_argc;
+static char **loaded_argv;
+
 int config_load(tg_config *cfg, int argc, char **argv, char **rest,
                 int *nrest, tg_err *err)
 {
+    loaded_argc = argc;
+    loaded_argv = argv;
     memset(cfg, 0, sizeof *cfg);
     *nrest = 0;
     for (size_t i = 0; i < NDEFS; i++)
@@ -451,4 +478,83 @@ void config_free(tg_config *cfg)
             free(*s);
             *s = NULL;
         }
+}
+
+/* ==== Reloading (SIGHUP) ==== */
+
+int config_reload(tg_config *out, tg_err *err)
+{
+    int argc = loaded_argc, nrest = 0;
+    char **rest = xcalloc((size_t)(argc > 0 ? argc : 1), sizeof *rest);
+    int rc = config_load(out, argc, loaded_argv, rest, &nrest, err);
+    free(rest);
+    if (rc) config_free(out);
+    return rc;
+}
+
+static bool cfg_equal(const cfg_def *d, const tg_config *a, const tg_config *b)
+{
+    const void *fa = (const char *)a + d->off, *fb = (const char *)b + d->off;
+    switch (d->type) {
+    case CFG_STR: {
+        const char *sa = *(char *const *)fa, *sb = *(char *const *)fb;
+        return sa == sb || (sa && sb && !strcmp(sa, sb));
+    }
+    case CFG_INT:
+        return *(const long *)fa == *(const long *)fb;
+    case CFG_BOOL:
+        return *(const bool *)fa == *(const bool *)fb;
+    case CFG_ENUM:
+        return *(const int *)fa == *(const int *)fb;
+    }
+    return false;
+}
+
+size_t config_diff(const tg_config *a, const tg_config *b, const char **names, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < NDEFS; i++) {
+        if (cfg_equal(&cfg_defs[i], a, b)) continue;
+        if (n < cap) names[n] = cfg_defs[i].name;
+        n++;
+    }
+    return n;
+}
+
+static void cfg_copy_one(const cfg_def *d, tg_config *dst, const tg_config *src)
+{
+    void *fd = (char *)dst + d->off;
+    const void *fs = (const char *)src + d->off;
+    switch (d->type) {
+    case CFG_STR: {
+        char **s = fd;
+        const char *v = *(char *const *)fs;
+        free(*s);
+        *s = v ? xstrdup(v) : NULL;
+        break;
+    }
+    case CFG_INT:
+        *(long *)fd = *(const long *)fs;
+        break;
+    case CFG_BOOL:
+        *(bool *)fd = *(const bool *)fs;
+        break;
+    case CFG_ENUM:
+        *(int *)fd = *(const int *)fs;
+        break;
+    }
+}
+
+int config_copy_setting(tg_config *dst, const tg_config *src, const char *name)
+{
+    const cfg_def *d = cfg_find(name, strlen(name));
+    if (!d) return -1;
+    cfg_copy_one(d, dst, src);
+    return 0;
+}
+
+void config_copy(tg_config *dst, const tg_config *src)
+{
+    memset(dst, 0, sizeof *dst);
+    for (size_t i = 0; i < NDEFS; i++) cfg_copy_one(&cfg_defs[i], dst, src);
 }

@@ -41,6 +41,7 @@ extern const char *const config_meter_overflow_names[];
 extern const char *const config_quota_store_names[];
 extern const char *const config_quota_fail_names[];
 extern const char *const config_meter_synchronous_names[];
+extern const char *const config_log_level_names[];   /* log.h's log_level order */
 
 typedef struct tg_config {
     char *config_file;
@@ -63,13 +64,19 @@ typedef struct tg_config {
     long max_inflight_bytes;     /* per worker thread */
     long redis_connect_timeout_ms;
     long redis_command_timeout_ms;
+    long redis_idle_timeout_s;   /* 0: backend connections never closed idle */
     long idle_timeout_s;
+    long shutdown_grace_s;       /* SIGTERM: in-flight requests' deadline */
     long max_connections;
     char *cors_origins;
     char *tls_cert;
     char *tls_key;
     long token_cache_size;
     bool log_requests;
+    char *access_log;            /* log_requests' destination: stderr or a file */
+    int log_level;               /* log.h's log_level */
+    bool metrics;
+    char *metrics_listen;        /* host:port of the operations listener */
     long connection_memory_kb;
     /* Client connection limits (gateway/http/). */
     long header_timeout_s;
@@ -97,6 +104,7 @@ typedef struct tg_config {
     int meter_synchronous;       /* cfg_meter_synchronous */
     long meter_node_id;
     char *admin_jwt_secret;
+    char *control_listen;        /* NULL: the control plane on listen:port */
     char *acl_secret;            /* Redis ACL users' passwords derive from it */
     long usage_close_grace_s;
 } tg_config;
@@ -127,5 +135,24 @@ int config_validate_acl_secret(const tg_config *cfg, tg_err *err);
 void config_print_help(void);
 
 void config_free(tg_config *cfg);
+
+/* ==== Reloading (SIGHUP) ==== */
+
+/* Loads the settings again into out as the last config_load did: the
+ * defaults, the same file (read anew), the environment, the same flags.
+ * 0, or -1 with err (out then holds nothing to free). */
+int config_reload(tg_config *out, tg_err *err);
+
+/* The names of the settings whose values differ between a and b, in the
+ * table's order, into names[0..cap); returns how many differ (which may
+ * exceed cap). The names are static strings. */
+size_t config_diff(const tg_config *a, const tg_config *b, const char **names, size_t cap);
+
+/* Copies one setting (by its table name) from src into dst, strings
+ * duplicated. 0, or -1 for an unknown name. */
+int config_copy_setting(tg_config *dst, const tg_config *src, const char *name);
+
+/* dst = a copy of src owning its own strings (config_free releases them). */
+void config_copy(tg_config *dst, const tg_config *src);
 
 #endif

@@ -66,13 +66,36 @@ static int current_version(sqlite3 *db, int *version, tg_err *err)
     return 0;
 }
 
+/* -1 with err if any row references a missing parent. */
+static int foreign_keys_broken(sqlite3 *db, tg_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 500, "migrate: %s", sqlite3_errmsg(db));
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        rc = tg_fail(err, 500, "migrate: a row of %s references a missing %s row",
+                     (const char *)sqlite3_column_text(st, 0),
+                     (const char *)sqlite3_column_text(st, 2));
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int migrate_apply(sqlite3 *db, int *applied, tg_err *err)
 {
     int version = 0, n = 0;
     if (applied) *applied = 0;
+    /* Foreign keys off while migrating (a no-op inside a transaction, so
+     * before it): a migration may rebuild a table others reference, which
+     * SQLite does by copy, drop and rename (0013). They are checked whole
+     * before committing instead, and back on after. */
+    sqlite3_exec(db, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL);
     /* BEGIN IMMEDIATE serialises concurrent migrators (two nodes starting). */
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return tg_fail(err, 500, "migrate: %s", sqlite3_errmsg(db));
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        tg_fail(err, 500, "migrate: %s", sqlite3_errmsg(db));
+        sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+        return -1;
+    }
     if (current_version(db, &version, err)) goto out_rollback;
     for (int i = 0; i < tg_migrations_count; i++) {
         const tg_migration *m = &tg_migrations[i];
@@ -100,14 +123,17 @@ int migrate_apply(sqlite3 *db, int *applied, tg_err *err)
         }
         n++;
     }
+    if (n && foreign_keys_broken(db, err)) goto out_rollback;
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         tg_fail(err, 500, "migrate: %s", sqlite3_errmsg(db));
         goto out_rollback;
     }
+    sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
     if (applied) *applied = n;
     return 0;
 
 out_rollback:
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
     return -1;
 }

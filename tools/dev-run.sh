@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: a private Redis under ./var (unless TOLLGATE_REDIS_URL is
 # set), a dev tenant, database and token, a curl line that works as pasted,
-# then tollgate in the foreground. Usage: tools/dev-run.sh path/to/tollgate
+# then tollgate in the foreground. The dev database owns the private Redis
+# (isolation server), so every command the client offers works, functions
+# and FLUSHALL included; on an operator's Redis (TOLLGATE_REDIS_URL) it is
+# a dedicated logical DB, as before. Usage: tools/dev-run.sh path/to/tollgate
 set -eu
 BIN=$(realpath "$1")
 cd "$(dirname "$0")/.."
@@ -18,10 +21,15 @@ secret_file() { # name: ./var/<name>, made once (32 random bytes, hex)
 }
 [ -n "${TOLLGATE_JWT_SECRET:-}" ] || export TOLLGATE_JWT_SECRET=$(secret_file jwt-secret)
 [ -n "${TOLLGATE_ACL_SECRET:-}" ] || export TOLLGATE_ACL_SECRET=$(secret_file acl-secret)
+# Signs admin and tenant tokens (the control plane, the dashboard's sign-in).
+[ -n "${TOLLGATE_ADMIN_JWT_SECRET:-}" ] ||
+  export TOLLGATE_ADMIN_JWT_SECRET=$(secret_file admin-jwt-secret)
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+ISOLATION=dbindex
 if [ -z "${TOLLGATE_REDIS_URL:-}" ]; then
+  ISOLATION=server # the private Redis is the dev database's own
   RPORT=$(cat "$VAR/redis/port" 2>/dev/null || echo "")
   if [ -n "$RPORT" ] && redis-cli -p "$RPORT" ping >/dev/null 2>&1; then
     echo "tollgate: reusing the dev redis-server on port $RPORT"
@@ -39,19 +47,27 @@ if [ -z "${TOLLGATE_REDIS_URL:-}" ]; then
 fi
 
 "$BIN" migrate >/dev/null
-# The dev tenant and database, created once per Redis URL.
+# The dev tenant and database, created once per Redis URL (lines: tenant,
+# database, URL, isolation).
 IDS=$VAR/dev-ids
 if [ ! -s "$IDS" ] || [ "$(sed -n 3p "$IDS")" != "$TOLLGATE_REDIS_URL" ]; then
   T=$("$BIN" tenant create --name dev)
-  D=$("$BIN" db create --tenant "$T" --name "dev-$(date +%s)")
-  printf '%s\n%s\n%s\n' "$T" "$D" "$TOLLGATE_REDIS_URL" >"$IDS"
+  D=$("$BIN" db create --tenant "$T" --name "dev-$(date +%s)" --isolation "$ISOLATION")
+  printf '%s\n%s\n%s\n%s\n' "$T" "$D" "$TOLLGATE_REDIS_URL" "$ISOLATION" >"$IDS"
 fi
 D=$(sed -n 2p "$IDS")
+if [ "$ISOLATION" = server ] && [ "$(sed -n 4p "$IDS")" != server ]; then
+  echo "tollgate: note: the dev database $D predates server isolation (functions, INFO"
+  echo "  and FLUSHALL are refused to it); for one that owns the dev Redis, run"
+  echo "  \`$BIN db delete --db $D\` (its data goes) and \`rm var/dev-ids\`, then make run again"
+fi
 TOKEN=$("$BIN" token create --db "$D" --scope rw --ttl 30d)
+TENANT_TOKEN=$("$BIN" tenant-token create --tenant "$(sed -n 1p "$IDS")" --ttl 1d)
 
 cat <<MSG
 
-  tollgate dev server on http://127.0.0.1:$PORT  (Redis: $TOLLGATE_REDIS_URL)
+  tollgate dev server on http://127.0.0.1:$PORT  (Redis: $TOLLGATE_REDIS_URL,
+  database $D in $(sed -n 4p "$IDS" | grep . || echo dbindex) isolation)
 
   token (read-write, 30 days):
     $TOKEN
@@ -61,6 +77,9 @@ cat <<MSG
 
   or with @upstash/redis:
     new Redis({ url: "http://127.0.0.1:$PORT", token: "<token above>" })
+
+  the tenant's dashboard (signs in with a tenant token valid 1 day):
+    http://127.0.0.1:$PORT/dashboard#token=$TENANT_TOKEN
 
 MSG
 exec "$BIN" serve --port "$PORT"

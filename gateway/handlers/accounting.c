@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "gateway/handlers/observe.h"
+
 static meter_outcome outcome_of(unsigned status)
 {
     if (status == 401) return METER_AUTH_FAILURE;
@@ -20,6 +22,8 @@ void accounting_record(const tg_request *r, meter_event *e)
     e->bytes_out = r->bytes_out;
     e->http_status = r->status ? (int)r->status : 499;
     if (e->outcome == METER_OK && r->status) e->outcome = outcome_of(r->status);
+    e->id = r->id;   /* the event's id is the request's (X-Request-Id) */
+    observe_request(r, e);
     meter_record(e);
 }
 

@@ -15,6 +15,8 @@
 #include "common/ev.h"
 #include "common/mem.h"
 #include "gateway/handlers/accounting.h"
+#include "gateway/handlers/observe.h"
+#include "gateway/handlers/ctl.h"
 #include "gateway/handlers/dp_request.h"
 #include "gateway/handlers/pubsub.h"
 #include "gateway/handlers/quota_gate.h"
@@ -63,6 +65,12 @@ void *dp_worker_new(void *shared, const tg_config *cfg, int epfd, tg_err *err)
                       (int)cfg->redis_command_timeout_ms, (uint64_t)cfg->max_reply_bytes};
     dw->pool = pool_new(&o);
     dw->hub = pubsub_new(cfg, epfd);
+    pool_set_idle_timeout(dw->pool, (uint64_t)cfg->redis_idle_timeout_s * 1000);
+    if (sh->ctl && !(dw->ctl = ctl_worker_new(sh->ctl, epfd, err))) {
+        dp_worker_free(dw);
+        return NULL;
+    }
+    if (dw->q) dw->ql = quota_local_new(dw->q);
     if (dw->q && cfg->quota_store == CFG_QUOTA_STORE_REDIS &&
         !(dw->qr = quota_remote_new(cfg, epfd, err))) {
         dp_worker_free(dw);
@@ -78,14 +86,22 @@ void dp_worker_drain(void *w)
     auth_ctx_abandon(((dp_worker *)w)->auth, dp_auth_done);
     quota_remote_drain(((dp_worker *)w)->qr);
     pool_close_all(((dp_worker *)w)->pool);
+    ctl_worker_drain(((dp_worker *)w)->ctl);
+}
+
+ctl_worker *ctl_worker_of(tg_request *r)
+{
+    return ((dp_worker *)request_worker_app(r))->ctl;
 }
 
 void dp_worker_free(void *w)
 {
     dp_worker *dw = w;
     if (!dw) return;
+    ctl_worker_free(dw->ctl);
     quota_remote_free(dw->qr);
     pubsub_free(dw->hub);
+    quota_local_free(dw->ql);
     pool_free(dw->pool);
     auth_ctx_free(dw->auth);
     policy_scripts_free(dw->approved);
@@ -116,6 +132,8 @@ void dp_worker_flush(void *w)
     pool_flush(((dp_worker *)w)->pool);
     pubsub_flush(((dp_worker *)w)->hub);
     if (((dp_worker *)w)->qr) quota_remote_flush(((dp_worker *)w)->qr);
+    observe_flush();   /* this turn's access lines */
+    quota_local_flush(((dp_worker *)w)->ql);
 }
 
 /* ==== Answers ==== */
@@ -175,15 +193,17 @@ static void dp_done(tg_request *r, bool aborted)
             .billable_commands = walk_run_billable(d->walks, d->billable),
             .outcome = d->outcome,
             .backend_us = d->backend_us,
+            .quota_limit = d->quota_checked && !d->qv.allowed ? (uint8_t)d->qv.refused : 0,
         };
         for (int i = 0; i < d->cmds.n; i++)
             if (d->per && d->per[i].sent >= 0)
                 meter_event_add_command(&e, d->per[i].asked, d->per[i].asked_len);
         accounting_record(r, &e);
         if (d->dw->q && d->database_id) /* settled against what was metered */
-            quota_record(d->dw->q, d->database_id, d->quota_checked ? &d->qv : NULL,
-                         &(quota_usage){e.outcome, e.billable_commands, (int64_t)e.bytes_in,
-                                        (int64_t)e.bytes_out, quota_now_ns()});
+            quota_record_local(d->dw->ql, d->database_id, d->quota_checked ? &d->qv : NULL,
+                               &(quota_usage){e.outcome, e.billable_commands,
+                                              (int64_t)e.bytes_in, (int64_t)e.bytes_out,
+                                              quota_now_ns()});
     } else if (d->dw->q && d->database_id && d->quota_checked) {
         quota_record(d->dw->q, d->database_id, &d->qv,
                      &(quota_usage){d->outcome, 0, 0, 0, quota_now_ns()});
@@ -239,19 +259,22 @@ static int token_of(tg_request *r, const char **tok, size_t *len)
     return 0;
 }
 
-/* A shared database: its prefix, and its ACL user in place on the backend
- * (made sure of once per cached token and backend user generation, by an
- * ACL SETUSER queued in the connection's pipeline: nothing blocks here). */
+/* A shared database, or one that owns its server: its ACL user in place on
+ * the backend (made sure of once per cached token and backend user
+ * generation, by an ACL SETUSER queued in the connection's pipeline:
+ * nothing blocks here), and a shared one's prefix. */
 static int shared_prepare(tg_request *r, dp_request *d, const auth_grant *g, tg_err *err)
 {
     if (!d->binfo->caps.scripts_contained)
-        return tg_fail(err, 503, "ERR shared databases need ACL users, which this "
-                       "backend refused");
+        return tg_fail(err, 503, "ERR %s databases need ACL users, which this "
+                       "backend refused", g->key_prefix ? "shared" : "server-isolated");
     uint32_t gen = backend_users_gen(d->binfo);
     if (*g->users_seen != gen) {
         if (backend_ensure_db_user(d->be, g->database_id, g->key_prefix, err)) return -1;
         *g->users_seen = gen;
     }
+    d->db_user = d->database_id;
+    if (!g->key_prefix) return 0;
     size_t n = strlen(g->key_prefix);
     d->ks.prefix = arena_strndup(&r->arena, g->key_prefix, n);
     d->ks.len = n;
@@ -275,8 +298,9 @@ static int prepare_grant(tg_request *r, dp_request *d, const auth_grant *g, tg_e
     d->cmd_deny = g->cmd_deny;
     d->rate_limit = g->rate_limit;
     d->server_shared = g->server_shared;
+    d->owns_server = g->owns_server;
     if (pool_get(d->dw->pool, g->redis_url, g->db_index, &d->be, &d->binfo, err)) return -1;
-    if (g->key_prefix && shared_prepare(r, d, g, err)) return -1;
+    if ((g->key_prefix || g->owns_server) && shared_prepare(r, d, g, err)) return -1;
     d->auth = DP_AUTH_READY;
     return 0;
 }
@@ -415,13 +439,21 @@ static void on_replies(void *ctx, const tg_err *err, bool sent)
 static int admit(dp_request *d, arena *a, bool transaction, bool head, tg_cmd *c,
                  cmd_verdict *v, keyspace_out *ko, tg_err *err)
 {
-    if (policy_check(d->binfo->cmds, d->scope, &d->binfo->caps, c->argc, c->argv,
-                     c->lens, v, err) ||
+    if (policy_check(d->binfo->cmds, d->scope, d->owns_server, &d->binfo->caps, c->argc,
+                     c->argv, c->lens, v, err) ||
         (head && policy_check_head(v, err)) ||
         policy_check_rules(v->info, c->argv[0], c->lens[0], d->cmd_allow, d->cmd_deny, err) ||
         policy_check_sizes(v->info, c->argc, c->argv, c->lens,
                            (uint64_t)d->dw->cfg->max_reply_bytes, &d->reply_floor, err))
         return -1;
+    if (v->as_url && transaction)
+        return tg_fail(err, 400, "ERR command '%s' cannot run inside /multi-exec here "
+                       "(use /pipeline)", v->info->name);
+    if (v->argc) { /* a replacement (INFO's safe sections) */
+        c->argc = v->argc;
+        c->argv = v->argv;
+        c->lens = v->lens;
+    }
     /* Scripts follow the server, whatever the database's isolation. */
     if (d->server_shared &&
         policy_check_shared_scripts(d->dw->cfg->shared_scripts, d->dw->approved, v->info,
@@ -521,7 +553,7 @@ static route_result execute(tg_request *r, bool transaction)
         script_flags_rewrite(&r->arena, c, &pc->override);
         pc->reply_fix = ko.reply;
         pc->sent = d->nsent;
-        d->send[d->nsent++] = (backend_cmd){*c, ko.as_gateway};
+        d->send[d->nsent++] = (backend_cmd){*c, ko.as_gateway, v.as_url};
         if (v.is_write) {
             d->is_write = true;
             for (int j = 1; j < c->argc; j++)
@@ -553,7 +585,7 @@ static route_result send_commands(tg_request *r)
     int rc = d->walks ? walk_run_submit(d->walks, d->be, d->send, d->nsent, d->database_id,
                                         d->replies, on_replies, r, &err)
                       : backend_submit(d->be, d->send, d->nsent, transaction,
-                                       d->ks.len ? d->database_id : NULL, d->replies,
+                                       d->db_user, d->replies,
                                        on_replies, r, &err);
     if (rc) {
         unsend(d);

@@ -34,6 +34,7 @@ typedef struct dp_shared {
     const auth_keyring *const *ring; /* the keyring in force (swapped on
                                         SIGHUP), read by the token caches */
     struct quota *q;                 /* the quotas (billing/quota.h); NULL: off */
+    struct workq *ctl;               /* the control threads (ctl.h) */
 } dp_shared;
 
 /* shared: a dp_shared that outlives the worker. NULL + err on failure. */

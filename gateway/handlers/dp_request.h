@@ -37,7 +37,9 @@ struct dp_worker {
     quota *q;                    /* the process's quotas; NULL: off */
     quota_remote *qr;            /* quota_store = redis: the shared store; NULL: local */
     struct pubsub *hub;          /* the worker's streams (pubsub.h) */
+    quota_local *ql;             /* this worker's settlements (quota.h); NULL: off */
     ev_watch auth_watch;         /* token lookups completed (auth_ctx_fd) */
+    struct ctl_worker *ctl;      /* control-plane jobs' port (ctl.h) */
 };
 
 typedef enum { RESP_JSON, RESP_JSON_BASE64, RESP_RESP2 } resp_format;
@@ -73,6 +75,10 @@ typedef struct dp_request {
     auth_scope scope;
     const char *cmd_allow, *cmd_deny; /* token's command rules, or NULL */
     bool server_shared;          /* shared_scripts binds (auth_grant) */
+    bool owns_server;            /* isolation server (auth_grant) */
+    const char *db_user;         /* whose ACL user runs the commands: a shared
+                                    or server database's id; NULL: the
+                                    restricted user (backend_submit) */
     long long rate_limit;        /* the token's signed commands/s, 0: none */
     const char *tenant_id, *database_id, *jti;   /* arena copies */
     sync_token *sync;            /* the database's, once authenticated */

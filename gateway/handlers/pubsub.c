@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/json_out.h"
+#include "common/metrics.h"
 #include "common/mem.h"
 #include "gateway/handlers/accounting.h"
 #include "gateway/handlers/dp_request.h"
@@ -168,6 +169,7 @@ static void emit(ps_stream *st, const buf *ev)
     if (stream_ended(st->s)) return;
     if (stream_write(st->s, ev->data, ev->len) == 0) return;
     __atomic_add_fetch(&slow_cut, 1, __ATOMIC_RELAXED);
+    metrics_add(MS_SSE_DROPPED, 1);
     fprintf(stderr, "tollgate: stream cut off: its client reads too slowly "
             "(over sse_buffer_bytes unread; %llu so far)\n",
             (unsigned long long)pubsub_slow_disconnects());
@@ -483,6 +485,7 @@ static void link_stream(ps_stream *st, ps_stream **list)
     if (*list) (*list)->prev = st;
     *list = st;
     st->be->hub->nstreams++;
+    metrics_add(MS_SSE_STREAMS, 1);
 }
 
 static void unlink_stream(ps_stream *st, ps_stream **list)
@@ -491,6 +494,7 @@ static void unlink_stream(ps_stream *st, ps_stream **list)
     else *list = st->next;
     if (st->next) st->next->prev = st->prev;
     st->be->hub->nstreams--;
+    metrics_add(MS_SSE_STREAMS, -1);
 }
 
 /* Joins channel (or pattern) name[0..len) in Redis, subscribing it on

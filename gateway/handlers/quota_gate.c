@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/json_out.h"
+#include "common/metrics.h"
 #include "gateway/http/respond.h"
 
 void quota_gate_headers(const quota_verdict *v, struct MHD_Response *resp)
@@ -27,6 +28,8 @@ void quota_gate_headers(const quota_verdict *v, struct MHD_Response *resp)
 struct MHD_Response *quota_gate_refusal(const tg_config *cfg, const char *origin,
                                         const quota_verdict *v)
 {
+    metrics_add(MS_QUOTA_REJECTIONS +
+                    ((unsigned)v->refused < METRICS_QUOTA_KINDS ? (unsigned)v->refused : 0), 1);
     buf b;
     buf_init(&b);
     buf_puts(&b, "{\"error\":");

@@ -263,7 +263,7 @@ static int submit(quota_remote *qr, qr_call *c, tg_err *err)
         argv[7 + i] = nw[i];
     }
     for (int i = 0; i < 18; i++) lens[i] = strlen(argv[i]);
-    backend_cmd cmd = {{18, argv, lens}, false};
+    backend_cmd cmd = {.cmd = {18, argv, lens}};
     return backend_submit(qr->be, &cmd, 1, false, NULL, c->reply, on_reply, c, err);
 }
 

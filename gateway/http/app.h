@@ -47,6 +47,10 @@ typedef struct http_app {
      * the connection closes. Requests without a body go straight to their
      * handler, which must then do the same work. */
     void (*on_headers)(tg_request *r);
+    /* Optional: a new unique request id for a request starting at time_ms
+     * (wall clock); it becomes the request's X-Request-Id when the client
+     * sent none well-formed. Without it, ids count per worker. */
+    uint64_t (*new_request_id)(uint64_t time_ms);
 } http_app;
 
 #endif

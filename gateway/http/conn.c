@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
+#include "common/metrics.h"
 #include "gateway/http/worker.h"
 
 #define DRAIN_ON_CLOSE_MAX 65536   /* unread bytes read away before a close */
@@ -71,6 +72,7 @@ void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
         if (w->conns) w->conns->prev = k;
         w->conns = k;
         w->nconns++;
+        metrics_add(MS_HTTP_CONNECTIONS, 1);
         *socket_context = k;
         return;
     }
@@ -83,6 +85,7 @@ void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     else w->conns = k->next;
     if (k->next) k->next->prev = k->prev;
     w->nconns--;
+    metrics_add(MS_HTTP_CONNECTIONS, -1);
     free(k);
 }
 

@@ -68,10 +68,35 @@ int request_limit_anonymous(tg_request *r)
     return -1;
 }
 
-/* Shutting down: the answer closes its connection, so no next request is
- * read that could not be served. */
-static void close_if_draining(tg_request *r)
+bool request_id_well_formed(const char *s)
 {
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (n >= REQUEST_ID_MAX) return false;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-'))
+            return false;
+    }
+    return n > 0;
+}
+
+/* The request's id (the client's well-formed X-Request-Id, else its own). */
+static void set_request_id(tg_request *r)
+{
+    http_worker *w = r->w;
+    r->id = w->app->new_request_id ? w->app->new_request_id(r->start_ms)
+                                   : ((uint64_t)w->id << 48) + ++w->requests;
+    const char *in = request_header(r, "X-Request-Id");
+    if (in && request_id_well_formed(in)) snprintf(r->request_id, sizeof r->request_id, "%s", in);
+    else snprintf(r->request_id, sizeof r->request_id, "%llu", (unsigned long long)r->id);
+}
+
+/* Shutting down: the answer closes its connection, so no next request is
+ * read that could not be served. Every answer says which request it was. */
+static void finish_answer(tg_request *r)
+{
+    MHD_add_response_header(r->response, "X-Request-Id", r->request_id);
     if (r->w->draining)
         MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONNECTION, "close");
 }
@@ -88,7 +113,7 @@ void request_respond(tg_request *r, unsigned status, struct MHD_Response *resp)
         r->waiting = false;
         r->w->waiting--;
         r->w->answered = true;
-        close_if_draining(r);
+        finish_answer(r);
         if (MHD_queue_response(r->conn, r->status, r->response) != MHD_YES)
             fprintf(stderr, "tollgate: could not queue a response; closing\n");
         MHD_destroy_response(r->response);
@@ -182,12 +207,14 @@ static tg_request *request_new(http_worker *w, struct MHD_Connection *conn,
     r->path = url;
     r->method = route_method_bit(method);
     r->start_ms = clock_wall_ms();
+    r->start_us = clock_mono_us();
+    set_request_id(r);
     return r;
 }
 
 static enum MHD_Result queue_answer(tg_request *r)
 {
-    close_if_draining(r);
+    finish_answer(r);
     enum MHD_Result ok = MHD_queue_response(r->conn, r->status, r->response);
     MHD_destroy_response(r->response);
     r->response = NULL;
@@ -348,6 +375,7 @@ static route_result dispatch(tg_request *r)
     unsigned allowed;
     const route *rt = route_find(r->w->app->routes, r->w->app->nroutes, r->path, r->method,
                                  &allowed);
+    r->route = rt;
     if (rt) return rt->handler(r);
     if (request_limit_anonymous(r)) return ROUTE_DONE;
     if (!allowed) {
@@ -415,13 +443,6 @@ void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (done) done(r, aborted);
     if (r->stream) r->stream_release(r);
     w->held -= r->charged;      /* its answer is sent (or abandoned) */
-    if (w->cfg->log_requests) {
-        char shown[96];
-        fprintf(stderr, "tollgate: %s %u %s%s %llums\n", route_method_name(r->method),
-                r->status, request_log_path(r->path, shown, sizeof shown),
-                aborted ? " (aborted)" : "",
-                (unsigned long long)(clock_wall_ms() - r->start_ms));
-    }
     if (r->response) MHD_destroy_response(r->response);
     arena_release(&r->arena);
     if (w->nfree < FREE_REQUESTS_MAX && r->body.cap <= BODY_KEEP_MAX) {

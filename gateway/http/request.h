@@ -31,6 +31,12 @@
 
 struct http_worker;
 
+/* An incoming X-Request-Id is kept when it is 1..REQUEST_ID_MAX bytes of
+ * [A-Za-z0-9._:-]; any other is replaced by the request's own id. Every
+ * answer carries the header. */
+#define REQUEST_ID_MAX 64
+bool request_id_well_formed(const char *s);
+
 struct tg_request {
     struct http_worker *w;
     struct MHD_Connection *conn;
@@ -42,6 +48,10 @@ struct tg_request {
                                     max_inflight_bytes (the body is read away) */
     uint64_t charged;            /* bytes it holds (request_charge) */
     uint64_t start_ms;           /* wall clock, at the headers */
+    uint64_t start_us;           /* monotonic, at the headers (latency) */
+    const struct route *route;   /* the route run, NULL before dispatch */
+    uint64_t id;                 /* this request's unique id (app's, see app.h) */
+    char request_id[REQUEST_ID_MAX + 1]; /* X-Request-Id: the client's, or id */
 
     /* Answer, once known. */
     struct MHD_Response *response;

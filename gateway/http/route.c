@@ -10,7 +10,7 @@ static const struct {
     unsigned bit;
 } methods[] = {
     {"GET", M_GET}, {"HEAD", M_HEAD}, {"POST", M_POST}, {"PUT", M_PUT},
-    {"OPTIONS", M_OPTIONS},
+    {"OPTIONS", M_OPTIONS}, {"DELETE", M_DELETE}, {"PATCH", M_PATCH},
 };
 
 unsigned route_method_bit(const char *name)
@@ -31,8 +31,8 @@ void route_allow_header(unsigned m, char *out, size_t cap)
 {
     size_t len = 0;
     out[0] = '\0';
-    for (unsigned bit = 1; bit < M_OPTIONS; bit <<= 1)
-        if (m & bit)
+    for (unsigned bit = 1; bit <= M_PATCH; bit <<= 1)
+        if ((m & bit) && bit != M_OPTIONS && bit != M_OTHER)
             len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s%s",
                                     len ? ", " : "", route_method_name(bit));
     if (len < cap) snprintf(out + len, cap - len, "%sOPTIONS", len ? ", " : "");

@@ -17,7 +17,8 @@
 typedef struct tg_request tg_request;
 
 /* Methods as bits, so a route can list several. */
-enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_OPTIONS = 16, M_OTHER = 32 };
+enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_OPTIONS = 16, M_OTHER = 32,
+       M_DELETE = 64, M_PATCH = 128 };
 
 typedef enum { ROUTE_DONE = 0, ROUTE_PENDING = 1 } route_result;
 
@@ -28,6 +29,9 @@ typedef enum { MATCH_EXACT, MATCH_PREFIX } route_match;
 enum {
     RT_EXCLUSIVE = 1,   /* the path is this route's alone: wrong method is 405 */
     RT_HEADERS = 2,     /* http_app.on_headers sees the request first */
+    RT_CONTROL = 4,     /* the control plane's: served on control_listen
+                           when that is set, not on the data plane's */
+    RT_ANYWHERE = 8,    /* served on every listener (/healthz) */
 };
 
 typedef struct route {

@@ -24,10 +24,14 @@
 #include "gateway/http/conn.h"
 #include "gateway/http/request.h"
 #include "gateway/http/stream.h"
+#include "gateway/http/tls.h"
 #include "gateway/http/worker.h"
 
 struct http_server {
     tg_config cfg;              /* threads resolved */
+    const tg_config *published; /* http_server_configure's, read by the
+                                   workers with __atomic; NULL: cfg */
+    bool tls;
     http_app app;
     int port;
     int nworkers;               /* started daemons */
@@ -121,12 +125,54 @@ static void worker_trim(http_worker *w)
     w->held_peak = w->held;
 }
 
+/* Takes the settings http_server_configure published last, if they are
+ * new: from this loop turn on, every request of this worker reads them
+ * (through w->cfg, which points at the worker's own copy). */
+static void worker_take_config(http_worker *w)
+{
+    const tg_config *p = __atomic_load_n(w->published, __ATOMIC_ACQUIRE);
+    if (!p || p == w->seen) return;
+    long threads = w->live.threads;
+    w->live = *p;
+    w->live.threads = threads;   /* as resolved at start */
+    w->seen = p;
+}
+
+/* Shutdown, first turn: libmicrohttpd stops accepting; connections the
+ * kernel had already queued on the listening socket are taken in and
+ * served (closing a listening socket resets its queue: a client that had
+ * connected, and perhaps sent its request, would get a reset); then the
+ * socket is closed, so new connections are refused, not left waiting. */
+static void worker_stop_accepting(http_worker *w)
+{
+    MHD_quiesce_daemon(w->mhd);
+    if (w->listen_fd < 0) return;
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;
+        /* On failure libmicrohttpd has closed the socket itself. */
+        (void)MHD_add_connection(w->mhd, fd, (struct sockaddr *)&ss, len);
+    }
+    close(w->listen_fd);
+    w->listen_fd = -1;
+}
+
+/* How long, once draining, a kept-alive connection waiting for its next
+ * request stays open: a client busy on it sends that request within this
+ * time and gets it answered (with Connection: close) instead of racing
+ * the close; one that stays quiet is closed then. */
+#define DRAIN_IDLE_MS 1000
+
 static void *worker_main(void *arg)
 {
     http_worker *w = arg;
     struct epoll_event evs[128];
-    uint64_t drain_deadline = 0;
+    uint64_t drain_deadline = 0, idle_close_at = 0;
     for (;;) {
+        worker_take_config(w);
         int n = epoll_wait(w->epfd, evs, 128, worker_timeout(w));
         w->mhd_ready = n == 0;
         for (int i = 0; i < n; i++) {
@@ -137,13 +183,18 @@ static void *worker_main(void *arg)
         worker_trim(w);
         if (!w->draining && __atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE)) {
             w->draining = true;
-            drain_deadline = clock_mono_ms() + (uint64_t)w->drain_ms;
-            MHD_quiesce_daemon(w->mhd);
+            uint64_t now = clock_mono_ms();
+            drain_deadline = now + (uint64_t)w->drain_ms;
+            idle_close_at = now + (w->drain_ms < DRAIN_IDLE_MS ? (uint64_t)w->drain_ms
+                                                               : DRAIN_IDLE_MS);
+            worker_stop_accepting(w);
+            worker_tick(w, true);   /* reads what the taken-in connections sent */
             stream_drain_all(w);   /* streams end cleanly, connections close */
         }
-        /* Draining: no connection is left waiting for a next request; one
-         * whose request has begun is answered, with Connection: close. */
-        if (w->draining) conn_close_idle(w);
+        /* Draining: every answer closes its connection; after
+         * DRAIN_IDLE_MS no connection is left waiting for a next request
+         * (one with unread bytes is read and answered first). */
+        if (w->draining && clock_mono_ms() >= idle_close_at) conn_close_idle(w);
         if (w->draining && ((w->waiting == 0 && w->nconns == 0) ||
                             clock_mono_ms() >= drain_deadline))
             break;
@@ -203,11 +254,11 @@ static int bound_port(int fd)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-static int worker_start(http_worker *w, const http_server *s, int fd,
-                        const char *cert, const char *key, tg_err *err)
+static int worker_start(http_worker *w, const http_server *s, int fd, tg_err *err)
 {
-    const tg_config *cfg = &s->cfg;
-    w->cfg = cfg;
+    w->live = s->cfg;
+    w->published = &s->published;
+    const tg_config *cfg = w->cfg = &w->live;
     w->app = &s->app;
     w->listen_fd = fd;
     w->peers = s->peers;
@@ -219,11 +270,12 @@ static int worker_start(http_worker *w, const http_server *s, int fd,
     w->state = s->app.worker_new(s->app.ctx, cfg, w->epfd, err);
     if (!w->state) return -1;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
-    if (cert) flags |= MHD_USE_TLS;
+    if (s->tls) flags |= MHD_USE_TLS;
     long per = cfg->max_connections / (cfg->threads ? cfg->threads : 1);
+    /* The certificate is asked for at each handshake (tls.h), so SIGHUP
+     * can replace it without touching the daemons. */
     struct MHD_OptionItem tls_opts[] = {
-        {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cert},
-        {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)key},
+        {s->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, 0, (void *)tls_retrieve},
         {MHD_OPTION_END, 0, NULL},
     };
 
@@ -242,7 +294,7 @@ static int worker_start(http_worker *w, const http_server *s, int fd,
         MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!w->mhd) return tg_fail(err, 500, "cannot start the HTTP server%s",
-                                cert ? " (check the TLS certificate and key)" : "");
+                                s->tls ? " (check the TLS certificate and key)" : "");
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     struct epoll_event e = {.events = EPOLLIN, .data.ptr = &w->mhd_watch};
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, info->epoll_fd, &e);
@@ -258,20 +310,19 @@ static void worker_free(http_worker *w)
      * backends after its drain: answer them (their requests complete, and
      * are metered, in MHD_stop_daemon). */
     if (w->state && w->app->worker_drain) w->app->worker_drain(w->state);
+    /* A daemon not quiesced owns its listening socket and closes it. */
     if (w->mhd) MHD_stop_daemon(w->mhd);
+    else if (w->listen_fd >= 0) close(w->listen_fd);
     if (w->state && w->app->worker_free) w->app->worker_free(w->state);
-    if (w->listen_fd >= 0) close(w->listen_fd);
     if (w->epfd >= 0) close(w->epfd);
     if (w->wakefd >= 0) close(w->wakefd);
     request_pool_free(w);
 }
 
-http_server *http_server_new(const tg_config *cfg, const http_app *app,
-                             const char *cert, const char *key, tg_err *err)
+http_server *http_server_bind(const tg_config *cfg, tg_err *err)
 {
     http_server *s = xcalloc(1, sizeof *s);
     s->cfg = *cfg;
-    s->app = *app;
     if (s->cfg.threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         s->cfg.threads = n > 0 ? n : 1;
@@ -280,23 +331,69 @@ http_server *http_server_new(const tg_config *cfg, const http_app *app,
     s->ws = xcalloc((size_t)nw, sizeof *s->ws);
     s->tids = xcalloc((size_t)nw, sizeof *s->tids);
     s->port = (int)s->cfg.port;
-    s->peers = peers_new(s->cfg.max_connections_per_ip, s->cfg.anon_rate_per_ip,
-                         s->cfg.anon_burst_per_ip);
     for (int i = 0; i < nw; i++) {
         http_worker *w = &s->ws[i];
         w->id = i;
         w->epfd = w->wakefd = -1;
         w->listen_fd = listen_socket(s->cfg.listen, s->port, err);
+        if (w->listen_fd < 0) {
+            http_server_stop(s, 0);
+            return NULL;
+        }
         s->nworkers++;
-        if (w->listen_fd < 0) goto out_fail;
         if (s->port == 0) s->port = bound_port(w->listen_fd);
-        if (worker_start(w, s, w->listen_fd, cert, key, err)) goto out_fail;
     }
     return s;
+}
 
-out_fail:
-    http_server_stop(s, 0);
-    return NULL;
+int http_server_start(http_server *s, const tg_config *cfg, const http_app *app,
+                      const char *cert, const char *key, tg_err *err)
+{
+    long threads = s->cfg.threads;
+    s->cfg = *cfg;
+    s->cfg.threads = threads;
+    s->app = *app;
+    if (cert) {
+        if (tls_install(cert, key, err)) return -1;
+        s->tls = true;
+    }
+    s->peers = peers_new(s->cfg.max_connections_per_ip, s->cfg.anon_rate_per_ip,
+                         s->cfg.anon_burst_per_ip);
+    for (int i = 0; i < s->nworkers; i++)
+        if (worker_start(&s->ws[i], s, s->ws[i].listen_fd, err)) return -1;
+    return 0;
+}
+
+http_server *http_server_new(const tg_config *cfg, const http_app *app,
+                             const char *cert, const char *key, tg_err *err)
+{
+    http_server *s = http_server_bind(cfg, err);
+    if (s && http_server_start(s, cfg, app, cert, key, err)) {
+        http_server_stop(s, 0);
+        s = NULL;
+    }
+    return s;
+}
+
+void http_server_configure(http_server *s, const tg_config *cfg)
+{
+    __atomic_store_n(&s->published, cfg, __ATOMIC_RELEASE);
+    for (int i = 0; i < s->nthreads; i++) {
+        uint64_t one = 1;
+        ssize_t r = write(s->ws[i].wakefd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+int http_server_set_tls(http_server *s, const char *cert, const char *key, tg_err *err)
+{
+    if (!s->tls) return tg_fail(err, 400, "tls: serving plain HTTP (a restart turns HTTPS on)");
+    return tls_install(cert, key, err);
+}
+
+bool http_server_tls(const http_server *s)
+{
+    return s->tls;
 }
 
 int http_server_port(const http_server *s)
@@ -334,5 +431,6 @@ void http_server_stop(http_server *s, int drain_ms)
     free(s->ws);
     free(s->tids);
     peers_free(s->peers);
+    if (s->tls) tls_clear();
     free(s);
 }

@@ -15,6 +15,7 @@
 #ifndef TG_SERVER_H
 #define TG_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,29 @@ typedef struct http_server http_server;
  * or NULL. NULL + err on failure (nothing left open). */
 http_server *http_server_new(const tg_config *cfg, const http_app *app,
                              const char *cert, const char *key, tg_err *err);
+
+/* The same in two steps, so privileges can be dropped in between
+ * (`serve --user`): http_server_bind binds the listening sockets (threads
+ * resolved; NULL + err, nothing left open); http_server_start starts the
+ * daemons with cfg (listen, port and threads as bound). 0, or -1 with err:
+ * the caller then stops the server (http_server_stop(s, 0)). */
+http_server *http_server_bind(const tg_config *cfg, tg_err *err);
+int http_server_start(http_server *s, const tg_config *cfg, const http_app *app,
+                      const char *cert, const char *key, tg_err *err);
+
+/* Publishes new settings (SIGHUP): each worker copies *cfg at its next
+ * loop turn and its requests read them from then on. Only the settings
+ * a worker reads per request change anything (CORS origins, body and
+ * memory limits, log_requests, admin secret...); the rest were used at
+ * start. threads is kept as resolved. cfg and its strings must outlive
+ * the server (or the next call and one loop turn). Any thread. */
+void http_server_configure(http_server *s, const tg_config *cfg);
+
+/* Replaces the HTTPS certificate and key (PEM text): new handshakes use
+ * them, established connections keep theirs (tls.h). 0, or -1 with err
+ * (the pair in force stays), also when the server serves plain HTTP. */
+int http_server_set_tls(http_server *s, const char *cert, const char *key, tg_err *err);
+bool http_server_tls(const http_server *s);
 
 int http_server_port(const http_server *s);
 int http_server_threads(const http_server *s);

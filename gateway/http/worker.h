@@ -20,12 +20,18 @@ typedef struct http_worker {
     int wakefd;
     int listen_fd;
     struct MHD_Daemon *mhd;
-    const tg_config *cfg;
+    const tg_config *cfg;       /* &live */
+    tg_config live;             /* the settings in force on this worker:
+                                   the server's, or the last published
+                                   (its strings belong to the publisher) */
+    const tg_config *const *published;   /* the server's (server.c) */
+    const tg_config *seen;      /* the published one live was copied from */
     const http_app *app;
     void *state;                /* app->worker_new's */
     int waiting;                /* requests a handler answers later */
     tg_request *free_requests;  /* finished, ready for reuse */
     int nfree;
+    uint64_t requests;          /* ids of an app without new_request_id */
     bool answered;              /* a waiting request got its answer: run MHD */
     bool progress;              /* set by request_access when it did work */
     bool mhd_only_waiting;      /* the last MHD_run only re-polled waiting

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,59 +17,94 @@
 
 /* ==== Tables ==== */
 
-/* Commands refused for every token, with the reason shown to the caller.
- * Flag-based rules (admin, blocking) live in policy_check below; these are
- * the ones whose flags do not say what they do to a shared connection. */
+/* Commands refused for every token, with the reason shown to the caller
+ * (NULL: allowed, though its container is refused: MEMORY USAGE reads one
+ * key), and whether a database that owns its whole server (isolation
+ * `server`) runs it after all: there, what it reaches is the tenant's own.
+ * Flag-based rules (admin, blocking) live in policy_check below and hold
+ * in every isolation; these are the ones whose flags do not say what they
+ * do to a shared connection or server. Subcommands inherit their
+ * container's row unless they have their own. */
 static const struct {
     const char *name;
     const char *why;
+    bool server;             /* allowed where the database owns the server */
 } refused[] = {
-    {"acl", "administration"},
-    {"asking", "cluster connection state"},
-    {"auth", "the gateway authenticates you with your token"},
-    {"client", "connection state"},
-    {"cluster", "administration"},
-    {"config", "administration"},
-    {"debug", "administration"},
-    {"discard", "transactions use the /multi-exec endpoint"},
-    {"exec", "transactions use the /multi-exec endpoint"},
-    {"failover", "administration"},
-    {"function", "functions are shared by every database on the backend"},
-    {"hello", "connection state"},
-    {"info", "server-wide information"},
-    {"memory", "server-wide information"},
-    {"migrate", "moves keys to another server"},
-    {"module", "administration"},
-    {"monitor", "streaming is not served on this endpoint"},
-    {"move", "moves keys to another database"},
-    {"multi", "transactions use the /multi-exec endpoint"},
-    {"psubscribe", "subscriptions are not served on this endpoint"},
-    {"pubsub", "server-wide information"},
-    {"psync", "replication"},
-    {"punsubscribe", "subscriptions are not served on this endpoint"},
-    {"quit", "connection state"},
-    {"readonly", "cluster connection state"},
-    {"readwrite", "cluster connection state"},
-    {"replicaof", "replication"},
-    {"reset", "connection state"},
-    {"script|debug", "connection state"},
-    {"script|flush", "scripts are shared by every database on the backend"},
-    {"script|kill", "scripts are shared by every database on the backend"},
-    {"select", "a token is bound to one database"},
-    {"shutdown", "administration"},
-    {"slaveof", "replication"},
-    {"ssubscribe", "subscriptions are not served on this endpoint"},
-    {"subscribe", "subscriptions are not served on this endpoint"},
-    {"sunsubscribe", "subscriptions are not served on this endpoint"},
-    {"swapdb", "touches other databases"},
-    {"copy", "copies between databases are not isolated yet"},
-    {"sync", "replication"},
-    {"unsubscribe", "subscriptions are not served on this endpoint"},
-    {"unwatch", "connection state"},
-    {"wait", "blocks the connection"},
-    {"waitaof", "blocks the connection"},
-    {"watch", "connection state"},
+    {"acl", "administration", false},
+    {"asking", "cluster connection state", false},
+    {"auth", "the gateway authenticates you with your token", false},
+    {"client", "connection state", false},
+    {"cluster", "administration", false},
+    {"config", "administration", false},
+    {"debug", "administration", false},
+    {"discard", "transactions use the /multi-exec endpoint", false},
+    {"exec", "transactions use the /multi-exec endpoint", false},
+    {"failover", "administration", false},
+    {"function", "functions are shared by every database on the backend", true},
+    {"hello", "connection state", false},
+    {"info", "server-wide information", true},
+    {"memory", "server-wide information", false},
+    {"memory|stats", "server-wide information", true},
+    {"memory|usage", NULL, false},
+    {"migrate", "moves keys to another server", false},
+    {"module", "administration", false},
+    {"monitor", "streaming is not served on this endpoint", false},
+    {"move", "moves keys to another database", false},
+    {"multi", "transactions use the /multi-exec endpoint", false},
+    {"psubscribe", "subscriptions are not served on this endpoint", false},
+    {"pubsub", "server-wide information", false},
+    {"psync", "replication", false},
+    {"punsubscribe", "subscriptions are not served on this endpoint", false},
+    {"quit", "connection state", false},
+    {"readonly", "cluster connection state", false},
+    {"readwrite", "cluster connection state", false},
+    {"replicaof", "replication", false},
+    {"reset", "connection state", false},
+    {"script|debug", "connection state", false},
+    {"script|flush", "scripts are shared by every database on the backend", true},
+    {"script|kill", "scripts are shared by every database on the backend", false},
+    {"select", "a token is bound to one database", false},
+    {"shutdown", "administration", false},
+    {"slaveof", "replication", false},
+    {"ssubscribe", "subscriptions are not served on this endpoint", false},
+    {"subscribe", "subscriptions are not served on this endpoint", false},
+    {"sunsubscribe", "subscriptions are not served on this endpoint", false},
+    {"swapdb", "touches other databases", false},
+    {"sync", "replication", false},
+    {"unsubscribe", "subscriptions are not served on this endpoint", false},
+    {"unwatch", "connection state", false},
+    {"wait", "blocks the connection", false},
+    {"waitaof", "blocks the connection", false},
+    {"watch", "connection state", false},
 };
+
+/* INFO where the database owns its server: the sections about the
+ * tenant's data and load, not the host's (server: paths, pid, ports, OS;
+ * replication: other hosts' addresses; modules). INFO without a section
+ * asks for all of these (Redis 7 takes several). */
+static const char *const info_sections[] = {
+    "clients", "memory", "persistence", "stats", "cpu", "commandstats",
+    "errorstats", "latencystats", "keyspace", "cluster",
+};
+#define INFO_SECTIONS_N (sizeof info_sections / sizeof info_sections[0])
+/* `INFO <every safe section>`, the argument vector INFO alone becomes
+ * (never written to: argv is char ** only by the convention of tg_cmd). */
+static char *info_safe_argv[INFO_SECTIONS_N + 1];
+static size_t info_safe_lens[INFO_SECTIONS_N + 1];
+static pthread_once_t info_once = PTHREAD_ONCE_INIT;
+
+static void info_init(void)
+{
+    info_safe_argv[0] = (char *)"INFO";
+    for (size_t i = 0; i < INFO_SECTIONS_N; i++) info_safe_argv[i + 1] = (char *)info_sections[i];
+    for (size_t i = 0; i <= INFO_SECTIONS_N; i++) info_safe_lens[i] = strlen(info_safe_argv[i]);
+}
+
+/* COPY src dst [DB n] [REPLACE]: the DB option writes into another logical
+ * database, so it is refused; within the caller's database COPY runs as
+ * the backend URL's user (policy.h: cmd_verdict.as_url), since the
+ * restricted users may not COPY (Lua could name a DB there). */
+static const char *const copies[] = {"copy"};
 
 /* Read-only tokens: like Upstash, no key enumeration either (RANDOMKEY
  * names keys one at a time). */
@@ -141,9 +177,19 @@ static const char *refusal_of(const char *name)
 
 void policy_annotate(cmd_info *c, const cmd_info *parent)
 {
-    c->refused_why = parent && parent->refused_why ? parent->refused_why
-                                                   : refusal_of(c->name);
+    int row = FIND_NAMED(refused, c->name);
+    bool server_ok;
+    if (row >= 0) { /* its own row, else its container's */
+        c->refused_why = refused[row].why;
+        server_ok = refused[row].server;
+    } else {
+        c->refused_why = parent ? parent->refused_why : NULL;
+        server_ok = parent && (parent->policy & CMD_POLICY_SERVER);
+    }
     c->policy = (IN(c->name, ro_refused) ? CMD_POLICY_RO_REFUSED : 0) |
+                (server_ok ? CMD_POLICY_SERVER : 0) |
+                (!strcmp(c->name, "info") ? CMD_POLICY_INFO : 0) |
+                (IN(c->name, copies) ? CMD_POLICY_COPY : 0) |
                 (IN(c->name, free_cmds) ? CMD_POLICY_FREE : 0) |
                 (IN(c->name, stream_reads) ? CMD_POLICY_STREAM_READ : 0) |
                 (!strcmp(c->name, "flushall") ? CMD_POLICY_FLUSHALL : 0) |
@@ -170,7 +216,41 @@ static bool stream_read_blocks(int argc, char **argv)
     return false;
 }
 
-int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
+/* INFO where the database owns its server: only the sections of
+ * info_sections; none asks for them all (out->argv). */
+static int check_info(int argc, char **argv, cmd_verdict *out, tg_err *err)
+{
+    if (argc == 1) {
+        pthread_once(&info_once, info_init);
+        out->argv = info_safe_argv;
+        out->lens = info_safe_lens;
+        out->argc = (int)INFO_SECTIONS_N + 1;
+        return 0;
+    }
+    for (int i = 1; i < argc; i++) {
+        bool safe = false;
+        for (size_t k = 0; k < INFO_SECTIONS_N; k++)
+            if (cmd_word_is(argv[i], info_sections[k])) safe = true;
+        if (!safe)
+            return tg_fail(err, 400, "ERR INFO section '%.40s' is not available: ask for "
+                           "clients, memory, persistence, stats, cpu, commandstats, "
+                           "errorstats, latencystats, keyspace or cluster", argv[i]);
+    }
+    return 0;
+}
+
+/* COPY src dst [DB n] [REPLACE]: only within the caller's database. */
+static int check_copy(int argc, char **argv, bool owns_server, cmd_verdict *out, tg_err *err)
+{
+    for (int i = 3; i < argc; i++)
+        if (cmd_word_is(argv[i], "db"))
+            return tg_fail(err, 400, "ERR command 'copy' is not allowed with the DB option: "
+                           "a token is bound to one database (copy within it)");
+    out->as_url = !owns_server;
+    return 0;
+}
+
+int policy_check(const cmd_table *t, auth_scope scope, bool owns_server, const cmd_caps *caps,
                  int argc, char **argv, size_t *lens, cmd_verdict *out, tg_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -191,7 +271,8 @@ int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
      * byte Redis may still match): never judged as the bare container. */
     if (c->nsubs && argc >= 2)
         return tg_fail(err, 400, "ERR unknown subcommand for '%s'", name);
-    if (c->refused_why) /* name the subcommand when the refusal is its own */
+    if (c->refused_why && !(owns_server && (c->policy & CMD_POLICY_SERVER)))
+        /* name the subcommand when the refusal is its own */
         return tg_fail(err, 400, "ERR command '%s' is not allowed: %s",
                        refusal_of(c->name) ? c->name : name, c->refused_why);
     out->is_free = (c->policy & CMD_POLICY_FREE) != 0;
@@ -229,7 +310,11 @@ int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
     /* Scripts and publishes may write: they move the sync token too. */
     out->is_write = (f & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0 ||
                     (c->categories & (CMD_CAT_SCRIPTING | CMD_CAT_PUBSUB)) != 0;
-    if (c->policy & CMD_POLICY_FLUSHALL) {
+    if ((c->policy & CMD_POLICY_INFO) && owns_server && check_info(argc, argv, out, err))
+        return -1;
+    if ((c->policy & CMD_POLICY_COPY) && check_copy(argc, argv, owns_server, out, err))
+        return -1;
+    if ((c->policy & CMD_POLICY_FLUSHALL) && !owns_server) {
         /* A database is one logical DB: FLUSHALL must not empty the others. */
         argv[0] = (char *)"FLUSHDB";
         lens[0] = 7;

@@ -41,6 +41,11 @@ enum {
     CMD_POLICY_SIZED = 1 << 5,       /* has size arguments (policy_check_sizes) */
     CMD_POLICY_SCRIPT = 1 << 6,      /* runs or loads a script: EVAL*, EVALSHA*,
                                         FCALL*, SCRIPT LOAD */
+    CMD_POLICY_SERVER = 1 << 7,      /* refused, except to a database that owns
+                                        its server (FUNCTION, INFO, SCRIPT FLUSH,
+                                        MEMORY STATS) */
+    CMD_POLICY_INFO = 1 << 8,        /* INFO: safe sections only */
+    CMD_POLICY_COPY = 1 << 9,        /* COPY: no DB option; runs as the URL's user */
 };
 
 
@@ -48,15 +53,25 @@ typedef struct cmd_verdict {
     const cmd_info *info;    /* NULL for commands unknown to the backend */
     bool is_write;           /* bumps the sync token */
     bool is_free;            /* housekeeping: not billed (PING, ECHO...) */
+    bool as_url;             /* run as the backend URL's own user: COPY, which
+                                the restricted ACL users may not run (a Lua
+                                script could add a DB option there); checked
+                                here instead. Never inside /multi-exec. */
+    int argc;                /* argc > 0: send argv/lens (static) instead */
+    char **argv;             /* (INFO without a section, on a database */
+    size_t *lens;            /*  that owns its server: the safe sections) */
 } cmd_verdict;
 
 
 /* Decides whether argv may run for a token of the given scope on a backend
- * with caps. 0 and a
- * verdict, or -1 with err: 400 for a command no token may run here, 403
- * for one this token's scope forbids. May rewrite argv in place to a safer
- * equivalent (FLUSHALL -> FLUSHDB: a database is one logical DB). */
-int policy_check(const cmd_table *t, auth_scope scope, const cmd_caps *caps,
+ * with caps. owns_server: the database owns its whole backend (isolation
+ * `server`): FUNCTION, FCALL, SCRIPT FLUSH, FLUSHALL, INFO (safe sections),
+ * MEMORY STATS run there (CMD_POLICY_SERVER), what the backend flags admin
+ * still does not. 0 and a verdict, or -1 with err: 400 for a command no
+ * token may run here, 403 for one this token's scope forbids. May rewrite
+ * argv in place to a safer equivalent (FLUSHALL -> FLUSHDB on a database
+ * that is one logical DB), or hand a replacement in out->argv. */
+int policy_check(const cmd_table *t, auth_scope scope, bool owns_server, const cmd_caps *caps,
                  int argc, char **argv, size_t *lens, cmd_verdict *out, tg_err *err);
 
 /* HEAD is a safe method (RFC 9110 9.2.1): a verdict that writes (or may:
@@ -105,7 +120,7 @@ bool policy_scripts_has(const policy_scripts *s, const char *hex, size_t n);
  * waited out, and keeps that Redis BUSY for every tenant.
  *   - all: any script;
  *   - approved: what read-only admits, FCALL (functions are loaded by the
- *     operator only: FUNCTION is refused to every token), and writing
+ *     operator only: FUNCTION is refused on a shared server), and writing
  *     scripts whose SHA-1 is in approved: EVAL's body is hashed as sent
  *     (before any rewriting), EVALSHA's argument is the SHA-1;
  *   - read-only: only scripts Redis itself keeps from writing (EVAL_RO,

@@ -17,7 +17,10 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "common/mem.h"
+#include "common/metrics.h"
+#include "common/redact.h"
 #include "gateway/protocol/reply.h"
 #include "gateway/redis/control.h"
 #include "gateway/redis/setup.h"
@@ -75,6 +78,7 @@ struct backend {
     uint64_t conn_deadline;
     uint64_t retry_at;
     int backoff_ms;
+    bool connected_before;    /* a connection was started before (reconnects) */
     char last_error[160];
 };
 
@@ -165,6 +169,7 @@ static void close_conn(backend *b)
     if (b->fd >= 0) {
         epoll_ctl(b->o.epfd, EPOLL_CTL_DEL, b->fd, NULL);
         close(b->fd);
+        metrics_add(MS_BACKEND_CONNECTIONS, -1);
     }
     b->fd = -1;
     b->ev = 0;
@@ -185,6 +190,15 @@ static void fail_all(backend *b, const char *why)
 {
     tg_err e;
     tg_fail(&e, 503, "ERR backend unavailable: %s", why);
+    if (b->fd >= 0 || b->count) {
+        bool closing = !strcmp(why, "shutting down");
+        if (!closing) metrics_add(MS_BACKEND_ERRORS, 1);
+        if (!closing && log_enabled(LOG_WARN)) {
+            char shown[256];
+            log_at(LOG_WARN, "backend %s db %d: %s (%zu operation(s) failed)",
+                   redact_url(b->url, shown, sizeof shown), b->db, why, b->count);
+        }
+    }
     snprintf(b->last_error, sizeof b->last_error, "%s", why);
     close_conn(b);
     /* A lost connection may be a restarted Redis, which has forgotten the
@@ -287,6 +301,10 @@ static int start_connect(backend *b, tg_err *err)
     b->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (b->fd < 0) return tg_fail(err, 503, "ERR backend unavailable: %s", strerror(errno));
     b->conn_deadline = clock_mono_ms() + (uint64_t)b->o.connect_timeout_ms;
+    metrics_add(MS_BACKEND_CONNECTS, 1);
+    if (b->connected_before) metrics_add(MS_BACKEND_RECONNECTS, 1);
+    b->connected_before = true;
+    metrics_add(MS_BACKEND_CONNECTIONS, 1);
     if (connect(b->fd, (struct sockaddr *)&ss, sl) == 0) {
         on_connected(b);
         return 0;
@@ -295,6 +313,8 @@ static int start_connect(backend *b, tg_err *err)
         char why[128];
         snprintf(why, sizeof why, "%s", strerror(errno));
         close(b->fd);
+        metrics_add(MS_BACKEND_CONNECTIONS, -1);
+        metrics_add(MS_BACKEND_ERRORS, 1);
         b->fd = -1;
         b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN_MS;
         if (b->backoff_ms > BACKOFF_MAX_MS) b->backoff_ms = BACKOFF_MAX_MS;
@@ -344,9 +364,24 @@ static void put_auth_words(backend *b, const char *user, const char *pass, uint6
  * database's rights or the gateway's. A switch to the restricted user
  * needs no such step: its commands are confined already, and fail under
  * any database's user. */
+/* b->user while the connection runs as the URL's own user (after
+ * backend_ensure_db_user, or for a command with as_url); like AS_NOBODY,
+ * no database id looks so. */
+#define AS_URL_USER "-url"
+
+/* Queues AUTH as the URL's user; a URL without a password runs as
+ * `default`, which then has no password either (any one works). */
+static void put_url_auth(backend *b, uint64_t deadline)
+{
+    put_auth_words(b, b->u.user[0] ? b->u.user : "default",
+                   b->u.password[0] ? b->u.password : "nopass", deadline);
+}
+
 static void put_switch(backend *b, const char *id, uint64_t deadline)
 {
-    if (*id) {
+    if (!strcmp(id, AS_URL_USER)) {
+        put_url_auth(b, deadline);
+    } else if (*id) {
         char name[BACKEND_USER_MAX], pass[40];
         if (strcmp(b->user, AS_NOBODY))
             put_auth_words(b, BACKEND_NOBODY_USER, b->bi->nobody_pass, deadline);
@@ -357,10 +392,6 @@ static void put_switch(backend *b, const char *id, uint64_t deadline)
     }
     snprintf(b->user, sizeof b->user, "%s", id);
 }
-
-/* b->user while the connection runs as the URL's own user (after
- * backend_ensure_db_user); like AS_NOBODY, no database id looks so. */
-#define AS_URL_USER "-url"
 
 /* A connection that is down reconnects, unless it is backing off. */
 static int ensure_connecting(backend *b, tg_err *err)
@@ -383,10 +414,8 @@ int backend_ensure_db_user(backend *b, const char *database_id, const char *pref
         ensure_connecting(b, err))
         return -1;
     uint64_t deadline = clock_mono_ms() + (uint64_t)b->o.command_timeout_ms;
-    /* Only the URL's user may create users; a URL without a password runs
-     * as `default`, which then has no password either (any one works). */
-    put_auth_words(b, b->u.user[0] ? b->u.user : "default",
-                   b->u.password[0] ? b->u.password : "nopass", deadline);
+    /* Only the URL's user may create users. */
+    put_url_auth(b, deadline);
     put_cmd(&b->obuf, su.argc, (char **)su.argv, su.lens);
     op o = {.n = 1, .deadline = deadline, .internal = true};
     push_op(b, o);
@@ -409,7 +438,10 @@ int backend_submit(backend *b, const backend_cmd *cmds, int n, bool transaction,
     op o = {.ctx = ctx, .replies = replies, .deadline = deadline,
             .first_byte = b->written + (b->obuf.len - b->opos)};
     for (int i = 0; i < n; i++) {
-        const char *want = db_user && !cmds[i].as_gateway ? db_user : "";
+        /* Without ACL users the connection runs as the URL's user already. */
+        const char *want = cmds[i].as_url && b->acl_pass    ? AS_URL_USER
+                           : db_user && !cmds[i].as_gateway ? db_user
+                                                            : "";
         if (strcmp(want, b->user)) { /* switch users: close the slice so far */
             if (o.n) {
                 push_op(b, o);

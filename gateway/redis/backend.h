@@ -53,6 +53,9 @@ typedef void (*backend_done_fn)(void *ctx, const tg_err *err, bool sent);
 typedef struct backend_cmd {
     tg_cmd cmd;
     bool as_gateway;           /* run as the restricted user, not db_user */
+    bool as_url;               /* run as the URL's own user (a command the
+                                  policy checked whole, which the ACL users
+                                  may not run: COPY); never in a transaction */
 } backend_cmd;
 
 /* bi: the backend's set-up (its restricted user's password, if any, and
@@ -69,9 +72,11 @@ int backend_db(const backend *b);
  * otherwise n. replies must stay valid until done is called. Returns 0, or
  * -1 with a 503 err if the backend is unavailable (done is not called).
  *
- * db_user (a shared database's id, or NULL) runs the commands as that
+ * db_user (the id of a shared database or of one that owns its server, or
+ * NULL) runs the commands as that
  * database's ACL user, except those with as_gateway set, which run as the
- * restricted user. The connection remembers whom it runs
+ * restricted user, and those with as_url as the URL's own user. The
+ * connection remembers whom it runs
  * as and puts `AUTH` in the pipeline only when that changes, so requests
  * of many databases still share one pipeline. A refused AUTH fails every
  * pending operation. In a transaction every command runs as one user. */
@@ -80,7 +85,8 @@ int backend_submit(backend *b, const backend_cmd *cmds, int n, bool transaction,
                    void *ctx, tg_err *err);
 
 /* Queues, ahead of whatever is submitted next, the (re)creation of a
- * shared database's ACL user (database_id, its key prefix) on this
+ * database's ACL user (database_id, its key prefix; NULL for a database
+ * that owns the server: setup.h) on this
  * connection: AUTH as the URL's user and ACL SETUSER, in the pipeline, so
  * nothing waits on the worker thread. A refusal fails the connection
  * closed (everything pending gets 503), as a refused AUTH does. 0, or -1

@@ -59,7 +59,7 @@ typedef struct cmd_info {
     size_t nsubs;
     /* Set by the annotator when the table is built (0 / NULL without). */
     const char *refused_why; /* refused for every token, and why; or NULL */
-    uint8_t policy;          /* CMD_POLICY_* (gateway/policy/policy.h) */
+    uint16_t policy;         /* CMD_POLICY_* (gateway/policy/policy.h) */
     uint8_t shared;          /* CMD_SHARED_* (gateway/policy/keyspace.h) */
     uint8_t shared_reply;    /* CMD_REPLY_* (gateway/policy/keyspace.h) */
 } cmd_info;

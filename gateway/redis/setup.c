@@ -22,7 +22,7 @@ static const char *const acl_rules[] = {
     "sanitize-payload", "~*", "&*", "+@all", "-@admin",
     "-select", "-swapdb", "-move", "-copy", "-flushall", "-migrate",
     "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
-    "-script|debug", "-memory",
+    "-script|debug", "-memory", "+memory|usage",
 };
 
 /* A database's user: its keys and channels, and what a tenant may run,
@@ -35,9 +35,22 @@ static const char *const db_user_rules[] = {
     "-@dangerous", "+sort", "+sort_ro", "-keys", "-scan", "-randomkey",
     "-dbsize", "-flushdb", "-flushall", "-select", "-swapdb", "-move", "-copy",
     "-migrate", "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
-    "-script|debug", "-memory", "-client", "-wait",
+    "-script|debug", "-memory", "+memory|usage", "-client", "-wait",
     /* ACL checks GEORADIUS's first STORE key, the command writes its last */
     "-georadius", "-georadiusbymember",
+};
+
+/* The user of a database that owns its whole server (isolation server):
+ * every key, channel and logical DB's data there is the tenant's, so
+ * FLUSHALL, FUNCTION, SCRIPT FLUSH, INFO, MEMORY STATS and COPY are its
+ * own to run; administration (@admin: CONFIG, SHUTDOWN, ACL, MODULE,
+ * replication, DEBUG, MONITOR...) is not, nor what changes the
+ * connection the gateway shares between requests. */
+static const char *const server_user_rules[] = {
+    "on", "resetkeys", "resetchannels", "clearselectors", "resetpass", "sanitize-payload",
+    "nocommands", "+@all", "-@admin", "-acl", "-select", "-swapdb", "-move", "-migrate",
+    "-client", "-wait", "-script|kill", "-script|debug",
+    "-memory", "+memory|usage", "+memory|stats", "~*", "&*",
 };
 
 typedef struct reg_entry {
@@ -260,25 +273,34 @@ void backend_users_stale(const backend_info *bi)
 int backend_db_user_setuser(const char *url, const char *database_id, const char *prefix,
                             bool restore_ok, backend_setuser *s, tg_err *err)
 {
-    const size_t nrules = sizeof db_user_rules / sizeof db_user_rules[0];
+    bool owner = !prefix;
+    const size_t nrules = owner ? sizeof server_user_rules / sizeof server_user_rules[0]
+                                : sizeof db_user_rules / sizeof db_user_rules[0];
+    const char *const *rules = owner ? server_user_rules : db_user_rules;
     char pass[40];
-    size_t plen = strlen(prefix);
-    s->keys[0] = '~';
-    s->chans[0] = '&';
-    if (!keyscan_glob(prefix, plen, s->keys + 1, sizeof s->keys - 1) ||
-        !keyscan_glob(prefix, plen, s->chans + 1, sizeof s->chans - 1))
-        return tg_fail(err, 503, "ERR database key prefix too long");
+    if (!owner) {
+        size_t plen = strlen(prefix);
+        s->keys[0] = '~';
+        s->chans[0] = '&';
+        if (!keyscan_glob(prefix, plen, s->keys + 1, sizeof s->keys - 1) ||
+            !keyscan_glob(prefix, plen, s->chans + 1, sizeof s->chans - 1))
+            return tg_fail(err, 503, "ERR database key prefix too long");
+    }
     backend_db_user(url, database_id, s->name, sizeof s->name, pass);
     snprintf(s->pw, sizeof s->pw, ">%s", pass);
     int n = 0;
     s->argv[n++] = "ACL";
     s->argv[n++] = "SETUSER";
     s->argv[n++] = s->name;
-    for (size_t i = 0; i < nrules; i++) s->argv[n++] = db_user_rules[i];
-    /* RESTORE only where Redis checks payloads: not even from Lua. */
+    for (size_t i = 0; i < nrules; i++) s->argv[n++] = rules[i];
+    /* RESTORE only where Redis checks payloads: not even from Lua (a
+     * server's owner may crash only its own server, but a crash is not
+     * what it asked for either). */
     s->argv[n++] = restore_ok ? "+restore" : "-restore";
-    s->argv[n++] = s->keys;
-    s->argv[n++] = s->chans;
+    if (!owner) {
+        s->argv[n++] = s->keys;
+        s->argv[n++] = s->chans;
+    }
     s->argv[n++] = s->pw;
     for (int i = 0; i < n; i++) s->lens[i] = strlen(s->argv[i]);
     s->argc = n;
@@ -342,6 +364,27 @@ int backend_db_purge(const char *url, int db_index, const char *database_id,
     if (!rc && shared) {
         /* Redis closes connections still signed in as the user; the
          * gateway's reconnect. */
+        backend_db_user(url, database_id, name, sizeof name, pass);
+        rc = admin_reply(c, redisCommand(c, "ACL DELUSER %s", name),
+                         "drop the database's ACL user", err);
+    }
+    redisFree(c);
+    return rc;
+}
+
+int backend_server_purge(const char *url, const char *database_id, int timeout_ms,
+                         tg_err *err)
+{
+    redis_url u;
+    char name[BACKEND_USER_MAX], pass[40];
+    if (redis_url_parse(url, &u, err)) return -1;
+    redisContext *c = redis_url_connect(&u, timeout_ms, err);
+    if (!c) return -1;
+    const char *what = "remove the database's data";
+    int rc = admin_reply(c, redisCommand(c, "FLUSHALL"), what, err);
+    if (!rc) rc = admin_reply(c, redisCommand(c, "FUNCTION FLUSH"), what, err);
+    if (!rc) rc = admin_reply(c, redisCommand(c, "SCRIPT FLUSH"), what, err);
+    if (!rc) {
         backend_db_user(url, database_id, name, sizeof name, pass);
         rc = admin_reply(c, redisCommand(c, "ACL DELUSER %s", name),
                          "drop the database's ACL user", err);

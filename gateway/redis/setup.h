@@ -12,6 +12,13 @@
  *     the JWT keys: an RS/ES key's material is public), so every gateway
  *     node sharing the secret computes the same one.
  *
+ *   - for a database that owns its whole server (isolation server), its
+ *     own ACL user `tollgate-db-<database id>` too, with every key and
+ *     channel and the server-wide commands on its own data (FLUSHALL,
+ *     FUNCTION, SCRIPT FLUSH, INFO, MEMORY STATS, COPY) but no
+ *     administration (-@admin, ACL, CLIENT, SELECT, SWAPDB, MOVE...).
+ *     Made sure of the same way as a shared database's;
+ *
  *   - for each shared (key-prefix) database, its own ACL user
  *     `tollgate-db-<database id>`, limited to `~<prefix>*` keys and
  *     `&<prefix>*` channels and without the keyspace-wide commands (KEYS,
@@ -99,12 +106,14 @@ typedef struct backend_setuser {
     int argc;
 } backend_setuser;
 
-/* Fills s for database_id's user on url. 0, or -1 with a 503 err (a key
- * prefix too long). */
+/* Fills s for database_id's user on url: prefix is a shared database's
+ * key prefix, or NULL for a database that owns the server. 0, or -1 with
+ * a 503 err (a key prefix too long). */
 int backend_db_user_setuser(const char *url, const char *database_id, const char *prefix,
                             bool restore_ok, backend_setuser *s, tg_err *err);
 
-/* For the CLI: creates (or updates) the database's user on url. */
+/* For the CLI: creates (or updates) the database's user on url (prefix
+ * as for backend_db_user_setuser). */
 int backend_db_user_create(const char *url, const char *database_id, const char *prefix,
                            int timeout_ms, tg_err *err);
 
@@ -113,6 +122,11 @@ int backend_db_user_create(const char *url, const char *database_id, const char 
  * and its user dropped. 0, or -1 with a 503 err. */
 int backend_db_purge(const char *url, int db_index, const char *database_id,
                      const char *prefix, int timeout_ms, tg_err *err);
+
+/* For the CLI: the same for a database that owned its server: every
+ * logical DB flushed, its functions and scripts too, its user dropped. */
+int backend_server_purge(const char *url, const char *database_id, int timeout_ms,
+                         tg_err *err);
 
 /* Fills argv with `ACL SETUSER <user> <rules...>` for password pass
  * (without RESTORE unless restore_ok).

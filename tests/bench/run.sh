@@ -11,7 +11,8 @@
 #
 # Usage: tests/bench/run.sh build/tollgate build/bench/bare_mhd build/bench/auth_bench
 # Env: BENCH_SECONDS (per run, default 5), BENCH_ROUNDS (default 3),
-#      BENCH_CONNS (default 50), BENCH_OUT (JSON, default build/bench/results.json)
+#      BENCH_CONNS (default 50), BENCH_OUT (JSON, default build/bench/results.json),
+#      BENCH_NEIGHBOUR_SECONDS (per neighbour run, default 3)
 set -u
 cd "$(dirname "$0")/../.."
 TG=$(realpath "$1")
@@ -188,6 +189,49 @@ P50=$(ms "$(awk '$1 == "50%" {print $2}' <<<"$LAT")")
 P99=$(ms "$(awk '$1 == "99%" {print $2}' <<<"$LAT")")
 LAT_RPS=$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$LAT")
 
+# ---- Neighbours: B's GETs alone vs while A floods past its limit ---------
+# A: a database of another tenant (shared, logical DB 1) limited to 1,000
+# commands/s; B: the bench database, without limits, on the same gateway.
+# B is offered a fixed load (paced like the latency run, at a quarter of
+# tollgate's peak: a tenant's normal traffic), A up to 500 requests/s per
+# connection (BENCH_CONNS of them, each waiting 2 ms between requests:
+# 25,000/s with 50, 25 times its limit, nearly all refused 429; paced so
+# that A's wrk does not take a whole core of this machine). Rounds alternate B alone / B with A;
+# reported: B's throughput and p50/p99 with A over alone (1.00: unaffected).
+# The load generators share the machine, so A's wrk takes CPU from
+# everything else too: the ratios bound the neighbour's cost from above.
+NSECS=${BENCH_NEIGHBOUR_SECONDS:-3}
+FT=$("$TG" tenant create --name flood)
+FD=$("$TG" db create --tenant "$FT" --name flood --isolation prefix --db-index 1)
+"$TG" db limits --db "$FD" --commands-per-second 1000 --burst 1000 >/dev/null
+FTOK=$("$TG" token create --db "$FD" --ttl 1d)
+redis-cli -p "$RP" -n 1 set "$FD:bench:k" hello >/dev/null
+sleep 1.5   # limits reach the running gateway within a second
+NB_CONNS=$(awk -v p="${M[get.tollgate_path]}" 'BEGIN {c = int(p / 4 * 0.002 + 0.5); print c < 1 ? 1 : c}')
+paced_b() {
+  wrk -t1 -c"$NB_CONNS" -d"${NSECS}s" --latency -s "$TMP/paced.lua" \
+    -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$TP/get/bench:k" 2>&1
+}
+nb_record() { # nb_record PREFIX WRK_OUTPUT
+  record "$1_rps" "$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$2")"
+  record "$1_p50_ms" "$(ms "$(awk '$1 == "50%" {print $2}' <<<"$2")")"
+  record "$1_p99_ms" "$(ms "$(awk '$1 == "99%" {print $2}' <<<"$2")")"
+}
+say "neighbours: B paced with $NB_CONNS connections, ${NSECS}s runs, A limited to 1,000 commands/s"
+for round in $(seq "$ROUNDS"); do
+  nb_record neighbour.b_alone "$(paced_b)"
+  wrk -t1 -c"$CONNS" -d"$((NSECS + 1))s" -s "$TMP/paced.lua" -H "Authorization: Bearer $FTOK" \
+    "http://127.0.0.1:$TP/get/bench:k" >"$TMP/flood.txt" 2>&1 &
+  FLOOD=$!
+  sleep 0.5
+  nb_record neighbour.b_with_a_flooding "$(paced_b)"
+  wait "$FLOOD"
+  record neighbour.a_sent_rps "$(awk '/Requests\/sec/ {printf "%d", $2}' "$TMP/flood.txt")"
+  record neighbour.a_refused_share "$(awk '/requests in/ {n = $1} /Non-2xx/ {r = $NF}
+    END {printf "%.3f", (n > 0) ? r / n : 0}' "$TMP/flood.txt")"
+done
+for k in "${!R[@]}"; do M[$k]=$(tr ' ' '\n' <<<"${R[$k]}" | grep . | median); done
+
 # ---- Memory: 1,000 idle keep-alive connections, 10,000 verified tokens ----
 # Spread over 115 databases: 15 with their own logical DB (all one Redis
 # has left beside the shared one) and the 100 shared ones: 16 backend
@@ -241,6 +285,12 @@ RSS_MB=$(awk -v k="$RSS_KB" 'BEGIN {printf "%.1f", k / 1024}')
   printf '%-44s %14.0f\n' "redis-benchmark -P 100 (commands/s)" "$RB100"
   printf '%-44s %14s\n' "latency at $LAT_RPS req/s: p50 / p99 (ms)" "$P50 / $P99"
   printf '%-44s %14s\n' "RSS, 1,000 idle conns, 10,000 tokens (MB)" "$RSS_MB"
+  printf '%-44s %14s\n' "neighbour B alone: req/s, p50 / p99 (ms)" \
+    "${M[neighbour.b_alone_rps]}, ${M[neighbour.b_alone_p50_ms]} / ${M[neighbour.b_alone_p99_ms]}"
+  printf '%-44s %14s\n' "B while A floods: req/s, p50 / p99 (ms)" \
+    "${M[neighbour.b_with_a_flooding_rps]}, ${M[neighbour.b_with_a_flooding_p50_ms]} / ${M[neighbour.b_with_a_flooding_p99_ms]}"
+  printf '%-44s %14s\n' "A flooding: sent req/s, share refused 429" \
+    "${M[neighbour.a_sent_rps]}, ${M[neighbour.a_refused_share]}"
   printf '\n%-44s %8s %8s %8s\n' "target" "ratio" "goal" "verdict"
   r=$(ratio "$G" "$W"); printf '%-44s %8s %8s %8s\n' "GET vs webdis" "$r" ">=1.5" "$(verdict "$r" 1.5 '>=')"
   r=$(ratio "$G" "$B"); printf '%-44s %8s %8s %8s\n' "GET vs bare libmicrohttpd" "$r" ">=0.65" "$(verdict "$r" 0.65 '>=')"
@@ -254,6 +304,12 @@ RSS_MB=$(awk -v k="$RSS_KB" 'BEGIN {printf "%.1f", k / 1024}')
   acost=$(awk -v a="$AUTH_HIT" -v c="${M[cpu_us_per_get.tollgate]}" 'BEGIN {printf "%.1f", (c > 0) ? a / 1000 / c * 100 : 0}')
   printf '%-44s %7s%% %8s %8s\n' "cached token check, share of CPU per GET" "$acost" "<10%" "$(verdict "$acost" 10 '<')"
   printf '%-44s %8s %8s %8s\n' "RSS (MB)" "$RSS_MB" "<64" "$(verdict "$RSS_MB" 64 '<')"
+  NBT=$(ratio "${M[neighbour.b_with_a_flooding_rps]}" "${M[neighbour.b_alone_rps]}")
+  NB50=$(ratio "${M[neighbour.b_with_a_flooding_p50_ms]}" "${M[neighbour.b_alone_p50_ms]}")
+  NB99=$(ratio "${M[neighbour.b_with_a_flooding_p99_ms]}" "${M[neighbour.b_alone_p99_ms]}")
+  printf '%-44s %8s %8s %8s\n' "neighbour throughput, A flooding vs alone" "$NBT" ">=0.95" "$(verdict "$NBT" 0.95 '>=')"
+  printf '%-44s %8s\n' "neighbour p50 latency, A flooding vs alone" "$NB50"
+  printf '%-44s %8s\n' "neighbour p99 latency, A flooding vs alone" "$NB99"
 } | tee "$TMP/table.txt"
 
 mkdir -p "$(dirname "$OUT")"
@@ -275,7 +331,12 @@ mkdir -p "$(dirname "$OUT")"
   done
   printf '},"latency_ms":{"rate":%s,"p50":%s,"p99":%s},"rss_mb":%s,' "${LAT_RPS:-0}" "${P50:-0}" "${P99:-0}" "$RSS_MB"
   printf '"auth_ns":{"cached":%s,"miss":%s},' "${AUTH_HIT:-0}" "${AUTH_MISS:-0}"
-  printf '"ratios":{"get_vs_webdis":%s,"get_vs_bare":%s,"pipe100_vs_redis_benchmark":%s}}\n' \
+  printf '"ratios":{"get_vs_webdis":%s,"get_vs_bare":%s,"pipe100_vs_redis_benchmark":%s,' \
     "$(ratio "$G" "$W")" "$(ratio "$G" "$B")" "$(ratio "$P100" "$RB100")"
+  printf '"neighbour_throughput_flood_vs_alone":%s,"neighbour_p50_flood_vs_alone":%s,' \
+    "$(ratio "${M[neighbour.b_with_a_flooding_rps]}" "${M[neighbour.b_alone_rps]}")" \
+    "$(ratio "${M[neighbour.b_with_a_flooding_p50_ms]}" "${M[neighbour.b_alone_p50_ms]}")"
+  printf '"neighbour_p99_flood_vs_alone":%s}}\n' \
+    "$(ratio "${M[neighbour.b_with_a_flooding_p99_ms]}" "${M[neighbour.b_alone_p99_ms]}")"
 } >"$OUT"
 say "wrote $OUT"

@@ -22,9 +22,52 @@ e2e_cleanup() {
   for pid in "${TG_PIDS[@]:-}"; do
     [ -n "$pid" ] && wait "$pid" 2>/dev/null
   done
+  check_logs_for_secrets
   rm -rf "$TG_TMP"
 }
+
+# ---- Secrets never reach a log -------------------------------------------
+# Every secret a suite uses is listed in $TG_TMP/secrets, one a line: the
+# settings' secrets (below), every token `tg token create` and `tg
+# admin-token create` print (the tg wrapper), and whatever a suite adds with
+# `secret VALUE` (values it stores, passwords). When the suite ends, after
+# its processes have stopped, every log of the run ($TG_TMP/*.log: the
+# gateways' stderr and access logs) is searched for each of them, and for
+# each token's signature alone: `FAIL log-secrets` names the file and which
+# secret (by its first characters, never whole).
+secret() { [ -n "$1" ] && printf '%s\n' "$1" >>"$TG_TMP/secrets"; }
+# logs_with_secrets LOG...: prints "file: secret-prefix..." per hit; 1 when none.
+logs_with_secrets() {
+  local f s sig found=1
+  [ -s "$TG_TMP/secrets" ] || return 1
+  for f in "$@"; do
+    [ -f "$f" ] || continue
+    while IFS= read -r s; do
+      [ ${#s} -ge 8 ] || continue
+      sig=
+      [[ $s =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.([A-Za-z0-9_-]{16,})$ ]] && sig=${BASH_REMATCH[1]}
+      if grep -qF -e "$s" "$f" || { [ -n "$sig" ] && grep -qF -e "$sig" "$f"; }; then
+        echo "$(basename "$f"): ${s:0:6}..."
+        found=0
+      fi
+    done <"$TG_TMP/secrets"
+  done
+  return $found
+}
+check_logs_for_secrets() {
+  local logs=("$TG_TMP"/*.log) hits
+  [ -e "${logs[0]}" ] || return 0
+  secret "${TOLLGATE_ADMIN_JWT_SECRET:-}"
+  if hits=$(logs_with_secrets "${logs[@]}"); then
+    fail log-secrets "a secret of this suite is in its logs:" "$hits"
+  else
+    pass log-secrets
+  fi
+}
 trap e2e_cleanup EXIT
+for _s in "$TOLLGATE_JWT_SECRET" "$TOLLGATE_ACL_SECRET"; do
+  printf '%s\n' "$_s" >>"$TG_TMP/secrets"
+done
 
 pass() { echo "PASS $1"; }
 fail() {
@@ -163,7 +206,19 @@ json_result_is() {
     process.exit(b.result === eval(process.argv[1]) ? 0 : 1)' "$1" <"$TG_TMP/body"
 }
 
-tg() { "$TG_BIN" "$@"; }
+# tg ARGS...: the CLI; the tokens it creates are listed as secrets.
+tg() {
+  case "$1 ${2:-}" in
+    "token create"|"admin-token create")
+      local out rc
+      out=$("$TG_BIN" "$@")
+      rc=$?
+      [ $rc = 0 ] && secret "$out"
+      [ -n "$out" ] && printf '%s\n' "$out"
+      return $rc ;;
+  esac
+  "$TG_BIN" "$@"
+}
 # q SQL...: a query on the state file, waiting out the writer's locks.
 q() { sqlite3 -cmd '.timeout 5000' "$TOLLGATE_SQLITE_PATH" "$@"; }
 

@@ -14,6 +14,8 @@ export TOLLGATE_TOKEN=$A_TOKEN TOLLGATE_RO_TOKEN=$AR_TOKEN TOLLGATE_TOKEN_B=$B_T
 start_tollgate P --shared-scripts all || exit 1  # the clients run their own scripts
 export TOLLGATE_URL=http://127.0.0.1:$P
 
-# isolation.test.mjs needs two shared databases: test_isolation.sh runs it.
-node_tests clients $(cd "$ROOT/tests/node" && ls ./*.test.mjs | grep -v isolation)
+# isolation.test.mjs needs two shared databases: test_isolation.sh runs it;
+# dashboard.test.mjs a tenant token: test_dashboard.sh runs it;
+# control_plane.test.mjs an admin token: test_control_plane.sh runs it.
+node_tests clients $(cd "$ROOT/tests/node" && ls ./*.test.mjs | grep -v -e isolation -e dashboard -e control_plane)
 stop_tollgate "$P_PID" clean-shutdown-after-clients "$TG_TMP/tollgate-$P.log"

@@ -282,7 +282,7 @@ check keep-alive-post grep -q 'Re-using existing connection' <<<"$V"
 
 # ---- Secrets stay out of logs -------------------------------------------
 check token-not-logged sh -c "! grep -qF '$(cut -d. -f3 <<<"$TOK")' '$TG_TMP/tollgate-$P.log'"
-check requests-logged-without-keys grep -q 'GET 200 /get/<1 arg>' "$TG_TMP/tollgate-$P.log"
+check requests-logged-without-keys grep -q '"method":"GET",.*"path":"/get/<1 arg>","status":200' "$TG_TMP/tollgate-$P.log"
 
 # ---- Redis goes away and comes back -------------------------------------
 kill "$RP_PID"; wait "$RP_PID" 2>/dev/null

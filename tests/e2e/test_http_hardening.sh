@@ -36,11 +36,11 @@ http GET "$U/get/a%0D%0Ab" "${AUTH[@]}"
 printf 'GET /x\033[31mforged%%0D%%0Aline/v HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
   raw >/dev/null
 sleep 0.3
-check log-names-the-command grep -q 'GET 200 /set/<2 args>' "$LOG"
+check log-names-the-command grep -q '"method":"GET",.*"path":"/set/<2 args>","status":200' "$LOG"
 check log-has-no-values bash -c "! grep -qE 's3cr3t|session:42' '$LOG'"
 check log-has-no-password bash -c "! grep -q hunter2 '$LOG'"
 check log-shows-a-redacted-url grep -q 'redis://app:\*\*\*@' "$LOG"
-check log-escapes-esc-and-crlf grep -qF '/x\x1b[31mforged\x0d\x0aline/<1 arg>' "$LOG"
+check log-escapes-esc-and-crlf grep -qF '"path":"/x\\x1b[31mforged\\x0d\\x0aline/<1 arg>"' "$LOG"
 check log-has-no-raw-control-bytes bash -c "! LC_ALL=C grep -qP '[\x00-\x08\x0b-\x1f\x7f]' '$LOG'"
 
 # ---- Framing ------------------------------------------------------------

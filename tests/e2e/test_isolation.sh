@@ -501,8 +501,8 @@ breq / "$(j dbsize)"; want b-dbsize-unchanged-after-refusals 200 one 9
 same_snapshot a-unchanged-after-reads-and-enumeration
 
 # ---- Commands that cannot be confined: 400 -------------------------------------
-refused refuse-copy "$(j copy b:str "$PA$KN-str")"
-refused refuse-copy-replace "$(j copy b:str "$KN-str" replace)"
+refused refuse-copy-db "$(j copy b:str "$PA$KN-str" db 0)"
+refused refuse-copy-replace-db "$(j copy b:str "$KN-str" replace DB 1)"
 refused refuse-move "$(j move b:str 1)"
 refused refuse-swapdb "$(j swapdb 0 1)"
 refused refuse-select "$(j select 0)"
@@ -522,7 +522,8 @@ refused refuse-acl-list "$(j acl list)"
 refused refuse-acl-whoami "$(j acl whoami)"
 refused refuse-config-get "$(j config get '*')"
 refused refuse-debug-object "$(j debug object "$PA$KN-str")"
-refused refuse-memory-usage "$(j memory usage "$PA$KN-str")"
+refused refuse-memory-stats "$(j memory stats)"
+refused refuse-memory-doctor "$(j memory doctor)"
 refused refuse-slowlog "$(j slowlog get)"
 refused refuse-latency "$(j latency latest)"
 refused refuse-monitor "$(j monitor)"
@@ -538,7 +539,7 @@ refused refuse-sort-get-pattern "$(j sort b:list alpha get "$PA$KN-*")"
 refused refuse-sort-nosort-then-get "$(j sort b:list by nosort get '#')"
 refused refuse-sort-ro-by "$(j sort_ro b:list by "$PA*")"
 refused refuse-sort-ro-get "$(j sort_ro b:list get '#')"
-breq /pipeline "$(jl "$(j copy b:str x)" "$(j get b:str)" "$(j info)" "$(j keys 'b:l*')")"
+breq /pipeline "$(jl "$(j copy b:str x db 1)" "$(j get b:str)" "$(j info)" "$(j keys 'b:l*')")"
 want b-pipeline-refusal-is-per-entry 200 pipe '[E(/./),"B-str",E(/./),["b:list"]]'
 breq / "$(j sort b:list by nosort)"; want b-sort-by-nosort-allowed 200 one '["c","a","b"]'
 breq / "$(j sort b:list alpha)"; want b-sort-alpha-allowed 200 one '["a","b","c"]'

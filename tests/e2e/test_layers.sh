@@ -57,8 +57,9 @@ gateway/protocol    common
 gateway/redis       common auth migrations gateway/protocol
 gateway/policy      common auth gateway/protocol gateway/redis
 gateway/http        common auth billing
-gateway/handlers    common auth billing migrations gateway/protocol gateway/redis gateway/policy gateway/http
-gateway             common auth billing migrations gateway/protocol gateway/redis gateway/policy gateway/http gateway/handlers
+gateway/control     common auth billing migrations gateway/protocol gateway/redis gateway/policy
+gateway/handlers    common auth billing migrations gateway/protocol gateway/redis gateway/policy gateway/http gateway/control
+gateway             common auth billing migrations gateway/protocol gateway/redis gateway/policy gateway/http gateway/handlers gateway/control
 cli                 *
 EOF
 )

@@ -68,7 +68,8 @@ check events-free-ping-not-billable test \
   "$(q "SELECT commands || '/' || billable_commands FROM meter_events WHERE command_names = 'PING'")" = 1/0
 check events-ids-unique test "$(q "SELECT count(*) = count(DISTINCT id) FROM meter_events")" = 1
 
-# The admin endpoint serves the same bytes; data-plane tokens cannot.
+# The admin endpoint (the alias of /v1/admin/usage) serves the same bytes;
+# data-plane tokens cannot. Its errors are problem+json, as the control plane's.
 curl -s "$U/admin/usage?period=$PERIOD&format=csv" -H "Authorization: Bearer $ADMIN" >"$TG_TMP/admin.csv"
 check admin-usage-csv-same-bytes cmp -s "$TG_TMP/mix.csv" "$TG_TMP/admin.csv"
 tg usage export --period "$PERIOD" --format json >"$TG_TMP/mix.json"
@@ -76,11 +77,11 @@ curl -s "$U/admin/usage?period=$PERIOD&format=json" -H "Authorization: Bearer $A
 check admin-usage-json-same-bytes cmp -s "$TG_TMP/mix.json" "$TG_TMP/admin.json"
 check admin-usage-json-parses node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$TG_TMP/admin.json"
 http GET "$U/admin/usage?period=$PERIOD" -H "Authorization: Bearer $TOKA"
-expect_match admin-usage-refuses-data-plane-token 401 'admin token'
+expect_match admin-usage-refuses-data-plane-token 401 '"type":"urn:tollgate:problem:unauthorized"'
 http GET "$U/admin/usage?period=$PERIOD"
-expect_match admin-usage-needs-a-token 401 'error'
+expect_match admin-usage-needs-a-token 401 '"type":"urn:tollgate:problem:unauthorized"'
 http GET "$U/admin/usage?period=nope" -H "Authorization: Bearer $ADMIN"
-expect admin-usage-bad-period 400 '{"error":"ERR period must look like 2026-11"}'
+expect admin-usage-bad-period 400 '{"type":"urn:tollgate:problem:invalid-field","title":"Invalid request","status":400,"detail":"period: YYYY-MM (2026-11)"}'
 
 # ---- SIGTERM under load: every acknowledged request is stored ---------
 provision C --name gamma --db-index 3 || exit 1

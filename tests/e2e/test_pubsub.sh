@@ -23,8 +23,10 @@ provision SR --db "$S_DB" --scope ro || exit 1
 provision O --name ps-other --isolation prefix --scope rw || exit 1
 provision Q --name ps-quota --isolation prefix --scope rw || exit 1
 tg db limits --db "$Q_DB" --concurrent-requests 1 >/dev/null
+MP=$(free_port)
 start_tollgate P --sse-heartbeat-s 1 --sse-buffer-bytes 65536 --max-connections-per-ip 0 \
-  --anon-rate-per-ip 0 || exit 1
+  --anon-rate-per-ip 0 --metrics-listen "127.0.0.1:$MP" || exit 1
+metric() { curl -s "http://127.0.0.1:$MP/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
 U=http://127.0.0.1:$P
 LOG=$TG_TMP/tollgate-$P.log
 auth() { echo "Authorization: Bearer $1"; }
@@ -151,6 +153,7 @@ check slow-reader-cut-off grep -q 'stream cut off: its client reads too slowly' 
 check slow-reader-channel-released sh -c "redis-cli -p $RP pubsub numsub '$S_DB:slowch' | tail -1 | grep -qx 0"
 kill "$SLOW" 2>/dev/null
 wait "$SLOW" 2>/dev/null
+check metrics-slow-reader-counted test "$(metric tollgate_sse_streams_dropped_total)" -ge 1
 
 # ---- A stream holds a concurrent_requests slot while it is open.
 sleep 1.2   # the quota refresher reloads limits every second
@@ -172,6 +175,7 @@ check metered-messages-count test "$(q "select max(commands) from meter_events w
 curl -sN -H "$(auth "$D_TOKEN")" -o "$TG_TMP/term" --max-time 20 "$U/subscribe/bye" &
 T1=$!
 wait_for grep -q 'subscribe,bye,1' "$TG_TMP/term"
+check metrics-open-streams test "$(metric tollgate_sse_streams)" = 1
 stop_tollgate "$P_PID" clean-shutdown-with-streams "$LOG"
 wait "$T1"
 check sigterm-stream-ended-cleanly test $? -eq 0

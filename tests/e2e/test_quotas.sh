@@ -6,12 +6,15 @@
 # with curl and the official client; statuses, bodies and headers; the
 # rate recovers; a neighbour database keeps being served; a restart keeps
 # the day's count; a plan change applies within a second; refusals are
-# metered quota_rejected and not billed.
+# metered quota_rejected with the limit's name and not billed; the usage
+# export (CLI and admin API) shows them per limit, unbilled.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 start_redis RP || exit 1
 export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
+export TOLLGATE_ADMIN_JWT_SECRET=e2e-admin-secret-e2e-admin-secret-0123
+PERIOD=$(date -u +%Y-%m)
 provision Q || exit 1
 provision N || exit 1      # a neighbour tenant on the default plan
 DBF=$TOLLGATE_SQLITE_PATH
@@ -85,6 +88,10 @@ check plan-update-lifts tg plan update --plan small --daily-commands none
 sleep 1.3
 http POST "$U/" "${AQ[@]}" -d '["incr","d"]'
 check plan-change-applied-within-a-second test "$STATUS" = 200
+sleep 0.3   # the meter's flush (20 ms) and the writer's commit
+ADMIN=$(tg admin-token create --ttl 1h)
+curl -s "$U/admin/usage?period=$PERIOD&format=csv" -H "Authorization: Bearer $ADMIN" \
+  >"$TG_TMP/admin.csv"
 stop_tollgate "$P_PID" quotas-clean-shutdown-2 "$TG_TMP/tollgate-$P.log"
 
 # ---- refusals are metered quota_rejected (6), never billed.
@@ -92,3 +99,27 @@ rej=$(q "SELECT count(*) FROM meter_events WHERE database_id = '$Q_DB' AND outco
 check refusals-metered test "$rej" -ge 3
 billed=$(q "SELECT coalesce(sum(billable_commands), 0) FROM meter_events WHERE outcome = 6")
 check refusals-not-billed test "$billed" = 0
+named=$(q "SELECT count(*) FROM meter_events WHERE database_id = '$Q_DB' AND outcome = 6 AND quota_limit IN ('commands_per_second', 'daily_commands', 'request_bytes')")
+check refusals-name-their-limit test "$named" = "$rej"
+
+# ---- the export: a `rejected` line per limit, amount 0; the refusals are in
+# no priced meter (the plan does not bill quota_rejected).
+tg usage export --period "$PERIOD" --format csv >"$TG_TMP/export.csv"
+# qty FILE LINE METER: the quantity of Q_DB's LINE,METER lines summed over
+# plans (a line is split by the plan in effect at each minute's start, so
+# traffic in the minute the tenant changed plans counts under the old one);
+# "bad" when a line has a nonzero amount.
+qty() {
+  awk -F, -v db="$Q_DB" -v line="$2" -v m="$3" \
+    '$5 == db && $7 == line && $8 == m { n += $10; if (line == "rejected" && $13 != 0) bad = 1 }
+     END { print bad ? "bad" : n + 0 }' "$1"
+}
+for lim in commands_per_second daily_commands request_bytes; do
+  n=$(q "SELECT count(*) FROM meter_events WHERE database_id = '$Q_DB' AND quota_limit = '$lim'")
+  check "export-rejected-$lim" test "$(qty "$TG_TMP/export.csv" rejected "$lim")" = "$n"
+  check "admin-export-rejected-$lim" test "$(qty "$TG_TMP/admin.csv" rejected "$lim")" = "$n"
+done
+served=$(q "SELECT count(*) FROM meter_events WHERE database_id = '$Q_DB' AND outcome <> 6")
+check export-requests-exclude-refusals test "$(qty "$TG_TMP/export.csv" usage requests)" = "$served"
+rej_amount=$(awk -F, '$7 == "rejected" { s += $13 } END { print s + 0 }' "$TG_TMP/export.csv")
+check export-rejections-unbilled test "$rej_amount" = 0

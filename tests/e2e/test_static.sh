@@ -13,6 +13,13 @@
 # Checks:
 #   openapi-lint            redocly lint of openapi.yaml (tools/redocly.yaml)
 #   compose-config          docker-compose config -q on docker-compose.yml
+#   compose-stack           the resolved stack: Redis and tollgate with health
+#                           checks (tollgate's on /readyz), tollgate started
+#                           once Redis is healthy, the SQLite file on a named
+#                           volume, stop_grace_period above shutdown_grace_s
+#   systemd-unit            deploy/tollgate.service carries the hardening and
+#                           lifecycle directives; `systemd-analyze verify`
+#                           (when installed) finds nothing to say about it
 #   openapi-route:<path>    <path> is a documented path of openapi.yaml, for
 #                           the fixed data-plane routes and for every route
 #                           path literal in gateway/handlers/routes.c (once it exists)
@@ -101,6 +108,84 @@ check_compose_config() {
     report compose-config "$status" "$out"
 }
 
+# ==== compose-stack ====
+# The resolved configuration (docker-compose config), read by Python's
+# YAML parser (docker-compose itself depends on it).
+check_compose_stack() {
+    local out status
+    local -a compose=(docker-compose)
+    command -v docker-compose >/dev/null 2>&1 || compose=(docker compose)
+    out=$(TOLLGATE_JWT_SECRET=x TOLLGATE_ACL_SECRET=x with_timeout 60 \
+          "${compose[@]}" -f docker-compose.yml config 2>&1 | python3 -c '
+import re, sys, yaml, posixpath
+c = yaml.safe_load(sys.stdin)
+bad = []
+svc = c.get("services", {})
+t, r = svc.get("tollgate", {}), svc.get("redis", {})
+if not r: bad.append("no redis service")
+if not t: bad.append("no tollgate service")
+hc = t.get("healthcheck", {}).get("test", [])
+if "/readyz" not in " ".join(hc if isinstance(hc, list) else [hc]):
+    bad.append("tollgate health check does not use /readyz: %r" % (hc,))
+if not r.get("healthcheck", {}).get("test"):
+    bad.append("redis has no health check")
+dep = t.get("depends_on", {})
+if not (isinstance(dep, dict) and dep.get("redis", {}).get("condition") == "service_healthy"):
+    bad.append("tollgate does not wait for a healthy redis: %r" % (dep,))
+env = t.get("environment", {})
+data_dir = posixpath.dirname(env.get("TOLLGATE_SQLITE_PATH", ""))
+named = set((c.get("volumes") or {}).keys())
+# Long syntax (compose v2) or short "source:target[:mode]" (1.29).
+mounts = [v if isinstance(v, dict) else
+          dict(zip(("source", "target"), str(v).split(":")[:2]), type="volume")
+          for v in t.get("volumes", [])]
+if not any(m.get("type") == "volume" and m.get("source") in named and m.get("target") == data_dir
+           for m in mounts):
+    bad.append("no named volume on the SQLite directory %r: %r" % (data_dir, mounts))
+def secs(v):
+    m = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", str(v or ""))
+    return int(m.group(1) or 0) * 60 + int(m.group(2) or 0) if m and v else 10
+grace = int(env.get("TOLLGATE_SHUTDOWN_GRACE_S", 10))
+if secs(t.get("stop_grace_period")) <= grace:
+    bad.append("stop_grace_period %r is not above shutdown_grace_s %d" % (t.get("stop_grace_period"), grace))
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+' 2>&1)
+    status=$?
+    report compose-stack "$status" "$out"
+}
+
+# ==== systemd-unit ====
+SYSTEMD_UNIT=deploy/tollgate.service
+check_systemd_unit() {
+    local out='' status=0 d tmp
+    if [ ! -f "$SYSTEMD_UNIT" ]; then
+        report systemd-unit 1 "$SYSTEMD_UNIT not found"
+        return
+    fi
+    for d in 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ProtectHome=yes' \
+             'PrivateTmp=yes' 'ReadWritePaths=/var/lib/tollgate' 'StateDirectory=tollgate' \
+             'CapabilityBoundingSet=CAP_NET_BIND_SERVICE' 'User=tollgate' \
+             'ExecReload=/bin/kill -HUP $MAINPID' 'KillSignal=SIGTERM' 'TimeoutStopSec=' \
+             'RestrictAddressFamilies=' 'SystemCallFilter=@system-service'; do
+        # `Name=` alone: any value; otherwise the exact line.
+        if [ "${d%=}" != "$d" ]; then grep -q -- "^$d" "$SYSTEMD_UNIT"
+        else grep -qxF -- "$d" "$SYSTEMD_UNIT"; fi || { out+="missing: $d"$'\n'; status=1; }
+    done
+    # systemd's own parser: unknown keys and bad values are printed (with
+    # status 0), so any output fails. ExecStart must name an executable:
+    # the unit is checked with a stand-in.
+    if command -v systemd-analyze >/dev/null 2>&1; then
+        tmp=$(mktemp -d)
+        sed 's|^ExecStart=/usr/local/bin/tollgate|ExecStart=/bin/true|' "$SYSTEMD_UNIT" \
+            >"$tmp/tollgate.service"
+        d=$(with_timeout 60 systemd-analyze verify "$tmp/tollgate.service" 2>&1) || status=1
+        [ -n "$d" ] && { out+="systemd-analyze verify: $d"$'\n'; status=1; }
+        rm -rf "$tmp"
+    fi
+    report systemd-unit "$status" "$out"
+}
+
 # ==== openapi-route:<path> ====
 
 # spec_paths: the keys of the top-level `paths:` object of the spec, one a
@@ -141,12 +226,12 @@ check_routes() {
         while IFS= read -r route; do
             documented=1
             # A route is documented by its exact path, or, for a prefix
-            # route such as /subscribe, by a templated path below it.
+            # route such as /subscribe or /v1, by paths below it.
             if printf '%s\n' "$paths" | grep -qxF -- "$route"; then
                 documented=0
             elif [ "$route" != / ] &&
                  printf '%s\n' "$paths" |
-                     awk -v p="$route/{" 'index($0, p) == 1 { f = 1 }
+                     awk -v p="$route/" 'index($0, p) == 1 { f = 1 }
                                           END { exit !f }'; then
                 documented=0
             fi
@@ -157,6 +242,8 @@ check_routes() {
 
 check_openapi_lint
 check_compose_config
+check_compose_stack
+check_systemd_unit
 check_routes
 
 exit 0

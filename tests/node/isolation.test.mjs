@@ -307,7 +307,7 @@ function suite() {
     await rejectsMatching(r.multi().dbsize().exec(), /./);
     await rejectsMatching(r.multi().flushdb().exec(), /./);
     assert.equal(await r.exists("t"), 0, "a refused transaction runs nothing");
-    for (const cmd of [["copy", "k:1", VP + V_KEYS.str], ["move", "k:1", "1"], ["select", "1"], ["swapdb", "0", "1"],
+    for (const cmd of [["copy", "k:1", VP + V_KEYS.str, "db", "0"], ["move", "k:1", "1"], ["select", "1"], ["swapdb", "0", "1"],
       ["info"], ["pubsub", "channels"], ["client", "list"], ["function", "list"], ["script", "flush"],
       ["sort", "q:list", "by", `${VP}*`], ["sort", "q:list", "alpha", "get", "#"], ["scan", "0", "withtype"],
       ["scan", "0", "novalues"]]) {
@@ -323,7 +323,7 @@ function suite() {
       assert.equal(typeof res.json?.error, "string");
     }
     assert.equal(await r.exists("t"), 0);
-    const p = await raw("/pipeline", [["keys", "k:3*"], ["dbsize"], ["randomkey"], ["copy", "k:1", "x"]]);
+    const p = await raw("/pipeline", [["keys", "k:3*"], ["dbsize"], ["randomkey"], ["copy", "k:1", "x", "db", "1"]]);
     keep(p.text);
     assert.equal(p.status, 200, p.text);
     assert.deepEqual(p.json[0].result.sort(), ["k:3", "k:30", "k:31", "k:32", "k:33", "k:34", "k:35", "k:36", "k:37", "k:38", "k:39"]);

@@ -426,6 +426,53 @@ TEST(server_shared_follows_the_backend)
     free(tok2);
 }
 
+/* Issue 14: a database in server isolation owns its URL: it takes none
+ * another database uses (live, or deleted and not purged), and no other
+ * database takes its URL; the grant says so. */
+TEST(server_isolation_owns_the_backend)
+{
+    tg_err err = {0, ""};
+    const char *url = "redis://127.0.0.1:11/", *used = "redis://127.0.0.1:12/";
+    char owner[AUTH_ID_MAX], other[AUTH_ID_MAX];
+    CHECK(tenancy_db_create(db, tenant_a, "own", url, -1, TENANCY_SERVER, owner, &err) == 0);
+    CHECK(index_of(owner) == 0);
+    /* Nobody else on its server, whatever the isolation. */
+    static const tenancy_isolation all[] = {TENANCY_DEDICATED, TENANCY_SHARED, TENANCY_SERVER};
+    for (size_t i = 0; i < 3; i++) {
+        err.status = 0;
+        CHECK(tenancy_db_create(db, tenant_b, "intruder", url, -1, all[i], other, &err) == -1);
+        CHECK(err.status == 409 && strstr(err.msg, "server isolation"));
+    }
+    /* Not on a URL another database uses; logical DB 0 only. */
+    CHECK(tenancy_db_create(db, tenant_b, "first", used, -1, TENANCY_SHARED, other, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_a, "own2", used, -1, TENANCY_SERVER, other, &err) == -1 &&
+          err.status == 409 && strstr(err.msg, "already used"));
+    CHECK(tenancy_db_create(db, tenant_a, "own3", "redis://127.0.0.1:13/", 2, TENANCY_SERVER,
+                            other, &err) == -1 && err.status == 400);
+    /* Deleted but not purged still holds it; purged frees it. */
+    CHECK(tenancy_db_delete(db, owner, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_b, "next", url, -1, TENANCY_SERVER, other, &err) == -1 &&
+          err.status == 409);
+    tenancy_db_row row;
+    CHECK(tenancy_db_get(db, owner, &row, &err) == 0 && row.owns_server && row.deleted &&
+          !row.key_prefix[0]);
+    CHECK(tenancy_db_purged(db, owner, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_b, "next", url, -1, TENANCY_SERVER, other, &err) == 0);
+    /* The grant carries it; no prefix, no neighbour. */
+    char *tok = issue(other, AUTH_SCOPE_RW, 600, NULL);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    CHECK(tok && authn(a, tok, now, &g, &err) == 0 && g.owns_server && !g.key_prefix &&
+          !g.server_shared && g.db_index == 0);
+    CHECK(authn(a, tok, now, &g, &err) == 0 && g.owns_server); /* cached */
+    auth_ctx_free(a);
+    free(tok);
+    /* The schema refuses a server row with another logical DB or a prefix. */
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE databases SET db_index = 3 WHERE id = '%s'", other);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK);
+}
+
 TEST(state_file_errors)
 {
     tg_err err = {0, ""};
@@ -613,6 +660,7 @@ int main(void)
     RUN(keyring_swap_reverifies_cached_tokens);
     RUN(shared_databases);
     RUN(server_shared_follows_the_backend);
+    RUN(server_isolation_owns_the_backend);
     RUN(state_file_errors);
     RUN(miss_waits_and_coalesces);
     RUN(blocked_state_file_keeps_cached_tokens);

@@ -1,6 +1,7 @@
 /* test_meter.c - billing/meter.h, queue.h, spill.h, writer.h: ids, the
  * queue, batch commits with rollups, exactly-once replays, late events,
  * drain on stop, the overflow policies. On throwaway SQLite files. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -545,6 +546,117 @@ TEST(spill_replay_exactly_once)
     meter_writer_free(w);
 }
 
+/* A refusal's limit is stored with the event (meter_events.quota_limit, by
+ * name), summed per limit in meter_rejections, and part of what makes a
+ * replayed row the same event. */
+TEST(quota_limit_stored_and_summed)
+{
+    const char *path = fresh_db();
+    tg_err err;
+    meter_writer *w = meter_writer_open(path, false, &err);
+    meter_batch *b = batch_new(5);
+    make_row(&b->rows[b->n++], 401, NOV_MS, "tA", "dA", METER_OK, 1);
+    for (int i = 0; i < 3; i++) {
+        meter_row *r = &b->rows[b->n++];
+        make_row(r, 402 + (uint64_t)i, NOV_MS, "tA", "dA", METER_QUOTA_REJECTED, 0);
+        r->quota_limit = i < 2 ? 4 : 1;      /* daily_commands x2, commands_per_second */
+    }
+    /* A response_bytes refusal: its commands ran (billed), the limit named. */
+    make_row(&b->rows[b->n], 405, NOV_MS, "tA", "dA", METER_SENT_UNANSWERED, 2);
+    b->rows[b->n++].quota_limit = 10;
+    meter_commit_stats st;
+    CHECK(meter_writer_commit(w, b, &st, &err) == 0 && st.inserted == 5);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit ="
+                          " 'daily_commands' AND outcome = 6") == 2);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit IS NULL") == 1);
+    CHECK(query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 4") == 2);
+    CHECK(query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 1") == 1);
+    CHECK(query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 10") == 1);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rejections") == 4);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 5);
+    /* The same rows again: duplicates; one with another limit: a clash. */
+    b->rows[2].quota_limit = 5;
+    CHECK(meter_writer_commit(w, b, &st, &err) == 0);
+    CHECK(st.duplicates == 4 && st.conflicts == 1 && st.inserted == 1);
+    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rejections") == 5);
+    free(b);
+    meter_writer_free(w);
+}
+
+/* A spill file written before the limit was metered (TGSPILL1, rows of
+ * meter_row_v1) still replays, its rows with no limit; a file of that
+ * format is never appended to. */
+TEST(spill_v1_file_replays)
+{
+    const char *path = fresh_db();
+    char spill[300];
+    snprintf(spill, sizeof spill, "%s.spill-v1", path);
+    char hdr[METER_SPILL_HEADER] = {0};
+    memcpy(hdr, METER_SPILL_MAGIC_V1, 8);
+    uint32_t rs = (uint32_t)sizeof(meter_row_v1);
+    memcpy(hdr + 8, &rs, sizeof rs);
+    memcpy(hdr + 16, "0123456789abcdef0123456789abcdef", 32);
+    meter_row_v1 old[3];
+    for (int i = 0; i < 3; i++) {
+        meter_row r;
+        make_row(&r, 501 + (uint64_t)i, NOV_MS, "tV", "dV", i ? METER_OK : METER_QUOTA_REJECTED,
+                 (uint32_t)i);
+        r.names.n = 1;
+        snprintf(r.names.e[0].name, sizeof r.names.e[0].name, "GET");
+        r.names.e[0].count = 1;
+        memset(&old[i], 0, sizeof old[i]);
+        old[i].id = r.id;
+        old[i].time_ms = r.time_ms;
+        old[i].bytes_in = r.bytes_in;
+        old[i].bytes_out = r.bytes_out;
+        old[i].commands = r.commands;
+        old[i].billable_commands = r.billable_commands;
+        old[i].http_status = r.http_status;
+        old[i].kind = r.kind;
+        old[i].outcome = r.outcome;
+        memcpy(old[i].tenant_id, r.tenant_id, sizeof r.tenant_id);
+        memcpy(old[i].database_id, r.database_id, sizeof r.database_id);
+        memcpy(old[i].jti, r.jti, sizeof r.jti);
+        old[i].names = r.names;
+    }
+    FILE *f = fopen(spill, "wb");
+    fwrite(hdr, 1, sizeof hdr, f);
+    fwrite(old, 1, sizeof old, f);
+    fclose(f);
+    /* The new build does not append its rows to it. */
+    tg_err err;
+    meter_spill *s = meter_spill_new(spill);
+    meter_row r;
+    make_row(&r, 600, NOV_MS, "tV", "dV", METER_OK, 1);
+    CHECK(meter_spill_append(s, &r, 1, &err) == -1);
+    CHECK(strstr(err.msg, "another format") != NULL);
+    meter_spill_free(s);
+    meter_writer *w = meter_writer_open(path, false, &err);
+    meter_commit_stats replayed;
+    CHECK(meter_writer_replay(w, spill, 2, &replayed, &err) == 0);
+    CHECK(replayed.inserted == 3);
+    CHECK(access(spill, F_OK) != 0);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id = 'tV'"
+                          " AND command_names = 'GET' AND bytes_out = 20") == 3);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit IS NOT NULL") == 0);
+    /* A quota_rejected row of unknown limit is still a rejection. */
+    CHECK(query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 0") == 1);
+    /* A new file is written in this build's format and replays too. */
+    s = meter_spill_new(spill);
+    r.quota_limit = 8;
+    CHECK(meter_spill_append(s, &r, 1, &err) == 0);
+    meter_spill_free(s);
+    meter_spill_format fmt;
+    int fd = open(spill, O_RDONLY);
+    CHECK(meter_spill_read_header(fd, &fmt, &err) == 0 && fmt.version == 2 &&
+          fmt.row_size == sizeof(meter_row));
+    close(fd);
+    CHECK(meter_writer_replay(w, spill, 2, &replayed, &err) == 0 && replayed.inserted == 1);
+    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit ="
+                          " 'request_bytes'") == 1);
+    meter_writer_free(w);
+}
+
 /* ==== The running meter ==== */
 
 static meter_options opts(const char *path, size_t queue, size_t batch, meter_overflow ov)
@@ -816,6 +928,8 @@ int main(void)
     RUN(writer_reopens_its_connection_after_a_failure);
     RUN(writer_refuses_a_read_only_state_file);
     RUN(spill_replay_exactly_once);
+    RUN(quota_limit_stored_and_summed);
+    RUN(spill_v1_file_replays);
     RUN(meter_drains_everything_on_stop);
     RUN(meter_reject_policy_under_a_stalled_database);
     RUN(meter_spill_policy_when_the_database_fails);

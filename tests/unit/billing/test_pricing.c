@@ -37,6 +37,7 @@ static sqlite3 *fresh_db(char *path, size_t cap)
 #define OCT_MS 1792454400000ULL
 
 static uint64_t next_id = 1000;
+static int commit_limit;   /* the quota limit of the rows commit() makes */
 
 /* Commits n events of `cmds` commands each through the real writer. */
 static void commit(const char *path, uint64_t t, const char *tenant, const char *database,
@@ -57,6 +58,7 @@ static void commit(const char *path, uint64_t t, const char *tenant, const char 
         r->bytes_out = 1000;
         r->http_status = 200;
         r->outcome = (uint8_t)outcome;
+        r->quota_limit = (uint8_t)commit_limit;
     }
     meter_commit_stats ins;
     if (meter_writer_commit(w, b, &ins, &err)) fprintf(stderr, "  commit: %s\n", err.msg);
@@ -238,6 +240,55 @@ TEST(closed_period_is_frozen_and_late_events_adjust_the_next)
 
 #define ADMIN_SECRET "admin-secret-admin-secret-admin-secret"
 
+/* Requests a quota limit refused: a `rejected` line per database and limit
+ * (the limit's name as the meter, amount 0), and in no priced meter unless
+ * the plan bills quota_rejected. */
+TEST(export_shows_rejections_per_limit_unbilled)
+{
+    char path[256];
+    sqlite3 *db = fresh_db(path, sizeof path);
+    tg_err err;
+    CHECK(usage_plan_assign(db, "tn_b", "pro", 0, &err) == 0);
+    sqlite3_exec(db, "UPDATE plans SET request_price_micros = 1000 WHERE id = 'pro'", NULL,
+                 NULL, NULL);
+    commit(path, NOV_MS, "tn_b", "db_1", METER_OK, 1, 10);
+    commit_limit = 4;   /* daily_commands */
+    commit(path, NOV_MS, "tn_b", "db_1", METER_QUOTA_REJECTED, 0, 5);
+    commit_limit = 1;   /* commands_per_second */
+    commit(path, NOV_MS + 60000, "tn_b", "db_1", METER_QUOTA_REJECTED, 0, 2);
+    commit_limit = 0;
+    char *csv = export_text(db, "2026-11", USAGE_CSV);
+    const char *l = find_line(csv, "tn_b,db_1,pro,rejected,commands_per_second,");
+    CHECK(l && strstr(l, ",,2,0,1,0,USD"));
+    l = find_line(csv, "tn_b,db_1,pro,rejected,daily_commands,");
+    CHECK(l && strstr(l, ",,5,0,1,0,USD"));
+    /* Not billed: neither their requests nor their bytes. */
+    l = find_line(csv, "db_1,pro,usage,requests");
+    CHECK(l && strstr(l, ",10,1000,1,10000,USD"));
+    l = find_line(csv, "db_1,pro,usage,bytes_in");
+    CHECK(l && strstr(l, ",1000,10000,1000000000,0,USD"));
+    l = find_line(csv, "tn_b,,pro,total");
+    CHECK(l && strstr(l, ",10010,USD"));   /* 10 commands at 1 micro each */
+    /* Rejected lines come after the usage lines, before the total. */
+    CHECK(strstr(csv, "usage,requests") < strstr(csv, "rejected,commands_per_second") &&
+          strstr(csv, "rejected,daily_commands") < strstr(csv, ",total,"));
+    char *json = export_text(db, "2026-11", USAGE_JSON);
+    CHECK(strstr(json, "\"line\":\"rejected\",\"meter\":\"daily_commands\",\"adjusts_period\":"
+                       "null,\"quantity\":5,\"unit_price_micros\":0,\"price_per\":1,"
+                       "\"amount_micros\":0") != NULL);
+    /* A plan that bills quota_rejected prices their requests and bytes. */
+    sqlite3_exec(db, "INSERT INTO plan_billable_outcomes VALUES ('pro', 6)", NULL, NULL, NULL);
+    free(csv);
+    csv = export_text(db, "2026-11", USAGE_CSV);
+    l = find_line(csv, "db_1,pro,usage,requests");
+    CHECK(l && strstr(l, ",17,1000,1,17000,USD"));
+    l = find_line(csv, "tn_b,db_1,pro,rejected,daily_commands,");
+    CHECK(l && strstr(l, ",,5,0,1,0,USD"));
+    free(csv);
+    free(json);
+    sqlite3_close(db);
+}
+
 TEST(admin_tokens)
 {
     tg_err err;
@@ -268,6 +319,7 @@ int main(void)
     RUN(export_lines_prices_and_allowances);
     RUN(plan_change_takes_effect_from_its_time);
     RUN(closed_period_is_frozen_and_late_events_adjust_the_next);
+    RUN(export_shows_rejections_per_limit_unbilled);
     RUN(admin_tokens);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

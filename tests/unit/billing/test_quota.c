@@ -224,9 +224,10 @@ TEST(budget_seed_equals_export)
              " ('tn_a','db_a',%lld,0,'2026-11',10,700001,700001,12345678901,2222222222,0),"
              " ('tn_a','db_b',%lld,0,'2026-11',3,3333,3333,5,7,0),"
              " ('tn_a','db_b',%lld,5,'2026-11',1,99,99,1,1,1),"
+             " ('tn_a','db_b',%lld,6,'2026-11',4,0,0,999999999999,5,4),"
              " ('tn_a','db_gone',%lld,0,'2026-11',1,1000,1000,1,1,0);",
              (long long)nov_min, (long long)nov_min - 5, (long long)nov_min,
-             (long long)nov_min - 1440);
+             (long long)nov_min, (long long)nov_min - 1440);
     CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
     buf out;
     buf_init(&out);
@@ -246,6 +247,29 @@ TEST(budget_seed_equals_export)
                                         (long long)tenant_cost(t), want, out.data);
     buf_release(&out);
     quota_free(q);
+    sqlite3_close(db);
+}
+
+/* The limit names the meter stores (meter_quota_limits, migration 0010)
+ * are the engine's, code for code. */
+TEST(limit_codes_match_the_stored_names)
+{
+    sqlite3 *db = fresh_db();
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(db, "SELECT name FROM meter_quota_limits WHERE code = ?", -1, &st,
+                             NULL) == SQLITE_OK);
+    for (int k = QUOTA_NONE + 1; k < QUOTA_KIND_COUNT; k++) {
+        sqlite3_bind_int(st, 1, k);
+        bool row = sqlite3_step(st) == SQLITE_ROW;
+        CHECK(row);
+        if (row) CHECK_STR((const char *)sqlite3_column_text(st, 0), quota_kind_name(k));
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM meter_quota_limits", -1, &st, NULL) ==
+          SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == QUOTA_KIND_COUNT - 1);
+    sqlite3_finalize(st);
     sqlite3_close(db);
 }
 
@@ -435,8 +459,53 @@ TEST(two_threads_one_database_counts_exact)
     CHECK(d->daily == 150000);                  /* exactly the cap, never more */
     CHECK(d->tenant->cur_cmd_q == 150000);
     CHECK(d->tenant->cur_cmd_q + 0 == d->bq[BQ_COMMANDS]);
-    CHECK(d->bq[BQ_REQUESTS] == 200000);        /* every request metered */
+    CHECK(d->bq[BQ_REQUESTS] == 150000);        /* every admitted request; a */
+    CHECK(d->bandwidth == 150000 * 15);         /* refusal costs nothing */
     CHECK(atomic_load(&d->inflight) == 0);
+    quota_free(q);
+    sqlite3_close(db);
+}
+
+/* A worker's settlements: the common case waits for the flush (one lock
+ * per database), anything else is settled at once; the sums end exact. */
+TEST(local_settlement_flushes_exact_sums)
+{
+    sqlite3 *db = fresh_db();
+    limit_set l = none_set();
+    l.v[LIMIT_DAILY_COMMANDS] = 5;
+    plan_with(db, &l);
+    quota *q = loaded(db, NOV10);
+    quota_local *ql = quota_local_new(q);
+    quota_db *d = state(q, "db_a");
+    quota_verdict v;
+    for (int i = 0; i < 7; i++) {
+        quota_ask a = ask_at("db_a", 1, NOV10 + i);
+        bool ok = quota_check(q, &a, &v);
+        CHECK(ok == (i < 5));
+        quota_usage u = {.outcome = ok ? 0 : 6, .billable_commands = ok ? 1 : 0,
+                         .bytes_in = 10, .bytes_out = 5, .now_ns = NOV10 + i};
+        quota_record_local(ql, "db_a", &v, &u);
+        quota_leave(&v);
+    }
+    /* Before the flush: commands counted at the checks, bytes_in reserved;
+     * the refusals cost nothing (nothing to settle). */
+    CHECK(d->daily == 5 && d->bq[BQ_COMMANDS] == 5);
+    CHECK(d->bq[BQ_REQUESTS] == 0 && d->bandwidth == 50);
+    quota_local_flush(ql);
+    CHECK(d->daily == 5 && d->bq[BQ_COMMANDS] == 5);
+    CHECK(d->bq[BQ_REQUESTS] == 5 && d->bq[BQ_BYTES_IN] == 50 && d->bq[BQ_BYTES_OUT] == 25);
+    CHECK(d->bandwidth == 75);
+    /* A request billed other than reserved (its answer lost before it was
+     * sent: no commands bill) is settled at once. */
+    quota_ask a = ask_at("db_a", 1, NOV10 + 86400 * NS_PER_S);   /* the next day */
+    CHECK(quota_check(q, &a, &v));
+    quota_usage u = {.outcome = 5, .billable_commands = 0, .bytes_in = 10, .bytes_out = 5,
+                     .now_ns = NOV10 + 86400 * NS_PER_S};
+    quota_record_local(ql, "db_a", &v, &u);
+    quota_leave(&v);
+    CHECK(d->daily == 0 && d->bq[BQ_REQUESTS] == 6 && d->bandwidth == 90);
+    quota_local_free(ql);
+    quota_local_free(NULL);
     quota_free(q);
     sqlite3_close(db);
 }
@@ -473,12 +542,14 @@ int main(void)
     RUN(month_rollover);
     RUN(budget_reached_exactly);
     RUN(budget_seed_equals_export);
+    RUN(limit_codes_match_the_stored_names);
     RUN(override_none_vs_inherit);
     RUN(concurrent_enter_leave);
     RUN(sizes_and_data_capacity);
     RUN(token_rate_limit);
     RUN(headers_and_resets_never_move_back);
     RUN(two_threads_one_database_counts_exact);
+    RUN(local_settlement_flushes_exact_sums);
     RUN(usage_json);
     char cmd[64];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -415,7 +415,50 @@ TEST(help_lists_enum_values)
     for (const char *s = text; (s = strstr(s, "one of:")); s++) lines++;
     CHECK(strstr(text, "one of: local | redis") != NULL);
     CHECK(strstr(text, "one of: open | closed") != NULL);
-    CHECK(lines == 6);
+    CHECK(strstr(text, "one of: error | warn | info | debug") != NULL);
+    CHECK(lines == 7);
+}
+
+/* SIGHUP's reload: the same file read anew, the flags still winning. */
+TEST(reload_rereads_the_file_and_keeps_flags)
+{
+    const char *p = write_file("reload.conf", "cors_origins = https://a.example\nport = 81\n");
+    static char path[256];
+    snprintf(path, sizeof path, "%s", p);
+    const char *f[] = {"--config", path, "--port", "82", NULL};
+    tg_config a, b, c;
+    tg_err err;
+    CHECK(load(&a, f, NULL, NULL, &err) == 0);
+    CHECK_STR(a.cors_origins, "https://a.example");
+    CHECK(a.port == 82);
+    write_file("reload.conf", "cors_origins = https://b.example\nport = 83\nthreads = 3\n");
+    CHECK(config_reload(&b, &err) == 0);
+    CHECK_STR(b.cors_origins, "https://b.example");
+    CHECK(b.port == 82); /* the flag still wins */
+    const char *names[8];
+    size_t n = config_diff(&a, &b, names, 8);
+    CHECK(n == 2);
+    if (n == 2) {
+        CHECK_STR(names[0], "threads");
+        CHECK_STR(names[1], "cors_origins");
+    }
+    CHECK(config_diff(&a, &a, names, 8) == 0);
+    /* A copy owns its strings; one setting copied over. */
+    config_copy(&c, &a);
+    CHECK(c.cors_origins != a.cors_origins);
+    CHECK(config_diff(&a, &c, names, 8) == 0);
+    CHECK(config_copy_setting(&c, &b, "cors_origins") == 0);
+    CHECK_STR(c.cors_origins, "https://b.example");
+    CHECK(c.threads == a.threads);
+    CHECK(config_copy_setting(&c, &b, "nosuch") == -1);
+    config_free(&b);
+    /* A file that no longer loads: an error naming the line, nothing held. */
+    write_file("reload.conf", "cors_origins = x\nbogus = 1\n");
+    CHECK(config_reload(&b, &err) == -1 && strstr(err.msg, "reload.conf:2"));
+    config_free(&a);
+    config_free(&c);
+    tg_config d;
+    CHECK(config_reload(&d, &err) == -1);
 }
 
 static void clean_env(void)
@@ -456,8 +499,9 @@ int main(void)
     RUN(enum_values_are_stored_as_ints);
     RUN(enum_invalid_values_refused);
     RUN(help_lists_enum_values);
+    RUN(reload_rereads_the_file_and_keeps_flags);
     static const char *const files[] = {"ok.conf", "unknown.conf", "badval.conf",
-                                        "noeq.conf", "nested.conf", "prec.conf",
+                                        "noeq.conf", "nested.conf", "prec.conf", "reload.conf",
                                         "prec2.conf", "enum.conf", "help.txt"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char p[256];

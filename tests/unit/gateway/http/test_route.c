@@ -77,12 +77,20 @@ TEST(allow_header)
 
 TEST(method_names_round_trip)
 {
-    static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "OPTIONS"};
-    for (size_t i = 0; i < 5; i++)
+    static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "OPTIONS", "DELETE",
+                                        "PATCH"};
+    for (size_t i = 0; i < 7; i++)
         CHECK_STR(route_method_name(route_method_bit(names[i])), names[i]);
-    CHECK(route_method_bit("DELETE") == M_OTHER);
+    CHECK(route_method_bit("TRACE") == M_OTHER);
     CHECK(route_method_bit("get") == M_OTHER); /* methods are case-sensitive */
     CHECK_STR(route_method_name(M_OTHER), "-");
+}
+
+TEST(allow_header_names_delete_and_patch)
+{
+    char out[96];
+    route_allow_header(M_GET | M_DELETE | M_PATCH, out, sizeof out);
+    CHECK_STR(out, "GET, DELETE, PATCH, OPTIONS");
 }
 
 int main(void)
@@ -93,5 +101,6 @@ int main(void)
     RUN(non_exclusive_methods_accumulate);
     RUN(allow_header);
     RUN(method_names_round_trip);
+    RUN(allow_header_names_delete_and_patch);
     TEST_MAIN_END();
 }

@@ -340,7 +340,7 @@ TEST(options_with_nul_bytes_read_as_redis_reads_them)
     xr.cmd.lens[1] = 6;
     cmd_verdict v;
     cmd_caps caps = {.scripts_contained = true, .scripts_framed = true, .restore_checked = true};
-    CHECK(policy_check(table, AUTH_SCOPE_RW, &caps, xr.cmd.argc, xr.cmd.argv, xr.cmd.lens, &v,
+    CHECK(policy_check(table, AUTH_SCOPE_RW, false, &caps, xr.cmd.argc, xr.cmd.argv, xr.cmd.lens, &v,
                        &err) == -1 && strstr(err.msg, "blocks"));
     arena_release(&g.a);
     arena_release(&so.a);

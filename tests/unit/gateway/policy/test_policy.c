@@ -55,6 +55,52 @@ TEST(annotated_from_the_table)
     CHECK(!(info("spop").policy & CMD_POLICY_SIZED));        /* bounded by the set */
 }
 
+/* An annotated subcommand of an annotated container. */
+static cmd_info sub_of(const cmd_info *parent, const char *name)
+{
+    cmd_info c;
+    memset(&c, 0, sizeof c);
+    c.name = (char *)name;
+    policy_annotate(&c, parent);
+    return c;
+}
+
+/* The refused table's rows: what only a server's owner may run, what a
+ * subcommand's own row overrides, what nobody runs. */
+TEST(refused_rows_and_server_isolation)
+{
+    cmd_info fn = info("function"), inf = info("info"), mem = info("memory"),
+             script = info("script"), cfg = info("config"), copy = info("copy"),
+             flushall = info("flushall");
+    CHECK(fn.refused_why && (fn.policy & CMD_POLICY_SERVER));
+    cmd_info load = sub_of(&fn, "function|load");
+    CHECK(load.refused_why && (load.policy & CMD_POLICY_SERVER)); /* inherited */
+    CHECK(inf.refused_why && (inf.policy & CMD_POLICY_SERVER) && (inf.policy & CMD_POLICY_INFO));
+    CHECK(mem.refused_why && !(mem.policy & CMD_POLICY_SERVER));
+    cmd_info usage = sub_of(&mem, "memory|usage"), stats = sub_of(&mem, "memory|stats"),
+             doctor = sub_of(&mem, "memory|doctor");
+    CHECK(!usage.refused_why);                                    /* its own row */
+    CHECK(stats.refused_why && (stats.policy & CMD_POLICY_SERVER));
+    CHECK(doctor.refused_why && !(doctor.policy & CMD_POLICY_SERVER));
+    CHECK(!script.refused_why);
+    cmd_info flush = sub_of(&script, "script|flush"), kill = sub_of(&script, "script|kill"),
+             sload = sub_of(&script, "script|load");
+    CHECK(flush.refused_why && (flush.policy & CMD_POLICY_SERVER));
+    CHECK(kill.refused_why && !(kill.policy & CMD_POLICY_SERVER));
+    CHECK(!sload.refused_why);
+    cmd_info cfg_set = sub_of(&cfg, "config|set");
+    CHECK(cfg.refused_why && !(cfg.policy & CMD_POLICY_SERVER) && cfg_set.refused_why &&
+          !(cfg_set.policy & CMD_POLICY_SERVER));
+    CHECK(!copy.refused_why && (copy.policy & CMD_POLICY_COPY));
+    CHECK(!flushall.refused_why && (flushall.policy & CMD_POLICY_FLUSHALL));
+    static const char *const nobody[] = {"acl", "shutdown", "debug", "module", "replicaof",
+                                         "client", "select", "swapdb", "move", "monitor"};
+    for (size_t i = 0; i < sizeof nobody / sizeof nobody[0]; i++) {
+        cmd_info c = info(nobody[i]);
+        CHECK(c.refused_why && !(c.policy & CMD_POLICY_SERVER));
+    }
+}
+
 TEST(negative_counts_bounded_by_the_reply_cap)
 {
     uint64_t floor = 0;
@@ -124,7 +170,7 @@ TEST(bitfield_operations_walked)
 TEST(head_refuses_what_may_write)
 {
     cmd_info get = info("get"), set = info("set");
-    cmd_verdict read = {&get, false, false}, write = {&set, true, false}, unknown = {0};
+    cmd_verdict read = {.info = &get}, write = {.info = &set, .is_write = true}, unknown = {0};
     tg_err err;
     CHECK(policy_check_head(&read, &err) == 0);
     CHECK(policy_check_head(&write, &err) == -1);
@@ -272,6 +318,7 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     RUN(annotated_from_the_table);
+    RUN(refused_rows_and_server_isolation);
     RUN(negative_counts_bounded_by_the_reply_cap);
     RUN(positive_and_odd_counts_pass);
     RUN(counts_add_up_over_a_request);

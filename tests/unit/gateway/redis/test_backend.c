@@ -75,8 +75,8 @@ static int submit(backend *b, op_rec *o, const char *db_user, const bool *as_gat
             o->argv[i][argc] = w;
             o->lens[i][argc++] = strlen(w);
         }
-        o->cmds[i] = (backend_cmd){{argc, o->argv[i], o->lens[i]},
-                                   as_gateway && as_gateway[i]};
+        o->cmds[i] = (backend_cmd){.cmd = {argc, o->argv[i], o->lens[i]},
+                                   .as_gateway = as_gateway && as_gateway[i]};
     }
     tg_err err;
     int rc = backend_submit(b, o->cmds, n, false, db_user, o->replies, on_done, o, &err);

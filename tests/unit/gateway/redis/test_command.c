@@ -97,6 +97,31 @@ static cmd_table *build_table(void)
     E("publish", 3, "pubsub loading stale fast may_replicate", 0, 0, 0, "@pubsub @fast", 0);
     E("flushall", -1, "write", 0, 0, 0, "@keyspace @write @slow @dangerous", 0);
     E("copy", -3, "write denyoom", 1, 2, 1, "@keyspace @write @slow", 0);
+    E("dbsize", 1, "readonly fast", 0, 0, 0, "@keyspace @read @fast", 0);
+    E("info", -1, "loading stale", 0, 0, 0, "@slow @dangerous", 0);
+    E("fcall", -3, "noscript skip_monitor may_replicate no_mandatory_keys stale movablekeys",
+      0, 0, 0, "@slow @scripting", 0);
+    E("debug", -2, "admin noscript loading stale", 0, 0, 0, "@admin @slow @dangerous", 0);
+    E("shutdown", -1, "admin noscript loading stale", 0, 0, 0, "@admin @slow @dangerous", 0);
+    E("replicaof", 3, "admin noscript stale", 0, 0, 0, "@admin @slow @dangerous", 0);
+    E("memory", -2, "", 0, 0, 0, "@slow", 3);
+    entry(&b, "memory|usage", -3, "readonly", 2, 2, 1, "@read @slow", 0);
+    entry(&b, "memory|stats", 2, "", 0, 0, 0, "@slow", 0);
+    entry(&b, "memory|doctor", 2, "", 0, 0, 0, "@slow", 0);
+    E("function", -2, "", 0, 0, 0, "@slow", 8);
+    entry(&b, "function|load", -3, "write denyoom noscript", 0, 0, 0, "@write @slow @scripting", 0);
+    entry(&b, "function|list", -2, "noscript", 0, 0, 0, "@slow @scripting", 0);
+    entry(&b, "function|delete", 3, "write noscript", 0, 0, 0, "@write @slow @scripting", 0);
+    entry(&b, "function|flush", -2, "write noscript", 0, 0, 0, "@write @slow @scripting", 0);
+    entry(&b, "function|dump", 2, "noscript", 0, 0, 0, "@slow @scripting", 0);
+    entry(&b, "function|restore", -3, "write denyoom noscript", 0, 0, 0, "@write @slow @scripting", 0);
+    entry(&b, "function|stats", 2, "noscript allow_busy", 0, 0, 0, "@slow @scripting", 0);
+    entry(&b, "function|kill", 2, "noscript allow_busy", 0, 0, 0, "@slow @scripting", 0);
+    E("acl", -2, "", 0, 0, 0, "@slow", 2);
+    entry(&b, "acl|setuser", -3, "admin noscript loading stale", 0, 0, 0, "@admin @slow @dangerous", 0);
+    entry(&b, "acl|whoami", 2, "noscript loading stale", 0, 0, 0, "@slow", 0);
+    E("module", -2, "", 0, 0, 0, "@slow", 1);
+    entry(&b, "module|load", -3, "admin noscript no_async_loading", 0, 0, 0, "@admin @slow @dangerous", 0);
     E("restore", -4, "write denyoom", 1, 1, 1, "@keyspace @write @slow @dangerous", 0);
     E("save", 1, "admin noscript no_async_loading no_multi", 0, 0, 0, "@admin @slow @dangerous", 0);
     E("select", 2, "loading stale fast", 0, 0, 0, "@fast @connection", 0);
@@ -164,7 +189,7 @@ static cmd_caps caps = {.scripts_contained = true, .scripts_framed = true, .rest
 static int check(auth_scope scope, const char *line, cmd_verdict *v, tg_err *err)
 {
     cmdv c = mk(line);
-    return policy_check(table, scope, &caps, c.argc, c.argv, c.lens, v, err);
+    return policy_check(table, scope, false, &caps, c.argc, c.argv, c.lens, v, err);
 }
 
 static void allowed(auth_scope scope, const char *line)
@@ -207,7 +232,7 @@ static bool is(const cmd_info *i, const char *name)
 
 TEST(table_from_reply)
 {
-    CHECK(cmd_table_size(table) == 28);
+    CHECK(cmd_table_size(table) == 38);
     const cmd_info *i = look("GeT k");
     CHECK(is(i, "get"));
     if (!i) return;
@@ -348,7 +373,7 @@ TEST(policy_read_only_scope)
     cmdv c = mk("flushall");
     cmd_verdict v;
     tg_err err;
-    CHECK(policy_check(table, AUTH_SCOPE_RO, &caps, c.argc, c.argv, c.lens, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RO, false, &caps, c.argc, c.argv, c.lens, &v, &err) == -1);
     CHECK_STR(c.argv[0], "flushall");
 }
 
@@ -395,10 +420,118 @@ TEST(policy_refused_commands)
     refused(AUTH_SCOPE_RW, "SCRIPT FLUSH", 400, "script|flush");
     refused(AUTH_SCOPE_RW, "script debug yes", 400, "script|debug");
     allowed(AUTH_SCOPE_RW, "script exists abc");
-    /* COPY can target another DB: refused with or without DB for now. */
-    refused(AUTH_SCOPE_RW, "copy a b DB 1", 400, "copy");
-    refused(AUTH_SCOPE_RW, "COPY a b", 400, "copy");
-    refused(AUTH_SCOPE_RO, "copy a b", 400, "copy");
+    /* COPY: only its DB option reaches another database. */
+    refused(AUTH_SCOPE_RW, "copy a b DB 1", 400, "DB option");
+    refused(AUTH_SCOPE_RW, "COPY a b REPLACE db 1", 400, "DB option");
+    refused(AUTH_SCOPE_RO, "copy a b", 403, "copy");
+    /* MEMORY: USAGE reads one key; the rest is server-wide. */
+    refused(AUTH_SCOPE_RW, "memory stats", 400, "memory|stats");
+    refused(AUTH_SCOPE_RW, "MEMORY DOCTOR", 400, "memory");
+}
+
+/* policy_check for a database that owns its server (or not). */
+static int check_on(bool owns_server, auth_scope scope, cmdv *c, cmd_verdict *v, tg_err *err)
+{
+    return policy_check(table, scope, owns_server, &caps, c->argc, c->argv, c->lens, v, err);
+}
+
+static void refused_on(bool owns_server, const char *line, const char *word)
+{
+    cmdv c = mk(line);
+    cmd_verdict v;
+    tg_err err = {0, ""};
+    int rc = check_on(owns_server, AUTH_SCOPE_RW, &c, &v, &err);
+    if (rc != -1 || err.status != 400 || (word && !strstr(err.msg, word)))
+        fprintf(stderr, "  '%s' (server %d): rc %d: %s\n", line, owns_server, rc, err.msg);
+    CHECK(rc == -1 && err.status == 400 && (!word || strstr(err.msg, word)));
+}
+
+static void allowed_on(bool owns_server, const char *line)
+{
+    cmdv c = mk(line);
+    cmd_verdict v;
+    tg_err err = {0, ""};
+    int rc = check_on(owns_server, AUTH_SCOPE_RW, &c, &v, &err);
+    if (rc) fprintf(stderr, "  refused '%s' (server %d): %s\n", line, owns_server, err.msg);
+    CHECK(rc == 0);
+}
+
+TEST(policy_copy_and_memory_usage)
+{
+    for (int srv = 0; srv < 2; srv++) {
+        cmdv c = mk("COPY a b REPLACE");
+        cmd_verdict v;
+        tg_err err;
+        CHECK(check_on(srv, AUTH_SCOPE_RW, &c, &v, &err) == 0 && v.is_write);
+        /* The restricted users may not COPY (a script could add DB): the
+         * checked command runs as the URL's user, except on a server the
+         * database owns, whose own user may. */
+        CHECK(v.as_url == !srv);
+        refused_on(srv, "copy a b db 0", "DB option");
+        allowed_on(srv, "memory usage k");
+        allowed_on(srv, "MEMORY USAGE k SAMPLES 5");
+        c = mk("memory usage k");
+        CHECK(check_on(srv, AUTH_SCOPE_RO, &c, &v, &err) == 0 && !v.is_write && !v.as_url);
+        refused_on(srv, "memory doctor", "memory");
+    }
+    allowed(AUTH_SCOPE_RO, "memory usage k");
+    /* Not the same as the bare MEMORY row: its own (allowing) row wins. */
+    const cmd_info *mu = look("memory usage k");
+    CHECK(mu && !strcmp(mu->name, "memory|usage") && !mu->refused_why);
+}
+
+TEST(policy_server_isolation)
+{
+    /* What only a database owning its server may run. */
+    static const char *const owner_only[] = {
+        "function load x", "FUNCTION LIST", "function delete lib", "function flush",
+        "function dump", "function restore x", "function stats", "script flush",
+        "info memory", "INFO keyspace stats", "memory stats",
+    };
+    for (size_t i = 0; i < sizeof owner_only / sizeof owner_only[0]; i++) {
+        allowed_on(true, owner_only[i]);
+        refused_on(false, owner_only[i], "not allowed");
+    }
+    allowed_on(true, "fcall f 0");
+    allowed_on(true, "dbsize");
+    /* Administration stays refused, by the backend's admin flag or a row. */
+    static const char *const admin[] = {
+        "config set maxmemory 1", "debug sleep 0", "shutdown", "acl setuser x",
+        "acl whoami", "module load x", "replicaof no one", "client list", "select 1",
+        "script kill", "swapdb 0 1", "monitor", "script debug yes",
+    };
+    for (size_t i = 0; i < sizeof admin / sizeof admin[0]; i++) {
+        refused_on(true, admin[i], NULL);
+        refused_on(false, admin[i], NULL);
+    }
+    /* FLUSHALL empties the server it owns, not just one logical DB. */
+    cmdv c = mk("FLUSHALL");
+    cmd_verdict v;
+    tg_err err;
+    CHECK(check_on(true, AUTH_SCOPE_RW, &c, &v, &err) == 0);
+    CHECK_MEM(c.argv[0], c.lens[0], "FLUSHALL", 8);
+    c = mk("FLUSHALL");
+    CHECK(check_on(false, AUTH_SCOPE_RW, &c, &v, &err) == 0);
+    CHECK_MEM(c.argv[0], c.lens[0], "FLUSHDB", 7);
+    /* INFO: the safe sections; none asked is all of them. */
+    c = mk("info");
+    CHECK(check_on(true, AUTH_SCOPE_RW, &c, &v, &err) == 0 && v.argc > 2);
+    bool has_memory = false, has_server = false;
+    for (int i = 1; i < v.argc; i++) {
+        CHECK(strlen(v.argv[i]) == v.lens[i]);
+        if (!strcmp(v.argv[i], "memory")) has_memory = true;
+        if (!strcmp(v.argv[i], "server") || !strcmp(v.argv[i], "replication")) has_server = true;
+    }
+    CHECK(!strcmp(v.argv[0], "INFO") && has_memory && !has_server);
+    refused_on(true, "info server", "'server'");
+    refused_on(true, "INFO memory replication", "'replication'");
+    refused_on(true, "info all", "'all'");
+    refused_on(true, "info everything", "'everything'");
+    /* A read-only token still writes nothing. */
+    c = mk("function load x");
+    CHECK(check_on(true, AUTH_SCOPE_RO, &c, &v, &err) == -1 && err.status == 403);
+    c = mk("flushall");
+    CHECK(check_on(true, AUTH_SCOPE_RO, &c, &v, &err) == -1 && err.status == 403);
 }
 
 static int rules(const char *line, const char *allow, const char *deny)
@@ -459,7 +592,7 @@ TEST(policy_flushall_rewritten)
     cmdv c = mk("FLUSHALL ASYNC");
     cmd_verdict v;
     tg_err err;
-    CHECK(policy_check(table, AUTH_SCOPE_RW, &caps, c.argc, c.argv, c.lens, &v, &err) == 0);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, false, &caps, c.argc, c.argv, c.lens, &v, &err) == 0);
     CHECK_MEM(c.argv[0], c.lens[0], "FLUSHDB", 7);
     CHECK_STR(c.argv[1], "ASYNC");
     CHECK(c.argc == 2 && v.is_write);
@@ -474,20 +607,20 @@ TEST(policy_unknown_and_empty)
     CHECK(check(AUTH_SCOPE_RO, "nosuchcmd a", &v, &err) == 0);
     CHECK(v.info == NULL);
     cmdv c = mk("");
-    CHECK(policy_check(table, AUTH_SCOPE_RW, &caps, 0, c.argv, c.lens, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, false, &caps, 0, c.argv, c.lens, &v, &err) == -1);
     CHECK(err.status == 400);
     char empty[] = "";
     char *av[] = {empty};
     size_t lv[] = {0};
     err.status = 0;
-    CHECK(policy_check(table, AUTH_SCOPE_RW, &caps, 1, av, lv, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, false, &caps, 1, av, lv, &v, &err) == -1);
     CHECK(err.status == 400);
     /* "select\0" must not slip past the deny list as an unknown name. */
     char sel[] = "select\0";
     av[0] = sel;
     lv[0] = 7;
     err.status = 0;
-    CHECK(policy_check(table, AUTH_SCOPE_RW, &caps, 1, av, lv, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RW, false, &caps, 1, av, lv, &v, &err) == -1);
     CHECK(err.status == 400);
     /* A subcommand that does not resolve ("load\0x": Redis may still find
      * it) is refused, never judged as the bare container. */
@@ -496,7 +629,7 @@ TEST(policy_unknown_and_empty)
     sc.argv[1] = load_nul;
     sc.lens[1] = 6;
     err.status = 0;
-    CHECK(policy_check(table, AUTH_SCOPE_RO, &caps, sc.argc, sc.argv, sc.lens, &v, &err) == -1);
+    CHECK(policy_check(table, AUTH_SCOPE_RO, false, &caps, sc.argc, sc.argv, sc.lens, &v, &err) == -1);
     CHECK(err.status == 400 && strstr(err.msg, "subcommand"));
     refused(AUTH_SCOPE_RW, "object nosuch k", 400, "subcommand");
     allowed(AUTH_SCOPE_RW, "object encoding k");
@@ -518,6 +651,8 @@ int main(void)
     RUN(policy_read_only_scope);
     RUN(policy_blocking);
     RUN(policy_refused_commands);
+    RUN(policy_copy_and_memory_usage);
+    RUN(policy_server_isolation);
     RUN(rules_by_name_and_category);
     RUN(policy_restore_needs_checked_payloads);
     RUN(policy_scripts_not_contained);

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# title: control plane (admin and tenant API)
+# The control plane over HTTP (gateway/handlers/ctl*.c): the node test
+# (tests/node/control_plane.test.mjs) drives the admin and tenant API with
+# the official client and validates every response against openapi.yaml;
+# here, the CLI's --json and tenant-token, and control_listen.
+# Usage: TG_BIN=path/to/tollgate test_control_plane.sh
+. "$(dirname "$0")/lib.sh"
+
+export TOLLGATE_ADMIN_JWT_SECRET=e2e-admin-secret-e2e-admin-secret-0123
+start_redis RP || exit 1
+export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
+provision CLI --name cli-tenant --no-token || exit 1
+
+# ---- The CLI and the API share the store: --json prints what the API answers.
+out=$(tg tenant create --name json-tenant --json)
+check cli-tenant-json node -e 'const t = JSON.parse(process.argv[1]);
+  process.exit(/^tn_/.test(t.id) && t.name === "json-tenant" && /Z$/.test(t.created_at) ? 0 : 1)' "$out"
+JT=$(node -e 'console.log(JSON.parse(process.argv[1]).id)' "$out")
+out=$(tg db create --tenant "$JT" --name jdb --db-index 5 --json)
+check cli-db-json node -e 'const d = JSON.parse(process.argv[1]);
+  process.exit(d.db_index === 5 && d.isolation === "dbindex" && d.limits ? 0 : 1)' "$out"
+JDB=$(node -e 'console.log(JSON.parse(process.argv[1]).id)' "$out")
+out=$(tg token create --db "$JDB" --ttl 1h --json)
+check cli-token-json node -e 'const t = JSON.parse(process.argv[1]);
+  process.exit(t.token.split(".").length === 3 && t.jti && t.scope === "rw" ? 0 : 1)' "$out"
+TENANT_TOKEN=$(tg tenant-token create --tenant "$JT" --ttl 10m)
+check cli-tenant-token-claims node -e '
+  const c = JSON.parse(Buffer.from(process.argv[1].split(".")[1], "base64url"));
+  process.exit(c.role === "tenant" && c.sub === process.argv[2] && c.exp - c.iat === 600 ? 0 : 1)' \
+  "$TENANT_TOKEN" "$JT"
+tg tenant-token create --tenant tn_missing >/dev/null 2>"$TG_TMP/err"
+check cli-tenant-token-unknown-tenant grep -q "no tenant tn_missing" "$TG_TMP/err"
+
+start_tollgate P || exit 1
+ADMIN=$(tg admin-token create --ttl 1h)
+
+http GET "http://127.0.0.1:$P/v1/databases" -H "Authorization: Bearer $TENANT_TOKEN"
+expect_match cli-tenant-token-works 200 "\"id\":\"$JDB\""
+http GET "http://127.0.0.1:$P/v1/databases"
+expect_match no-token-problem 401 '"type":"urn:tollgate:problem:unauthorized"'
+check problem-content-type grep -qi '^content-type: application/problem+json' <<<"$HEADERS"
+
+# ---- The node test: the whole walk through the API.
+export TOLLGATE_URL=http://127.0.0.1:$P TOLLGATE_ADMIN_TOKEN=$ADMIN
+node_tests control_plane control_plane.test.mjs
+stop_tollgate "$P_PID" clean-shutdown-control-plane "$TG_TMP/tollgate-$P.log"
+
+# ---- control_listen: the control plane on its own address, not the data plane's.
+CP=$(free_port)
+start_tollgate D --control-listen "127.0.0.1:$CP" || exit 1
+http GET "http://127.0.0.1:$CP/v1/admin/tenants" -H "Authorization: Bearer $ADMIN"
+expect_match control-listen-serves-admin 200 '"items":\['
+http GET "http://127.0.0.1:$D/v1/admin/tenants" -H "Authorization: Bearer $ADMIN"
+check control-listen-not-on-data-plane test "$STATUS" != 200
+http GET "http://127.0.0.1:$CP/admin/usage?period=2026-01" -H "Authorization: Bearer $ADMIN"
+expect_match control-listen-usage-alias 200 '"period":"2026-01"'
+http GET "http://127.0.0.1:$CP/get/x" -H "Authorization: Bearer $ADMIN"
+expect_match control-listen-no-data-plane 404 ''
+http GET "http://127.0.0.1:$D/healthz"
+expect data-plane-still-serves 200 '{"status":"ok"}'
+http GET "http://127.0.0.1:$CP/healthz"
+expect control-listen-healthz 200 '{"status":"ok"}'
+http GET "http://127.0.0.1:$CP/dashboard/"
+check control-listen-serves-dashboard test "$STATUS" = 200
+http GET "http://127.0.0.1:$D/dashboard/"
+check control-listen-dashboard-not-on-data-plane test "$STATUS" != 200
+stop_tollgate "$D_PID" clean-shutdown-control-listen "$TG_TMP/tollgate-$D.log"
