@@ -53,7 +53,7 @@ int cli_token_create(const tg_config *cfg, int argc, char **argv)
     }
     sqlite3 *db = cli_state_open(cfg, true);
     if (!db) return 1;
-    cJSON *o = store_token_create(db, cfg, &rq, NULL, &err);
+    cJSON *o = store_token_create(db, cfg, NULL, &rq, NULL, &err);
     sqlite3_close(db);
     if (!o && err.status == 503) { /* the keys: a usage error, as before */
         fprintf(stderr, "tollgate: %s\n", err.msg);

@@ -41,6 +41,9 @@ static int stop_pipe[2] = {-1, -1};   /* signal handlers -> main thread */
 /* The keyring in force; swapped by SIGHUP (reload), read by every
  * worker's token cache. */
 static const auth_keyring *current_ring;
+/* The settings and keys in force for the control threads (ctl.h);
+ * swapped by SIGHUP with the keyring. */
+static const ctl_config *current_ctl;
 
 /* What SIGHUP replaced, kept until exit: a worker may still be verifying
  * with an old keyring or reading an old generation's strings. */
@@ -48,13 +51,16 @@ typedef struct retired {
     struct retired *next;
     auth_keys *keys;
     tg_config *cfg;
+    ctl_config *ctl;
 } retired;
 
 /* The running gateway, as the main thread sees it. */
 typedef struct running {
     tg_config *cfg;             /* the settings in force (a generation) */
     auth_keys *keys;
+    ctl_config *ctl;            /* cfg and keys, for the control threads */
     http_server *srv;
+    http_server *control;       /* control_listen's server, or NULL */
     retired *old;
 } running;
 
@@ -74,6 +80,14 @@ static const char *const live_settings[] = {
     "tls_cert", "tls_key",
 };
 #define NLIVE (sizeof live_settings / sizeof live_settings[0])
+
+static ctl_config *ctl_config_new(const tg_config *cfg, const auth_keys *keys)
+{
+    ctl_config *c = xcalloc(1, sizeof *c);
+    c->cfg = cfg;
+    c->keys = keys;
+    return c;
+}
 
 static void on_signal(int sig)
 {
@@ -185,12 +199,16 @@ static void reload(running *run)
     retired *r = xcalloc(1, sizeof *r);
     r->keys = run->keys;
     r->cfg = run->cfg;
+    r->ctl = run->ctl;
     r->next = run->old;
     run->old = r;
     run->keys = keys;
     run->cfg = eff;
+    run->ctl = ctl_config_new(eff, keys);
     __atomic_store_n(&current_ring, auth_keys_ring(keys), __ATOMIC_RELEASE);
+    __atomic_store_n(&current_ctl, run->ctl, __ATOMIC_RELEASE);
     http_server_configure(run->srv, eff);
+    if (run->control) http_server_configure(run->control, eff);
     log_set_level(eff->log_level);
     buf b;
     buf_init(&b);
@@ -449,6 +467,8 @@ static int load_secrets(const tg_config *cfg, running *run, char **cert, char **
     auth_keys_opts_from_config(cfg, &ko);
     if (!(run->keys = auth_keys_load(&ko, err))) return -1;
     current_ring = auth_keys_ring(run->keys);
+    run->ctl = ctl_config_new(cfg, run->keys);
+    current_ctl = run->ctl;
     /* Every node derives the same ACL passwords from the same acl_secret. */
     backend_setup_init(cfg->acl_secret, strlen(cfg->acl_secret), policy_annotate);
     tenancy_set_seal_secret(cfg->acl_secret, strlen(cfg->acl_secret));
@@ -507,7 +527,7 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
     sampler *sizes = NULL;
     bool metering = false;   /* the writer started */
     /* The settings in force: a copy SIGHUP replaces (reload). */
-    running run = {xcalloc(1, sizeof *run.cfg), NULL, NULL, NULL};
+    running run = {xcalloc(1, sizeof *run.cfg), NULL, NULL, NULL, NULL, NULL};
     config_copy(run.cfg, start_cfg);
     const tg_config *cfg = run.cfg;   /* what was started with */
     ready_prober *ready = NULL;
@@ -544,7 +564,7 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
         goto out_stop_say;
     shared.ring = &current_ring;
     /* The control plane's SQLite work runs on its own threads (ctl.h). */
-    ctl_shared csh = {cfg, shared.q};
+    ctl_shared csh = {&current_ctl, shared.q};
     if (!(shared.ctl = ctl_threads_start(&csh, &err))) goto out_stop_say;
     http_app app = {
         .ctx = &shared, .routes = gw_routes, .nroutes = gw_nroutes,
@@ -559,6 +579,7 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
     if (servers_start(cfg, app, cert, key, &sv, &err)) goto out_stop_say;
     if (http_server_run(sv.data, &err) || (sv.control && http_server_run(sv.control, &err)))
         goto out_stop_say;
+    run.control = sv.control;   /* a reload configures it too */
     fprintf(stderr, "tollgate: serving %s://%s:%d with %d threads\n",
             cert ? "https" : "http", cfg->listen, http_server_port(run.srv),
             http_server_threads(run.srv));
@@ -569,7 +590,7 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
             "%lds\n", run.cfg->shutdown_grace_s);
     fflush(stderr);
     servers_stop(&sv, (int)run.cfg->shutdown_grace_s * 1000);
-    run.srv = NULL;
+    run.srv = run.control = NULL;
     meter_totals mt;
     meter_snapshot(&mt);
     fprintf(stderr, "tollgate: served %llu requests, %llu commands\n",
@@ -604,9 +625,11 @@ out_free:
     free(cert);
     free(key);
     auth_keys_free(run.keys);
+    free(run.ctl);
     while (run.old) {
         retired *next = run.old->next;
         auth_keys_free(run.old->keys);
+        free(run.old->ctl);
         config_free(run.old->cfg);
         free(run.old->cfg);
         free(run.old);

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "auth/jwt.h"
+#include "auth/keys.h"
 #include "auth/tenancy.h"
 #include "billing/limits.h"
 #include "common/config.h"
@@ -109,9 +110,10 @@ typedef struct store_token_req {
     const char *kid;                 /* NULL: the default signer */
 } store_token_req;
 /* {"token","jti","database_id","scope","expires_at"}; the token is shown
- * this once. */
-cJSON *store_token_create(sqlite3 *db, const tg_config *cfg, const store_token_req *rq,
-                          const char *tenant_scope, tg_err *err);
+ * this once. Signed by keys (the gateway's keys in force), or with keys
+ * NULL by the keys cfg's jwt_* settings load now (the CLI). */
+cJSON *store_token_create(sqlite3 *db, const tg_config *cfg, const auth_keys *keys,
+                          const store_token_req *rq, const char *tenant_scope, tg_err *err);
 /* A database's tokens, never the token itself. */
 cJSON *store_token_list(sqlite3 *db, const char *database_id, const store_page *pg,
                         tg_err *err);

@@ -149,8 +149,8 @@ int store_db_delete(sqlite3 *db, const tg_config *cfg, const char *id,
 
 /* ==== Data-plane tokens ==== */
 
-cJSON *store_token_create(sqlite3 *db, const tg_config *cfg, const store_token_req *rq,
-                          const char *tenant_scope, tg_err *err)
+cJSON *store_token_create(sqlite3 *db, const tg_config *cfg, const auth_keys *in_force,
+                          const store_token_req *rq, const char *tenant_scope, tg_err *err)
 {
     char allow_n[AUTH_RULES_MAX], deny_n[AUTH_RULES_MAX];
     if (auth_rules_normalize(rq->allow ? rq->allow : "", allow_n) ||
@@ -165,12 +165,15 @@ cJSON *store_token_create(sqlite3 *db, const tg_config *cfg, const store_token_r
     cJSON *d = store_db_get(db, rq->database_id, tenant_scope, err);
     if (!d) return NULL;
     cJSON_Delete(d);
-    auth_keys_opts ko;
-    auth_keys_opts_from_config(cfg, &ko);
-    auth_keys *keys = auth_keys_load(&ko, err);
-    const auth_key *signer = keys ? auth_keys_signer(keys, rq->kid, err) : NULL;
+    auth_keys *loaded = NULL;
+    if (!in_force) {
+        auth_keys_opts ko;
+        auth_keys_opts_from_config(cfg, &ko);
+        in_force = loaded = auth_keys_load(&ko, err);
+    }
+    const auth_key *signer = in_force ? auth_keys_signer(in_force, rq->kid, err) : NULL;
     if (!signer) {
-        auth_keys_free(keys);
+        auth_keys_free(loaded);
         err->status = err->status == 400 ? 400 : 503;
         return NULL;
     }
@@ -179,7 +182,7 @@ cJSON *store_token_create(sqlite3 *db, const tg_config *cfg, const store_token_r
     if (!tenancy_token_issue_limited(db, rq->database_id, rq->scope, rq->ttl_s, allow_n, deny_n,
                                      rq->rate_limit, &c, err))
         tok = auth_jwt_sign(signer, &c, err);
-    auth_keys_free(keys);
+    auth_keys_free(loaded);
     if (!tok) return NULL;
     cJSON *o = cJSON_CreateObject();
     char iso[32];

@@ -93,16 +93,17 @@ int ctl_bad(ctl_job *j, const char *field, const char *what)
 static void *thread_init(void *arg, tg_err *err)
 {
     const ctl_shared *sh = arg;
+    const tg_config *cfg = __atomic_load_n(sh->now, __ATOMIC_ACQUIRE)->cfg;
     ctl_thread *t = xcalloc(1, sizeof *t);
-    if (sqlite3_open_v2(sh->cfg->sqlite_path, &t->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        tg_fail(err, 500, "control: %s: %s", sh->cfg->sqlite_path,
+    if (sqlite3_open_v2(cfg->sqlite_path, &t->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        tg_fail(err, 500, "control: %s: %s", cfg->sqlite_path,
                 t->db ? sqlite3_errmsg(t->db) : "cannot open");
         sqlite3_close(t->db);
         free(t);
         return NULL;
     }
     sqlite3_busy_timeout(t->db, 5000);
-    t->cfg = sh->cfg;
+    t->sh = sh;
     t->q = sh->q;
     return t;
 }
@@ -123,8 +124,12 @@ workq *ctl_threads_start(const ctl_shared *sh, tg_err *err)
 static void job_run(workq_job *wj, void *ctx)
 {
     ctl_job *j = (ctl_job *)wj;
+    ctl_thread *t = ctx;
+    const ctl_config *now = __atomic_load_n(t->sh->now, __ATOMIC_ACQUIRE);
+    t->cfg = now->cfg;
+    t->keys = now->keys;
     j->err.status = 0;
-    if (j->op->fn(j, ctx)) {
+    if (j->op->fn(j, t)) {
         if (!j->err.status) tg_fail(&j->err, 500, "control: failed");
     } else {
         j->err.status = 0;     /* succeeded: whatever was tried before */
@@ -421,7 +426,10 @@ int ctl_body_int(ctl_job *j, const char *name, bool required, int64_t min, int64
         return 0;
     }
     double d = v->valuedouble;
-    if (!cJSON_IsNumber(v) || d != (double)(int64_t)d || d < (double)min || d > (double)max) {
+    /* int64_t's range first (2^63 is exact as a double): converting a
+     * double outside it, or NaN, is undefined. */
+    bool in_i64 = cJSON_IsNumber(v) && d >= -9223372036854775808.0 && d < 9223372036854775808.0;
+    if (!in_i64 || d != (double)(int64_t)d || (int64_t)d < min || (int64_t)d > max) {
         char what[96];
         snprintf(what, sizeof what, "must be an integer from %lld to %lld", (long long)min,
                  (long long)max);

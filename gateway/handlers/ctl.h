@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "auth/admin_token.h"
+#include "auth/keys.h"
 #include "billing/quota.h"
 #include "common/buf.h"
 #include "common/config.h"
@@ -38,8 +39,17 @@
 
 /* ==== The control threads (the composition root starts them) ==== */
 
-typedef struct ctl_shared {
+/* The settings and keys in force: one generation, replaced whole by a
+ * reload (SIGHUP) and kept until exit. */
+typedef struct ctl_config {
     const tg_config *cfg;
+    const auth_keys *keys;
+} ctl_config;
+
+typedef struct ctl_shared {
+    /* The generation in force, published by the composition root
+     * (__atomic, release); each job reads it as it starts. */
+    const ctl_config *const *now;
     quota *q;                    /* the live quota engine, or NULL */
 } ctl_shared;
 
@@ -65,7 +75,10 @@ ctl_worker *ctl_worker_of(tg_request *r);
 
 typedef struct ctl_thread {
     sqlite3 *db;
+    const ctl_shared *sh;
+    /* The generation in force when the job started (ctl_shared.now). */
     const tg_config *cfg;
+    const auth_keys *keys;
     quota *q;
 } ctl_thread;
 

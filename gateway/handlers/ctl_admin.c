@@ -209,7 +209,7 @@ int ctl_token_create(ctl_job *j, ctl_thread *t, const char *tenant_scope)
     rq.allow = allow;
     rq.deny = deny;
     rq.rate_limit = rate;
-    cJSON *o = store_token_create(t->db, t->cfg, &rq, tenant_scope, &j->err);
+    cJSON *o = store_token_create(t->db, t->cfg, t->keys, &rq, tenant_scope, &j->err);
     if (!o && j->err.status == 400) j->problem = "invalid-field";
     return got(j, o, t);
 }

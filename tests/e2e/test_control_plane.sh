@@ -66,3 +66,52 @@ check control-listen-serves-dashboard test "$STATUS" = 200
 http GET "http://127.0.0.1:$D/dashboard/"
 check control-listen-dashboard-not-on-data-plane test "$STATUS" != 200
 stop_tollgate "$D_PID" clean-shutdown-control-listen "$TG_TMP/tollgate-$D.log"
+
+# ---- Integers out of int64_t's range are a 400, not a cast (ctl_body_int).
+start_tollgate N || exit 1
+for v in 1e300 -1e300 9223372036854775808 1.5; do
+  http POST "http://127.0.0.1:$N/v1/admin/tenants/$JT/tenant-tokens" \
+    -H "Authorization: Bearer $ADMIN" -d "{\"ttl_s\":$v}"
+  expect_match "int-field-out-of-range-$v" 400 '"detail":"ttl_s: must be an integer from 1 to'
+done
+stop_tollgate "$N_PID" clean-shutdown-int-fields "$TG_TMP/tollgate-$N.log"
+
+# ---- SIGHUP reaches the control plane: admin_jwt_secret and the JWT keys
+# rotated in the file apply on control_listen (admin and tenant tokens) and
+# to data-plane tokens the API mints.
+RC_CONF=$TG_TMP/rotate.conf
+OLD_ADMIN_SECRET=$TOLLGATE_ADMIN_JWT_SECRET NEW_ADMIN_SECRET=e2e-admin-rotated-e2e-admin-rotated-0123
+OLD_JWT=$TOLLGATE_JWT_SECRET NEW_JWT=e2e-jwt-rotated-e2e-jwt-rotated-e2e-0123
+secret "$NEW_ADMIN_SECRET"; secret "$NEW_JWT"
+printf 'admin_jwt_secret = %s\njwt_secret = %s\n' "$OLD_ADMIN_SECRET" "$OLD_JWT" >"$RC_CONF"
+unset TOLLGATE_ADMIN_JWT_SECRET TOLLGATE_JWT_SECRET
+CP=$(free_port)
+start_tollgate R --config "$RC_CONF" --control-listen "127.0.0.1:$CP" || exit 1
+RLOG=$TG_TMP/tollgate-$R.log
+OLD_ADMIN=$(TOLLGATE_ADMIN_JWT_SECRET=$OLD_ADMIN_SECRET tg admin-token create --ttl 1h)
+NEW_ADMIN=$(TOLLGATE_ADMIN_JWT_SECRET=$NEW_ADMIN_SECRET tg admin-token create --ttl 1h)
+http GET "http://127.0.0.1:$CP/v1/admin/tenants" -H "Authorization: Bearer $OLD_ADMIN"
+expect_match rotate-old-admin-before 200 '"items":\['
+printf 'admin_jwt_secret = %s\njwt_secret = %s\n' "$NEW_ADMIN_SECRET" "$NEW_JWT" >"$RC_CONF"
+kill -HUP "$R_PID"
+check rotate-reloaded wait_for grep -q 'settings changed: .*admin_jwt_secret' "$RLOG"
+http GET "http://127.0.0.1:$CP/v1/admin/tenants" -H "Authorization: Bearer $NEW_ADMIN"
+expect_match rotate-new-admin-accepted 200 '"items":\['
+http GET "http://127.0.0.1:$CP/v1/admin/tenants" -H "Authorization: Bearer $OLD_ADMIN"
+expect_match rotate-old-admin-refused 401 'unauthorized'
+http POST "http://127.0.0.1:$CP/v1/admin/tenants/$JT/tenant-tokens" \
+  -H "Authorization: Bearer $NEW_ADMIN" -d '{"ttl_s":600}'
+expect_match rotate-tenant-token-minted 201 '"token":'
+RT_TOKEN=$(node -e 'console.log(JSON.parse(process.argv[1]).token)' "$BODY")
+secret "$RT_TOKEN"
+http GET "http://127.0.0.1:$CP/v1/databases" -H "Authorization: Bearer $RT_TOKEN"
+expect_match rotate-tenant-token-after-reload-works 200 "\"id\":\"$JDB\""
+http POST "http://127.0.0.1:$CP/v1/admin/databases/$JDB/tokens" \
+  -H "Authorization: Bearer $NEW_ADMIN" -d '{"ttl_s":600}'
+expect_match rotate-data-token-minted 201 '"token":'
+RD_TOKEN=$(node -e 'console.log(JSON.parse(process.argv[1]).token)' "$BODY")
+secret "$RD_TOKEN"
+http GET "http://127.0.0.1:$R/get/rotate:x" -H "Authorization: Bearer $RD_TOKEN"
+expect rotate-data-token-signed-with-new-key 200 '{"result":null}'
+stop_tollgate "$R_PID" clean-shutdown-rotate "$RLOG"
+export TOLLGATE_ADMIN_JWT_SECRET=$OLD_ADMIN_SECRET TOLLGATE_JWT_SECRET=$OLD_JWT
