@@ -31,6 +31,8 @@ struct workq {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     workq_job *head, *tail;
+    int pending;                /* queued or running */
+    int limit;                  /* 0: none */
     bool stopping;
     int n;
     workq_thread *threads;
@@ -63,7 +65,10 @@ static void *thread_main(void *arg)
         }
         pthread_mutex_unlock(&q->mu);
         if (!j) return NULL; /* stopping, queue empty */
-        j->run(j, t->ctx);
+        if (!__atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE)) j->run(j, t->ctx);
+        pthread_mutex_lock(&q->mu);
+        q->pending--;
+        pthread_mutex_unlock(&q->mu);
         finish(j);
     }
 }
@@ -111,17 +116,36 @@ void workq_stop(workq *q)
     free(q);
 }
 
-void workq_submit(workq *q, workq_port *p, workq_job *j)
+void workq_set_limit(workq *q, int max)
 {
+    pthread_mutex_lock(&q->mu);
+    q->limit = max > 0 ? max : 0;
+    pthread_mutex_unlock(&q->mu);
+}
+
+void workq_job_cancel(workq_job *j)
+{
+    __atomic_store_n(&j->cancelled, 1, __ATOMIC_RELEASE);
+}
+
+int workq_submit(workq *q, workq_port *p, workq_job *j)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->limit && q->pending >= q->limit) {
+        pthread_mutex_unlock(&q->mu);
+        return -1;
+    }
+    q->pending++;
     j->port = p;
     j->next = NULL;
-    p->outstanding++;
-    pthread_mutex_lock(&q->mu);
+    j->cancelled = 0;
+    p->outstanding++;   /* the port's thread's own count */
     if (q->tail) q->tail->next = j;
     else q->head = j;
     q->tail = j;
     pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
+    return 0;
 }
 
 workq_port *workq_port_new(tg_err *err)

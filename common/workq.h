@@ -12,6 +12,12 @@
  * `done` on the loop's thread. Jobs run in submission order, one per free
  * thread.
  *
+ * Bounds: with a limit (workq_set_limit), a submit while that many jobs
+ * are queued or running is refused, so a burst cannot queue without end.
+ * A job whose submitter no longer wants it (its client left) is cancelled
+ * (workq_job_cancel): if it has not started, its `run` is skipped; its
+ * `done` is called all the same.
+ *
  * Lifetimes: a job is the submitter's memory until `done` is called. A
  * port is freed by its loop after workq_port_drain (which waits for its
  * outstanding jobs and completes them); the pool is stopped after every
@@ -32,6 +38,7 @@ struct workq_job {
     void (*run)(workq_job *j, void *thread_ctx);   /* on a pool thread */
     void (*done)(workq_job *j);                    /* on the port's thread */
     workq_port *port;                          /* set by workq_submit */
+    int cancelled;                             /* workq_job_cancel (atomic) */
 };
 
 /* Starts nthreads threads; thread_init(arg, err) is called for each in the
@@ -43,8 +50,17 @@ workq *workq_start(int nthreads, void *(*thread_init)(void *arg, tg_err *err),
 /* Runs what is queued, joins the threads, calls thread_fini. NULL ok. */
 void workq_stop(workq *q);
 
-/* Any thread. j->run and j->done set by the caller. */
-void workq_submit(workq *q, workq_port *p, workq_job *j);
+/* At most max jobs queued or running at once (0: no limit, the start's). */
+void workq_set_limit(workq *q, int max);
+
+/* Any thread. j->run and j->done set by the caller. 0, or -1 when the
+ * limit is reached: the job was not taken (it stays the caller's, done is
+ * not called). */
+int workq_submit(workq *q, workq_port *p, workq_job *j);
+
+/* Any thread, while j is submitted and its done not yet called: j's run
+ * is skipped if it has not started. */
+void workq_job_cancel(workq_job *j);
 
 /* A port for the calling thread's loop. NULL + err. */
 workq_port *workq_port_new(tg_err *err);

@@ -47,8 +47,9 @@ static void problem_of(unsigned status, const char *slug, const char **type_slug
         }
 }
 
+/* The answer, with one more header (hname: hvalue) unless hname is NULL. */
 static void answer_json(tg_request *r, unsigned status, cJSON *o, const char *ctype,
-                        const char *allow)
+                        const char *hname, const char *hvalue)
 {
     char *text = cJSON_PrintUnformatted(o);
     buf b;
@@ -59,12 +60,12 @@ static void answer_json(tg_request *r, unsigned status, cJSON *o, const char *ct
     struct MHD_Response *resp = respond_body(request_config(r), request_header(r, "Origin"),
                                              &b, ctype);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (hname) MHD_add_response_header(resp, hname, hvalue);
     request_respond(r, status, resp);
 }
 
-static void problem(tg_request *r, unsigned status, const char *slug, const char *detail,
-                    const char *allow)
+static void problem_with(tg_request *r, unsigned status, const char *slug, const char *detail,
+                         const char *hname, const char *hvalue)
 {
     const char *type, *title;
     problem_of(status, slug, &type, &title);
@@ -78,8 +79,14 @@ static void problem(tg_request *r, unsigned status, const char *slug, const char
     const char *d = detail;
     if (!strncmp(d, "ERR ", 4)) d += 4;
     cJSON_AddStringToObject(o, "detail", d);
-    answer_json(r, status, o, "application/problem+json", allow);
+    answer_json(r, status, o, "application/problem+json", hname, hvalue);
     cJSON_Delete(o);
+}
+
+static void problem(tg_request *r, unsigned status, const char *slug, const char *detail,
+                    const char *allow)
+{
+    problem_with(r, status, slug, detail, allow ? MHD_HTTP_HEADER_ALLOW : NULL, allow);
 }
 
 int ctl_bad(ctl_job *j, const char *field, const char *what)
@@ -118,7 +125,9 @@ static void thread_fini(void *ctx)
 
 workq *ctl_threads_start(const ctl_shared *sh, tg_err *err)
 {
-    return workq_start(CTL_THREADS, thread_init, thread_fini, (void *)sh, err);
+    workq *q = workq_start(CTL_THREADS, thread_init, thread_fini, (void *)sh, err);
+    if (q) workq_set_limit(q, CTL_QUEUE_MAX);
+    return q;
 }
 
 static void job_run(workq_job *wj, void *ctx)
@@ -208,7 +217,7 @@ static void job_done(workq_job *wj)
                                          &j->raw, j->raw_type));
         } else if (j->out) {
             answer_json(r, j->status ? j->status : j->op->ok_status, j->out,
-                        "application/json", NULL);
+                        "application/json", NULL, NULL);
         } else {
             buf b;
             buf_init(&b);
@@ -219,11 +228,15 @@ static void job_done(workq_job *wj)
     job_free(j);
 }
 
-/* The request's completion hook: a job still out forgets it. */
+/* The request's completion hook: a job still out forgets it, and is
+ * skipped if it has not started (its client left). */
 static void ctl_request_done(tg_request *r, bool aborted)
 {
     ctl_job *j = r->app;
-    if (j) j->r = NULL;
+    if (j) {
+        j->r = NULL;
+        workq_job_cancel(&j->wq);
+    }
     r->app = NULL;
     accounting_done(r, aborted);
 }
@@ -399,9 +412,15 @@ route_result ctl_dispatch(tg_request *r)
     j->wq.run = job_run;
     j->wq.done = job_done;
     ctl_worker *cw = ctl_worker_of(r);
+    if (workq_submit(cw->pool, cw->port, &j->wq)) {
+        job_free(j);
+        problem_with(r, 503, NULL, "the control plane is busy: retry shortly", "Retry-After",
+                     "1");
+        return ROUTE_DONE;
+    }
+    /* Answered on this thread (the port's), so after these are set. */
     r->app = j;
     r->done = ctl_request_done;
-    workq_submit(cw->pool, cw->port, &j->wq);
     return ROUTE_PENDING;
 }
 

@@ -13,8 +13,9 @@
  * and the handler returns ROUTE_PENDING. The operation runs there; its
  * finished job comes back through the worker's port (an eventfd on the
  * worker's epoll, ctl_worker) and is answered on the worker. A request
- * whose client left meanwhile is forgotten by its job, which is freed
- * when it comes back.
+ * whose client left meanwhile is forgotten by its job, which is skipped
+ * if it has not started yet and freed when it comes back. At most
+ * CTL_QUEUE_MAX jobs are out at once; more are refused 503.
  *
  * Answers are JSON; errors application/problem+json {type, title, status,
  * detail} with a stable type URI per kind of error (ctl_problem_types).
@@ -36,6 +37,9 @@
 #include "gateway/http/request.h"
 
 #define CTL_THREADS 2
+/* Control jobs queued or running at once, over all workers; more are
+ * refused 503 with Retry-After (a burst cannot queue without end). */
+#define CTL_QUEUE_MAX 256
 
 /* ==== The control threads (the composition root starts them) ==== */
 
