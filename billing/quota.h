@@ -130,6 +130,10 @@ int64_t quota_now_ns(void);
 /* Reloads limits, plans and budgets from db (see above); seeds databases
  * seen for the first time from the rollups. Off the request path. 0 / -1. */
 int quota_refresh(quota *q, sqlite3 *db, int64_t now_ns, tg_err *err);
+/* The same for one database only (its tenant's other lines seeded as
+ * usual): a usage report on an engine of its own. 0 / -1. */
+int quota_refresh_one(quota *q, sqlite3 *db, const char *database_id, int64_t now_ns,
+                      tg_err *err);
 
 /* A thread calling quota_refresh every interval_ms on its own read
  * connection to sqlite_path (errors logged to stderr, retried). 0 / -1. */

@@ -194,11 +194,18 @@ static void refresh_row(quota *q, const limits_row *row, const plan *plans, int 
 
 int quota_refresh(quota *q, sqlite3 *db, int64_t now_ns, tg_err *err)
 {
+    return quota_refresh_one(q, db, NULL, now_ns, err);
+}
+
+/* database_id NULL: every database. */
+int quota_refresh_one(quota *q, sqlite3 *db, const char *database_id, int64_t now_ns,
+                      tg_err *err)
+{
     int64_t now_s = now_ns / NS_PER_S;
     limits_row *rows;
     plan *plans;
     int n, nplans, rc = -1;
-    if (limits_load(db, now_s, NULL, &rows, &n, err)) return -1;
+    if (limits_load(db, now_s, database_id, &rows, &n, err)) return -1;
     if (pricing_load_plans(db, &plans, &nplans, err)) {
         free(rows);
         return -1;

@@ -114,7 +114,7 @@ int cli_db_usage(const tg_config *cfg, int argc, char **argv)
     buf out;
     buf_init(&out);
     int64_t now = quota_now_ns();
-    int rc = quota_refresh(q, db, now, &err);
+    int rc = quota_refresh_one(q, db, id, now, &err);
     if (!rc) rc = quota_usage_json(q, id, now, &out, &err);
     if (!rc) fwrite(out.data, 1, out.len, stdout);
     buf_release(&out);

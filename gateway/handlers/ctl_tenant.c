@@ -122,8 +122,8 @@ static int usage_tokens(ctl_job *j, ctl_thread *t)
 }
 
 /* The live engine's view (rates and concurrency as now); a database it
- * has not loaded yet, or quotas off: the engine seeded from the rollups,
- * as `tollgate db usage` shows it. */
+ * has not loaded yet, or quotas off: an engine of this database alone,
+ * seeded from the rollups, as `tollgate db usage` shows it. */
 static int quota_view(ctl_job *j, ctl_thread *t)
 {
     if (live(j, t) || mine(j, t)) return -1;
@@ -135,7 +135,7 @@ static int quota_view(ctl_job *j, ctl_thread *t)
         quota *q = quota_new();
         buf_reset(&out);
         j->err.status = 0;     /* the live engine's 404 is not the answer */
-        rc = quota_refresh(q, t->db, now, &j->err);
+        rc = quota_refresh_one(q, t->db, j->ids[0], now, &j->err);
         if (!rc) rc = quota_usage_json(q, j->ids[0], now, &out, &j->err);
         quota_free(q);
     }
