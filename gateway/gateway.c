@@ -19,6 +19,7 @@
 #include "common/mem.h"
 #include "common/redact.h"
 #include "common/siphash.h"
+#include "gateway/control/purger.h"
 #include "gateway/handlers/accounting.h"
 #include "gateway/handlers/ctl.h"
 #include "gateway/handlers/dataplane.h"
@@ -525,6 +526,7 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
     servers sv = {NULL, NULL, NULL, NULL};
     dp_shared shared = {NULL, NULL, NULL};
     sampler *sizes = NULL;
+    purger *purge = NULL;
     bool metering = false;   /* the writer started */
     /* The settings in force: a copy SIGHUP replaces (reload). */
     running run = {xcalloc(1, sizeof *run.cfg), NULL, NULL, NULL, NULL, NULL};
@@ -564,7 +566,9 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
         goto out_stop_say;
     shared.ring = &current_ring;
     /* The control plane's SQLite work runs on its own threads (ctl.h). */
-    ctl_shared csh = {&current_ctl, shared.q};
+    if (!(purge = purger_start(cfg->sqlite_path, (int)cfg->redis_connect_timeout_ms, &err)))
+        goto out_stop_say;
+    ctl_shared csh = {&current_ctl, shared.q, purge};
     if (!(shared.ctl = ctl_threads_start(&csh, &err))) goto out_stop_say;
     http_app app = {
         .ctx = &shared, .routes = gw_routes, .nroutes = gw_nroutes,
@@ -608,6 +612,7 @@ out_stop:
     run.srv = NULL;
     servers_free(&sv);
     workq_stop(shared.ctl);  /* after the workers: their ports are drained */
+    purger_stop(purge);      /* after the control threads: they schedule */
     stop_ops(ready, ops);
     control_stop();
     sampler_stop(sizes);    /* before the quotas it reports to */

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "auth/jwt.h"
 #include "auth/keys.h"
 #include "auth/tenancy.h"
@@ -94,9 +95,18 @@ cJSON *store_db_list(sqlite3 *db, const char *tenant, const store_page *pg, tg_e
 /* Overrides of the plan's limits (LIMIT_INHERIT clears one); answers the
  * database. */
 cJSON *store_db_limits(sqlite3 *db, const char *id, const limit_set *changes, tg_err *err);
-/* Marks it deleted, waits for the token caches (AUTH_RECHECK_S), removes
- * its data from its backend, frees its slot. A backend that cannot be
- * reached: 503, the database stays deleted and the call can be repeated. */
+/* How long after a database is marked deleted its data may go: every
+ * token cache has rechecked by then (AUTH_RECHECK_S, and a margin). */
+#define STORE_PURGE_DELAY_MS (AUTH_RECHECK_S * 1000 + 300)
+/* Deleting is two steps. Marking: its tokens are refused from the next
+ * recheck (*was_live: it was not marked already; NULL ok). */
+int store_db_mark_deleted(sqlite3 *db, const char *id, const char *tenant_scope,
+                          bool *was_live, tg_err *err);
+/* Then, STORE_PURGE_DELAY_MS later: its data removed from its backend, its
+ * slot freed. A backend that cannot be reached: 503, the database stays
+ * deleted and the purge can be repeated; not marked deleted: 409. */
+int store_db_purge(sqlite3 *db, const char *id, int connect_timeout_ms, tg_err *err);
+/* Both, waiting in between (the CLI). */
 int store_db_delete(sqlite3 *db, const tg_config *cfg, const char *id,
                     const char *tenant_scope, tg_err *err);
 

@@ -121,8 +121,8 @@ cJSON *store_db_limits(sqlite3 *db, const char *id, const limit_set *changes, tg
     return store_db_get(db, id, NULL, err);
 }
 
-int store_db_delete(sqlite3 *db, const tg_config *cfg, const char *id,
-                    const char *tenant_scope, tg_err *err)
+int store_db_mark_deleted(sqlite3 *db, const char *id, const char *tenant_scope,
+                          bool *was_live, tg_err *err)
 {
     tenancy_db_row row;
     if (tenancy_db_get(db, id, &row, err)) return -1;
@@ -131,13 +131,16 @@ int store_db_delete(sqlite3 *db, const tg_config *cfg, const char *id,
         if (!o) return -1;
         cJSON_Delete(o);
     }
-    if (!row.deleted) {
-        if (tenancy_db_delete(db, id, err)) return -1;
-        /* Cached tokens expire everywhere before the data goes. */
-        struct timespec ts = {AUTH_RECHECK_S, 300 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    int tmo = (int)cfg->redis_connect_timeout_ms;
+    if (was_live) *was_live = !row.deleted;
+    return row.deleted ? 0 : tenancy_db_delete(db, id, err);
+}
+
+int store_db_purge(sqlite3 *db, const char *id, int connect_timeout_ms, tg_err *err)
+{
+    tenancy_db_row row;
+    if (tenancy_db_get(db, id, &row, err)) return -1;
+    if (!row.deleted) return tg_fail(err, 409, "database %s is not deleted", id);
+    int tmo = connect_timeout_ms;
     if (row.owns_server ? backend_server_purge(row.redis_url, id, tmo, err)
                         : backend_db_purge(row.redis_url, row.db_index, id, row.key_prefix, tmo,
                                            err)) {
@@ -145,6 +148,20 @@ int store_db_delete(sqlite3 *db, const tg_config *cfg, const char *id,
         return -1;
     }
     return tenancy_db_purged(db, id, err);
+}
+
+int store_db_delete(sqlite3 *db, const tg_config *cfg, const char *id,
+                    const char *tenant_scope, tg_err *err)
+{
+    bool was_live;
+    if (store_db_mark_deleted(db, id, tenant_scope, &was_live, err)) return -1;
+    if (was_live) {
+        /* Cached tokens expire everywhere before the data goes. */
+        struct timespec ts = {STORE_PURGE_DELAY_MS / 1000,
+                              STORE_PURGE_DELAY_MS % 1000 * 1000 * 1000L};
+        nanosleep(&ts, NULL);
+    }
+    return store_db_purge(db, id, (int)cfg->redis_connect_timeout_ms, err);
 }
 
 /* ==== Data-plane tokens ==== */

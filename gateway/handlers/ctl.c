@@ -112,6 +112,7 @@ static void *thread_init(void *arg, tg_err *err)
     sqlite3_busy_timeout(t->db, 5000);
     t->sh = sh;
     t->q = sh->q;
+    t->purger = sh->purger;
     return t;
 }
 

@@ -34,6 +34,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/workq.h"
+#include "gateway/control/purger.h"
 #include "gateway/http/request.h"
 
 #define CTL_THREADS 2
@@ -55,6 +56,7 @@ typedef struct ctl_shared {
      * (__atomic, release); each job reads it as it starts. */
     const ctl_config *const *now;
     quota *q;                    /* the live quota engine, or NULL */
+    purger *purger;              /* deleted databases' data (purger.h) */
 } ctl_shared;
 
 /* Starts CTL_THREADS threads, each with its SQLite connection. */
@@ -84,6 +86,7 @@ typedef struct ctl_thread {
     const tg_config *cfg;
     const auth_keys *keys;
     quota *q;
+    purger *purger;
 } ctl_thread;
 
 enum { CTL_Q_LIMIT, CTL_Q_CURSOR, CTL_Q_TENANT, CTL_Q_FROM, CTL_Q_TO, CTL_Q_STEP,

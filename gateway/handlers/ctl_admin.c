@@ -187,9 +187,18 @@ static int db_update(ctl_job *j, ctl_thread *t)
     return got(j, with_rest_url(j, store_db_limits(t->db, j->ids[0], &l, &j->err)), t);
 }
 
+/* Marked deleted now (its tokens refused within a second); its data goes
+ * after the token caches' recheck, on the purger's thread: no control
+ * thread waits that out. 202. */
 static int db_delete(ctl_job *j, ctl_thread *t)
 {
-    return store_db_delete(t->db, t->cfg, j->ids[0], NULL, &j->err);
+    if (store_db_mark_deleted(t->db, j->ids[0], NULL, NULL, &j->err)) return -1;
+    purger_schedule(t->purger, j->ids[0], STORE_PURGE_DELAY_MS);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", j->ids[0]);
+    cJSON_AddStringToObject(o, "data", "removal scheduled");
+    cJSON_AddNumberToObject(o, "removal_after_ms", STORE_PURGE_DELAY_MS);
+    return got(j, o, t);
 }
 
 /* ==== Tokens (shared with the tenant API) ==== */
@@ -296,7 +305,7 @@ const ctl_op ctl_admin_ops[] = {
     {M_GET, "/v1/admin/databases", A, db_list, NULL, 200, "limit,cursor,tenant_id"},
     {M_GET, "/v1/admin/databases/*", A, db_get, NULL, 200, NULL},
     {M_PATCH, "/v1/admin/databases/*", A, db_update, LIMIT_FIELDS, 200, NULL},
-    {M_DELETE, "/v1/admin/databases/*", A, db_delete, NULL, 204, NULL},
+    {M_DELETE, "/v1/admin/databases/*", A, db_delete, NULL, 202, NULL},
     {M_POST, "/v1/admin/databases/*/tokens", A, token_create,
      "scope,ttl_s,allow,deny,rate_limit", 201, NULL},
     {M_GET, "/v1/admin/databases/*/tokens", A, token_list, NULL, 200, "limit,cursor"},

@@ -69,11 +69,36 @@ stop_tollgate "$D_PID" clean-shutdown-control-listen "$TG_TMP/tollgate-$D.log"
 
 # ---- Integers out of int64_t's range are a 400, not a cast (ctl_body_int).
 start_tollgate N || exit 1
+ADMIN=$(tg admin-token create --ttl 1h)
 for v in 1e300 -1e300 9223372036854775808 1.5; do
   http POST "http://127.0.0.1:$N/v1/admin/tenants/$JT/tenant-tokens" \
     -H "Authorization: Bearer $ADMIN" -d "{\"ttl_s\":$v}"
   expect_match "int-field-out-of-range-$v" 400 '"detail":"ttl_s: must be an integer from 1 to'
 done
+
+# ---- DELETE of a database answers at once (202); its data goes on the
+# purger's thread after the token caches' recheck, not on a control thread.
+DDB=$(node -e 'console.log(JSON.parse(process.argv[1]).id)' \
+  "$(tg db create --tenant "$JT" --name deldb --db-index 7 --json)")
+DTOK=$(node -e 'console.log(JSON.parse(process.argv[1]).token)' \
+  "$(tg token create --db "$DDB" --ttl 1h --json)")
+secret "$DTOK"
+http POST "http://127.0.0.1:$N/set/gone/1" -H "Authorization: Bearer $DTOK"
+expect delete-db-data-written 200 '{"result":"OK"}'
+check delete-db-key-there test "$(redis-cli -p "$RP" -n 7 exists gone)" = 1
+http DELETE "http://127.0.0.1:$N/v1/admin/databases/$DDB" -H "Authorization: Bearer $ADMIN"
+expect_match delete-db-accepted 202 "\"id\":\"$DDB\",\"data\":\"removal scheduled\""
+http GET "http://127.0.0.1:$N/v1/admin/databases/$DDB" -H "Authorization: Bearer $ADMIN"
+expect_match delete-db-gone-at-once 404 'not-found'
+refused() { [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $DTOK" \
+  "http://127.0.0.1:$N/get/gone")" = 401 ]; }
+check delete-db-token-refused wait_for refused
+key_gone() { [ "$(redis-cli -p "$RP" -n 7 exists gone)" = 0 ]; }
+check delete-db-data-removed wait_for key_gone
+purged() { [ "$(q "SELECT purged_at IS NOT NULL FROM databases WHERE id = '$DDB'")" = 1 ]; }
+check delete-db-slot-freed wait_for purged
+http DELETE "http://127.0.0.1:$N/v1/admin/databases/$DDB" -H "Authorization: Bearer $ADMIN"
+expect_match delete-db-again-404 404 'not-found'
 stop_tollgate "$N_PID" clean-shutdown-int-fields "$TG_TMP/tollgate-$N.log"
 
 # ---- SIGHUP reaches the control plane: admin_jwt_secret and the JWT keys

@@ -1,0 +1,41 @@
+/*
+ * purger.h - removes deleted databases' data off the control threads.
+ *
+ * The admin API's DELETE marks a database deleted (store_db_mark_deleted)
+ * and answers at once; the purge (store_db_purge: its data removed from
+ * its backend, its slot freed) must wait until every token cache has
+ * rechecked (STORE_PURGE_DELAY_MS). A control thread that slept through
+ * that wait would hold up every other control request, so the purger is
+ * one thread of its own with its own SQLite connection and a queue of
+ * (database, due time). A purge whose backend cannot be reached is tried
+ * again PURGER_RETRY_MS later, PURGER_TRIES times in all, then logged (a
+ * DELETE of the database schedules it again). purger_stop waits for the
+ * purges queued (each at its due time) and runs them once.
+ *
+ * Thread-safe: purger_schedule from any thread.
+ */
+#ifndef TG_CONTROL_PURGER_H
+#define TG_CONTROL_PURGER_H
+
+#include "common/err.h"
+
+#define PURGER_RETRY_MS 5000
+#define PURGER_TRIES 3
+
+typedef struct purger purger;
+
+/* Its own connection to sqlite_path; backend connections time out after
+ * connect_timeout_ms. NULL + err. */
+purger *purger_start(const char *sqlite_path, int connect_timeout_ms, tg_err *err);
+
+/* database_id's data goes delay_ms from now (or later); one already
+ * queued keeps its time (a DELETE repeated meanwhile does not put it off). */
+void purger_schedule(purger *p, const char *database_id, int delay_ms);
+
+/* Purges scheduled (and not yet run), for tests and the log. */
+int purger_pending(purger *p);
+
+/* Runs what is queued (waiting for each's due time), then stops. NULL ok. */
+void purger_stop(purger *p);
+
+#endif
