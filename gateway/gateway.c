@@ -512,6 +512,16 @@ static void stop_ops(ready_prober *ready, ops_server *ops)
     ready_stop(ready);
 }
 
+/* The control plane's SQLite work runs on its own threads (ctl.h), a
+ * deleted database's purge on the purger's (purger.h). sh lives until
+ * both are stopped. 0, or -1 with err. */
+static int start_control_plane(const tg_config *cfg, ctl_shared *sh, workq **pool, tg_err *err)
+{
+    if (!(sh->purger = purger_start(cfg->sqlite_path, (int)cfg->redis_connect_timeout_ms, err)))
+        return -1;
+    return (*pool = ctl_threads_start(sh, err)) ? 0 : -1;
+}
+
 /* The request's id is its usage event's (billing/meter_event.h). */
 static uint64_t new_request_id(uint64_t time_ms)
 {
@@ -525,8 +535,8 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
     char *cert = NULL, *key = NULL;
     servers sv = {NULL, NULL, NULL, NULL};
     dp_shared shared = {NULL, NULL, NULL};
+    ctl_shared csh = {&current_ctl, NULL, NULL};   /* the control plane's (ctl.h) */
     sampler *sizes = NULL;
-    purger *purge = NULL;
     bool metering = false;   /* the writer started */
     /* The settings in force: a copy SIGHUP replaces (reload). */
     running run = {xcalloc(1, sizeof *run.cfg), NULL, NULL, NULL, NULL, NULL};
@@ -565,11 +575,8 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
                                 (int)cfg->redis_command_timeout_ms, &err)))
         goto out_stop_say;
     shared.ring = &current_ring;
-    /* The control plane's SQLite work runs on its own threads (ctl.h). */
-    if (!(purge = purger_start(cfg->sqlite_path, (int)cfg->redis_connect_timeout_ms, &err)))
-        goto out_stop_say;
-    ctl_shared csh = {&current_ctl, shared.q, purge};
-    if (!(shared.ctl = ctl_threads_start(&csh, &err))) goto out_stop_say;
+    csh.q = shared.q;
+    if (start_control_plane(cfg, &csh, &shared.ctl, &err)) goto out_stop_say;
     http_app app = {
         .ctx = &shared, .routes = gw_routes, .nroutes = gw_nroutes,
         .worker_new = dp_worker_new, .worker_drain = dp_worker_drain,
@@ -612,7 +619,7 @@ out_stop:
     run.srv = NULL;
     servers_free(&sv);
     workq_stop(shared.ctl);  /* after the workers: their ports are drained */
-    purger_stop(purge);      /* after the control threads: they schedule */
+    purger_stop(csh.purger); /* after the control threads: they schedule */
     stop_ops(ready, ops);
     control_stop();
     sampler_stop(sizes);    /* before the quotas it reports to */
