@@ -92,6 +92,11 @@ static void fail(subconn *c, const char *why)
     if (c->ops.on_down) c->ops.on_down(c->ctx, why);
 }
 
+void subconn_fail(subconn *c, const char *why)
+{
+    if (c && c->fd >= 0) fail(c, why);
+}
+
 void subconn_free(subconn *c)
 {
     if (!c) return;
