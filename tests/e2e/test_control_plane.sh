@@ -37,6 +37,12 @@ ADMIN=$(tg admin-token create --ttl 1h)
 
 http GET "http://127.0.0.1:$P/v1/databases" -H "Authorization: Bearer $TENANT_TOKEN"
 expect_match cli-tenant-token-works 200 "\"id\":\"$JDB\""
+# `tenant-token revoke`: refused from its next request on.
+JTI=$(node -e 'console.log(JSON.parse(Buffer.from(process.argv[1].split(".")[1], "base64url")).jti)' "$TENANT_TOKEN")
+check cli-tenant-token-revoke tg tenant-token revoke --jti "$JTI"
+http GET "http://127.0.0.1:$P/v1/databases" -H "Authorization: Bearer $TENANT_TOKEN"
+expect_match cli-tenant-token-revoked 401 'revoked'
+TENANT_TOKEN=$(tg tenant-token create --tenant "$JT" --ttl 10m)
 http GET "http://127.0.0.1:$P/v1/databases"
 expect_match no-token-problem 401 '"type":"urn:tollgate:problem:unauthorized"'
 check problem-content-type grep -qi '^content-type: application/problem+json' <<<"$HEADERS"

@@ -260,6 +260,25 @@ test("pagination: every tenant once, page by page", async () => {
   assert.deepEqual(d.body.items.map((x) => x.id), [S.b.db]);
 });
 
+test("a tenant token can be revoked alone, by the API and the CLI's store", async () => {
+  let r = await admin("POST", `/v1/admin/tenants/${S.b.tenant}/tenant-tokens`, { ttl_s: 600 });
+  assert.equal(r.status, 201);
+  const spare = r.body;
+  assert.match(spare.jti, /^[0-9a-f]{24}$/);
+  assert.equal((await api("GET", "/v1/databases", spare.token)).status, 200);
+  r = await admin("GET", `/v1/admin/tenants/${S.b.tenant}/tenant-tokens`);
+  assert.equal(r.status, 200);
+  assert.ok(r.body.items.some((t) => t.jti === spare.jti && t.revoked_at === null));
+  assert.ok(r.body.items.every((t) => t.token === undefined), "a token is never shown again");
+  assert.equal((await admin("DELETE", `/v1/admin/tenant-tokens/${spare.jti}`)).status, 204);
+  expectProblem(await api("GET", "/v1/databases", spare.token), 401, "unauthorized", /revoked/);
+  // The tenant's other token still works; an unknown jti is a 404.
+  assert.equal((await api("GET", "/v1/databases", S.b.tt)).status, 200);
+  expectProblem(await admin("DELETE", "/v1/admin/tenant-tokens/0123456789abcdef01234567"), 404, "not-found");
+  r = await admin("GET", `/v1/admin/tenants/${S.b.tenant}/tenant-tokens`);
+  assert.ok(r.body.items.some((t) => t.jti === spare.jti && t.revoked_at !== null));
+});
+
 test("deleting a tenant: its tokens are refused, its tenant token at once", async () => {
   const redis = new Redis({ url: S.a.rest, token: S.a.token });
   assert.equal(await redis.get("cp:2"), "v2");

@@ -184,10 +184,24 @@ TEST(tenants_are_confined)
     const char *tok = tt ? str(tt, "token") : "";
     CHECK(control_token_verify(ADMIN_SECRET, tok, strlen(tok), time(NULL), 0, &who, &err) == 0);
     CHECK(who.role == CONTROL_TENANT && !strcmp(who.tenant_id, a));
+    CHECK(tt && !strcmp(who.jti, str(tt, "jti")));
     cJSON_Delete(tt);
-    CHECK(store_tenant_live(db, a, &err) == 0);
+    CHECK(store_tenant_live(db, a, who.jti, &err) == 0);
+    /* Revoking one tenant token refuses it, and only it. */
+    cJSON *tt2 = store_tenant_token(db, &cfg, a, 60, &err);
+    char jti2[CONTROL_JTI_MAX];
+    snprintf(jti2, sizeof jti2, "%s", tt2 ? str(tt2, "jti") : "");
+    cJSON_Delete(tt2);
+    l = store_tenant_token_list(db, a, &pg, &err);
+    CHECK(l && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(l, "items")) == 2);
+    cJSON_Delete(l);
+    CHECK(store_tenant_token_revoke(db, jti2, &err) == 0);
+    CHECK(store_tenant_live(db, a, jti2, &err) == -1 && err.status == 401);
+    CHECK(store_tenant_live(db, a, who.jti, &err) == 0);
+    CHECK(store_tenant_live(db, a, "0123456789abcdef01234567", &err) == -1 && err.status == 401);
+    CHECK(store_tenant_token_revoke(db, "nope", &err) == -1 && err.status == 404);
     CHECK(store_tenant_delete(db, a, &err) == 0);
-    CHECK(store_tenant_live(db, a, &err) == -1 && err.status == 401);
+    CHECK(store_tenant_live(db, a, who.jti, &err) == -1 && err.status == 401);
     CHECK(store_tenant_token(db, &cfg, a, 60, &err) == NULL && err.status == 404);
     CHECK(store_tenant_delete(db, a, &err) == -1 && err.status == 404);
     l = store_token_list(db, dbid, &pg, &err);       /* the admin still sees it, revoked */
@@ -208,7 +222,7 @@ TEST(admin_and_data_plane_tokens_are_not_tenant_tokens)
     CHECK(control_token_verify("another-secret-another-secret-0123456", adm, strlen(adm),
                                time(NULL), 0, &who, &err) == -1 && err.status == 401);
     free(adm);
-    char *tt = tenant_token_create(ADMIN_SECRET, "tn_x", 60, time(NULL), &err);
+    char *tt = tenant_token_create(ADMIN_SECRET, "tn_x", 60, time(NULL), NULL, &err);
     CHECK(admin_token_verify(ADMIN_SECRET, tt, strlen(tt), time(NULL), 0, &err) == -1);
     free(tt);
 }
