@@ -84,12 +84,9 @@ qnode *qmap_find(const quota *q, const qmap *m, const char *id)
     return chain_find(atomic_load_explicit(b, memory_order_acquire), h, id);
 }
 
-qnode *qmap_insert(quota *q, qmap *m, qnode *n)
+qnode *qmap_insert_locked(qmap *m, qnode *n)
 {
-    (void)q;
-    qshard *s = &m->shards[n->hash % QMAP_SHARDS];
     qnode *_Atomic *b = bucket_of(m, n->hash);
-    pthread_mutex_lock(&s->lock);
     qnode *head = atomic_load_explicit(b, memory_order_relaxed);
     qnode *have = chain_find(head, n->hash, n->id);
     if (!have) {
@@ -98,6 +95,15 @@ qnode *qmap_insert(quota *q, qmap *m, qnode *n)
         atomic_store_explicit(b, n, memory_order_release);
         have = n;
     }
+    return have;
+}
+
+qnode *qmap_insert(quota *q, qmap *m, qnode *n)
+{
+    (void)q;
+    qshard *s = &m->shards[n->hash % QMAP_SHARDS];
+    pthread_mutex_lock(&s->lock);
+    qnode *have = qmap_insert_locked(m, n);
     pthread_mutex_unlock(&s->lock);
     return have;
 }
@@ -159,6 +165,7 @@ quota *quota_new(void)
     qmap_init(&q->dbs);
     qmap_init(&q->tenants);
     qmap_init(&q->tokens);
+    qmap_init(&q->pending);
     pthread_mutex_init(&q->stop_lock, NULL);
     pthread_cond_init(&q->stop_cond, NULL);
     return q;
@@ -171,6 +178,8 @@ void quota_free(quota *q)
     qmap_clear(&q->dbs, db_free);
     qmap_clear(&q->tenants, tenant_free);
     qmap_clear(&q->tokens, token_free);
+    qmap_clear(&q->pending, pending_free);
+    quota_snap_free(q);
     pthread_mutex_destroy(&q->stop_lock);
     pthread_cond_destroy(&q->stop_cond);
     free(q->sqlite_path);
@@ -544,9 +553,20 @@ bool quota_check(quota *q, const quota_ask *a, quota_verdict *v)
     v->response_bytes_max = -1;
     v->http_status = 200;
     quota_db *d = a->database_id ? (quota_db *)qmap_find(q, &q->dbs, a->database_id) : NULL;
-    if (!d) return true;    /* not loaded yet: unlimited until the refresh */
-    decision x = {.now = a->now_ns, .now_s = a->now_ns / NS_PER_S,
-                  .n = a->commands > 0 ? a->commands : 0};
+    int64_t n = a->commands > 0 ? a->commands : 0;
+    if (!d && a->database_id) {
+        /* Not loaded yet: counted, without limits, until the refresher
+         * (woken now) adopts its counts (quota_pending.c). */
+        quota_pending *p = pending_get(q, a->database_id, &d);
+        if (p && pending_check(p, n, a->bytes_in, a->now_ns, &d)) {
+            v->pending = p;
+            v->reserved = n;
+            v->reserved_bytes = a->bytes_in;
+            return true;
+        }
+    }
+    if (!d) return true;
+    decision x = {.now = a->now_ns, .now_s = a->now_ns / NS_PER_S, .n = n};
     x.day_end_s = (x.now_s / 86400 + 1) * 86400;
     x.month = period_of(x.now_s);
     x.month_start_s = period_start(x.month);
@@ -647,9 +667,16 @@ void quota_record(quota *q, const char *database_id, const quota_verdict *v,
                   const quota_usage *u)
 {
     quota_db *d = v && v->db ? v->db : (quota_db *)qmap_find(q, &q->dbs, database_id);
+    if (!d && database_id) {
+        quota_pending *p = v && v->pending ? v->pending : pending_get(q, database_id, &d);
+        if (p && pending_record(p, v, u, &d)) return;
+    }
     if (!d) return;
-    int64_t reserved = v && v->db == d ? v->reserved : 0;
-    int64_t reserved_bytes = v && v->db == d ? v->reserved_bytes : 0;
+    /* A check counted on the pending counter was moved into d with it
+     * (one state per id: d adopted v->pending). */
+    bool mine = v && (v->db == d || v->pending);
+    int64_t reserved = mine ? v->reserved : 0;
+    int64_t reserved_bytes = mine ? v->reserved_bytes : 0;
     decision x = {.now = u->now_ns, .now_s = u->now_ns / NS_PER_S};
     x.month = period_of(x.now_s);
     quota_tenant *t = d->tenant;
