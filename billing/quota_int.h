@@ -14,10 +14,10 @@
 
 #include "billing/limits.h"
 #include "billing/meter_event.h"
-#include "billing/quota.h"
 
 typedef struct quota quota;
 typedef struct quota_db quota_db;
+typedef struct quota_pending quota_pending;
 
 #define QMAP_SHARDS 64
 #define QMAP_BUCKETS 256            /* per shard; chains grow past that */
@@ -104,7 +104,7 @@ typedef struct quota_str {
  * (under the pending map's shard mutex, which also serialises it with
  * the database's publication: quota_pending.c), never unlinked before
  * quota_free. */
-typedef struct quota_pending {
+struct quota_pending {
     qnode node;
     pthread_spinlock_t lock;        /* guards everything below */
     struct quota_db *adopted;       /* set once, by the refresher: count there */
@@ -113,7 +113,7 @@ typedef struct quota_pending {
     int64_t reserved, reserved_bytes;   /* counted at check, not yet settled */
     int64_t day_cmd[QP_OUTCOMES];       /* today's billable commands */
     int64_t q[QP_OUTCOMES][BQ_COUNT];   /* this month's quantities */
-} quota_pending;
+};
 
 /* The rollups as they were at the engine's first refresh (quota_refresh.c):
  * every event of earlier processes, none of this one's (the first refresh
@@ -159,6 +159,9 @@ qnode *qmap_find(const quota *q, const qmap *m, const char *id);
  * already; returns the node in the map (n or the existing one). */
 qnode *qmap_insert(quota *q, qmap *m, qnode *n);
 void qnode_key(const quota *q, qnode *n, const char *id);
+void qmap_init(qmap *m);
+/* Frees every node of m with fn. */
+void qmap_clear(qmap *m, void (*fn)(qnode *));
 /* qmap_insert with n's shard mutex held by the caller. */
 qnode *qmap_insert_locked(qmap *m, qnode *n);
 /* Frees q->snap (quota_refresh.c). */
@@ -172,9 +175,11 @@ quota_pending *pending_get(quota *q, const char *id, quota_db **dp);
 /* A check (the commands and bytes counted, without limits) and a
  * settlement of a pending database. False: it was adopted meanwhile,
  * *dp is its state (the caller goes on with it). */
+struct quota_verdict;
+struct quota_usage;
 bool pending_check(quota_pending *p, int64_t n, int64_t bytes_in, int64_t now_ns, quota_db **dp);
-bool pending_record(quota_pending *p, const quota_verdict *v, const quota_usage *u,
-                    quota_db **dp);
+bool pending_record(quota_pending *p, const struct quota_verdict *v,
+                    const struct quota_usage *u, quota_db **dp);
 /* The refresher: publishes the fresh d in q->dbs, first moving what its
  * pending counter holds into d and its tenant (adopting it). */
 void pending_publish(quota *q, quota_db *d, int64_t now_ns);

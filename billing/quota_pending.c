@@ -25,6 +25,7 @@
 
 #include "common/mem.h"
 #include "billing/period.h"
+#include "billing/quota.h"
 #include "billing/quota_int.h"
 
 void pending_free(qnode *n)
