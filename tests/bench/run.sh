@@ -31,39 +31,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-TAKEN=" "
-free_port() { # sets FREE_PORT; never hands out the same port twice
-  local p
-  while :; do
-    # Below the kernel's ephemeral range (32768+), where outgoing
-    # connections would make a listener's bind fail.
-    p=$((20000 + RANDOM % 12000))
-    case "$TAKEN" in *" $p "*) continue ;; esac
-    port_in_use "$p" || break
-  done
-  TAKEN="$TAKEN$p "
-  FREE_PORT=$p
-}
-wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+. tests/bench/lib.sh
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-say() { printf '%s\n' "$*" >&2; }
 
 # ---- Start everything -------------------------------------------------
-free_port; RP=$FREE_PORT
-redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
-  --logfile "$TMP/redis.log" &
-PIDS+=($!)
-for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
-
-export TOLLGATE_SQLITE_PATH=$TMP/state.db
-export TOLLGATE_JWT_SECRET=bench-secret-bench-secret-bench-secret
-export TOLLGATE_ACL_SECRET=bench-acl-secret-bench-acl-secret-bench
-export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
-"$TG" migrate >/dev/null
-TEN=$("$TG" tenant create --name bench)
-DBID=$("$TG" db create --tenant "$TEN" --name bench --db-index 0)
-TOKEN=$("$TG" token create --db "$DBID" --ttl 1d)
+bench_redis
+bench_provision bench
 free_port; TP=$FREE_PORT
 "$TG" serve --port "$TP" >"$TMP/tollgate.log" 2>&1 &
 TG_PID=$!
@@ -263,7 +236,7 @@ for k in "${!R[@]}"; do M[$k]=$(tr ' ' '\n' <<<"${R[$k]}" | grep . | median); do
 # has left beside the shared one) and the 100 shared ones: 16 backend
 # connections per worker, 10,000 cached tokens.
 say "memory: issuing 10,000 tokens for 115 databases"
-echo "$TEN $DBID" >"$TMP/pairs"
+echo "$TEN $DB" >"$TMP/pairs"
 for i in $(seq 2 15); do
   t=$("$TG" tenant create --name "bench$i")
   echo "$t $("$TG" db create --tenant "$t" --name "bench$i" --db-index "$i")" >>"$TMP/pairs"

@@ -13,6 +13,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "@upstash/redis";
 import { env, gatewayUrl } from "./env.mjs";
+import { eventually } from "./eventually.mjs";
 import { openapiChecker } from "./openapi_check.mjs";
 
 const URL_ = gatewayUrl();
@@ -36,15 +37,6 @@ async function api(method, path, token, body, raw) {
 }
 const admin = (m, p, b, raw) => api(m, p, ADMIN, b, raw);
 
-async function eventually(fn, what, ms = 15_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) assert.fail(`still not true after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 const expectProblem = (r, status, typeSlug, detailRe) => {
   assert.equal(r.status, status, JSON.stringify(r.body));
   assert.match(r.type, /^application\/problem\+json/);

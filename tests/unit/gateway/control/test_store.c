@@ -10,22 +10,10 @@
 #include <time.h>
 
 #include "auth/admin_token.h"
-#include "migrations/migrate.h"
+#include "tests/unit/fixtures/state.h"
 #include "tests/unit/testhelp.h"
 
-static char dir[] = "/tmp/tollgate-store-XXXXXX";
-static int nfile;
 #define ADMIN_SECRET "unit-admin-secret-unit-admin-secret-01"
-
-static sqlite3 *fresh_db(void)
-{
-    tg_err err;
-    char path[128];
-    snprintf(path, sizeof path, "%s/state-%d.db", dir, ++nfile);
-    sqlite3 *db = migrate_open(path, &err);
-    if (!db || migrate_apply(db, NULL, &err)) fprintf(stderr, "  migrate: %s\n", err.msg);
-    return db;
-}
 
 static const char *str(const cJSON *o, const char *k)
 {
@@ -51,7 +39,7 @@ static void tenant(sqlite3 *db, const char *name, char *out)
 
 TEST(tenant_create_validates_and_answers)
 {
-    sqlite3 *db = fresh_db();
+    sqlite3 *db = fx_state_open(NULL);
     char id[AUTH_ID_MAX];
     tenant(db, "acme", id);
     tg_err err;
@@ -67,7 +55,7 @@ TEST(tenant_create_validates_and_answers)
 
 TEST(pages_visit_every_tenant_once)
 {
-    sqlite3 *db = fresh_db();
+    sqlite3 *db = fx_state_open(NULL);
     char id[AUTH_ID_MAX];
     for (int i = 0; i < 7; i++) tenant(db, "t", id);
     tg_err err;
@@ -97,7 +85,7 @@ TEST(pages_visit_every_tenant_once)
 
 TEST(plans_write_get_list)
 {
-    sqlite3 *db = fresh_db();
+    sqlite3 *db = fx_state_open(NULL);
     tg_err err;
     int64_t prices[PRICE_COUNT];
     limit_set l;
@@ -131,7 +119,7 @@ TEST(plans_write_get_list)
 
 TEST(tenants_are_confined)
 {
-    sqlite3 *db = fresh_db();
+    sqlite3 *db = fx_state_open(NULL);
     tg_config cfg;
     memset(&cfg, 0, sizeof cfg);
     char url[] = "redis://127.0.0.1:1", secret[] = ADMIN_SECRET;
@@ -229,14 +217,12 @@ TEST(admin_and_data_plane_tokens_are_not_tenant_tokens)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) return 1;
+    if (fx_dir_make("tollgate-store")) return 1;
     RUN(tenant_create_validates_and_answers);
     RUN(pages_visit_every_tenant_once);
     RUN(plans_write_get_list);
     RUN(tenants_are_confined);
     RUN(admin_and_data_plane_tokens_are_not_tenant_tokens);
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd)) return 1;
+    if (fx_dir_remove()) return 1;
     TEST_MAIN_END();
 }
