@@ -29,17 +29,22 @@ int admin_token_verify(const char *secret, const char *token, size_t len, time_t
                        long leeway_s, tg_err *err);
 
 /* ==== Tenant tokens (the dashboard API) ====
- * The same key and checks; claims sub = the tenant's id, role "tenant".
- * Whether the tenant still exists is the caller's to check (a deleted
- * tenant's tokens are refused by the control plane on every request). */
+ * The same key and checks; claims sub = the tenant's id, role "tenant",
+ * and a jti. Whether the tenant still exists and the jti is still issued
+ * (not revoked) is the caller's to check: the control plane's store does
+ * on every request (gateway/control/store.h, store_tenant_live). */
 
+#define CONTROL_JTI_MAX 25   /* 24 hex digits and NUL */
+
+/* A tenant token; its jti is written to jti (for the caller to record). */
 char *tenant_token_create(const char *secret, const char *tenant_id, long long ttl_s,
-                          time_t now, tg_err *err);
+                          time_t now, char jti[CONTROL_JTI_MAX], tg_err *err);
 
 typedef enum { CONTROL_ADMIN = 1, CONTROL_TENANT } control_role;
 typedef struct control_principal {
     control_role role;
     char tenant_id[AUTH_ID_MAX];     /* CONTROL_TENANT: sub */
+    char jti[CONTROL_JTI_MAX];       /* CONTROL_TENANT: the token's id */
 } control_principal;
 
 /* Verifies an admin or a tenant token; fills *who. 0, or -1 with a 401

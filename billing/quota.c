@@ -1,7 +1,7 @@
 /*
  * quota.c - the request path of the quota engine (quota.h): the sharded
  * maps, the decision (quota_check), the accounting (quota_record), the
- * per-worker settlement. The header values are formatted in
+ * per-worker settlement (the maps are quota_map.c's). The header values are formatted in
  * quota_headers.c; loading and reporting are in quota_refresh.c.
  */
 #include "billing/quota.h"
@@ -13,7 +13,6 @@
 #include "common/clock.h"
 #include "common/mem.h"
 #include "common/random.h"
-#include "common/siphash.h"
 #include "billing/period.h"
 #include "billing/pricing.h"
 #include "billing/quota_int.h"
@@ -54,76 +53,6 @@ int64_t quota_now_ns(void)
     return clock_wall_ns();
 }
 
-/* ==== The sharded maps ==== */
-
-void qnode_key(const quota *q, qnode *n, const char *id)
-{
-    snprintf(n->id, sizeof n->id, "%s", id);
-    n->hash = siphash24(q->key, n->id, strlen(n->id));
-}
-
-static qnode *_Atomic *bucket_of(const qmap *m, uint64_t h)
-{
-    const qshard *s = &m->shards[h % QMAP_SHARDS];
-    return (qnode *_Atomic *)&s->buckets[(h / QMAP_SHARDS) % QMAP_BUCKETS];
-}
-
-static qnode *chain_find(qnode *n, uint64_t h, const char *id)
-{
-    for (; n; n = atomic_load_explicit(&n->next, memory_order_acquire))
-        if (n->hash == h && !strcmp(n->id, id)) return n;
-    return NULL;
-}
-
-qnode *qmap_find(const quota *q, const qmap *m, const char *id)
-{
-    size_t len = strnlen(id, METER_ID_MAX);
-    if (len >= METER_ID_MAX) return NULL;
-    uint64_t h = siphash24(q->key, id, len);
-    qnode *_Atomic *b = bucket_of(m, h);
-    return chain_find(atomic_load_explicit(b, memory_order_acquire), h, id);
-}
-
-qnode *qmap_insert(quota *q, qmap *m, qnode *n)
-{
-    (void)q;
-    qshard *s = &m->shards[n->hash % QMAP_SHARDS];
-    qnode *_Atomic *b = bucket_of(m, n->hash);
-    pthread_mutex_lock(&s->lock);
-    qnode *head = atomic_load_explicit(b, memory_order_relaxed);
-    qnode *have = chain_find(head, n->hash, n->id);
-    if (!have) {
-        atomic_store_explicit(&n->next, head, memory_order_relaxed);
-        /* Release: a reader that sees n sees it whole. */
-        atomic_store_explicit(b, n, memory_order_release);
-        have = n;
-    }
-    pthread_mutex_unlock(&s->lock);
-    return have;
-}
-
-static void qmap_init(qmap *m)
-{
-    memset(m, 0, sizeof *m);
-    for (int i = 0; i < QMAP_SHARDS; i++) pthread_mutex_init(&m->shards[i].lock, NULL);
-}
-
-/* Frees every node of m with fn. */
-static void qmap_clear(qmap *m, void (*fn)(qnode *))
-{
-    for (int i = 0; i < QMAP_SHARDS; i++) {
-        for (int j = 0; j < QMAP_BUCKETS; j++) {
-            qnode *n = atomic_load(&m->shards[i].buckets[j]);
-            while (n) {
-                qnode *next = atomic_load(&n->next);
-                fn(n);
-                n = next;
-            }
-        }
-        pthread_mutex_destroy(&m->shards[i].lock);
-    }
-}
-
 static void db_free(qnode *n)
 {
     quota_db *d = (quota_db *)n;
@@ -159,6 +88,7 @@ quota *quota_new(void)
     qmap_init(&q->dbs);
     qmap_init(&q->tenants);
     qmap_init(&q->tokens);
+    qmap_init(&q->pending);
     pthread_mutex_init(&q->stop_lock, NULL);
     pthread_cond_init(&q->stop_cond, NULL);
     return q;
@@ -171,6 +101,8 @@ void quota_free(quota *q)
     qmap_clear(&q->dbs, db_free);
     qmap_clear(&q->tenants, tenant_free);
     qmap_clear(&q->tokens, token_free);
+    qmap_clear(&q->pending, pending_free);
+    quota_snap_free(q);
     pthread_mutex_destroy(&q->stop_lock);
     pthread_cond_destroy(&q->stop_cond);
     free(q->sqlite_path);
@@ -544,9 +476,20 @@ bool quota_check(quota *q, const quota_ask *a, quota_verdict *v)
     v->response_bytes_max = -1;
     v->http_status = 200;
     quota_db *d = a->database_id ? (quota_db *)qmap_find(q, &q->dbs, a->database_id) : NULL;
-    if (!d) return true;    /* not loaded yet: unlimited until the refresh */
-    decision x = {.now = a->now_ns, .now_s = a->now_ns / NS_PER_S,
-                  .n = a->commands > 0 ? a->commands : 0};
+    int64_t n = a->commands > 0 ? a->commands : 0;
+    if (!d && a->database_id) {
+        /* Not loaded yet: counted, without limits, until the refresher
+         * (woken now) adopts its counts (quota_pending.c). */
+        quota_pending *p = pending_get(q, a->database_id, &d);
+        if (p && pending_check(p, n, a->bytes_in, a->now_ns, &d)) {
+            v->pending = p;
+            v->reserved = n;
+            v->reserved_bytes = a->bytes_in;
+            return true;
+        }
+    }
+    if (!d) return true;
+    decision x = {.now = a->now_ns, .now_s = a->now_ns / NS_PER_S, .n = n};
     x.day_end_s = (x.now_s / 86400 + 1) * 86400;
     x.month = period_of(x.now_s);
     x.month_start_s = period_start(x.month);
@@ -647,9 +590,16 @@ void quota_record(quota *q, const char *database_id, const quota_verdict *v,
                   const quota_usage *u)
 {
     quota_db *d = v && v->db ? v->db : (quota_db *)qmap_find(q, &q->dbs, database_id);
+    if (!d && database_id) {
+        quota_pending *p = v && v->pending ? v->pending : pending_get(q, database_id, &d);
+        if (p && pending_record(p, v, u, &d)) return;
+    }
     if (!d) return;
-    int64_t reserved = v && v->db == d ? v->reserved : 0;
-    int64_t reserved_bytes = v && v->db == d ? v->reserved_bytes : 0;
+    /* A check counted on the pending counter was moved into d with it
+     * (one state per id: d adopted v->pending). */
+    bool mine = v && (v->db == d || v->pending);
+    int64_t reserved = mine ? v->reserved : 0;
+    int64_t reserved_bytes = mine ? v->reserved_bytes : 0;
     decision x = {.now = u->now_ns, .now_s = u->now_ns / NS_PER_S};
     x.month = period_of(x.now_s);
     quota_tenant *t = d->tenant;

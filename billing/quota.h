@@ -25,11 +25,21 @@
  *
  * Counters are seeded from the SQLite rollups (usage_rows) the first time
  * quota_refresh sees a database, then advanced on the request path: a
- * restart resets nobody's day or month. quota_refresh (off the request
- * path, once a second: a thread of the caller's, or quota_refresher_start)
- * reloads every database's limits and its tenant's plan, prices and budget,
- * so a change applies within a second. A database quota_refresh has not
- * seen yet is unlimited (at most one refresh interval).
+ * restart resets nobody's day or month. The seed is the rollups as they
+ * were at the engine's first refresh (before anything is served: every
+ * earlier process's event, none of this one's), so it never overlaps what
+ * the engine counts itself, however far behind the meter writer is.
+ * quota_refresh (off the request path, once a second: a thread of the
+ * caller's, or quota_refresher_start) reloads every database's limits and
+ * its tenant's plan, prices and budget, so a change applies within a
+ * second.
+ *
+ * Databases not loaded yet (created after the last refresh): their
+ * requests are counted exactly, on a pending counter (quota_pending.c),
+ * with no limit applied; the first one wakes the refresher, which loads
+ * the database at once and moves the counter into its state before
+ * publishing it. Until then (one SQLite read, milliseconds) the database
+ * is unlimited; its counts never miss a request.
  *
  * Another store (quota_store = redis, gateway/handlers/quota_remote.h)
  * decides the rate limits and the daily/monthly counts of every node with
@@ -50,6 +60,7 @@
 
 typedef struct quota quota;
 typedef struct quota_db quota_db;
+typedef struct quota_pending quota_pending;
 
 /* What refused a request (or QUOTA_NONE). */
 typedef enum {
@@ -108,6 +119,7 @@ typedef struct quota_verdict {
                                    token's); lives until quota_free */
     /* For quota_record / quota_leave: */
     quota_db *db;               /* NULL: database unknown to the engine */
+    quota_pending *pending;     /* db NULL: its counter until it is loaded */
     int64_t reserved;           /* commands counted at check, settled at record */
     int64_t reserved_bytes;     /* bytes_in counted at check, likewise */
     bool entered;               /* holds a concurrency slot: quota_leave owed */

@@ -17,6 +17,7 @@
 
 typedef struct quota quota;
 typedef struct quota_db quota_db;
+typedef struct quota_pending quota_pending;
 
 #define QMAP_SHARDS 64
 #define QMAP_BUCKETS 256            /* per shard; chains grow past that */
@@ -93,6 +94,43 @@ typedef struct quota_str {
     char *s;
 } quota_str;
 
+/* The meter outcomes a pending database keeps apart (meter_outcome codes;
+ * the plan that decides which bill is not known yet). */
+#define QP_OUTCOMES 16
+
+/* A database requests reached before the refresher loaded it (quota.h:
+ * "Databases not loaded yet"): counted here, per outcome, until the
+ * refresher adopts it into its quota_db. Created on the request path
+ * (under the pending map's shard mutex, which also serialises it with
+ * the database's publication: quota_pending.c), never unlinked before
+ * quota_free. */
+struct quota_pending {
+    qnode node;
+    pthread_spinlock_t lock;        /* guards everything below */
+    struct quota_db *adopted;       /* set once, by the refresher: count there */
+    int64_t day;                    /* Unix day of day_cmd */
+    int month;                      /* period.h month of q */
+    int64_t reserved, reserved_bytes;   /* counted at check, not yet settled */
+    int64_t day_cmd[QP_OUTCOMES];       /* today's billable commands */
+    int64_t q[QP_OUTCOMES][BQ_COUNT];   /* this month's quantities */
+};
+
+/* The rollups as they were at the engine's first refresh (quota_refresh.c):
+ * every event of earlier processes, none of this one's (the first refresh
+ * runs before anything is served and after the spill file's replay). */
+typedef struct quota_snap_row {
+    char tenant_id[METER_ID_MAX], database_id[METER_ID_MAX], plan_id[METER_ID_MAX];
+    bool adjustment;
+    int64_t requests, commands, bytes_in, bytes_out;
+} quota_snap_row;
+
+typedef struct quota_snap {
+    int month;                      /* of rows */
+    int64_t day;                    /* Unix day of day_rows */
+    quota_snap_row *rows, *day_rows;
+    int nrows, ndays, caprows, capdays;
+} quota_snap;
+
 typedef struct quota_token {
     qnode node;
     pthread_spinlock_t lock;
@@ -102,12 +140,15 @@ typedef struct quota_token {
 struct quota {
     uint8_t key[16];                /* siphash key of the maps */
     qmap dbs, tenants, tokens;
+    qmap pending;                   /* quota_pending, by database id */
+    quota_snap *snap;               /* the refresher's; NULL before the first */
     /* The refresher thread. */
     pthread_t thread;
     bool running;
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cond;
     bool stop;
+    bool kick;                      /* refresh now: a database is pending */
     char *sqlite_path;
     int interval_ms;
 };
@@ -118,6 +159,31 @@ qnode *qmap_find(const quota *q, const qmap *m, const char *id);
  * already; returns the node in the map (n or the existing one). */
 qnode *qmap_insert(quota *q, qmap *m, qnode *n);
 void qnode_key(const quota *q, qnode *n, const char *id);
+void qmap_init(qmap *m);
+/* Frees every node of m with fn. */
+void qmap_clear(qmap *m, void (*fn)(qnode *));
+/* qmap_insert with n's shard mutex held by the caller. */
+qnode *qmap_insert_locked(qmap *m, qnode *n);
+/* Frees q->snap (quota_refresh.c). */
+void quota_snap_free(quota *q);
+
+/* ==== Databases not loaded yet (quota_pending.c) ==== */
+
+/* id's loaded state (*dp) or, when it has none yet, its pending counter
+ * (returned; created, and the refresher woken, the first time). */
+quota_pending *pending_get(quota *q, const char *id, quota_db **dp);
+/* A check (the commands and bytes counted, without limits) and a
+ * settlement of a pending database. False: it was adopted meanwhile,
+ * *dp is its state (the caller goes on with it). */
+struct quota_verdict;
+struct quota_usage;
+bool pending_check(quota_pending *p, int64_t n, int64_t bytes_in, int64_t now_ns, quota_db **dp);
+bool pending_record(quota_pending *p, const struct quota_verdict *v,
+                    const struct quota_usage *u, quota_db **dp);
+/* The refresher: publishes the fresh d in q->dbs, first moving what its
+ * pending counter holds into d and its tenant (adopting it). */
+void pending_publish(quota *q, quota_db *d, int64_t now_ns);
+void pending_free(qnode *n);
 
 /* Tenant sums (lock held): rolls t into month m when it is another. */
 void tenant_roll(quota_tenant *t, int m);
@@ -131,7 +197,6 @@ void tenant_recompute(quota_tenant *t);
 
 /* v's RateLimit-Policy value (every policy of v) into policy (pcap bytes,
  * terminated): quota_headers.c. */
-struct quota_verdict;
 void quota_format_policy(const struct quota_verdict *v, char *policy, size_t pcap);
 
 #define NS_PER_S 1000000000LL

@@ -1,7 +1,7 @@
 /*
  * quota_refresh.c - the quota engine off the request path (quota.h):
  * loading limits, plans and budgets from SQLite, seeding new databases'
- * counters from the rollups, the refresher thread, the usage report.
+ * counters from the rollups as they were at the first refresh, the refresher thread, the usage report.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -140,20 +140,90 @@ static quota_tenant *tenant_new(quota *q, const char *id)
     return t;
 }
 
-/* Seeds the fresh databases (and fresh tenants' other lines) from this
- * month's and today's rollups. */
-static int seed_fresh(quota *q, sqlite3 *db, seed *s, int64_t now_s, tg_err *err)
+/* ==== The snapshot: the rollups before this engine counted ==== */
+
+static void snap_add(void *arg, const usage_row *r, bool daily)
+{
+    quota_snap *sn = arg;
+    quota_snap_row **rows = daily ? &sn->day_rows : &sn->rows;
+    int *n = daily ? &sn->ndays : &sn->nrows, *cap = daily ? &sn->capdays : &sn->caprows;
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *rows = xrealloc(*rows, (size_t)*cap * sizeof **rows);
+    }
+    quota_snap_row *x = &(*rows)[(*n)++];
+    snprintf(x->tenant_id, sizeof x->tenant_id, "%s", r->tenant_id ? r->tenant_id : "");
+    snprintf(x->database_id, sizeof x->database_id, "%s", r->database_id ? r->database_id : "");
+    snprintf(x->plan_id, sizeof x->plan_id, "%s", r->plan_id ? r->plan_id : "");
+    x->adjustment = r->adjustment;
+    x->requests = r->requests;
+    x->commands = r->commands;
+    x->bytes_in = r->bytes_in;
+    x->bytes_out = r->bytes_out;
+}
+
+static void snap_month_row(void *arg, const usage_row *r) { snap_add(arg, r, false); }
+static void snap_day_row(void *arg, const usage_row *r) { snap_add(arg, r, true); }
+
+void quota_snap_free(quota *q)
+{
+    if (!q->snap) return;
+    free(q->snap->rows);
+    free(q->snap->day_rows);
+    free(q->snap);
+    q->snap = NULL;
+}
+
+/* Takes q's snapshot at its first refresh: this month's and today's
+ * rollups, all databases (also those not loaded now). The first refresh
+ * runs before the gateway serves (and after the spill file's replay), so
+ * the rollups then hold every earlier process's event and none of this
+ * one's; a database loaded later is seeded from it, never from the
+ * rollups of its own time, which also hold events this engine counted
+ * itself (or will: the meter writer commits them behind the requests). */
+static int snap_take(quota *q, sqlite3 *db, int64_t now_s, tg_err *err)
+{
+    quota_snap *sn = xcalloc(1, sizeof *sn);
+    sn->month = period_of(now_s);
+    sn->day = now_s / 86400;
+    if (usage_rows(db, sn->month, 0, snap_month_row, sn, err) ||
+        usage_rows(db, sn->month, sn->day * 1440, snap_day_row, sn, err)) {
+        free(sn->rows);
+        free(sn->day_rows);
+        free(sn);
+        return -1;
+    }
+    q->snap = sn;
+    return 0;
+}
+
+static void snap_replay(seed *s, const quota_snap_row *rows, int n)
+{
+    for (int i = 0; i < n; i++) {
+        usage_row r = {rows[i].tenant_id, rows[i].database_id, rows[i].plan_id,
+                       rows[i].adjustment, rows[i].requests, rows[i].commands,
+                       rows[i].bytes_in, rows[i].bytes_out};
+        seed_row(s, &r);
+    }
+}
+
+/* Seeds the fresh databases (and fresh tenants' other lines) from the
+ * snapshot's month and day, when they are now's (a later one began after
+ * the snapshot: every event of it is this engine's). */
+static void seed_fresh(quota *q, seed *s, int64_t now_s)
 {
     qsort(s->fresh, (size_t)s->nfresh, sizeof *s->fresh, by_node_id);
-    (void)q;
     for (int i = 0; i < s->nfresh; i++) {
         s->fresh[i]->day = now_s / 86400;
         s->fresh[i]->month = s->month;
     }
+    const quota_snap *sn = q->snap;
+    if (sn->month != s->month) return;
     s->daily = false;
-    if (usage_rows(db, s->month, 0, seed_row, s, err)) return -1;
+    snap_replay(s, sn->rows, sn->nrows);
+    if (sn->day != now_s / 86400) return;
     s->daily = true;
-    return usage_rows(db, s->month, now_s / 86400 * 1440, seed_row, s, err);
+    snap_replay(s, sn->day_rows, sn->ndays);
 }
 
 /* One row: its tenant (created if new) and database (limits updated, or
@@ -204,21 +274,20 @@ int quota_refresh_one(quota *q, sqlite3 *db, const char *database_id, int64_t no
     int64_t now_s = now_ns / NS_PER_S;
     limits_row *rows;
     plan *plans;
-    int n, nplans, rc = -1;
+    int n, nplans;
     if (limits_load(db, now_s, database_id, &rows, &n, err)) return -1;
     if (pricing_load_plans(db, &plans, &nplans, err)) {
         free(rows);
         return -1;
     }
+    if (!q->snap && snap_take(q, db, now_s, err)) {
+        free(plans);
+        free(rows);
+        return -1;
+    }
     seed s = {.q = q, .month = period_of(now_s), .plans = plans, .nplans = nplans};
     for (int i = 0; i < n; i++) refresh_row(q, &rows[i], plans, nplans, &s);
-    if (s.nfresh && seed_fresh(q, db, &s, now_s, err)) {
-        for (int i = 0; i < s.nfresh; i++) {
-            pthread_spin_destroy(&s.fresh[i]->lock);
-            free(s.fresh[i]);
-        }
-        goto out;
-    }
+    if (s.nfresh) seed_fresh(q, &s, now_s);
     /* Publish: the tenant's list, then the map (release: whole). */
     for (int i = 0; i < s.nfresh; i++) {
         quota_db *d = s.fresh[i];
@@ -227,16 +296,14 @@ int quota_refresh_one(quota *q, sqlite3 *db, const char *database_id, int64_t no
         d->tenant_next = t->dbs;
         t->dbs = d;
         pthread_spin_unlock(&t->lock);
-        qmap_insert(q, &q->dbs, &d->node);
+        pending_publish(q, d, now_ns);
     }
-    rc = 0;
-out:
     for (int i = 0; i < s.nfresh_tenants; i++) s.fresh_tenants[i]->fresh = false;
     free(s.fresh);
     free(s.fresh_tenants);
     free(plans);
     free(rows);
-    return rc;
+    return 0;
 }
 
 /* ==== The refresher thread ==== */
@@ -249,9 +316,12 @@ static void *refresher_main(void *arg)
     while (!q->stop) {
         struct timespec until;
         clock_deadline_in((uint64_t)q->interval_ms, &until);
-        while (!q->stop && pthread_cond_timedwait(&q->stop_cond, &q->stop_lock, &until) == 0) {
+        /* A kick (a request of a database not loaded yet) ends the wait. */
+        while (!q->stop && !q->kick &&
+               pthread_cond_timedwait(&q->stop_cond, &q->stop_lock, &until) == 0) {
         }
         if (q->stop) break;
+        q->kick = false;
         pthread_mutex_unlock(&q->stop_lock);
         tg_err err;
         if (!db && sqlite3_open_v2(q->sqlite_path, &db, SQLITE_OPEN_READONLY |

@@ -45,6 +45,19 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, tg_err *err)
     return st;
 }
 
+/* sql prepared with ?1 = database_id and the hour range [?2, ?3) bound,
+ * the detail tables' key; NULL with a 503 err. */
+static sqlite3_stmt *prepare_hours(sqlite3 *db, const char *sql, const char *database_id,
+                                   int64_t h0, int64_t h1, tg_err *err)
+{
+    sqlite3_stmt *st = prepare(db, sql, err);
+    if (!st) return NULL;
+    sqlite3_bind_text(st, 1, database_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, h0);
+    sqlite3_bind_int64(st, 3, h1);
+    return st;
+}
+
 /* A live database's tenant into tenant (METER_ID_MAX): 0, or -1 (404 / 503). */
 static int database_tenant(sqlite3 *db, const char *database_id, char *tenant, tg_err *err)
 {
@@ -150,13 +163,12 @@ out:
 static int add_top_commands(sqlite3 *db, cJSON *out, const char *database_id, int64_t h0,
                             int64_t h1, tg_err *err)
 {
-    sqlite3_stmt *st = prepare(db, "SELECT name, sum(commands) AS c FROM meter_command_rollups"
-                                   " WHERE database_id = ?1 AND hour >= ?2 AND hour < ?3"
-                                   " GROUP BY name ORDER BY c DESC, name LIMIT ?4", err);
+    sqlite3_stmt *st =
+        prepare_hours(db, "SELECT name, sum(commands) AS c FROM meter_command_rollups"
+                          " WHERE database_id = ?1 AND hour >= ?2 AND hour < ?3"
+                          " GROUP BY name ORDER BY c DESC, name LIMIT ?4",
+                      database_id, h0, h1, err);
     if (!st) return -1;
-    sqlite3_bind_text(st, 1, database_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, h0);
-    sqlite3_bind_int64(st, 3, h1);
     sqlite3_bind_int(st, 4, SERIES_TOP_COMMANDS);
     cJSON *arr = cJSON_AddArrayToObject(out, "top_commands");
     int rc;
@@ -175,13 +187,12 @@ static int add_top_commands(sqlite3 *db, cJSON *out, const char *database_id, in
 static int add_latency(sqlite3 *db, cJSON *out, const char *database_id, int64_t h0,
                        int64_t h1, tg_err *err)
 {
-    sqlite3_stmt *st = prepare(db, "SELECT bucket, sum(requests), max(max_us) FROM meter_latency"
-                                   " WHERE database_id = ?1 AND hour >= ?2 AND hour < ?3"
-                                   " GROUP BY bucket", err);
+    sqlite3_stmt *st =
+        prepare_hours(db, "SELECT bucket, sum(requests), max(max_us) FROM meter_latency"
+                          " WHERE database_id = ?1 AND hour >= ?2 AND hour < ?3"
+                          " GROUP BY bucket",
+                      database_id, h0, h1, err);
     if (!st) return -1;
-    sqlite3_bind_text(st, 1, database_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, h0);
-    sqlite3_bind_int64(st, 3, h1);
     int64_t count[DETAIL_BUCKETS] = {0}, total = 0, max = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -295,12 +306,9 @@ static int load_tokens(sqlite3 *db, const char *database_id, int64_t h0, int64_t
         err->status = 503;
         return -1;
     }
-    sqlite3_stmt *st = prepare(db, SQL_TOKENS, err);
+    sqlite3_stmt *st = prepare_hours(db, SQL_TOKENS, database_id, h0, h1, err);
     int rc = SQLITE_ERROR;
     if (!st) goto out;
-    sqlite3_bind_text(st, 1, database_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, h0);
-    sqlite3_bind_int64(st, 3, h1);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *jti = (const char *)sqlite3_column_text(st, 0);
         token_use *t = *n ? &(*out)[*n - 1] : NULL;

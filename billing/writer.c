@@ -532,25 +532,20 @@ static int write_rollups(meter_writer *w)
         const agg_entry *a = &w->agg[w->agg_used[k]];
         char period[PERIOD_NAME_MAX];
         period_format(a->bill_month, period);
-        sqlite3_stmt *st;
-        if (a->quota_limit >= 0) {
-            st = w->upsert_rejection;
-            sqlite3_bind_text(st, 1, a->tenant, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, a->database, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 3, a->minute);
-            sqlite3_bind_int(st, 4, a->quota_limit);
-            sqlite3_bind_text(st, 5, period, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 6, (sqlite3_int64)a->requests);
+        /* Both rows are keyed by tenant, database, minute, the limit (a
+         * rejection) or the outcome, and period; both count requests. */
+        bool rejection = a->quota_limit >= 0;
+        sqlite3_stmt *st = rejection ? w->upsert_rejection : w->upsert_rollup;
+        sqlite3_bind_text(st, 1, a->tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, a->database, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, a->minute);
+        sqlite3_bind_int(st, 4, rejection ? a->quota_limit : a->outcome);
+        sqlite3_bind_text(st, 5, period, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)a->requests);
+        if (rejection) {
             sqlite3_bind_int64(st, 7, (sqlite3_int64)a->bytes_in);
             sqlite3_bind_int64(st, 8, (sqlite3_int64)a->bytes_out);
         } else {
-            st = w->upsert_rollup;
-            sqlite3_bind_text(st, 1, a->tenant, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, a->database, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 3, a->minute);
-            sqlite3_bind_int(st, 4, a->outcome);
-            sqlite3_bind_text(st, 5, period, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 6, (sqlite3_int64)a->requests);
             sqlite3_bind_int64(st, 7, (sqlite3_int64)a->commands);
             sqlite3_bind_int64(st, 8, (sqlite3_int64)a->billable);
             sqlite3_bind_int64(st, 9, (sqlite3_int64)a->bytes_in);

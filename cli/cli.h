@@ -35,6 +35,7 @@ int cli_tenant_create(const tg_config *cfg, int argc, char **argv);
 int cli_tenant_budget(const tg_config *cfg, int argc, char **argv);
 int cli_tenant_delete(const tg_config *cfg, int argc, char **argv);
 int cli_tenant_token_create(const tg_config *cfg, int argc, char **argv);
+int cli_tenant_token_revoke(const tg_config *cfg, int argc, char **argv);
 int cli_db_create(const tg_config *cfg, int argc, char **argv);
 int cli_db_delete(const tg_config *cfg, int argc, char **argv);
 int cli_db_limits(const tg_config *cfg, int argc, char **argv);

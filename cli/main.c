@@ -41,6 +41,8 @@ static const cli_command commands[] = {
      cli_tenant_delete, true},
     {"tenant-token", "create", "--tenant ID [--ttl 1h]",
      "print a tenant JWT for the dashboard API", cli_tenant_token_create, true},
+    {"tenant-token", "revoke", "--jti JTI", "refuse one tenant token from its next request",
+     cli_tenant_token_revoke, true},
     {"db", "create",
      "--tenant ID --name NAME [--redis-url URL] [--db-index N] [--isolation dbindex|prefix|server]",
      "print the new database id", cli_db_create, true},

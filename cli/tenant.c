@@ -77,3 +77,16 @@ int cli_tenant_token_create(const tg_config *cfg, int argc, char **argv)
     sqlite3_close(db);
     return cli_print(o, json, "token", &err);
 }
+
+int cli_tenant_token_revoke(const tg_config *cfg, int argc, char **argv)
+{
+    const char *jti = NULL;
+    cli_opt opts[] = {{"jti", &jti, true}};
+    if (cli_opts_parse(argc, argv, opts, 1)) return 2;
+    sqlite3 *db = cli_state_open(cfg, true);
+    if (!db) return 1;
+    tg_err err;
+    int rc = store_tenant_token_revoke(db, jti, &err);
+    sqlite3_close(db);
+    return cli_finish(rc, &err);
+}

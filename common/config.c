@@ -145,6 +145,10 @@ static const cfg_def cfg_defs[] = {
     BOOL("quotas", "on", quotas,
          "enforce the plans' limits, overrides, budgets and token rate limits "
          "(on|off; off checks none, e.g. to measure what they cost)"),
+    BOOL("quota_headers", "on", quota_headers,
+         "RateLimit-Policy, RateLimit and X-RateLimit-* on every answer of a database "
+         "with rate limits (on|off; off: on refusals only, saving ~200 bytes and their "
+         "cost an answer)"),
     INT("quota_sample_s", 0, 86400, "30", quota_sample_s,
         "seconds between two measurements of the databases' sizes for their "
         "data_bytes limits (0: not measured, the limit never bites)"),

@@ -88,6 +88,7 @@ typedef struct tg_config {
     /* Metering and billing (billing/). */
     bool metering;
     bool quotas;
+    bool quota_headers;
     long quota_sample_s;         /* data_bytes sampling interval; 0: off */
     int quota_store;             /* cfg_quota_store: where shared counters live */
     char *quota_redis_url;       /* the counter Redis (quota_store = redis) */

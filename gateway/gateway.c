@@ -72,7 +72,7 @@ typedef struct running {
  * needing a restart, and its running value stays. A name without a row
  * in common/config.c is skipped. */
 static const char *const live_settings[] = {
-    "cors_origins", "log_requests", "log_level", "max_request_bytes",
+    "cors_origins", "log_requests", "log_level", "max_request_bytes", "quota_headers",
     "max_response_bytes", "max_inflight_bytes", "header_timeout_s", "shared_scripts",
     "shutdown_grace_s", "admin_jwt_secret",
     /* the keys (auth_keys_opts), reloaded together */

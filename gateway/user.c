@@ -2,12 +2,14 @@
 #include "gateway/user.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int user_lookup(const char *name, tg_user *u, tg_err *err)
@@ -33,11 +35,30 @@ int user_lookup(const char *name, tg_user *u, tg_err *err)
 int user_adopt_files(const tg_user *u, const char *const *paths, int n, tg_err *err)
 {
     if (geteuid() != 0) return 0;
+    /* The files sit where the user can write: never follow a link it may
+     * have planted there (to /etc/shadow, say) - opened without following
+     * symbolic links, and only a regular file with one name is given. */
     for (int i = 0; i < n; i++) {
-        if (!paths[i]) continue;
-        if (chown(paths[i], u->uid, u->gid) && errno != ENOENT)
+        if (!paths[i] || !*paths[i]) continue;
+        int fd = open(paths[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 && errno == ENOENT) continue;
+        if (fd < 0)
+            return tg_fail(err, 500, "--user %s: cannot give %s to the user: %s%s", u->name,
+                           paths[i], strerror(errno),
+                           errno == ELOOP ? " (a symbolic link: refused)" : "");
+        struct stat st;
+        int rc = fstat(fd, &st);
+        if (!rc && (!S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+            close(fd);
+            return tg_fail(err, 500, "--user %s: %s is not a regular file with one name: "
+                           "refused", u->name, paths[i]);
+        }
+        if (!rc) rc = fchown(fd, u->uid, u->gid);
+        int e = errno;
+        close(fd);
+        if (rc)
             return tg_fail(err, 500, "--user %s: cannot give %s to the user: %s", u->name,
-                           paths[i], strerror(errno));
+                           paths[i], strerror(e));
     }
     return 0;
 }

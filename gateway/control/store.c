@@ -200,17 +200,52 @@ int store_tenant_delete(sqlite3 *db, const char *id, tg_err *err)
     return tenancy_tokens_revoke(db, TENANCY_BY_TENANT, id, NULL, err);
 }
 
-int store_tenant_live(sqlite3 *db, const char *tenant_id, tg_err *err)
+int store_tenant_live(sqlite3 *db, const char *tenant_id, const char *jti, tg_err *err)
 {
     tg_err e;
     cJSON *t = store_tenant_get(db, tenant_id, &e);
-    if (t) {
-        cJSON_Delete(t);
+    if (!t) {
+        if (e.status == 404)
+            return tg_fail(err, 401, "tenant %s is deleted or unknown", tenant_id);
+        *err = e;
+        return -1;
+    }
+    cJSON_Delete(t);
+    const char *a[] = {jti ? jti : "", tenant_id};
+    cJSON *k = store_query_one(db, "SELECT jti FROM tenant_tokens WHERE jti = ?1"
+                               " AND tenant_id = ?2 AND revoked_at IS NULL", 2, a,
+                               "tenant token", "", &e);
+    if (k) {
+        cJSON_Delete(k);
         return 0;
     }
-    if (e.status == 404) return tg_fail(err, 401, "tenant %s is deleted or unknown", tenant_id);
+    if (e.status == 404) return tg_fail(err, 401, "tenant token revoked or unknown");
     *err = e;
     return -1;
+}
+
+cJSON *store_tenant_token_list(sqlite3 *db, const char *tenant_id, const store_page *pg,
+                               tg_err *err)
+{
+    cJSON *t = store_tenant_get(db, tenant_id, err);
+    if (!t) return NULL;
+    cJSON_Delete(t);
+    const char *a[] = {tenant_id};
+    return store_query_page(db, "SELECT jti, tenant_id, created_at, expires_at, revoked_at"
+                            " FROM tenant_tokens WHERE tenant_id = ?1 AND jti > ?2"
+                            " ORDER BY jti LIMIT ?3", 1, a, pg, "jti", err);
+}
+
+int store_tenant_token_revoke(sqlite3 *db, const char *jti, tg_err *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    const char *a[] = {now, jti};
+    int n = store_exec(db, "UPDATE tenant_tokens SET revoked_at = coalesce(revoked_at, ?1)"
+                       " WHERE jti = ?2", 2, a, err);
+    if (n < 0) return -1;
+    if (n == 0) return tg_fail(err, 404, "no tenant token %s", jti);
+    return 0;
 }
 
 cJSON *store_tenant_token(sqlite3 *db, const tg_config *cfg, const char *tenant_id,
@@ -222,12 +257,25 @@ cJSON *store_tenant_token(sqlite3 *db, const tg_config *cfg, const char *tenant_
     if (!t) return NULL;
     cJSON_Delete(t);
     time_t now = time(NULL);
-    char *tok = tenant_token_create(cfg->admin_jwt_secret, tenant_id, ttl_s, now, err);
+    char jti[CONTROL_JTI_MAX];
+    char *tok = tenant_token_create(cfg->admin_jwt_secret, tenant_id, ttl_s, now, jti, err);
     if (!tok) return NULL;
+    /* Recorded first: a token whose row did not commit is never handed out
+     * (it would be refused anyway). */
+    char at[24], until[24];
+    snprintf(at, sizeof at, "%lld", (long long)now);
+    snprintf(until, sizeof until, "%lld", (long long)now + ttl_s);
+    const char *a[] = {jti, tenant_id, at, until};
+    if (store_exec(db, "INSERT INTO tenant_tokens (jti, tenant_id, created_at, expires_at)"
+                   " VALUES (?1, ?2, ?3, ?4)", 4, a, err) < 0) {
+        free(tok);
+        return NULL;
+    }
     cJSON *o = cJSON_CreateObject();
     char iso[32];
     store_iso8601((int64_t)now + ttl_s, iso, sizeof iso);
     cJSON_AddStringToObject(o, "token", tok);
+    cJSON_AddStringToObject(o, "jti", jti);
     cJSON_AddStringToObject(o, "tenant_id", tenant_id);
     cJSON_AddStringToObject(o, "expires_at", iso);
     free(tok);

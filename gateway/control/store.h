@@ -64,11 +64,19 @@ cJSON *store_tenant_update(sqlite3 *db, const char *id, const char *name, int64_
  * databases keep their data until deleted themselves. */
 int store_tenant_delete(sqlite3 *db, const char *id, tg_err *err);
 /* A tenant's token for the dashboard API (role tenant), signed with
- * admin_jwt_secret: {"token","tenant_id","expires_at"}. */
+ * admin_jwt_secret and recorded by its jti (tenant_tokens):
+ * {"token","jti","tenant_id","expires_at"}. */
 cJSON *store_tenant_token(sqlite3 *db, const tg_config *cfg, const char *tenant_id,
                           long long ttl_s, tg_err *err);
-/* 0 when the tenant exists and is not deleted, else 401 (for tokens). */
-int store_tenant_live(sqlite3 *db, const char *tenant_id, tg_err *err);
+/* 0 when the tenant exists and is not deleted and its token jti is
+ * recorded and not revoked, else 401 (checked on every request). */
+int store_tenant_live(sqlite3 *db, const char *tenant_id, const char *jti, tg_err *err);
+/* A tenant's tenant tokens (never the tokens themselves), a page. */
+cJSON *store_tenant_token_list(sqlite3 *db, const char *tenant_id, const store_page *pg,
+                               tg_err *err);
+/* Revokes one (idempotent); 404 if no such jti. Refused from the next
+ * request on. */
+int store_tenant_token_revoke(sqlite3 *db, const char *jti, tg_err *err);
 
 /* ==== Plans ==== */
 /* create: a new plan (409 if id exists; prices LIMIT_KEEP take the default

@@ -95,6 +95,18 @@ static int tenant_token(ctl_job *j, ctl_thread *t)
     return got(j, store_tenant_token(t->db, t->cfg, j->ids[0], ttl, &j->err), t);
 }
 
+static int tenant_token_list(ctl_job *j, ctl_thread *t)
+{
+    store_page pg;
+    if (page_of(j, &pg)) return -1;
+    return got(j, store_tenant_token_list(t->db, j->ids[0], &pg, &j->err), t);
+}
+
+static int tenant_token_revoke(ctl_job *j, ctl_thread *t)
+{
+    return store_tenant_token_revoke(t->db, j->ids[0], &j->err);
+}
+
 /* ==== Plans ==== */
 
 /* The body's prices and limits; a limit's null is unlimited. */
@@ -296,6 +308,9 @@ const ctl_op ctl_admin_ops[] = {
     {M_DELETE, "/v1/admin/tenants/*", A, tenant_delete, NULL, 204, NULL},
     {M_PUT, "/v1/admin/tenants/*/plan", A, tenant_plan, "plan_id,effective_from", 200, NULL},
     {M_POST, "/v1/admin/tenants/*/tenant-tokens", A, tenant_token, "ttl_s", 201, NULL},
+    {M_GET, "/v1/admin/tenants/*/tenant-tokens", A, tenant_token_list, NULL, 200,
+     "limit,cursor"},
+    {M_DELETE, "/v1/admin/tenant-tokens/*", A, tenant_token_revoke, NULL, 204, NULL},
     {M_POST, "/v1/admin/plans", A, plan_create, "id," PLAN_FIELDS, 201, NULL},
     {M_GET, "/v1/admin/plans", A, plan_list, NULL, 200, "limit,cursor"},
     {M_GET, "/v1/admin/plans/*", A, plan_get, NULL, 200, NULL},

@@ -14,7 +14,7 @@
 
 static int live(ctl_job *j, ctl_thread *t)
 {
-    return store_tenant_live(t->db, j->who.tenant_id, &j->err);
+    return store_tenant_live(t->db, j->who.tenant_id, j->who.jti, &j->err);
 }
 
 static int got(ctl_job *j, cJSON *o)

@@ -148,7 +148,8 @@ void dp_respond(tg_request *r, unsigned status, struct MHD_Response *resp)
         snprintf(tok, sizeof tok, "%llu", (unsigned long long)sync_token_current(d->sync));
         MHD_add_response_header(resp, "upstash-sync-token", tok);
     }
-    if (d->quota_checked && d->qv.allowed) quota_gate_headers(&d->qv, resp);
+    if (d->quota_checked && d->qv.allowed && request_config(r)->quota_headers)
+        quota_gate_headers(&d->qv, resp);
     request_respond(r, status, resp);
 }
 

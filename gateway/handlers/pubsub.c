@@ -276,8 +276,14 @@ static void sub_on_reply(void *ctx, redisReply *r)
 {
     ps_backend *be = ctx;
     if (r->type == REDIS_REPLY_ERROR) {
+        /* An error names no channel, and its cause (the URL's user may not
+         * subscribe, say) is the connection's, not one stream's: the
+         * connection is dropped, its streams end (clients resubscribe),
+         * rather than leave streams waiting for a confirmation that never
+         * comes. */
         fprintf(stderr, "tollgate: pub/sub: backend refused a subscription: %.*s\n",
                 (int)(r->len > 200 ? 200 : r->len), r->str);
+        subconn_fail(be->sub, "a subscription refused");
         return;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || !well_formed(r)) return;

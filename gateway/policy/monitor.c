@@ -66,6 +66,11 @@ static bool shown_command(const cmd_info *c)
     memcpy(head, c->name, n);
     head[n] = '\0';
     if (table_has(head, internal, sizeof internal / sizeof internal[0])) return false;
+    /* Of pub/sub, only a publish is a tenant's own command: SUBSCRIBE and
+     * the rest come from the gateway's shared subscriber connections (one
+     * per worker and backend, all tenants' channels, logged as DB 0). */
+    if ((c->flags & CMD_PUBSUB) && strcmp(c->name, "publish") && strcmp(c->name, "spublish"))
+        return false;
     return !(c->flags & CMD_ADMIN);
 }
 
@@ -110,7 +115,7 @@ bool monitor_filter(const cmd_table *cmds, const char *line, size_t len, int db,
     if (!c || !shown_command(c)) goto out_free;
     if (prefix) {
         is_key = xcalloc((size_t)argc, 1);
-        bool publish = !strcmp(c->name, "publish");
+        bool publish = (c->flags & CMD_PUBSUB) != 0;   /* publish, spublish */
         if (publish && argc >= 2) is_key[1] = 1;
         else if (cmd_mark_keys(c, argc, argv, lens, is_key)) goto out_free;
         int keys = 0;
@@ -122,11 +127,14 @@ bool monitor_filter(const cmd_table *cmds, const char *line, size_t len, int db,
         }
         if (!keys) goto out_free;
     }
-    /* A dedicated database's PUBLISH: its channel without the namespace. */
+    /* A dedicated database's PUBLISH: its channel without the namespace;
+     * one to a channel outside it (a script's, a direct client's) is not
+     * this database's to see. */
     size_t ns_skip = 0;
-    if (!prefix && chan_ns && argc >= 2 && !strcmp(c->name, "publish")) {
+    if (!prefix && chan_ns && argc >= 2 && (c->flags & CMD_PUBSUB)) {
         size_t nl = strlen(chan_ns);
-        if (lens[1] >= nl && !memcmp(argv[1], chan_ns, nl)) ns_skip = nl;
+        if (lens[1] < nl || memcmp(argv[1], chan_ns, nl)) goto out_free;
+        ns_skip = nl;
     }
     buf_append(out, line, (size_t)(args_at - line));
     for (int i = 0; i < argc; i++) {

@@ -3,15 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +18,7 @@
 #include "common/redact.h"
 #include "gateway/protocol/reply.h"
 #include "gateway/redis/control.h"
+#include "gateway/redis/nbconn.h"
 #include "gateway/redis/setup.h"
 #include "gateway/redis/redis_url.h"
 #include "gateway/redis/resp_scan.h"
@@ -226,8 +222,6 @@ static void fail_all(backend *b, const char *why)
 
 static void on_connected(backend *b)
 {
-    int one = 1;
-    setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     b->reader = redisReaderCreate();
     resp_scan_init(&b->scan, b->o.max_reply_bytes);
     if (b->u.password[0]) {
@@ -271,45 +265,20 @@ static void on_connected(backend *b)
 
 static int start_connect(backend *b, tg_err *err)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    int family;
-    memset(&ss, 0, sizeof ss);
-    if (b->u.path[0]) {
-        struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-        sun->sun_family = AF_UNIX;
-        if (strlen(b->u.path) >= sizeof sun->sun_path)
-            return tg_fail(err, 503, "ERR backend unavailable: socket path too long");
-        memcpy(sun->sun_path, b->u.path, strlen(b->u.path) + 1);
-        sl = sizeof *sun;
-        family = AF_UNIX;
-    } else {
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-        char port[8];
-        snprintf(port, sizeof port, "%d", b->u.port);
-        /* Numeric addresses resolve without blocking; names go through
-         * the resolver once per (re)connect. */
-        if (getaddrinfo(b->u.host, port, &hints, &res) || !res) {
-            if (res) freeaddrinfo(res);
-            return tg_fail(err, 503, "ERR backend unavailable: cannot resolve host");
-        }
-        memcpy(&ss, res->ai_addr, res->ai_addrlen);
-        sl = res->ai_addrlen;
-        family = res->ai_family;
-        freeaddrinfo(res);
-    }
-    b->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (b->fd < 0) return tg_fail(err, 503, "ERR backend unavailable: %s", strerror(errno));
+    nbconn_addr a;
+    b->fd = nbconn_socket(&b->u, &a, err);
+    if (b->fd < 0) return -1;
     b->conn_deadline = clock_mono_ms() + (uint64_t)b->o.connect_timeout_ms;
     metrics_add(MS_BACKEND_CONNECTS, 1);
     if (b->connected_before) metrics_add(MS_BACKEND_RECONNECTS, 1);
     b->connected_before = true;
     metrics_add(MS_BACKEND_CONNECTIONS, 1);
-    if (connect(b->fd, (struct sockaddr *)&ss, sl) == 0) {
+    int rc = nbconn_start(b->fd, &a);
+    if (rc == 0) {
         on_connected(b);
         return 0;
     }
-    if (errno != EINPROGRESS) {
+    if (rc < 0) {
         char why[128];
         snprintf(why, sizeof why, "%s", strerror(errno));
         close(b->fd);
@@ -676,13 +645,12 @@ static void on_event(ev_watch *w, uint32_t events)
 {
     backend *b = (backend *)w; /* the watch is the struct's first member */
     if (b->st == ST_CONNECTING) {
-        int soerr = 0;
-        socklen_t l = sizeof soerr;
-        if (getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &soerr, &l) || soerr) {
-            fail_all(b, strerror(soerr ? soerr : errno));
+        int why = 0, rc = nbconn_check(b->fd, events, &why);
+        if (rc < 0) {
+            fail_all(b, strerror(why));
             return;
         }
-        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+        if (rc > 0) return;
         on_connected(b);
         backend_flush(b);
         return;

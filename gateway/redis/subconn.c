@@ -2,21 +2,17 @@
 #include "gateway/redis/subconn.h"
 
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/ev.h"
 #include "common/mem.h"
+#include "gateway/redis/nbconn.h"
 #include "gateway/redis/redis_url.h"
 
 #define RETRY_MS 200              /* after a failed connect, before another */
@@ -92,6 +88,11 @@ static void fail(subconn *c, const char *why)
     if (c->ops.on_down) c->ops.on_down(c->ctx, why);
 }
 
+void subconn_fail(subconn *c, const char *why)
+{
+    if (c && c->fd >= 0) fail(c, why);
+}
+
 void subconn_free(subconn *c)
 {
     if (!c) return;
@@ -138,45 +139,20 @@ static void put_handshake(subconn *c)
 
 static int start_connect(subconn *c, tg_err *err)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    int family;
+    nbconn_addr a;
     if (clock_mono_ms() < c->retry_at)
         return tg_fail(err, 503, "ERR backend unavailable: reconnecting");
-    memset(&ss, 0, sizeof ss);
-    if (c->u.path[0]) {
-        struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-        sun->sun_family = AF_UNIX;
-        if (strlen(c->u.path) >= sizeof sun->sun_path)
-            return tg_fail(err, 503, "ERR backend unavailable: socket path too long");
-        memcpy(sun->sun_path, c->u.path, strlen(c->u.path) + 1);
-        sl = sizeof *sun;
-        family = AF_UNIX;
-    } else {
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-        char port[8];
-        snprintf(port, sizeof port, "%d", c->u.port);
-        if (getaddrinfo(c->u.host, port, &hints, &res) || !res) {
-            if (res) freeaddrinfo(res);
-            return tg_fail(err, 503, "ERR backend unavailable: cannot resolve host");
-        }
-        memcpy(&ss, res->ai_addr, res->ai_addrlen);
-        sl = res->ai_addrlen;
-        family = res->ai_family;
-        freeaddrinfo(res);
-    }
-    c->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0) return tg_fail(err, 503, "ERR backend unavailable: %s", strerror(errno));
+    c->fd = nbconn_socket(&c->u, &a, err);
+    if (c->fd < 0) return -1;
     c->reader = redisReaderCreate();
     c->conn_deadline = clock_mono_ms() + (uint64_t)c->connect_timeout_ms;
     put_handshake(c);
-    if (connect(c->fd, (struct sockaddr *)&ss, sl) == 0) {
-        int one = 1;
-        if (family != AF_UNIX) setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int rc = nbconn_start(c->fd, &a);
+    if (rc == 0) {
         set_events(c, EPOLLIN | EPOLLOUT);
         return 0;
     }
-    if (errno != EINPROGRESS) {
+    if (rc < 0) {
         int e = errno;
         close_conn(c);
         c->retry_at = clock_mono_ms() + RETRY_MS;
@@ -279,18 +255,13 @@ static void on_event(ev_watch *w, uint32_t events)
 {
     subconn *c = (subconn *)w;   /* the watch is the struct's first member */
     if (c->connecting) {
-        int soerr = 0;
-        socklen_t l = sizeof soerr;
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &l) || soerr) {
-            fail(c, strerror(soerr ? soerr : errno));
+        int why = 0, rc = nbconn_check(c->fd, events, &why);
+        if (rc < 0) {
+            fail(c, strerror(why));
             return;
         }
-        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+        if (rc > 0) return;
         c->connecting = false;
-        if (!c->u.path[0]) {
-            int one = 1;
-            setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        }
         subconn_flush(c);
         return;
     }

@@ -38,6 +38,8 @@ typedef struct subconn_ops {
 subconn *subconn_new(const char *url, const char *name, int epfd, int connect_timeout_ms,
                      uint64_t max_reply_bytes, const subconn_ops *ops, void *ctx, tg_err *err);
 void subconn_free(subconn *c);      /* closes, no on_down; NULL ok */
+/* Closes a connected one as if it broke: on_down(why), a retry later. */
+void subconn_fail(subconn *c, const char *why);
 
 /* Starts connecting if down. 0, or -1 with a 503 err (cannot now). */
 int subconn_connect(subconn *c, tg_err *err);

@@ -31,39 +31,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-TAKEN=" "
-free_port() { # sets FREE_PORT; never hands out the same port twice
-  local p
-  while :; do
-    # Below the kernel's ephemeral range (32768+), where outgoing
-    # connections would make a listener's bind fail.
-    p=$((20000 + RANDOM % 12000))
-    case "$TAKEN" in *" $p "*) continue ;; esac
-    port_in_use "$p" || break
-  done
-  TAKEN="$TAKEN$p "
-  FREE_PORT=$p
-}
-wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+. tests/bench/lib.sh
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-say() { printf '%s\n' "$*" >&2; }
 
 # ---- Start everything -------------------------------------------------
-free_port; RP=$FREE_PORT
-redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
-  --logfile "$TMP/redis.log" &
-PIDS+=($!)
-for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
-
-export TOLLGATE_SQLITE_PATH=$TMP/state.db
-export TOLLGATE_JWT_SECRET=bench-secret-bench-secret-bench-secret
-export TOLLGATE_ACL_SECRET=bench-acl-secret-bench-acl-secret-bench
-export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
-"$TG" migrate >/dev/null
-TEN=$("$TG" tenant create --name bench)
-DBID=$("$TG" db create --tenant "$TEN" --name bench --db-index 0)
-TOKEN=$("$TG" token create --db "$DBID" --ttl 1d)
+bench_redis
+bench_provision bench
 free_port; TP=$FREE_PORT
 "$TG" serve --port "$TP" >"$TMP/tollgate.log" 2>&1 &
 TG_PID=$!
@@ -71,6 +44,27 @@ PIDS+=("$TG_PID")
 # The same gateway with metering off, to price metering in the same run.
 free_port; TP2=$FREE_PORT
 "$TG" serve --port "$TP2" --metering off >"$TMP/tollgate-nometer.log" 2>&1 &
+PIDS+=($!)
+
+# Quotas priced in the same run: a database with every limit set (none
+# reached), metering off, on gateways with quotas on / on without the
+# rate-limit headers / off.
+"$TG" plan create --plan benchall --name BenchAll --commands-per-second 100000000 \
+  --burst 100000000 --requests-per-second 100000000 --requests-burst 100000000 \
+  --daily-commands 100000000000 --monthly-commands 1000000000000 \
+  --monthly-bandwidth-bytes 1000000000000000 --request-bytes 1000000 --record-bytes 1000000 \
+  --response-bytes 1000000 --concurrent-requests 100000 >/dev/null
+QTEN=$("$TG" tenant create --name benchq)
+"$TG" plan assign --tenant "$QTEN" --plan benchall >/dev/null
+"$TG" tenant budget --tenant "$QTEN" --monthly-micros 1000000000000 >/dev/null
+QDB=$("$TG" db create --tenant "$QTEN" --name benchq --db-index 2)
+QTOKEN=$("$TG" token create --db "$QDB" --ttl 1d)
+redis-cli -p "$RP" -n 2 set bench:k hello >/dev/null
+free_port; TP3=$FREE_PORT
+"$TG" serve --port "$TP3" --metering off --quotas off >"$TMP/tollgate-noquota.log" 2>&1 &
+PIDS+=($!)
+free_port; TP4=$FREE_PORT
+"$TG" serve --port "$TP4" --metering off --quota-headers off >"$TMP/tollgate-nohdr.log" 2>&1 &
 PIDS+=($!)
 
 free_port; WP=$FREE_PORT
@@ -87,6 +81,8 @@ PIDS+=($!)
 
 wait_up "http://127.0.0.1:$TP/healthz" || { say "tollgate did not start"; cat "$TMP/tollgate.log"; exit 1; }
 wait_up "http://127.0.0.1:$TP2/healthz" || { say "tollgate (metering off) did not start"; exit 1; }
+wait_up "http://127.0.0.1:$TP3/healthz" || { say "tollgate (quotas off) did not start"; exit 1; }
+wait_up "http://127.0.0.1:$TP4/healthz" || { say "tollgate (quota headers off) did not start"; exit 1; }
 wait_up "http://127.0.0.1:$WP/PING" || { say "webdis did not start"; exit 1; }
 wait_up "http://127.0.0.1:$BP/" || { say "bare_mhd did not start"; exit 1; }
 
@@ -159,6 +155,9 @@ for round in $(seq "$ROUNDS"); do
   record cpu_us_per_get.tollgate "$(awk -v a="$cpu0" -v b="$cpu1" -v r="$rps" -v s="$SECS" \
     -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz * 1e6 / (r * s)}')"
   record get.tollgate_metering_off "$(wrk_rps "http://127.0.0.1:$TP2/get/bench:k")"
+  record get.quotas_on "$(wrk_rps "http://127.0.0.1:$TP2/get/bench:k" "" "$QTOKEN")"
+  record get.quotas_no_headers "$(wrk_rps "http://127.0.0.1:$TP4/get/bench:k" "" "$QTOKEN")"
+  record get.quotas_off "$(wrk_rps "http://127.0.0.1:$TP3/get/bench:k" "" "$QTOKEN")"
   record get.shared_one "$(wrk_rps "http://127.0.0.1:$TP/get/bench:k" "" "$SHARED_ONE")"
   record get.shared_rotating "$(wrk_rps "http://127.0.0.1:$TP/get/bench:k" "$TMP/rotate.lua")"
   record get.bare_mhd "$(wrk_rps "http://127.0.0.1:$BP/")"
@@ -237,7 +236,7 @@ for k in "${!R[@]}"; do M[$k]=$(tr ' ' '\n' <<<"${R[$k]}" | grep . | median); do
 # has left beside the shared one) and the 100 shared ones: 16 backend
 # connections per worker, 10,000 cached tokens.
 say "memory: issuing 10,000 tokens for 115 databases"
-echo "$TEN $DBID" >"$TMP/pairs"
+echo "$TEN $DB" >"$TMP/pairs"
 for i in $(seq 2 15); do
   t=$("$TG" tenant create --name "bench$i")
   echo "$t $("$TG" db create --tenant "$t" --name "bench$i" --db-index "$i")" >>"$TMP/pairs"
@@ -301,6 +300,10 @@ RSS_MB=$(awk -v k="$RSS_KB" 'BEGIN {printf "%.1f", k / 1024}')
   printf '%-44s %8s %8s %8s\n' "p99 at half load (ms)" "$P99" "<2" "$(verdict "$P99" 2 '<')"
   mcost=$(awk -v on="$G" -v off="${M[get.tollgate_metering_off]}" 'BEGIN {printf "%.1f", (off > 0) ? (1 - on / off) * 100 : 0}')
   printf '%-44s %7s%% %8s %8s\n' "metering cost (throughput, on vs off)" "$mcost" "<10%" "$(verdict "$mcost" 10 '<')"
+  qcost() { awk -v on="$1" -v off="${M[get.quotas_off]}" 'BEGIN {printf "%.1f", (off > 0) ? (1 - on / off) * 100 : 0}'; }
+  QC=$(qcost "${M[get.quotas_on]}"); QCN=$(qcost "${M[get.quotas_no_headers]}")
+  printf '%-44s %7s%% %8s %8s\n' "quota cost, every limit set (on vs off)" "$QC" "<5%" "$(verdict "$QC" 5 '<')"
+  printf '%-44s %7s%% %8s %8s\n' "  the same, quota_headers = off" "$QCN" "<5%" "$(verdict "$QCN" 5 '<')"
   acost=$(awk -v a="$AUTH_HIT" -v c="${M[cpu_us_per_get.tollgate]}" 'BEGIN {printf "%.1f", (c > 0) ? a / 1000 / c * 100 : 0}')
   printf '%-44s %7s%% %8s %8s\n' "cached token check, share of CPU per GET" "$acost" "<10%" "$(verdict "$acost" 10 '<')"
   printf '%-44s %8s %8s %8s\n' "RSS (MB)" "$RSS_MB" "<64" "$(verdict "$RSS_MB" 64 '<')"
@@ -336,7 +339,10 @@ mkdir -p "$(dirname "$OUT")"
   printf '"neighbour_throughput_flood_vs_alone":%s,"neighbour_p50_flood_vs_alone":%s,' \
     "$(ratio "${M[neighbour.b_with_a_flooding_rps]}" "${M[neighbour.b_alone_rps]}")" \
     "$(ratio "${M[neighbour.b_with_a_flooding_p50_ms]}" "${M[neighbour.b_alone_p50_ms]}")"
-  printf '"neighbour_p99_flood_vs_alone":%s}}\n' \
+  printf '"neighbour_p99_flood_vs_alone":%s,' \
     "$(ratio "${M[neighbour.b_with_a_flooding_p99_ms]}" "${M[neighbour.b_alone_p99_ms]}")"
+  printf '"quotas_on_vs_off":%s,"quotas_no_headers_vs_off":%s}}\n' \
+    "$(ratio "${M[get.quotas_on]}" "${M[get.quotas_off]}")" \
+    "$(ratio "${M[get.quotas_no_headers]}" "${M[get.quotas_off]}")"
 } >"$OUT"
 say "wrote $OUT"

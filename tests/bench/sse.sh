@@ -26,28 +26,16 @@ cleanup() {
 trap cleanup EXIT
 # Every stream is a socket at each end, both in this session.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-say() { printf '%s\n' "$*" >&2; }
-port() { local p; while :; do p=$((20000 + RANDOM % 12000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break; done; echo "$p"; }
+. tests/bench/lib.sh
 
-RP=$(port)
-redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
-  --logfile "$TMP/redis.log" --maxclients 20000 &
-PIDS+=($!)
-for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
-export TOLLGATE_SQLITE_PATH=$TMP/state.db
-export TOLLGATE_JWT_SECRET=bench-secret-bench-secret-bench-secret
-export TOLLGATE_ACL_SECRET=bench-acl-secret-bench-acl-secret-bench
-export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RP
-"$TG" migrate >/dev/null
-TEN=$("$TG" tenant create --name sse)
-DB=$("$TG" db create --tenant "$TEN" --name sse --db-index 0)
-TOKEN=$("$TG" token create --db "$DB" --ttl 1d)
-TP=$(port)
+bench_redis --maxclients 20000
+bench_provision sse
+free_port; TP=$FREE_PORT
 "$TG" serve --port "$TP" --threads 2 --max-connections $((N * 2 + 1000)) \
   --max-connections-per-ip 0 --anon-rate-per-ip 0 >"$TMP/tollgate.log" 2>&1 &
 TG_PID=$!
 PIDS+=("$TG_PID")
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$TP/healthz" && break; sleep 0.1; done
+wait_up "http://127.0.0.1:$TP/healthz"
 curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$TP/ping" >/dev/null  # backends up
 clients() { redis-cli -p "$RP" client list | grep -vc 'cmd=client|list'; }
 C0=$(clients)

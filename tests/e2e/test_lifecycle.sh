@@ -194,6 +194,14 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
   stop_tollgate "$PU_PID" user-clean-shutdown "$TG_TMP/tollgate-$PU.log"
   check user-state-file-adopted test "$(stat -c %u "$TOLLGATE_SQLITE_PATH")" = "$NOBODY"
   check user-request-metered test "$(q "SELECT count(*) FROM meter_events WHERE tenant_id = '$U_TENANT'")" = 1
+  # The user plants a link beside the state file, to a file root owns: the
+  # next start as root refuses it rather than give that file away.
+  echo secret >"$TG_TMP/root-owned" && chmod 600 "$TG_TMP/root-owned"
+  rm -f "$TOLLGATE_SQLITE_PATH-wal" && ln -s "$TG_TMP/root-owned" "$TOLLGATE_SQLITE_PATH-wal"
+  OUT=$("$TG_BIN" serve --port 0 --user nobody 2>&1); RC=$?
+  check user-symlink-refused sh -c "[ $RC != 0 ] && printf '%s' '$OUT' | grep -q 'symbolic link'"
+  check user-symlink-target-kept test "$(stat -c %u "$TG_TMP/root-owned")" = 0
+  rm -f "$TOLLGATE_SQLITE_PATH-wal"
   export TOLLGATE_SQLITE_PATH=$TG_TMP/state.db
 else
   pass "user-switch-skipped-not-root"

@@ -171,6 +171,19 @@ check metered-stream-kind test "$(q "select count(*) from meter_events where kin
 check metered-messages-count test "$(q "select max(commands) from meter_events where kind = 4
   and database_id = '$D_DB'")" -ge 3
 
+# ---- A subscription Redis refuses ends the stream (it never waits on a
+# confirmation that cannot come). The URL's user (default) may not
+# SUBSCRIBE for a moment; the shared subscriber connection is dropped.
+redis-cli -p "$RP" acl setuser default -subscribe >/dev/null
+curl -sN -H "$(auth "$D_TOKEN")" -o "$TG_TMP/refused" --max-time 10 "$U/subscribe/nope" &
+R1=$!
+T0=$(date +%s)
+wait "$R1"
+check refused-subscription-ends-stream test $(( $(date +%s) - T0 )) -lt 8
+check refused-subscription-logged grep -q 'backend refused a subscription' "$LOG"
+check refused-subscription-no-event sh -c "! grep -q 'subscribe,nope' '$TG_TMP/refused'"
+redis-cli -p "$RP" acl setuser default +subscribe >/dev/null
+
 # ---- SIGTERM ends open streams cleanly (the chunked body terminated).
 curl -sN -H "$(auth "$D_TOKEN")" -o "$TG_TMP/term" --max-time 20 "$U/subscribe/bye" &
 T1=$!

@@ -123,3 +123,19 @@ served=$(q "SELECT count(*) FROM meter_events WHERE database_id = '$Q_DB' AND ou
 check export-requests-exclude-refusals test "$(qty "$TG_TMP/export.csv" usage requests)" = "$served"
 rej_amount=$(awk -F, '$7 == "rejected" { s += $13 } END { print s + 0 }' "$TG_TMP/export.csv")
 check export-rejections-unbilled test "$rej_amount" = 0
+
+# ---- quota_headers = off: answers carry no rate-limit header; a refusal
+# still does, with Retry-After.
+start_tollgate P3 --quota-headers off || exit 1
+sleep 1.2   # a fresh second for the cps limit
+http POST "http://127.0.0.1:$P3/" "${AQ[@]}" -d '["incr","h"]'
+expect headers-off-answered 200 '{"result":1}'
+check headers-off-answer-has-none no_ratelimit
+for i in 1 2 3 4 5 6 7 8; do
+  http POST "http://127.0.0.1:$P3/" "${AQ[@]}" -d '["incr","h"]'
+  [ "$STATUS" = 429 ] && break
+done
+check headers-off-refusal-429 test "$STATUS" = 429
+check headers-off-refusal-has-policy grep -qi '^ratelimit-policy: .*"cps";q=5;w=1' <<<"$HEADERS"
+check headers-off-refusal-retry-after test -n "$(hdr Retry-After)"
+stop_tollgate "$P3_PID" headers-off-clean-shutdown "$TG_TMP/tollgate-$P3.log"

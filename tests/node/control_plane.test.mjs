@@ -13,6 +13,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "@upstash/redis";
 import { env, gatewayUrl } from "./env.mjs";
+import { eventually } from "./eventually.mjs";
 import { openapiChecker } from "./openapi_check.mjs";
 
 const URL_ = gatewayUrl();
@@ -36,15 +37,6 @@ async function api(method, path, token, body, raw) {
 }
 const admin = (m, p, b, raw) => api(m, p, ADMIN, b, raw);
 
-async function eventually(fn, what, ms = 15_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) assert.fail(`still not true after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 const expectProblem = (r, status, typeSlug, detailRe) => {
   assert.equal(r.status, status, JSON.stringify(r.body));
   assert.match(r.type, /^application\/problem\+json/);
@@ -136,10 +128,10 @@ test("traffic from @upstash/redis shows in usage, quota, per-token usage, bill a
   r = await api("GET", `/v1/databases/${S.a.db}/quota`, tt);
   assert.equal(r.status, 200);
   assert.equal(r.body.limits.daily_commands.limit, 100000);
-  // The live engine counts from when it first saw the database (it loads
-  // new ones every second): some of this test's first requests may be
-  // before that.
-  assert.ok(r.body.limits.daily_commands.used > 0, JSON.stringify(r.body.limits.daily_commands));
+  // Exactly this test's commands (the database's only traffic), though the
+  // first ones came before the live engine had loaded the database.
+  assert.equal(r.body.limits.daily_commands.used, made, JSON.stringify(r.body.limits.daily_commands));
+  assert.equal(r.body.limits.monthly_commands.used, made);
   assert.equal(r.body.limits.daily_commands.remaining, 100000 - r.body.limits.daily_commands.used);
   assert.ok(r.body.limits.daily_commands.reset_s > 0);
 
@@ -258,6 +250,25 @@ test("pagination: every tenant once, page by page", async () => {
   assert.ok(pages >= 3);
   const d = await admin("GET", `/v1/admin/databases?tenant_id=${S.b.tenant}&limit=1`);
   assert.deepEqual(d.body.items.map((x) => x.id), [S.b.db]);
+});
+
+test("a tenant token can be revoked alone, by the API and the CLI's store", async () => {
+  let r = await admin("POST", `/v1/admin/tenants/${S.b.tenant}/tenant-tokens`, { ttl_s: 600 });
+  assert.equal(r.status, 201);
+  const spare = r.body;
+  assert.match(spare.jti, /^[0-9a-f]{24}$/);
+  assert.equal((await api("GET", "/v1/databases", spare.token)).status, 200);
+  r = await admin("GET", `/v1/admin/tenants/${S.b.tenant}/tenant-tokens`);
+  assert.equal(r.status, 200);
+  assert.ok(r.body.items.some((t) => t.jti === spare.jti && t.revoked_at === null));
+  assert.ok(r.body.items.every((t) => t.token === undefined), "a token is never shown again");
+  assert.equal((await admin("DELETE", `/v1/admin/tenant-tokens/${spare.jti}`)).status, 204);
+  expectProblem(await api("GET", "/v1/databases", spare.token), 401, "unauthorized", /revoked/);
+  // The tenant's other token still works; an unknown jti is a 404.
+  assert.equal((await api("GET", "/v1/databases", S.b.tt)).status, 200);
+  expectProblem(await admin("DELETE", "/v1/admin/tenant-tokens/0123456789abcdef01234567"), 404, "not-found");
+  r = await admin("GET", `/v1/admin/tenants/${S.b.tenant}/tenant-tokens`);
+  assert.ok(r.body.items.some((t) => t.jti === spare.jti && t.revoked_at !== null));
 });
 
 test("deleting a tenant: its tokens are refused, its tenant token at once", async () => {

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { env, gatewayUrl } from "./env.mjs";
+import { eventually } from "./eventually.mjs";
 import { openapiChecker } from "./openapi_check.mjs";
 
 const need = (name) => env(name, import.meta.url);
@@ -42,19 +43,6 @@ const tenantApi = async (path) => {
   return JSON.parse(text);
 };
 const jwtClaims = (t) => JSON.parse(Buffer.from(t.split(".")[1], "base64url").toString());
-
-// Polls fn until it returns a truthy value (the meter commits in batches;
-// a revocation reaches the workers within a second). No timing is asserted:
-// the wait only bounds how long a broken gateway is waited for.
-async function eventually(fn, what, ms = 15_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) assert.fail(`still not true after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test("dashboard: sign in, chart of this test's requests, create and revoke a token", async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);

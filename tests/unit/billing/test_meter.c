@@ -15,39 +15,8 @@
 #include "billing/spill.h"
 #include "billing/writer.h"
 #include "common/clock.h"
-#include "migrations/migrate.h"
+#include "tests/unit/fixtures/state.h"
 #include "tests/unit/testhelp.h"
-
-static char dir[] = "/tmp/tg-meter-XXXXXX";
-static int nfile;
-
-/* A fresh migrated state file; returns its path (static buffer). */
-static const char *fresh_db(void)
-{
-    static char path[256];
-    tg_err err;
-    snprintf(path, sizeof path, "%s/state-%d.db", dir, ++nfile);
-    sqlite3 *db = migrate_open(path, &err);
-    if (!db || migrate_apply(db, NULL, &err)) fprintf(stderr, "  migrate: %s\n", err.msg);
-    sqlite3_close(db);
-    return path;
-}
-
-static long long query_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    long long v = -1;
-    sqlite3_open(path, &db);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    } else {
-        fprintf(stderr, "  sql: %s\n", sqlite3_errmsg(db));
-    }
-    sqlite3_close(db);
-    return v;
-}
 
 static void exec_sql(const char *path, const char *sql)
 {
@@ -213,7 +182,7 @@ TEST(queue_bounded_batches)
 
 TEST(writer_rollups_and_idempotent_commit)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_writer *w = meter_writer_open(path, false, &err);
     CHECK(w != NULL);
@@ -227,27 +196,27 @@ TEST(writer_rollups_and_idempotent_commit)
     meter_commit_stats ins;
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0);
     CHECK(ins.inserted == 5);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_rollups") == 4);
-    CHECK(query_int(path, "SELECT requests FROM meter_rollups WHERE tenant_id='tA'"
-                          " AND outcome=0 AND minute=29386800") == 2);
-    CHECK(query_int(path, "SELECT commands FROM meter_rollups WHERE tenant_id='tA'"
-                          " AND outcome=0 AND minute=29386800") == 11);
-    CHECK(query_int(path, "SELECT sum(errors) FROM meter_rollups WHERE tenant_id='tA'") == 1);
-    CHECK(query_int(path, "SELECT sum(bytes_out) FROM meter_rollups") == 100);
-    CHECK(query_int(path, "SELECT count(DISTINCT bill_period) FROM meter_rollups"
-                          " WHERE bill_period='2025-11'") == 1);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_rollups") == 4);
+    CHECK(fx_query_int(path, "SELECT requests FROM meter_rollups WHERE tenant_id='tA'"
+                             " AND outcome=0 AND minute=29386800") == 2);
+    CHECK(fx_query_int(path, "SELECT commands FROM meter_rollups WHERE tenant_id='tA'"
+                             " AND outcome=0 AND minute=29386800") == 11);
+    CHECK(fx_query_int(path, "SELECT sum(errors) FROM meter_rollups WHERE tenant_id='tA'") == 1);
+    CHECK(fx_query_int(path, "SELECT sum(bytes_out) FROM meter_rollups") == 100);
+    CHECK(fx_query_int(path, "SELECT count(DISTINCT bill_period) FROM meter_rollups"
+                             " WHERE bill_period='2025-11'") == 1);
     /* The same batch again (a retry, a replay): nothing changes. */
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0);
     CHECK(ins.inserted == 0);
-    CHECK(query_int(path, "SELECT sum(commands) FROM meter_rollups") == 17);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 5);
+    CHECK(fx_query_int(path, "SELECT sum(commands) FROM meter_rollups") == 17);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events") == 5);
     /* Half old, half new: only the new half counts. */
     b->n = 0;
     make_row(&b->rows[b->n++], 105, NOV_MS, "tB", "dB", METER_OK, 2);
     make_row(&b->rows[b->n++], 106, NOV_MS, "tB", "dB", METER_OK, 2);
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0);
     CHECK(ins.inserted == 1);
-    CHECK(query_int(path, "SELECT commands FROM meter_rollups WHERE tenant_id='tB'") == 4);
+    CHECK(fx_query_int(path, "SELECT commands FROM meter_rollups WHERE tenant_id='tB'") == 4);
     uint64_t max;
     CHECK(meter_writer_max_id(w, &max, &err) == 0 && max == 106);
     free(b);
@@ -256,7 +225,7 @@ TEST(writer_rollups_and_idempotent_commit)
 
 TEST(writer_late_events_billed_in_next_open_period)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     exec_sql(path, "INSERT INTO usage_periods VALUES ('2025-11', 0, '', '');"
                    "INSERT INTO usage_periods VALUES ('2025-12', 0, '', '')");
@@ -265,8 +234,8 @@ TEST(writer_late_events_billed_in_next_open_period)
     make_row(&b->rows[b->n++], 201, NOV_MS, "tA", "dA", METER_OK, 4);
     meter_commit_stats ins;
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins.inserted == 1);
-    CHECK(query_int(path, "SELECT commands FROM meter_rollups WHERE bill_period='2026-01'"
-                          " AND minute=29386800") == 4);
+    CHECK(fx_query_int(path, "SELECT commands FROM meter_rollups WHERE bill_period='2026-01'"
+                             " AND minute=29386800") == 4);
     free(b);
     meter_writer_free(w);
 }
@@ -275,7 +244,7 @@ TEST(writer_late_events_billed_in_next_open_period)
  * one row each, and never rolled up for billing. */
 TEST(writer_counts_anonymous_events_per_minute_and_cause)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_writer *w = meter_writer_open(path, false, &err);
     CHECK(w != NULL);
@@ -293,21 +262,21 @@ TEST(writer_counts_anonymous_events_per_minute_and_cause)
     CHECK(meter_writer_commit(w, b, &st, &err) == 0);
     CHECK(st.inserted == 1 && st.anonymous == 3000);
     /* 3000 events over 90 s: two minutes x two statuses. */
-    CHECK(query_int(path, "SELECT count(*) FROM meter_anonymous") == 4);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_anonymous") == 3000);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_anonymous WHERE http_status = 429")
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_anonymous") == 4);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_anonymous") == 3000);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_anonymous WHERE http_status = 429")
           == 300);
-    CHECK(query_int(path, "SELECT sum(bytes_in) FROM meter_anonymous") == 30000);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_rollups WHERE tenant_id = ''") == 0);
+    CHECK(fx_query_int(path, "SELECT sum(bytes_in) FROM meter_anonymous") == 30000);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events") == 1);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_rollups WHERE tenant_id = ''") == 0);
     /* A second batch adds to the same rows. */
     CHECK(meter_writer_commit(w, b, &st, &err) == 0);
     CHECK(st.anonymous == 3000 && st.duplicates == 1);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_anonymous") == 4);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_anonymous") == 6000);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_anonymous") == 4);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_anonymous") == 6000);
     /* Pruned with the raw events. */
     CHECK(meter_writer_prune(w, NOV_MS + 60000, 0, NULL, &err) == 0);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_anonymous") == 2);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_anonymous") == 2);
     free(b);
     meter_writer_free(w);
 }
@@ -317,7 +286,7 @@ TEST(writer_counts_anonymous_events_per_minute_and_cause)
  * cap prunes the oldest whatever their age. */
 TEST(writer_compact_rows_and_size_cap)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_writer *w = meter_writer_open(path, false, &err);
     CHECK(w != NULL);
@@ -347,18 +316,18 @@ TEST(writer_compact_rows_and_size_cap)
     double per = (double)(after - before) / N;
     printf("  %.1f bytes per raw event (%d events through the writer)\n", per, N);
     CHECK(per < 50);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE time_ms = "
-                          "1763208000000 AND command_names = 'GET' AND commands = 1"
-                          " AND jti = '00000000000000000000000000000000'") == 1);
-    CHECK(query_int(path, "SELECT max(time_ms) FROM meter_events") ==
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events WHERE time_ms = "
+                             "1763208000000 AND command_names = 'GET' AND commands = 1"
+                             " AND jti = '00000000000000000000000000000000'") == 1);
+    CHECK(fx_query_int(path, "SELECT max(time_ms) FROM meter_events") ==
           (long long)(NOV_MS + 3 * (N - 1)));
-    CHECK(query_int(path, "SELECT count(*) FROM meter_principals") == 100);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_principals") == 100);
     uint64_t n = 0;
     CHECK(meter_writer_prune_oldest(w, 60000, &n, &err) == 0 && n == 60000);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == N - 60000);
-    CHECK(query_int(path, "SELECT min(time_ms) FROM meter_events") ==
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events") == N - 60000);
+    CHECK(fx_query_int(path, "SELECT min(time_ms) FROM meter_events") ==
           (long long)(NOV_MS + 3 * 60000));
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == N);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rollups") == N);
     uint64_t pruned = 0;
     CHECK(meter_writer_used_bytes(w, &pruned, &err) == 0 && pruned < after);
     free(b);
@@ -367,7 +336,7 @@ TEST(writer_compact_rows_and_size_cap)
 
 TEST(writer_prune_keeps_rollups)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_writer *w = meter_writer_open(path, false, &err);
     meter_batch *b = batch_new(3);
@@ -379,8 +348,8 @@ TEST(writer_prune_keeps_rollups)
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins.inserted == 2);
     CHECK(meter_writer_prune(w, clock_wall_ms() - 7 * 86400000ULL, 0, &del, &err) == 0);
     CHECK(del == 1);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 2);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events") == 1);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rollups") == 2);
     CHECK(meter_writer_prune(w, clock_wall_ms() - 7 * 86400000ULL, 0, &del, &err) == 0);
     CHECK(del == 0);
     /* In chunks: the oldest first, `limit` at a time. */
@@ -391,15 +360,15 @@ TEST(writer_prune_keeps_rollups)
     CHECK(meter_writer_commit(w, b, &ins, &err) == 0 && ins.inserted == 3);
     CHECK(meter_writer_prune(w, clock_wall_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 2);
     CHECK(meter_writer_prune(w, clock_wall_ms() - 7 * 86400000ULL, 2, &del, &err) == 0 && del == 1);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 1);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 5);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events") == 1);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rollups") == 5);
     free(b);
     meter_writer_free(w);
 }
 
 TEST(writer_id_clash_is_rekeyed_counted_and_billed)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_writer *w = meter_writer_open(path, false, &err);
     meter_batch *b = batch_new(2);
@@ -416,9 +385,9 @@ TEST(writer_id_clash_is_rekeyed_counted_and_billed)
     CHECK(meter_writer_commit(w, b, &st, &err) == 0);
     CHECK(st.conflicts == 1 && st.inserted == 1 && st.duplicates == 0);
     CHECK(st.first_conflict_id == 401);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 2);
-    CHECK(query_int(path, "SELECT commands FROM meter_events WHERE tenant_id='tB'") == 5);
-    CHECK(query_int(path, "SELECT sum(commands) FROM meter_rollups WHERE tenant_id='tB'") == 5);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events") == 2);
+    CHECK(fx_query_int(path, "SELECT commands FROM meter_events WHERE tenant_id='tB'") == 5);
+    CHECK(fx_query_int(path, "SELECT sum(commands) FROM meter_rollups WHERE tenant_id='tB'") == 5);
     /* Content differs in any field, not just the tenant. */
     b->rows[0].tenant_id[1] = 'A';
     b->rows[0].database_id[1] = 'A';
@@ -434,7 +403,7 @@ TEST(writer_id_clash_is_rekeyed_counted_and_billed)
  * fresh connection: the writer must reopen to use the file again. */
 TEST(writer_reopens_its_connection_after_a_failure)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_writer *w = meter_writer_open(path, false, &err);
     CHECK(w != NULL);
@@ -448,7 +417,7 @@ TEST(writer_reopens_its_connection_after_a_failure)
     CHECK(meter_writer_commit(w, b, &st, &err) == -1);   /* "database or disk is full" */
     CHECK(strstr(err.msg, "full") != NULL);
     CHECK(meter_writer_commit(w, b, &st, &err) == 0 && st.inserted == 2000);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 2000);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events") == 2000);
     free(b);
     meter_writer_free(w);
 }
@@ -487,19 +456,19 @@ static bool refused_read_only(const char *path)
 
 TEST(writer_refuses_a_read_only_state_file)
 {
-    const char *path = fresh_db();
-    chmod(dir, 0755);
+    const char *path = fx_state_path(NULL);
+    chmod(fx_dir, 0755);
     chmod(path, 0444);
     CHECK(as_nobody(refused_read_only, path));
     chmod(path, 0644);
-    chmod(dir, 0700);
+    chmod(fx_dir, 0700);
 }
 
 /* ==== Spill file and replay ==== */
 
 TEST(spill_replay_exactly_once)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     char spill[300], copy[320], cmd[1400];
     snprintf(spill, sizeof spill, "%s.spill-test", path);
     snprintf(copy, sizeof copy, "%s.copy", spill);
@@ -526,12 +495,12 @@ TEST(spill_replay_exactly_once)
     CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0);
     CHECK(replayed.inserted == 3);
     CHECK(access(spill, F_OK) != 0);   /* deleted after the replay */
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
     /* The process died before unlink: the same file comes back. */
     rename(copy, spill);
     CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0);
     CHECK(replayed.inserted == 0);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
     /* Even once its events were pruned, a replayed file counts nothing. */
     char copy2[330];
     snprintf(copy2, sizeof copy2, "%s.2", copy);
@@ -539,7 +508,7 @@ TEST(spill_replay_exactly_once)
     exec_sql(path, "DELETE FROM meter_events");
     CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0);
     CHECK(replayed.inserted == 0);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rollups") == 4);
     /* No file: nothing to do. */
     CHECK(meter_writer_replay(w, spill, 3, &replayed, &err) == 0 && replayed.inserted == 0);
     free(b);
@@ -551,7 +520,7 @@ TEST(spill_replay_exactly_once)
  * replayed row the same event. */
 TEST(quota_limit_stored_and_summed)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_writer *w = meter_writer_open(path, false, &err);
     meter_batch *b = batch_new(5);
@@ -566,19 +535,19 @@ TEST(quota_limit_stored_and_summed)
     b->rows[b->n++].quota_limit = 10;
     meter_commit_stats st;
     CHECK(meter_writer_commit(w, b, &st, &err) == 0 && st.inserted == 5);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit ="
-                          " 'daily_commands' AND outcome = 6") == 2);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit IS NULL") == 1);
-    CHECK(query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 4") == 2);
-    CHECK(query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 1") == 1);
-    CHECK(query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 10") == 1);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rejections") == 4);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 5);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit ="
+                             " 'daily_commands' AND outcome = 6") == 2);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit IS NULL") == 1);
+    CHECK(fx_query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 4") == 2);
+    CHECK(fx_query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 1") == 1);
+    CHECK(fx_query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 10") == 1);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rejections") == 4);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rollups") == 5);
     /* The same rows again: duplicates; one with another limit: a clash. */
     b->rows[2].quota_limit = 5;
     CHECK(meter_writer_commit(w, b, &st, &err) == 0);
     CHECK(st.duplicates == 4 && st.conflicts == 1 && st.inserted == 1);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rejections") == 5);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rejections") == 5);
     free(b);
     meter_writer_free(w);
 }
@@ -588,7 +557,7 @@ TEST(quota_limit_stored_and_summed)
  * format is never appended to. */
 TEST(spill_v1_file_replays)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     char spill[300];
     snprintf(spill, sizeof spill, "%s.spill-v1", path);
     char hdr[METER_SPILL_HEADER] = {0};
@@ -636,11 +605,12 @@ TEST(spill_v1_file_replays)
     CHECK(meter_writer_replay(w, spill, 2, &replayed, &err) == 0);
     CHECK(replayed.inserted == 3);
     CHECK(access(spill, F_OK) != 0);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id = 'tV'"
-                          " AND command_names = 'GET' AND bytes_out = 20") == 3);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit IS NOT NULL") == 0);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id = 'tV'"
+                             " AND command_names = 'GET' AND bytes_out = 20") == 3);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit IS NOT NULL")
+          == 0);
     /* A quota_rejected row of unknown limit is still a rejection. */
-    CHECK(query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 0") == 1);
+    CHECK(fx_query_int(path, "SELECT requests FROM meter_rejections WHERE quota_limit = 0") == 1);
     /* A new file is written in this build's format and replays too. */
     s = meter_spill_new(spill);
     r.quota_limit = 8;
@@ -652,8 +622,8 @@ TEST(spill_v1_file_replays)
           fmt.row_size == sizeof(meter_row));
     close(fd);
     CHECK(meter_writer_replay(w, spill, 2, &replayed, &err) == 0 && replayed.inserted == 1);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit ="
-                          " 'request_bytes'") == 1);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events WHERE quota_limit ="
+                             " 'request_bytes'") == 1);
     meter_writer_free(w);
 }
 
@@ -692,7 +662,7 @@ static void *record_thread(void *arg)
 
 TEST(meter_drains_everything_on_stop)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_options o = opts(path, 4096, 512, METER_OVERFLOW_REJECT);
     meter_totals before, after;
@@ -706,22 +676,22 @@ TEST(meter_drains_everything_on_stop)
     pthread_join(t2, NULL);
     meter_stop();
     meter_snapshot(&after);
-    long long stored = query_int(path, "SELECT count(*) FROM meter_events");
+    long long stored = fx_query_int(path, "SELECT count(*) FROM meter_events");
     long long spilled = (long long)(after.spilled - before.spilled);
     CHECK(after.lost == before.lost);
     CHECK(stored + spilled == 40000);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == stored);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rollups") == stored);
     /* A restart replays whatever spilled: everything is in the database. */
     CHECK(meter_start(&o, &err) == 0);
     meter_stop();
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 40000);
-    CHECK(query_int(path, "SELECT sum(commands) FROM meter_rollups") == 120000);
-    CHECK(query_int(path, "SELECT count(DISTINCT command_names) FROM meter_events") == 1);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events") == 40000);
+    CHECK(fx_query_int(path, "SELECT sum(commands) FROM meter_rollups") == 120000);
+    CHECK(fx_query_int(path, "SELECT count(DISTINCT command_names) FROM meter_events") == 1);
 }
 
 TEST(meter_reject_policy_under_a_stalled_database)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_options o = opts(path, 64, 16, METER_OVERFLOW_REJECT);
     meter_totals before, after;
@@ -748,12 +718,12 @@ TEST(meter_reject_policy_under_a_stalled_database)
     CHECK(after.lost == before.lost);
     CHECK(meter_start(&o, &err) == 0);   /* replays the spill */
     meter_stop();
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == admitted + 100);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events") == admitted + 100);
 }
 
 TEST(meter_spill_policy_when_the_database_fails)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_options o = opts(path, 64, 16, METER_OVERFLOW_SPILL);
     meter_totals before, after;
@@ -777,13 +747,14 @@ TEST(meter_spill_policy_when_the_database_fails)
     CHECK(after.lost == before.lost);
     CHECK(meter_start(&o, &err) == 0);
     meter_stop();
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id='tn_s'") == 300);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups WHERE tenant_id='tn_s'") == 300);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id='tn_s'") == 300);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rollups WHERE tenant_id='tn_s'")
+          == 300);
 }
 
 TEST(meter_spill_policy_refuses_when_the_spill_file_fails)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_options o = opts(path, 64, 16, METER_OVERFLOW_SPILL);
     o.spill_path = "/proc/no-such-dir/spill";   /* cannot be created */
@@ -803,7 +774,8 @@ TEST(meter_spill_policy_refuses_when_the_spill_file_fails)
     sqlite3_close(lock);
     meter_stop();
     meter_snapshot(&after);
-    long long stored = query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id='tn_f'");
+    long long stored =
+        fx_query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id='tn_f'");
     CHECK(after.lost > before.lost);   /* counted and logged, never quiet */
     CHECK(stored + (long long)(after.lost - before.lost) == admitted);
 }
@@ -821,7 +793,7 @@ static void on_alarm(int sig)
  * STOP_RETRY_MS (3 s) after the stop, then spills. */
 TEST(meter_stop_is_bounded_while_the_database_cannot_commit)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_options o = opts(path, 4096, 64, METER_OVERFLOW_REJECT);
     meter_totals before, after;
@@ -847,12 +819,12 @@ TEST(meter_stop_is_bounded_while_the_database_cannot_commit)
     sqlite3_close(lock);
     CHECK(meter_start(&o, &err) == 0);   /* replays the spill */
     meter_stop();
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id='tn_stop'") == 500);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events WHERE tenant_id='tn_stop'") == 500);
 }
 
 TEST(node_ids_claimed_per_state_file)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     tg_err err;
     meter_node *a = meter_node_claim(path, 0, &err), *b = meter_node_claim(path, 0, &err);
     CHECK(a && b);
@@ -891,7 +863,7 @@ static void two_writer_child(const char *path, int go_fd, const char *tenant)
 
 TEST(meter_two_processes_on_one_state_file_lose_nothing)
 {
-    const char *path = fresh_db();
+    const char *path = fx_state_path(NULL);
     int go[2];
     if (pipe(go)) return;
     pid_t p1 = fork();
@@ -906,14 +878,14 @@ TEST(meter_two_processes_on_one_state_file_lose_nothing)
     close(go[0]);
     close(go[1]);
     CHECK(WIFEXITED(s1) && WEXITSTATUS(s1) == 0 && WIFEXITED(s2) && WEXITSTATUS(s2) == 0);
-    CHECK(query_int(path, "SELECT count(*) FROM meter_events") == 60000);
-    CHECK(query_int(path, "SELECT count(DISTINCT (id >> 16) & 63) FROM meter_events") == 2);
-    CHECK(query_int(path, "SELECT sum(requests) FROM meter_rollups") == 60000);
+    CHECK(fx_query_int(path, "SELECT count(*) FROM meter_events") == 60000);
+    CHECK(fx_query_int(path, "SELECT count(DISTINCT (id >> 16) & 63) FROM meter_events") == 2);
+    CHECK(fx_query_int(path, "SELECT sum(requests) FROM meter_rollups") == 60000);
 }
 
 int main(void)
 {
-    if (!mkdtemp(dir)) return 1;
+    if (fx_dir_make("tg-meter")) return 1;
     RUN(ids_time_ordered_and_unique);
     RUN(ids_seeded_past_stored);
     RUN(ids_unique_across_threads);
@@ -937,8 +909,6 @@ int main(void)
     RUN(meter_stop_is_bounded_while_the_database_cannot_commit);
     RUN(node_ids_claimed_per_state_file);
     RUN(meter_two_processes_on_one_state_file_lose_nothing);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd)) { /* best effort */ }
+    if (fx_dir_remove()) { /* best effort */ }
     TEST_MAIN_END();
 }

@@ -12,11 +12,9 @@
 #include "billing/quota.h"
 #include "billing/quota_int.h"
 #include "billing/usage.h"
-#include "migrations/migrate.h"
+#include "tests/unit/fixtures/state.h"
 #include "tests/unit/testhelp.h"
 
-static char dir[] = "/tmp/tg-quota-XXXXXX";
-static int nfile;
 
 /* 2026-11-10T00:00:00Z in ns. */
 #define NOV10 (1794268800LL * NS_PER_S)
@@ -26,20 +24,10 @@ static int nfile;
  * on plan `lim`. */
 static sqlite3 *fresh_db(void)
 {
-    tg_err err;
-    char path[128];
-    snprintf(path, sizeof path, "%s/state-%d.db", dir, ++nfile);
-    sqlite3 *db = migrate_open(path, &err);
-    if (!db || migrate_apply(db, NULL, &err)) fprintf(stderr, "  migrate: %s\n", err.msg);
-    char *msg = NULL;
-    if (sqlite3_exec(db,
-            "INSERT INTO tenants (id, name, created_at) VALUES ('tn_a','a',0);"
-            "INSERT INTO databases (id, tenant_id, name, redis_url, db_index, created_at)"
-            " VALUES ('db_a','tn_a','a','redis://x',1,0), ('db_b','tn_a','b','redis://x',2,0);",
-            NULL, NULL, &msg) != SQLITE_OK)
-        fprintf(stderr, "  setup: %s\n", msg);
-    sqlite3_free(msg);
-    return db;
+    return fx_state_open(
+        "INSERT INTO tenants (id, name, created_at) VALUES ('tn_a','a',0);"
+        "INSERT INTO databases (id, tenant_id, name, redis_url, db_index, created_at)"
+        " VALUES ('db_a','tn_a','a','redis://x',1,0), ('db_b','tn_a','b','redis://x',2,0);");
 }
 
 static int64_t prices_keep[PRICE_COUNT] = {LIMIT_KEEP, LIMIT_KEEP, LIMIT_KEEP, LIMIT_KEEP,
@@ -535,7 +523,7 @@ TEST(usage_json)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) return 1;
+    if (fx_dir_make("tg-quota")) return 1;
     RUN(gcra_burst_then_steady_rate);
     RUN(pipeline_refused_whole);
     RUN(daily_rollover_at_utc_midnight);
@@ -551,8 +539,6 @@ int main(void)
     RUN(two_threads_one_database_counts_exact);
     RUN(local_settlement_flushes_exact_sums);
     RUN(usage_json);
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd)) return 1;
+    if (fx_dir_remove()) return 1;
     TEST_MAIN_END();
 }

@@ -12,11 +12,8 @@
 #include "billing/usage.h"
 #include "billing/writer.h"
 #include "common/mem.h"
-#include "migrations/migrate.h"
+#include "tests/unit/fixtures/state.h"
 #include "tests/unit/testhelp.h"
-
-static char dir[] = "/tmp/tg-series-XXXXXX";
-static int nfile;
 
 /* 2025-11-15T12:00:00Z */
 #define T0 1763208000LL
@@ -25,18 +22,11 @@ static int nfile;
  * (d3); returns its path (static buffer). */
 static const char *fresh_db(void)
 {
-    static char path[256];
-    tg_err err;
-    snprintf(path, sizeof path, "%s/state-%d.db", dir, ++nfile);
-    sqlite3 *db = migrate_open(path, &err);
-    if (!db || migrate_apply(db, NULL, &err)) fprintf(stderr, "  migrate: %s\n", err.msg);
-    sqlite3_exec(db,
+    return fx_state_path(
         "INSERT INTO tenants (id, name, created_at) VALUES ('t1','one',0),('t2','two',0);"
         "INSERT INTO databases (id, tenant_id, name, redis_url, db_index, created_at) VALUES"
         " ('d1','t1','a','redis://x',1,0),('d2','t1','b','redis://x',2,0),"
-        " ('d3','t2','c','redis://x',3,0);", NULL, NULL, NULL);
-    sqlite3_close(db);
-    return path;
+        " ('d3','t2','c','redis://x',3,0);");
 }
 
 static uint64_t next_id = 1000;
@@ -338,7 +328,7 @@ TEST(current_bill_matches_export)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) return 1;
+    if (fx_dir_make("tg-series")) return 1;
     RUN(latency_buckets);
     RUN(series_from_writer_exactly_once);
     RUN(tokens_beyond_retention);
@@ -346,8 +336,6 @@ int main(void)
     RUN(detail_failure_rolls_back_the_batch);
     RUN(bad_input);
     RUN(current_bill_matches_export);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd)) return 1;
+    if (fx_dir_remove()) return 1;
     TEST_MAIN_END();
 }

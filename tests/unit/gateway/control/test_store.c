@@ -10,22 +10,10 @@
 #include <time.h>
 
 #include "auth/admin_token.h"
-#include "migrations/migrate.h"
+#include "tests/unit/fixtures/state.h"
 #include "tests/unit/testhelp.h"
 
-static char dir[] = "/tmp/tollgate-store-XXXXXX";
-static int nfile;
 #define ADMIN_SECRET "unit-admin-secret-unit-admin-secret-01"
-
-static sqlite3 *fresh_db(void)
-{
-    tg_err err;
-    char path[128];
-    snprintf(path, sizeof path, "%s/state-%d.db", dir, ++nfile);
-    sqlite3 *db = migrate_open(path, &err);
-    if (!db || migrate_apply(db, NULL, &err)) fprintf(stderr, "  migrate: %s\n", err.msg);
-    return db;
-}
 
 static const char *str(const cJSON *o, const char *k)
 {
@@ -51,7 +39,7 @@ static void tenant(sqlite3 *db, const char *name, char *out)
 
 TEST(tenant_create_validates_and_answers)
 {
-    sqlite3 *db = fresh_db();
+    sqlite3 *db = fx_state_open(NULL);
     char id[AUTH_ID_MAX];
     tenant(db, "acme", id);
     tg_err err;
@@ -67,7 +55,7 @@ TEST(tenant_create_validates_and_answers)
 
 TEST(pages_visit_every_tenant_once)
 {
-    sqlite3 *db = fresh_db();
+    sqlite3 *db = fx_state_open(NULL);
     char id[AUTH_ID_MAX];
     for (int i = 0; i < 7; i++) tenant(db, "t", id);
     tg_err err;
@@ -97,7 +85,7 @@ TEST(pages_visit_every_tenant_once)
 
 TEST(plans_write_get_list)
 {
-    sqlite3 *db = fresh_db();
+    sqlite3 *db = fx_state_open(NULL);
     tg_err err;
     int64_t prices[PRICE_COUNT];
     limit_set l;
@@ -131,7 +119,7 @@ TEST(plans_write_get_list)
 
 TEST(tenants_are_confined)
 {
-    sqlite3 *db = fresh_db();
+    sqlite3 *db = fx_state_open(NULL);
     tg_config cfg;
     memset(&cfg, 0, sizeof cfg);
     char url[] = "redis://127.0.0.1:1", secret[] = ADMIN_SECRET;
@@ -184,10 +172,24 @@ TEST(tenants_are_confined)
     const char *tok = tt ? str(tt, "token") : "";
     CHECK(control_token_verify(ADMIN_SECRET, tok, strlen(tok), time(NULL), 0, &who, &err) == 0);
     CHECK(who.role == CONTROL_TENANT && !strcmp(who.tenant_id, a));
+    CHECK(tt && !strcmp(who.jti, str(tt, "jti")));
     cJSON_Delete(tt);
-    CHECK(store_tenant_live(db, a, &err) == 0);
+    CHECK(store_tenant_live(db, a, who.jti, &err) == 0);
+    /* Revoking one tenant token refuses it, and only it. */
+    cJSON *tt2 = store_tenant_token(db, &cfg, a, 60, &err);
+    char jti2[CONTROL_JTI_MAX];
+    snprintf(jti2, sizeof jti2, "%s", tt2 ? str(tt2, "jti") : "");
+    cJSON_Delete(tt2);
+    l = store_tenant_token_list(db, a, &pg, &err);
+    CHECK(l && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(l, "items")) == 2);
+    cJSON_Delete(l);
+    CHECK(store_tenant_token_revoke(db, jti2, &err) == 0);
+    CHECK(store_tenant_live(db, a, jti2, &err) == -1 && err.status == 401);
+    CHECK(store_tenant_live(db, a, who.jti, &err) == 0);
+    CHECK(store_tenant_live(db, a, "0123456789abcdef01234567", &err) == -1 && err.status == 401);
+    CHECK(store_tenant_token_revoke(db, "nope", &err) == -1 && err.status == 404);
     CHECK(store_tenant_delete(db, a, &err) == 0);
-    CHECK(store_tenant_live(db, a, &err) == -1 && err.status == 401);
+    CHECK(store_tenant_live(db, a, who.jti, &err) == -1 && err.status == 401);
     CHECK(store_tenant_token(db, &cfg, a, 60, &err) == NULL && err.status == 404);
     CHECK(store_tenant_delete(db, a, &err) == -1 && err.status == 404);
     l = store_token_list(db, dbid, &pg, &err);       /* the admin still sees it, revoked */
@@ -208,21 +210,19 @@ TEST(admin_and_data_plane_tokens_are_not_tenant_tokens)
     CHECK(control_token_verify("another-secret-another-secret-0123456", adm, strlen(adm),
                                time(NULL), 0, &who, &err) == -1 && err.status == 401);
     free(adm);
-    char *tt = tenant_token_create(ADMIN_SECRET, "tn_x", 60, time(NULL), &err);
+    char *tt = tenant_token_create(ADMIN_SECRET, "tn_x", 60, time(NULL), NULL, &err);
     CHECK(admin_token_verify(ADMIN_SECRET, tt, strlen(tt), time(NULL), 0, &err) == -1);
     free(tt);
 }
 
 int main(void)
 {
-    if (!mkdtemp(dir)) return 1;
+    if (fx_dir_make("tollgate-store")) return 1;
     RUN(tenant_create_validates_and_answers);
     RUN(pages_visit_every_tenant_once);
     RUN(plans_write_get_list);
     RUN(tenants_are_confined);
     RUN(admin_and_data_plane_tokens_are_not_tenant_tokens);
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd)) return 1;
+    if (fx_dir_remove()) return 1;
     TEST_MAIN_END();
 }

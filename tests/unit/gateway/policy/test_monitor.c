@@ -61,8 +61,22 @@ TEST(dedicated_sees_its_logical_db_only)
     /* PUBLISH's channel without the database's namespace. */
     CHECK(shown("1.5 [3 a] \"publish\" \"db3:news\" \"m\"", 3, NULL, out, sizeof out));
     CHECK_STR(out, "1.5 [3 a] \"publish\" \"news\" \"m\"");
-    CHECK(shown("1.5 [3 a] \"publish\" \"raw\" \"db3:m\"", 3, NULL, out, sizeof out));
-    CHECK_STR(out, "1.5 [3 a] \"publish\" \"raw\" \"db3:m\"");
+    /* One to a channel outside the namespace is not this database's. */
+    CHECK(!shown("1.5 [3 a] \"publish\" \"raw\" \"db3:m\"", 3, NULL, out, sizeof out));
+    CHECK(!shown("1.5 [3 a] \"publish\" \"db5:x\" \"m\"", 3, NULL, out, sizeof out));
+}
+
+/* The gateway's shared subscriber connections run in DB 0 for every
+ * tenant: their SUBSCRIBE family must reach no monitor, whatever the DB. */
+TEST(subscriber_connections_never_shown)
+{
+    char out[256];
+    CHECK(!shown("1.5 [0 a] \"subscribe\" \"db_00bb:secret\"", 0, NULL, out, sizeof out));
+    CHECK(!shown("1.5 [0 a] \"psubscribe\" \"db5:*\"", 0, NULL, out, sizeof out));
+    CHECK(!shown("1.5 [0 a] \"unsubscribe\" \"db_00bb:secret\"", 0, NULL, out, sizeof out));
+    CHECK(!shown("1.5 [0 a] \"subscribe\" \"db_00aa:mine\"", 0, P, out, sizeof out));
+    CHECK(!shown("1.5 [0 a] \"ssubscribe\" \"db_00aa:mine\"", 0, P, out, sizeof out));
+    CHECK(!shown("1.5 [0 a] \"pubsub|channels\"", 0, NULL, out, sizeof out));
 }
 
 TEST(gateway_commands_never_shown)
@@ -124,6 +138,7 @@ int main(void)
     if (!table) TEST_MAIN_END();
     RUN(dedicated_sees_its_logical_db_only);
     RUN(gateway_commands_never_shown);
+    RUN(subscriber_connections_never_shown);
     RUN(shared_sees_its_keys_unprefixed);
     RUN(shared_never_sees_a_neighbour);
     RUN(escapes_and_malformed_lines);
