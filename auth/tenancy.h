@@ -69,6 +69,19 @@ int tenancy_tenant_create(sqlite3 *db, const char *name, char *id_out,
  * whole server (its data in logical DB 0; no other database on its URL). */
 typedef enum { TENANCY_DEDICATED, TENANCY_SHARED, TENANCY_SERVER } tenancy_isolation;
 
+/* The server a backend URL names, as one string, so that two URLs of one
+ * server compare equal: the scheme (redis:// and rediss:// alike) and the
+ * host lowercased, the port defaulted to 6379, credentials and the /db
+ * suffix ignored, and every loopback spelling (localhost, 127.x.x.x, ::1,
+ * 0.0.0.0) one host. unix://path keeps its path. Two URLs whose keys
+ * differ may still reach one server (a DNS alias, an address of this
+ * machine's, a port forward): the residual limit README states. Every
+ * decision of whether databases share a server (placement, server
+ * isolation, shared_scripts' server_shared, the quota Redis) compares
+ * these. Pure; out always terminated. */
+#define TENANCY_SERVER_KEY_MAX 300
+void tenancy_server_key(const char *url, char out[TENANCY_SERVER_KEY_MAX]);
+
 /* db_index < 0 picks: for a dedicated database the lowest free logical DB
  * on redis_url (0..15); for a shared one the logical DB the backend's
  * shared databases already use, else the lowest free one; a server one
