@@ -23,6 +23,7 @@ struct tenancy {
     sqlite3_stmt *check;
     sqlite3_stmt *version;
     long long seen_version;      /* -1: keys not read yet */
+    long long seen_live, seen_top; /* live databases, their highest rowid */
     server_key *keys;
     size_t nkeys;
 };
@@ -115,7 +116,23 @@ static int keys_fresh(tenancy *t, tg_err *err)
     long long v = sqlite3_column_int64(t->version, 0);
     sqlite3_reset(t->version);
     if (v == t->seen_version) return 0;
+    /* Most commits (usage, tokens) leave the live databases as they were:
+     * a row added raises the top rowid, one deleted lowers the count
+     * (rows are never removed; a URL is only ever resealed, which leaves
+     * its server key). */
     sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(t->db, "SELECT count(*), coalesce(max(rowid), 0) FROM databases"
+                           " WHERE deleted_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 503, "token store unavailable: %s", sqlite3_errmsg(t->db));
+    bool got = sqlite3_step(st) == SQLITE_ROW;
+    long long live = got ? sqlite3_column_int64(st, 0) : -1;
+    long long top = got ? sqlite3_column_int64(st, 1) : -1;
+    sqlite3_finalize(st);
+    if (!got) return tg_fail(err, 503, "token store unavailable: %s", sqlite3_errmsg(t->db));
+    if (t->seen_version >= 0 && live == t->seen_live && top == t->seen_top) {
+        t->seen_version = v;
+        return 0;
+    }
     if (sqlite3_prepare_v2(t->db, "SELECT redis_url FROM databases WHERE deleted_at IS NULL",
                            -1, &st, NULL) != SQLITE_OK)
         return tg_fail(err, 503, "token store unavailable: %s", sqlite3_errmsg(t->db));
@@ -136,6 +153,8 @@ static int keys_fresh(tenancy *t, tg_err *err)
     t->keys = keys;
     t->nkeys = n;
     t->seen_version = v;
+    t->seen_live = live;
+    t->seen_top = top;
     return 0;
 }
 
