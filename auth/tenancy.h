@@ -33,8 +33,9 @@ typedef struct tenancy_grant {
     int db_index;
     char key_prefix[AUTH_ID_MAX];  /* shared database: its keys' prefix;
                                       "" for a dedicated one */
-    bool server_shared;            /* another live database has the same
-                                      redis_url (whatever either's isolation):
+    bool server_shared;            /* another live database is on the same
+                                      server (tenancy_server_key, whatever
+                                      either's isolation):
                                       the server is not this database's own */
     bool owns_server;              /* isolation server: the whole backend is
                                       this database's (logical DB 0) */
@@ -88,7 +89,10 @@ void tenancy_server_key(const char *url, char out[TENANCY_SERVER_KEY_MAX]);
  * takes 0 (and only 0 may be given). A shared database's key prefix is
  * "<its id>:". A URL that a server database owns takes no other database,
  * and a server database takes no URL another database uses (live, or
- * deleted with its data not purged yet): 409. */
+ * deleted with its data not purged yet): 409. URLs are compared by
+ * server (tenancy_server_key). The check and the insert are one write
+ * transaction (BEGIN IMMEDIATE), so db must not be in one already;
+ * another writer holding the file past db's busy timeout: 503. */
 int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
                       const char *redis_url, int db_index, tenancy_isolation iso,
                       char *id_out, tg_err *err);
