@@ -2,8 +2,10 @@
 #include "auth/tenancy.h"
 
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/mem.h"
@@ -11,9 +13,19 @@
 #include "common/redact.h"
 #include "common/seal.h"
 
+/* The server keys of the live databases (tenancy_server_key), sorted,
+ * read again when the file changed (PRAGMA data_version): a token check
+ * counts its database's neighbours here rather than scanning the table. */
+typedef char server_key[TENANCY_SERVER_KEY_MAX];
+
 struct tenancy {
     sqlite3 *db;
     sqlite3_stmt *check;
+    sqlite3_stmt *version;
+    long long seen_version;      /* -1: keys not read yet */
+    long long seen_live, seen_top; /* live databases, their highest rowid */
+    server_key *keys;
+    size_t nkeys;
 };
 
 static int url_load(const char *pub, const char *sealed, char *out, size_t cap, tg_err *err);
@@ -22,9 +34,7 @@ static const char check_sql[] =
     "SELECT k.tenant_id, k.database_id, k.scope, k.expires_at, k.revoked_at,"
     "       d.deleted_at, t.deleted_at, d.redis_url, d.db_index, d.tenant_id,"
     "       coalesce(k.cmd_allow, ''), coalesce(k.cmd_deny, ''), d.isolation,"
-    "       coalesce(d.key_prefix, ''),"
-    "       EXISTS (SELECT 1 FROM databases o WHERE o.redis_url = d.redis_url"
-    "                  AND o.id <> d.id AND o.deleted_at IS NULL),"
+    "       coalesce(d.key_prefix, ''), NULL,"
     "       coalesce(k.rate_limit, 0), d.redis_secret"
     "  FROM tokens k JOIN databases d ON d.id = k.database_id"
     "  JOIN tenants t ON t.id = k.tenant_id"
@@ -48,6 +58,12 @@ tenancy *tenancy_open(const char *sqlite_path, tg_err *err)
                 sqlite3_errmsg(t->db));
         goto out_free;
     }
+    if (sqlite3_prepare_v3(t->db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+                           &t->version, NULL) != SQLITE_OK) {
+        tg_fail(err, 503, "sqlite %s: %s", sqlite_path, sqlite3_errmsg(t->db));
+        goto out_free;
+    }
+    t->seen_version = -1;
     return t;
 out_free:
     tenancy_free(t);
@@ -58,7 +74,9 @@ void tenancy_free(tenancy *t)
 {
     if (!t) return;
     sqlite3_finalize(t->check);
+    sqlite3_finalize(t->version);
     sqlite3_close(t->db);
+    free(t->keys);
     free(t);
 }
 
@@ -80,6 +98,78 @@ static void copy_col(sqlite3_stmt *st, int col, char *out, size_t cap)
 {
     const unsigned char *s = sqlite3_column_text(st, col);
     snprintf(out, cap, "%s", s ? (const char *)s : "");
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const server_key *)a, *(const server_key *)b);
+}
+
+/* t->keys up to date with the file; -1 + 503 if it cannot be read. */
+static int keys_fresh(tenancy *t, tg_err *err)
+{
+    sqlite3_reset(t->version);
+    if (sqlite3_step(t->version) != SQLITE_ROW) {
+        sqlite3_reset(t->version);
+        return tg_fail(err, 503, "token store unavailable: %s", sqlite3_errmsg(t->db));
+    }
+    long long v = sqlite3_column_int64(t->version, 0);
+    sqlite3_reset(t->version);
+    if (v == t->seen_version) return 0;
+    /* Most commits (usage, tokens) leave the live databases as they were:
+     * a row added raises the top rowid, one deleted lowers the count
+     * (rows are never removed; a URL is only ever resealed, which leaves
+     * its server key). */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(t->db, "SELECT count(*), coalesce(max(rowid), 0) FROM databases"
+                           " WHERE deleted_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 503, "token store unavailable: %s", sqlite3_errmsg(t->db));
+    bool got = sqlite3_step(st) == SQLITE_ROW;
+    long long live = got ? sqlite3_column_int64(st, 0) : -1;
+    long long top = got ? sqlite3_column_int64(st, 1) : -1;
+    sqlite3_finalize(st);
+    if (!got) return tg_fail(err, 503, "token store unavailable: %s", sqlite3_errmsg(t->db));
+    if (t->seen_version >= 0 && live == t->seen_live && top == t->seen_top) {
+        t->seen_version = v;
+        return 0;
+    }
+    if (sqlite3_prepare_v2(t->db, "SELECT redis_url FROM databases WHERE deleted_at IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 503, "token store unavailable: %s", sqlite3_errmsg(t->db));
+    size_t n = 0, cap = t->nkeys ? t->nkeys : 16;
+    server_key *keys = xcalloc(cap, sizeof *keys);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) keys = xrealloc(keys, (cap *= 2) * sizeof *keys);
+        tenancy_server_key((const char *)sqlite3_column_text(st, 0), keys[n++]);
+    }
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE) {
+        free(keys);
+        return tg_fail(err, 503, "token store unavailable: %s", sqlite3_errmsg(t->db));
+    }
+    qsort(keys, n, sizeof *keys, key_cmp);
+    free(t->keys);
+    t->keys = keys;
+    t->nkeys = n;
+    t->seen_version = v;
+    t->seen_live = live;
+    t->seen_top = top;
+    return 0;
+}
+
+/* Whether another live database is on url's server. */
+static bool server_has_neighbour(const tenancy *t, const char *url)
+{
+    server_key k;
+    tenancy_server_key(url, k);
+    size_t lo = 0, hi = t->nkeys;
+    while (lo < hi) { /* the first key >= k */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(t->keys[mid], k) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo + 1 < t->nkeys && !strcmp(t->keys[lo], k) && !strcmp(t->keys[lo + 1], k);
 }
 
 int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
@@ -152,7 +242,8 @@ int tenancy_check_token(tenancy *t, const auth_claims *c, tenancy_grant *out,
                  sizeof out->redis_url, err))
         goto out;
     out->db_index = sqlite3_column_int(st, 8);
-    out->server_shared = sqlite3_column_int(st, 14) != 0;
+    if (keys_fresh(t, err)) goto out;
+    out->server_shared = server_has_neighbour(t, out->redis_url);
     snprintf(out->jti, sizeof out->jti, "%s", c->jti);
     out->scope = c->scope;
     out->rate_limit = c->rate_limit;
@@ -287,6 +378,65 @@ int tenancy_tenant_create(sqlite3 *db, const char *name, char *id_out,
                      err, 3, args) < 0 ? -1 : 0;
 }
 
+static bool is_loopback(const char *h)
+{
+    if (!strcmp(h, "localhost") || !strcmp(h, "localhost.") || !strcmp(h, "::1") ||
+        !strcmp(h, "0.0.0.0") || !strcmp(h, "::") || !strcmp(h, "::ffff:127.0.0.1") ||
+        !strcmp(h, "0:0:0:0:0:0:0:1"))
+        return true;
+    if (strncmp(h, "127.", 4)) return false;
+    for (const char *p = h + 4; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == '.')) return false;
+    return true;
+}
+
+void tenancy_server_key(const char *url, char out[TENANCY_SERVER_KEY_MAX])
+{
+    if (!url) url = "";
+    if (!strncasecmp(url, "unix://", 7)) {
+        snprintf(out, TENANCY_SERVER_KEY_MAX, "unix:%s", url + 7);
+        return;
+    }
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    /* Credentials end at the last '@' (as redis_url_parse reads them),
+     * the host and port at the next '/'. */
+    const char *at = strrchr(p, '@');
+    if (at) p = at + 1;
+    size_t alen = strcspn(p, "/?#");
+    const char *aend = p + alen, *hp = p, *hend;
+    if (p < aend && *p == '[') { /* [v6 address] */
+        hp = p + 1;
+        hend = memchr(hp, ']', (size_t)(aend - hp));
+        if (!hend) hend = aend;
+    } else {
+        hend = memchr(p, ':', alen);
+        if (!hend) hend = aend;
+    }
+    const char *colon = memchr(hend, ':', (size_t)(aend - hend));
+    char host[256];
+    size_t hlen = (size_t)(hend - hp);
+    if (hlen >= sizeof host) hlen = sizeof host - 1;
+    for (size_t i = 0; i < hlen; i++)
+        host[i] = (char)tolower((unsigned char)hp[i]);
+    host[hlen] = '\0';
+    long port = 6379;
+    if (colon) {
+        char *e;
+        long v = strtol(colon + 1, &e, 10);
+        if (e > colon + 1) port = v;
+    }
+    snprintf(out, TENANCY_SERVER_KEY_MAX, "%s:%ld", is_loopback(host) ? "localhost" : host,
+             port);
+}
+
+static bool same_server(const char *a_key, const char *url)
+{
+    char k[TENANCY_SERVER_KEY_MAX];
+    tenancy_server_key(url, k);
+    return !strcmp(a_key, k);
+}
+
 /* Logical DBs on url in use by dedicated databases and by shared ones
  * (bit i: DB i; DBs past 63 are not tracked, and are refused); *any: some
  * database uses url, *server: a server database owns it. */
@@ -295,14 +445,17 @@ static int slots_in_use(sqlite3 *db, const char *url, unsigned long long *dedica
 {
     sqlite3_stmt *st;
     /* A deleted database holds its slot until its data is gone. */
-    if (sqlite3_prepare_v2(db, "SELECT db_index, isolation FROM databases"
-                           " WHERE redis_url = ? AND (deleted_at IS NULL OR purged_at IS NULL)",
+    if (sqlite3_prepare_v2(db, "SELECT db_index, isolation, redis_url FROM databases"
+                           " WHERE deleted_at IS NULL OR purged_at IS NULL",
                            -1, &st, NULL) != SQLITE_OK)
         return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
-    sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
+    char key[TENANCY_SERVER_KEY_MAX];
+    tenancy_server_key(url, key);
     *dedicated = *shared = 0;
     *any = *server = false;
     while (sqlite3_step(st) == SQLITE_ROW) {
+        /* One server by another URL is the same server. */
+        if (!same_server(key, (const char *)sqlite3_column_text(st, 2))) continue;
         int i = sqlite3_column_int(st, 0);
         const char *iso = (const char *)sqlite3_column_text(st, 1);
         *any = true;
@@ -356,6 +509,10 @@ static int place(sqlite3 *db, const char *url, int db_index, tenancy_isolation i
     return db_index;
 }
 
+static int insert_placed(sqlite3 *db, const char *tenant_id, const char *name,
+                         const char *pub, const char *sealed, int db_index,
+                         tenancy_isolation iso, char *id_out, tg_err *err);
+
 int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
                       const char *redis_url, int db_index, tenancy_isolation iso,
                       char *id_out, tg_err *err)
@@ -373,6 +530,24 @@ int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
     if (!found) return tg_fail(err, 404, "no tenant %s", tenant_id);
     char pub[TENANCY_URL_MAX], sealed[TENANCY_URL_MAX];
     if (url_store(redis_url, pub, sealed, err)) return -1;
+    /* The placement check and the row are one write transaction: two
+     * creates at once (the control threads, the CLI) cannot both see a
+     * server free and put a server database and another one on it, or a
+     * dedicated database and a prefix pool on one logical DB. */
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return tg_fail(err, 503, "sqlite: %s", sqlite3_errmsg(db));
+    int rc = insert_placed(db, tenant_id, name, pub, sealed, db_index, iso, id_out, err);
+    if (sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc) {
+        rc = tg_fail(err, 503, "sqlite: %s", sqlite3_errmsg(db));
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+static int insert_placed(sqlite3 *db, const char *tenant_id, const char *name,
+                         const char *pub, const char *sealed, int db_index,
+                         tenancy_isolation iso, char *id_out, tg_err *err)
+{
     if ((db_index = place(db, pub, db_index, iso, err)) < 0) return -1;
 
     char hex[33], now[24], idx[16], prefix[AUTH_ID_MAX];

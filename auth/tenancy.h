@@ -33,8 +33,9 @@ typedef struct tenancy_grant {
     int db_index;
     char key_prefix[AUTH_ID_MAX];  /* shared database: its keys' prefix;
                                       "" for a dedicated one */
-    bool server_shared;            /* another live database has the same
-                                      redis_url (whatever either's isolation):
+    bool server_shared;            /* another live database is on the same
+                                      server (tenancy_server_key, whatever
+                                      either's isolation):
                                       the server is not this database's own */
     bool owns_server;              /* isolation server: the whole backend is
                                       this database's (logical DB 0) */
@@ -69,13 +70,29 @@ int tenancy_tenant_create(sqlite3 *db, const char *name, char *id_out,
  * whole server (its data in logical DB 0; no other database on its URL). */
 typedef enum { TENANCY_DEDICATED, TENANCY_SHARED, TENANCY_SERVER } tenancy_isolation;
 
+/* The server a backend URL names, as one string, so that two URLs of one
+ * server compare equal: the scheme (redis:// and rediss:// alike) and the
+ * host lowercased, the port defaulted to 6379, credentials and the /db
+ * suffix ignored, and every loopback spelling (localhost, 127.x.x.x, ::1,
+ * 0.0.0.0) one host. unix://path keeps its path. Two URLs whose keys
+ * differ may still reach one server (a DNS alias, an address of this
+ * machine's, a port forward): the residual limit README states. Every
+ * decision of whether databases share a server (placement, server
+ * isolation, shared_scripts' server_shared, the quota Redis) compares
+ * these. Pure; out always terminated. */
+#define TENANCY_SERVER_KEY_MAX 300
+void tenancy_server_key(const char *url, char out[TENANCY_SERVER_KEY_MAX]);
+
 /* db_index < 0 picks: for a dedicated database the lowest free logical DB
  * on redis_url (0..15); for a shared one the logical DB the backend's
  * shared databases already use, else the lowest free one; a server one
  * takes 0 (and only 0 may be given). A shared database's key prefix is
  * "<its id>:". A URL that a server database owns takes no other database,
  * and a server database takes no URL another database uses (live, or
- * deleted with its data not purged yet): 409. */
+ * deleted with its data not purged yet): 409. URLs are compared by
+ * server (tenancy_server_key). The check and the insert are one write
+ * transaction (BEGIN IMMEDIATE), so db must not be in one already;
+ * another writer holding the file past db's busy timeout: 503. */
 int tenancy_db_create(sqlite3 *db, const char *tenant_id, const char *name,
                       const char *redis_url, int db_index, tenancy_isolation iso,
                       char *id_out, tg_err *err);

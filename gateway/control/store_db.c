@@ -93,6 +93,15 @@ cJSON *store_db_create(sqlite3 *db, const tg_config *cfg, const char *tenant_id,
     cJSON *t = store_tenant_get(db, tenant_id, err);
     if (!t) return NULL;
     cJSON_Delete(t);
+    if (iso == TENANCY_SERVER && cfg->quota_redis_url && cfg->quota_redis_url[0]) {
+        /* Its owner may FLUSHALL: never the Redis every node counts quotas in. */
+        char a[TENANCY_SERVER_KEY_MAX], b[TENANCY_SERVER_KEY_MAX];
+        tenancy_server_key(url, a);
+        tenancy_server_key(cfg->quota_redis_url, b);
+        if (!strcmp(a, b))
+            return tg_fail(err, 409, "redis_url: the quota counter Redis (quota_redis_url) "
+                           "cannot be given to a database in server isolation"), NULL;
+    }
     char id[AUTH_ID_MAX];
     if (tenancy_db_create(db, tenant_id, name, url, db_index, iso, id, err)) {
         if (err->status == 500 || (err->status == 400 && strstr(err->msg, "UNIQUE")))

@@ -52,6 +52,7 @@ struct backend {
     char *url;
     int db;
     char *acl_pass;           /* NULL: no switch to the restricted user */
+    char acl_user[BACKEND_USER_MAX]; /* the restricted user of logical DB db */
     const backend_info *bi;
     char user[BACKEND_USER_MAX]; /* database id whose user the connection
                                     runs as; "" for the restricted user */
@@ -93,7 +94,11 @@ backend *backend_new(const char *url, int db_index, const backend_info *bi,
     b->url = xstrdup(url);
     b->db = db_index;
     b->bi = bi;
-    b->acl_pass = bi && bi->acl_pass[0] ? xstrdup(bi->acl_pass) : NULL;
+    if (bi && bi->acl_pass[0]) {
+        char pass[40];
+        backend_acl_user(url, db_index, b->acl_user, pass);
+        b->acl_pass = xstrdup(pass);
+    }
     b->o = *o;
     b->fd = -1;
     buf_init(&b->hbuf);
@@ -236,8 +241,10 @@ static void on_connected(backend *b)
     if (b->acl_pass) { /* a restarted Redis has forgotten the users */
         const char *argv[64];
         char pw[48];
-        put_words(&b->hbuf, backend_acl_setuser_argv(b->acl_pass, b->bi->caps.restore_checked,
-                                                    pw, argv, 64), argv);
+        backend_acl_bufs bufs;
+        put_words(&b->hbuf, backend_acl_setuser_argv(b->acl_user, b->acl_pass, b->db,
+                                                    b->bi->caps.restore_checked, &bufs,
+                                                    argv, 64), argv);
         /* No rights; its password reset to the one every node derives. */
         const char *nobody[] = {"ACL", "SETUSER", BACKEND_NOBODY_USER, "on", "nocommands",
                                 "resetkeys", "resetchannels", "clearselectors", "resetpass",
@@ -254,7 +261,7 @@ static void on_connected(backend *b)
         b->hs_pending++;
     }
     if (b->acl_pass) { /* last: SELECT is not allowed to this user */
-        const char *auth[] = {"AUTH", BACKEND_ACL_USER, b->acl_pass};
+        const char *auth[] = {"AUTH", b->acl_user, b->acl_pass};
         put_words(&b->hbuf, 3, auth);
         b->hs_pending++;
     }
@@ -357,7 +364,7 @@ static void put_switch(backend *b, const char *id, uint64_t deadline)
         backend_db_user(b->url, id, name, sizeof name, pass);
         put_auth_words(b, name, pass, deadline);
     } else {
-        put_auth_words(b, BACKEND_ACL_USER, b->acl_pass, deadline);
+        put_auth_words(b, b->acl_user, b->acl_pass, deadline);
     }
     snprintf(b->user, sizeof b->user, "%s", id);
 }

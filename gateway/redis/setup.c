@@ -19,7 +19,7 @@ static const char *const acl_rules[] = {
      * from acl_secret, and one derived otherwise (an older tollgate's, from
      * the first JWT key, public for RS/ES keys) must stop working. */
     "on", "nocommands", "resetkeys", "resetchannels", "clearselectors", "resetpass",
-    "sanitize-payload", "~*", "&*", "+@all", "-@admin",
+    "sanitize-payload", "~*", "+@all", "-@admin",
     "-select", "-swapdb", "-move", "-copy", "-flushall", "-migrate",
     "-info", "-pubsub", "-function", "-script|flush", "-script|kill",
     "-script|debug", "-memory", "+memory|usage",
@@ -91,18 +91,36 @@ void backend_acl_password(const char *url, const char *id, char out[40])
     snprintf(out, 40, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
 }
 
-int backend_acl_setuser_argv(const char *pass, bool restore_ok, char *pwbuf,
-                             const char **argv, int cap)
+void backend_acl_user(const char *url, int db, char name[BACKEND_USER_MAX], char pass[40])
+{
+    char id[32];
+    if (db == 0) {
+        snprintf(name, BACKEND_USER_MAX, "%s", BACKEND_ACL_USER);
+        backend_acl_password(url, NULL, pass);
+        return;
+    }
+    snprintf(name, BACKEND_USER_MAX, "%s-%d", BACKEND_ACL_USER, db);
+    snprintf(id, sizeof id, "-dataplane-%d", db); /* no database id starts with '-' */
+    backend_acl_password(url, id, pass);
+}
+
+int backend_acl_setuser_argv(const char *name, const char *pass, int db, bool restore_ok,
+                             backend_acl_bufs *bufs, const char **argv, int cap)
 {
     const size_t nrules = sizeof acl_rules / sizeof acl_rules[0];
     int n = 0;
-    if ((size_t)cap < nrules + 6) return 0;
-    snprintf(pwbuf, 48, ">%s", pass);
+    if ((size_t)cap < nrules + 7) return 0;
+    snprintf(bufs->pw, sizeof bufs->pw, ">%s", pass);
+    /* Its logical DB's channels only (the gateway names a dedicated
+     * database's channels "db<N>:..."): a script cannot PUBLISH into
+     * another database's. */
+    snprintf(bufs->chans, sizeof bufs->chans, "&db%d:*", db);
     argv[n++] = "ACL";
     argv[n++] = "SETUSER";
-    argv[n++] = BACKEND_ACL_USER;
+    argv[n++] = name;
     for (size_t i = 0; i < nrules; i++) argv[n++] = acl_rules[i];
-    argv[n++] = pwbuf;
+    argv[n++] = bufs->chans;
+    argv[n++] = bufs->pw;
     if (!restore_ok) { /* not even from Lua (see dump_payloads_checked) */
         argv[n++] = "-restore";
         argv[n++] = "-restore-asking";
@@ -110,12 +128,14 @@ int backend_acl_setuser_argv(const char *pass, bool restore_ok, char *pwbuf,
     return n;
 }
 
+/* DB 0's restricted user: whether the backend takes ACL SETUSER at all
+ * (every connection makes sure of its own DB's user in its handshake). */
 static bool create_acl_user(redisContext *c, const char *pass, bool restore_ok)
 {
     const char *argv[64];
     size_t lens[64];
-    char pw[48];
-    int n = backend_acl_setuser_argv(pass, restore_ok, pw, argv, 64);
+    backend_acl_bufs bufs;
+    int n = backend_acl_setuser_argv(BACKEND_ACL_USER, pass, 0, restore_ok, &bufs, argv, 64);
     for (int i = 0; i < n; i++) lens[i] = strlen(argv[i]);
     redisReply *r = redisCommandArgv(c, n, argv, lens);
     bool ok = r && r->type == REDIS_REPLY_STATUS;

@@ -3,8 +3,10 @@
  * serving from it, once per backend URL per process:
  *
  *   - the command table (command.h), from the backend's own COMMAND reply;
- *   - a restricted ACL user, `tollgate-dataplane`, that every data-plane
- *     connection switches to after selecting its logical DB. The user may
+ *   - a restricted ACL user per logical DB (`tollgate-dataplane` for DB
+ *     0, `tollgate-dataplane-<N>`: backend_acl_user), that every data-plane
+ *     connection switches to after selecting its logical DB, with only that
+ *     DB's channels (`&db<N>:*`). The user may
  *     not SELECT, SWAPDB, MOVE, COPY, FLUSHALL, read server-wide INFO,
  *     manage functions or kill scripts, so a Lua script (which runs with
  *     its caller's permissions) cannot reach another database either. Its
@@ -128,12 +130,24 @@ int backend_db_purge(const char *url, int db_index, const char *database_id,
 int backend_server_purge(const char *url, const char *database_id, int timeout_ms,
                          tg_err *err);
 
-/* Fills argv with `ACL SETUSER <user> <rules...>` for password pass
- * (without RESTORE unless restore_ok).
- * pwbuf (48 bytes) holds the ">pass" argument. Returns argc (<= cap).
+/* The restricted user of logical DB db on url: BACKEND_ACL_USER for DB 0,
+ * BACKEND_ACL_USER "-<db>" for another, each with its own derived
+ * password. One user per logical DB, because each may use only its DB's
+ * channels (`&db<N>:*`, the namespace the gateway gives a dedicated
+ * database's channels): a script cannot PUBLISH into another's. */
+void backend_acl_user(const char *url, int db, char name[BACKEND_USER_MAX], char pass[40]);
+
+typedef struct backend_acl_bufs {
+    char pw[48];                 /* ">pass" */
+    char chans[32];              /* "&db<N>:*" */
+} backend_acl_bufs;
+
+/* Fills argv with `ACL SETUSER <name> <rules...>` for logical DB db's
+ * restricted user with password pass (without RESTORE unless
+ * restore_ok); argv points into bufs. Returns argc (<= cap).
  * Connections re-issue it in their handshake: a restarted Redis has
  * forgotten the user. */
-int backend_acl_setuser_argv(const char *pass, bool restore_ok, char *pwbuf,
-                             const char **argv, int cap);
+int backend_acl_setuser_argv(const char *name, const char *pass, int db, bool restore_ok,
+                             backend_acl_bufs *bufs, const char **argv, int cap);
 
 #endif

@@ -43,6 +43,11 @@ refuse_create create-dbindex-on-an-owned-redis 'server isolation' --name x3 --re
 refuse_create create-prefix-on-an-owned-redis 'server isolation' --name x4 --isolation prefix --redis-url "$URL_S"
 refuse_create create-dbindex-slot-on-an-owned-redis 'server isolation' --name x5 --db-index 4 --redis-url "$URL_S"
 refuse_create create-server-with-a-db-index 'database 0' --name x6 --isolation server --db-index 2 --redis-url redis://127.0.0.1:1
+# Review findings: one server by another spelling of its URL (host, user),
+# and the quota counter Redis, are refused to a server database.
+refuse_create create-dbindex-on-an-owned-redis-by-localhost 'server isolation' --name x8 --redis-url "redis://someone@localhost:$RS/"
+refuse_create create-server-on-a-used-redis-by-localhost 'already used' --name x9 --isolation server --redis-url "redis://LOCALHOST:$RP"
+TOLLGATE_QUOTA_REDIS_URL=redis://127.0.0.1:1 refuse_create create-server-on-the-quota-redis 'quota_redis_url' --name x10 --isolation server --redis-url redis://localhost:1
 refuse_create create-unknown-isolation 'dbindex, prefix or server' --name x7 --isolation cluster
 check server-row-recorded test "$(q "select isolation || ',' || db_index || ',' || coalesce(key_prefix, '-') from databases where id = '$S_DB'")" = "server,0,-"
 check server-acl-user-created sh -c "redis-cli -p $RS acl users | grep -qxF tollgate-db-$S_DB"

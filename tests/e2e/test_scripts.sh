@@ -128,6 +128,18 @@ post "$DR_TOKEN" / '["get","keep"]'
 expect read-only-token-still-reads 200 '{"result":"1"}'
 post "$D_TOKEN" / "$SET"
 expect token-without-rules-runs-scripts 200 '{"result":"OK"}'
+# Review finding: a dedicated database's restricted user had every channel
+# (&*), so its script could PUBLISH into another database's "db<N>:"
+# channels. Each logical DB's user now has only its own.
+post "$D_TOKEN" / "[\"eval\",\"return redis.call('publish','db5:chan','x')\",\"0\"]"
+expect_match script-publish-to-another-db-channel-refused 400 "can't publish to the channel"
+post "$D_TOKEN" / "[\"eval\",\"return redis.call('publish','chan','x')\",\"0\"]"
+expect_match script-publish-outside-the-namespace-refused 400 "can't publish to the channel"
+post "$D_TOKEN" / "[\"eval\",\"return redis.call('publish','db1:chan','x')\",\"0\"]"
+expect script-publish-to-own-db-channel 200 '{"result":0}'
+post "$D_TOKEN" / '["publish","chan","x"]'
+expect gateway-publish-still-works 200 '{"result":0}'
+check dataplane-user-channels-are-its-db test "$(R acl getuser tollgate-dataplane-1 | grep -A1 '^channels$' | tail -1)" = '&db1:*'
 post "$D_TOKEN" / '["randomkey"]'
 expect_match read-write-token-randomkey 200 '^\{"result":"[^"]+"\}$'
 stop_tollgate "$P_PID" rules-clean-shutdown "$TG_TMP/tollgate-$P.log"

@@ -473,6 +473,112 @@ TEST(server_isolation_owns_the_backend)
     CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK);
 }
 
+/* One server by several URLs is one server: placement, server isolation
+ * and server_shared compare tenancy_server_key, never the strings. */
+TEST(server_key_normalises)
+{
+    static const char *const same[][2] = {
+        {"redis://localhost:6379", "redis://127.0.0.1:6379"},
+        {"redis://127.0.0.1", "redis://[::1]:6379/3"},
+        {"redis://alice:pw@LocalHost:6379/", "redis://bob@127.0.0.2"},
+        {"REDIS://Cache.Example:7000", "rediss://u:***@cache.example:7000/1"},
+        {"redis://:p/w@h.example:1", "redis://h.example:1"},
+    };
+    static const char *const differ[][2] = {
+        {"redis://127.0.0.1:6379", "redis://127.0.0.1:6380"},
+        {"redis://a.example", "redis://b.example"},
+        {"unix:///tmp/a.sock", "redis://localhost"},
+    };
+    char a[TENANCY_SERVER_KEY_MAX], b[TENANCY_SERVER_KEY_MAX];
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        tenancy_server_key(same[i][0], a);
+        tenancy_server_key(same[i][1], b);
+        CHECK(!strcmp(a, b));
+        if (strcmp(a, b)) fprintf(stderr, "  %s != %s\n", a, b);
+    }
+    for (size_t i = 0; i < sizeof differ / sizeof differ[0]; i++) {
+        tenancy_server_key(differ[i][0], a);
+        tenancy_server_key(differ[i][1], b);
+        CHECK(strcmp(a, b) != 0);
+    }
+}
+
+/* Review finding: a server database by one spelling of a URL, another
+ * database by another spelling (or user) of the same server. */
+TEST(server_isolation_sees_through_url_spellings)
+{
+    tg_err err = {0, ""};
+    char owner[AUTH_ID_MAX], other[AUTH_ID_MAX], d1[AUTH_ID_MAX];
+    tenancy_set_seal_secret(SECRET, sizeof SECRET - 1); /* URLs with passwords */
+    CHECK(tenancy_db_create(db, tenant_a, "alias-own", "redis://localhost:21", -1,
+                            TENANCY_SERVER, owner, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_b, "alias-in", "redis://someone:pw@127.0.0.1:21/", -1,
+                            TENANCY_DEDICATED, other, &err) == -1 && err.status == 409);
+    /* And the other way round: a server taken by a dedicated database. */
+    CHECK(tenancy_db_create(db, tenant_b, "alias-d", "redis://127.0.0.1:22", -1,
+                            TENANCY_DEDICATED, d1, &err) == 0);
+    CHECK(tenancy_db_create(db, tenant_a, "alias-own2", "redis://LOCALHOST:22/", -1,
+                            TENANCY_SERVER, other, &err) == -1 && err.status == 409);
+    /* A dedicated logical DB is taken whatever the spelling. */
+    CHECK(tenancy_db_create(db, tenant_a, "alias-d2", "redis://[::1]:22", 0,
+                            TENANCY_DEDICATED, other, &err) == -1 && err.status == 409);
+    /* server_shared: a neighbour by another spelling binds the first. */
+    CHECK(tenancy_db_create(db, tenant_a, "alias-p", "redis://x:y@localhost:22", -1,
+                            TENANCY_SHARED, other, &err) == 0);
+    char *tok = issue(d1, AUTH_SCOPE_RW, 600, NULL);
+    auth_ctx *a = ctx(64);
+    auth_grant g;
+    CHECK(tok && a && authn(a, tok, now, &g, &err) == 0 && g.server_shared);
+    auth_ctx_free(a);
+    free(tok);
+}
+
+/* Review finding: the placement check and the insert are one
+ * transaction. A second create on another connection runs between the
+ * first one's check and its insert (from the first connection's
+ * authorizer, as the INSERT is prepared): it must not get in too. */
+static sqlite3 *racer;
+static int race_rc = 1, race_fired;
+static char race_url[64];
+
+static int race_between(void *arg, int action, const char *a1, const char *a2,
+                        const char *a3, const char *a4)
+{
+    (void)arg, (void)a2, (void)a3, (void)a4;
+    if (action == SQLITE_INSERT && a1 && !strcmp(a1, "databases") && !race_fired) {
+        race_fired = 1;
+        tg_err err;
+        char id[AUTH_ID_MAX];
+        race_rc = tenancy_db_create(racer, tenant_b, "racer", race_url, -1,
+                                    TENANCY_DEDICATED, id, &err);
+    }
+    return SQLITE_OK;
+}
+
+TEST(placement_is_atomic)
+{
+    tg_err err = {0, ""};
+    char id[AUTH_ID_MAX];
+    snprintf(race_url, sizeof race_url, "redis://127.0.0.1:23");
+    CHECK(sqlite3_open(path, &racer) == SQLITE_OK); /* no busy timeout: fails at once */
+    sqlite3_set_authorizer(db, race_between, NULL);
+    int rc = tenancy_db_create(db, tenant_a, "race-own", race_url, -1, TENANCY_SERVER, id, &err);
+    sqlite3_set_authorizer(db, NULL, NULL);
+    CHECK(race_fired);
+    /* Not both: the server database alone, or it refused. */
+    CHECK(rc == 0 && race_rc == -1);
+    sqlite3_stmt *st;
+    int n = -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM databases WHERE redis_url = ?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, race_url, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    CHECK(n == 1);
+    sqlite3_close(racer);
+}
+
 TEST(state_file_errors)
 {
     tg_err err = {0, ""};
@@ -661,6 +767,9 @@ int main(void)
     RUN(shared_databases);
     RUN(server_shared_follows_the_backend);
     RUN(server_isolation_owns_the_backend);
+    RUN(server_key_normalises);
+    RUN(server_isolation_sees_through_url_spellings);
+    RUN(placement_is_atomic);
     RUN(state_file_errors);
     RUN(miss_waits_and_coalesces);
     RUN(blocked_state_file_keeps_cached_tokens);

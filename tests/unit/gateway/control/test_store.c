@@ -200,6 +200,29 @@ TEST(tenants_are_confined)
     sqlite3_close(db);
 }
 
+/* Review finding: the quota counter Redis is never a server database's
+ * (its owner could FLUSHALL every node's counters), by any spelling. */
+TEST(server_database_never_on_the_quota_redis)
+{
+    sqlite3 *db = fresh_db();
+    tg_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    char url[] = "redis://127.0.0.1:1", secret[] = ADMIN_SECRET, q[] = "redis://127.0.0.1:31/";
+    cfg.redis_url = url;
+    cfg.admin_jwt_secret = secret;
+    cfg.quota_redis_url = q;
+    char a[AUTH_ID_MAX];
+    tenant(db, "a", a);
+    tg_err err = {0, ""};
+    CHECK(store_db_create(db, &cfg, a, "own", "redis://localhost:31", -1, TENANCY_SERVER,
+                          &err) == NULL && err.status == 409 && strstr(err.msg, "quota"));
+    cJSON *d = store_db_create(db, &cfg, a, "own", "redis://127.0.0.1:32", -1, TENANCY_SERVER,
+                               &err);
+    CHECK(d != NULL);
+    cJSON_Delete(d);
+    sqlite3_close(db);
+}
+
 TEST(admin_and_data_plane_tokens_are_not_tenant_tokens)
 {
     tg_err err;
@@ -222,6 +245,7 @@ int main(void)
     RUN(pages_visit_every_tenant_once);
     RUN(plans_write_get_list);
     RUN(tenants_are_confined);
+    RUN(server_database_never_on_the_quota_redis);
     RUN(admin_and_data_plane_tokens_are_not_tenant_tokens);
     if (fx_dir_remove()) return 1;
     TEST_MAIN_END();

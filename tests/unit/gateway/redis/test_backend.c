@@ -226,21 +226,28 @@ TEST(handshake_then_the_held_command)
     const char *get[] = {"GET k"};
     CHECK(submit(b, &o, NULL, NULL, 1, get) == 0);
     CHECK(run_until(b, epfd, &o.done, 2000) && o.status == 0);
-    CHECK_OP(&o, "$" BACKEND_ACL_USER "|k\n");
+    /* DB 3's own restricted user, its channels DB 3's. */
+    char dn[BACKEND_USER_MAX], dp[40];
+    backend_acl_user(url, 3, dn, dp);
+    CHECK_STR(dn, BACKEND_ACL_USER "-3");
+    CHECK(strcmp(dp, bi->acl_pass) != 0);
+    CHECK_OP(&o, "$" BACKEND_ACL_USER "-3|k\n");
     const char *argv[64];
-    char pw[48];
-    int n = backend_acl_setuser_argv(bi->acl_pass, true, pw, argv, 64);
+    backend_acl_bufs bufs;
+    int n = backend_acl_setuser_argv(dn, dp, 3, true, &bufs, argv, 64);
     buf want;
     buf_init(&want);
     buf_puts(&want, "default: AUTH tguser tgpass\ntguser:");
     for (int i = 0; i < n; i++) buf_printf(&want, " %s", argv[i]);
     buf_printf(&want, "\ntguser: ACL SETUSER " BACKEND_NOBODY_USER " on nocommands resetkeys "
                "resetchannels clearselectors resetpass >%s\n", bi->nobody_pass);
-    buf_printf(&want, "tguser: SELECT 3\ntguser: AUTH " BACKEND_ACL_USER " %s\n", bi->acl_pass);
-    buf_puts(&want, BACKEND_ACL_USER ": GET k\n");
+    buf_printf(&want, "tguser: SELECT 3\ntguser: AUTH " BACKEND_ACL_USER "-3 %s\n", dp);
+    buf_puts(&want, BACKEND_ACL_USER "-3: GET k\n");
     buf_putc(&want, '\0');
     char *log = fake_take(&F, fake_nconns(&F) - 1);
     CHECK_STR(log, want.data);
+    CHECK(strstr(want.data, " ~* +@all -@admin ") && strstr(want.data, " &db3:* >") &&
+          !strstr(want.data, "&*"));
     free(log);
     buf_release(&want);
     op_free(&o);
