@@ -183,11 +183,13 @@ check refused-subscription-ends-stream test $(( $(date +%s) - T0 )) -lt 8
 check refused-subscription-logged grep -q 'backend refused a subscription' "$LOG"
 check refused-subscription-no-event sh -c "! grep -q 'subscribe,nope' '$TG_TMP/refused'"
 redis-cli -p "$RP" acl setuser default +subscribe >/dev/null
+sleep 0.5   # past the subscriber connection's reconnect delay (200 ms)
 
 # ---- SIGTERM ends open streams cleanly (the chunked body terminated).
 curl -sN -H "$(auth "$D_TOKEN")" -o "$TG_TMP/term" --max-time 20 "$U/subscribe/bye" &
 T1=$!
-wait_for grep -q 'subscribe,bye,1' "$TG_TMP/term"
+check sigterm-stream-subscribed wait_for grep -q 'subscribe,bye,1' "$TG_TMP/term"
+grep -q 'subscribe,bye,1' "$TG_TMP/term" || sed 's/^/    got: /' "$TG_TMP/term"
 check metrics-open-streams test "$(metric tollgate_sse_streams)" = 1
 stop_tollgate "$P_PID" clean-shutdown-with-streams "$LOG"
 wait "$T1"

@@ -204,7 +204,7 @@ TEST(tenants_are_confined)
  * (its owner could FLUSHALL every node's counters), by any spelling. */
 TEST(server_database_never_on_the_quota_redis)
 {
-    sqlite3 *db = fresh_db();
+    sqlite3 *db = fx_state_open(NULL);
     tg_config cfg;
     memset(&cfg, 0, sizeof cfg);
     char url[] = "redis://127.0.0.1:1", secret[] = ADMIN_SECRET, q[] = "redis://127.0.0.1:31/";
