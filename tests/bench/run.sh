@@ -57,9 +57,9 @@ PIDS+=($!)
 QTEN=$("$TG" tenant create --name benchq)
 "$TG" plan assign --tenant "$QTEN" --plan benchall >/dev/null
 "$TG" tenant budget --tenant "$QTEN" --monthly-micros 1000000000000 >/dev/null
-QDB=$("$TG" db create --tenant "$QTEN" --name benchq --db-index 2)
+QDB=$("$TG" db create --tenant "$QTEN" --name benchq --db-index 15)
 QTOKEN=$("$TG" token create --db "$QDB" --ttl 1d)
-redis-cli -p "$RP" -n 2 set bench:k hello >/dev/null
+redis-cli -p "$RP" -n 15 set bench:k hello >/dev/null
 free_port; TP3=$FREE_PORT
 "$TG" serve --port "$TP3" --metering off --quotas off >"$TMP/tollgate-noquota.log" 2>&1 &
 PIDS+=($!)
@@ -237,7 +237,8 @@ for k in "${!R[@]}"; do M[$k]=$(tr ' ' '\n' <<<"${R[$k]}" | grep . | median); do
 # connections per worker, 10,000 cached tokens.
 say "memory: issuing 10,000 tokens for 115 databases"
 echo "$TEN $DB" >"$TMP/pairs"
-for i in $(seq 2 15); do
+echo "$QTEN $QDB" >>"$TMP/pairs"   # logical DB 15, the quota database
+for i in $(seq 2 14); do
   t=$("$TG" tenant create --name "bench$i")
   echo "$t $("$TG" db create --tenant "$t" --name "bench$i" --db-index "$i")" >>"$TMP/pairs"
 done
