@@ -7,29 +7,11 @@
 
 #include "gateway/policy/monitor.h"
 #include "gateway/policy/policy.h"
+#include "tests/unit/fixtures/command_table.h"
 #include "tests/unit/testhelp.h"
 
 static cmd_table *table;
 
-static cmd_table *load_table(void)
-{
-    const char *path = getenv("TG_COMMAND_FIXTURE");
-    if (!path) path = "tests/unit/fixtures/redis-7.0-command.resp";
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    static char data[1 << 18];
-    size_t n = fread(data, 1, sizeof data, f);
-    fclose(f);
-    redisReader *rd = redisReaderCreate();
-    void *r = NULL;
-    if (redisReaderFeed(rd, data, n) != REDIS_OK || redisReaderGetReply(rd, &r) != REDIS_OK)
-        r = NULL;
-    redisReaderFree(rd);
-    tg_err err;
-    cmd_table *t = r ? cmd_table_from_reply(r, policy_annotate, &err) : NULL;
-    if (r) freeReplyObject(r);
-    return t;
-}
 
 static const char P[] = "db_00aa:";
 
@@ -133,7 +115,7 @@ TEST(escapes_and_malformed_lines)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    table = load_table();
+    table = fx_command_table();
     RUN(fixture_loaded);
     if (!table) TEST_MAIN_END();
     RUN(dedicated_sees_its_logical_db_only);
