@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "auth/admin_token.h"
+#include "billing/period.h"
 #include "billing/usage.h"
 #include "common/buf.h"
 #include "gateway/control/store_int.h"
@@ -20,14 +21,6 @@ int store_init(const tg_config *cfg, tg_err *err)
     backend_setup_init(cfg->acl_secret, strlen(cfg->acl_secret), policy_annotate);
     tenancy_set_seal_secret(cfg->acl_secret, strlen(cfg->acl_secret));
     return 0;
-}
-
-void store_iso8601(int64_t unix_s, char *out, size_t cap)
-{
-    time_t t = (time_t)unix_s;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* ==== Rows as JSON ==== */
@@ -50,7 +43,7 @@ cJSON *store_row_json(sqlite3_stmt *st)
             int64_t v = sqlite3_column_int64(st, i);
             if (is_time_column(name)) {
                 char iso[32];
-                store_iso8601(v, iso, sizeof iso);
+                period_iso8601(v, iso);
                 cJSON_AddStringToObject(o, name, iso);
             } else {
                 cJSON_AddNumberToObject(o, name, (double)v);
@@ -273,7 +266,7 @@ cJSON *store_tenant_token(sqlite3 *db, const tg_config *cfg, const char *tenant_
     }
     cJSON *o = cJSON_CreateObject();
     char iso[32];
-    store_iso8601((int64_t)now + ttl_s, iso, sizeof iso);
+    period_iso8601((int64_t)now + ttl_s, iso);
     cJSON_AddStringToObject(o, "token", tok);
     cJSON_AddStringToObject(o, "jti", jti);
     cJSON_AddStringToObject(o, "tenant_id", tenant_id);

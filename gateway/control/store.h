@@ -49,9 +49,6 @@ typedef struct store_page {
  * database call (acl_secret). 0, or -1 with err. */
 int store_init(const tg_config *cfg, tg_err *err);
 
-/* "2026-12-02T05:46:02Z" into out (>= 21 bytes). */
-void store_iso8601(int64_t unix_s, char *out, size_t cap);
-
 /* ==== Tenants ==== */
 cJSON *store_tenant_create(sqlite3 *db, const char *name, tg_err *err);
 cJSON *store_tenant_get(sqlite3 *db, const char *id, tg_err *err);

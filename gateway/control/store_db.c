@@ -6,6 +6,7 @@
 
 #include "auth/auth.h"
 #include "auth/keys.h"
+#include "billing/period.h"
 #include "gateway/control/store.h"
 #include "gateway/control/store_int.h"
 #include "gateway/policy/policy.h"
@@ -212,7 +213,7 @@ cJSON *store_token_create(sqlite3 *db, const tg_config *cfg, const auth_keys *in
     if (!tok) return NULL;
     cJSON *o = cJSON_CreateObject();
     char iso[32];
-    store_iso8601(c.exp, iso, sizeof iso);
+    period_iso8601(c.exp, iso);
     cJSON_AddStringToObject(o, "token", tok);
     cJSON_AddStringToObject(o, "jti", c.jti);
     cJSON_AddStringToObject(o, "database_id", rq->database_id);

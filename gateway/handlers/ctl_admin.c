@@ -284,7 +284,7 @@ static int usage_close_op(ctl_job *j, ctl_thread *t)
         return -1;
     cJSON *o = cJSON_CreateObject();
     char iso[32];
-    store_iso8601(now, iso, sizeof iso);
+    period_iso8601(now, iso);
     cJSON_AddStringToObject(o, "period", period);
     cJSON_AddStringToObject(o, "closed_at", iso);
     return got(j, o, t);

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "billing/period.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/json_out.h"
@@ -140,17 +140,16 @@ static void put_ms(buf *b, const char *name, uint64_t us)
     buf_puts(b, frac);
 }
 
-/* "2026-12-02T05:46:02" of a second, remembered per thread: gmtime_r
- * takes glibc's time zone lock, so it runs once a second, not per line. */
+/* "2026-12-02T05:46:02" of a second (billing/period's calendar, no
+ * time-zone lock), remembered per thread: formatted once a second, not
+ * per line. */
 static const char *second_text(uint64_t secs)
 {
     static _Thread_local uint64_t last = UINT64_MAX;
-    static _Thread_local char text[32];
+    static _Thread_local char text[24];
     if (secs != last) {
-        time_t t = (time_t)secs;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+        period_iso8601((int64_t)secs, text);
+        text[19] = '\0';   /* the caller adds the milliseconds and the Z */
         last = secs;
     }
     return text;
@@ -228,6 +227,6 @@ void observe_request(const tg_request *r, const meter_event *e)
     char label[64];
     observe_route_label(ri, label, sizeof label);
     if (log_req) access_line(r, e, label, latency_us);
-    if (e->http_status >= 500 && e->http_status != 499 && log_enabled(LOG_ERROR))
+    if (e->http_status >= 500 && log_enabled(LOG_ERROR))
         error_line(r, e, label);
 }

@@ -204,7 +204,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
   rm -f "$TOLLGATE_SQLITE_PATH-wal"
   export TOLLGATE_SQLITE_PATH=$TG_TMP/state.db
 else
-  pass "user-switch-skipped-not-root"
+  echo "SKIP user-switch (not root: no user to switch to; not counted)"
 fi
 
 # ---- Idle backend connections are closed ---------------------------------

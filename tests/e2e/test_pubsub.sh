@@ -181,7 +181,7 @@ T0=$(date +%s)
 wait "$R1"
 check refused-subscription-ends-stream test $(( $(date +%s) - T0 )) -lt 8
 check refused-subscription-logged grep -q 'backend refused a subscription' "$LOG"
-check refused-subscription-no-event sh -c "! grep -q 'subscribe,nope' '$TG_TMP/refused'"
+check refused-subscription-no-event sh -c "! grep -qs 'subscribe,nope' '$TG_TMP/refused'"
 redis-cli -p "$RP" acl setuser default +subscribe >/dev/null
 sleep 0.5   # past the subscriber connection's reconnect delay (200 ms)
 
