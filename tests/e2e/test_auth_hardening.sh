@@ -54,10 +54,20 @@ expect headers-auth-then-body 200 '[{"result":"OK"},{"result":"v"}]'
 # is blocked for 8 s. Cached-token requests keep their latency meanwhile; a
 # revocation once the file is readable again applies within a second.
 stop_tollgate "$P_PID" clean-shutdown-before-block "$TG_TMP/tollgate-$P.log"
-start_tollgate P --threads 2 --meter-flush-ms 20 || exit 1
+# Each worker has its own cache and the kernel spreads connections over the
+# workers' sockets by hash (SO_REUSEPORT), so a fixed number of requests may
+# all land on one worker (6 did, 1 run in 32). Warm until the token cache
+# has missed twice: once per worker, so both hold the token.
+MP=$(free_port)
+start_tollgate P --threads 2 --meter-flush-ms 20 --metrics-listen "127.0.0.1:$MP" || exit 1
 U=http://127.0.0.1:$P
-for i in 1 2 3 4 5 6; do http GET "$U/get/hk" "${AUTH[@]}"; done
+misses() { curl -s "http://127.0.0.1:$MP/metrics" | awk '$1 == "tollgate_token_cache_misses_total" { print $2 }'; }
+for i in $(seq 1 200); do
+  http GET "$U/get/hk" "${AUTH[@]}"
+  [ "$(misses)" = 2 ] && break
+done
 expect cached-before-block 200 '{"result":"v"}'
+check cached-on-both-workers test "$(misses)" = 2
 /usr/bin/python3 "$(dirname "$0")/block_reads.py" "$DBF" 8 >"$TG_TMP/blocker" &
 BLOCKER=$!
 wait_for grep -q held "$TG_TMP/blocker"
