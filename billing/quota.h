@@ -222,14 +222,15 @@ void quota_leave(quota_verdict *v);
  * refused while it is >= data_bytes. */
 void quota_data_set(quota *q, const char *database_id, int64_t bytes, int64_t now_ns);
 
-/* The headers for v: RateLimit-Policy (every policy; the database's cached
- * value when v has one), RateLimit (the tightest, as the draft asks), into
- * caller buffers (always terminated; empty when v has no policy;
- * QUOTA_HEADER_MAX bytes is enough). No allocation and no printf: it runs
- * on every answer. */
+/* The headers for v: RateLimit (the tightest, as the draft asks) into
+ * ratelimit, and returns RateLimit-Policy (every policy): the database's
+ * cached value when v has one (not copied: it lives until quota_free),
+ * else policy, filled. Buffers always terminated; empty when v has no
+ * policy; QUOTA_HEADER_MAX bytes is enough. No allocation and no printf:
+ * it runs on every answer. */
 #define QUOTA_HEADER_MAX 512
-void quota_headers(const quota_verdict *v, char *policy, size_t pcap, char *ratelimit,
-                   size_t rcap);
+const char *quota_headers(const quota_verdict *v, char *policy, size_t pcap, char *ratelimit,
+                          size_t rcap);
 
 /* v in decimal into out (cap bytes, terminated), likewise cheaply. */
 void quota_format_i64(int64_t v, char *out, size_t cap);

@@ -43,21 +43,25 @@ void quota_format_policy(const quota_verdict *v, char *policy, size_t pcap)
     }
 }
 
-void quota_headers(const quota_verdict *v, char *policy, size_t pcap, char *ratelimit,
-                   size_t rcap)
+const char *quota_headers(const quota_verdict *v, char *policy, size_t pcap, char *ratelimit,
+                          size_t rcap)
 {
-    size_t n = 0, m = 0;
+    size_t m = 0;
     ratelimit[0] = '\0';
-    if (v->policy_hdr) put_str(policy, pcap, &n, v->policy_hdr);
-    else quota_format_policy(v, policy, pcap);
+    const char *out = v->policy_hdr;
+    if (!out) {
+        quota_format_policy(v, policy, pcap);
+        out = policy;
+    }
     int t = v->tightest >= 0 ? v->tightest : (v->npolicies ? 0 : -1);
-    if (t < 0) return;
+    if (t < 0) return out;
     put_str(ratelimit, rcap, &m, "\"");
     put_str(ratelimit, rcap, &m, v->policies[t].name);
     put_str(ratelimit, rcap, &m, "\";r=");
     put_i64(ratelimit, rcap, &m, v->policies[t].remaining);
     put_str(ratelimit, rcap, &m, ";t=");
     put_i64(ratelimit, rcap, &m, v->policies[t].reset_s);
+    return out;
 }
 
 void quota_format_i64(int64_t v, char *out, size_t cap)

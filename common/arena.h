@@ -15,7 +15,7 @@ typedef struct arena_block arena_block;
 typedef struct arena {
     arena_block *head;
     char *cur, *end;
-    char first[1024];   /* most requests never allocate a block */
+    char first[2048];   /* most requests never allocate a block */
 } arena;
 
 void arena_init(arena *a);

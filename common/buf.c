@@ -31,6 +31,15 @@ void buf_reserve(buf *b, size_t extra)
     b->data[b->len] = '\0';
 }
 
+void buf_reserve_exact(buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap) return;
+    b->data = xrealloc(b->data, need);
+    b->cap = need;
+    b->data[b->len] = '\0';
+}
+
 void buf_append(buf *b, const void *p, size_t n)
 {
     buf_reserve(b, n);

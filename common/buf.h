@@ -21,6 +21,11 @@ typedef struct buf {
 void buf_init(buf *b);
 void buf_release(buf *b);               /* frees storage, leaves b empty */
 void buf_reserve(buf *b, size_t extra); /* room for extra more bytes */
+/* The same, growing to exactly what is needed (no power-of-two rounding):
+ * for a size known in advance. A 600-byte answer then takes a 601-byte
+ * block, not a 1024-byte one, which glibc serves as a "large" request
+ * (consolidating its fast bins first, measured at ~1.3% of a GET's CPU). */
+void buf_reserve_exact(buf *b, size_t extra);
 void buf_append(buf *b, const void *p, size_t n);
 void buf_puts(buf *b, const char *s);
 void buf_putc(buf *b, char c);

@@ -222,7 +222,7 @@ void dp_answer(tg_request *r)
     if (hold_answer(r, d, size)) return;
     buf out;
     buf_init(&out);
-    buf_reserve(&out, (size_t)size); /* one allocation, no doubling */
+    buf_reserve_exact(&out, (size_t)size); /* one allocation, no doubling */
     unsigned status = encode_answer(d, &out);
     dp_free_replies(d);
     if (d->quota_checked && d->qv.response_bytes_max >= 0 &&

@@ -12,8 +12,8 @@ void quota_gate_headers(const quota_verdict *v, struct MHD_Response *resp)
 {
     if (v->npolicies <= 0) return;
     char policy[QUOTA_HEADER_MAX], now[QUOTA_HEADER_MAX], n[24];
-    quota_headers(v, policy, sizeof policy, now, sizeof now);
-    if (policy[0]) MHD_add_response_header(resp, "RateLimit-Policy", policy);
+    const char *pol = quota_headers(v, policy, sizeof policy, now, sizeof now);
+    if (pol[0]) MHD_add_response_header(resp, "RateLimit-Policy", pol);
     if (now[0]) MHD_add_response_header(resp, "RateLimit", now);
     if (v->tightest < 0 || v->tightest >= v->npolicies) return;
     const quota_policy *p = &v->policies[v->tightest];

@@ -388,8 +388,8 @@ TEST(headers_and_resets_never_move_back)
     quota_verdict v;
     CHECK(run(q, "db_a", 1, NOV10, &v));
     char pol[QUOTA_HEADER_MAX], rl[QUOTA_HEADER_MAX], num[24];
-    quota_headers(&v, pol, sizeof pol, rl, sizeof rl);
-    CHECK_STR(pol, "\"cps\";q=4;w=1, \"daily\";q=1000;w=86400");
+    CHECK_STR(quota_headers(&v, pol, sizeof pol, rl, sizeof rl),
+              "\"cps\";q=4;w=1, \"daily\";q=1000;w=86400");
     CHECK_STR(rl, "\"cps\";r=7;t=1");
     quota_format_i64(-9223372036854775807LL - 1, num, sizeof num);
     CHECK_STR(num, "-9223372036854775808");

@@ -47,6 +47,24 @@ TEST(buf_reserve_gives_room)
     buf_release(&b);
 }
 
+/* An answer of known size takes exactly its bytes: 618 bytes must not
+ * become a 1024-byte block (a "large" malloc request in glibc). */
+TEST(buf_reserve_exact_takes_what_is_asked)
+{
+    buf b;
+    buf_init(&b);
+    buf_reserve_exact(&b, 618);
+    CHECK(b.cap == 619);
+    CHECK(b.len == 0 && b.data[0] == '\0');
+    buf_puts(&b, "abc");
+    buf_reserve_exact(&b, 615);  /* fits: nothing moves */
+    CHECK(b.cap == 619);
+    buf_reserve_exact(&b, 616);  /* grows to exactly len + extra + 1 */
+    CHECK(b.cap == 620);
+    CHECK_STR(b.data, "abc");
+    buf_release(&b);
+}
+
 TEST(buf_printf_and_puts)
 {
     buf b;
@@ -250,6 +268,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep results if a sanitizer aborts */
     RUN(buf_growth_keeps_contents_and_nul);
     RUN(buf_reserve_gives_room);
+    RUN(buf_reserve_exact_takes_what_is_asked);
     RUN(buf_printf_and_puts);
     RUN(buf_put_i64_edges);
     RUN(buf_consume);
