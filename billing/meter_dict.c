@@ -1,6 +1,7 @@
 /* meter_dict.c - see meter_dict.h: a cached get-or-insert of text tuples. */
 #include "billing/meter_dict.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,8 @@
 
 typedef struct slot {
     char *key;                   /* the texts joined by \x1f; NULL: empty */
+    size_t len;
+    uint64_t hash;
     int64_t id;
 } slot;
 
@@ -23,6 +26,8 @@ struct meter_dict {
     sqlite3_stmt *get, *put;
     slot *slots;                 /* DICT_SLOTS, allocated on first use */
     size_t n;
+    size_t last;                 /* the slot of the last hit: events come in
+                                    runs from one principal; SIZE_MAX none */
 };
 
 meter_dict *meter_dict_new(const char *table, const char *const *cols, int ncols)
@@ -30,6 +35,7 @@ meter_dict *meter_dict_new(const char *table, const char *const *cols, int ncols
     meter_dict *d = xcalloc(1, sizeof *d);
     d->table = table;
     d->ncols = ncols > DICT_COLS_MAX ? DICT_COLS_MAX : ncols;
+    d->last = SIZE_MAX;
     for (int i = 0; i < d->ncols; i++) d->cols[i] = cols[i];
     return d;
 }
@@ -42,6 +48,7 @@ void meter_dict_forget(meter_dict *d)
         d->slots[i].key = NULL;
     }
     d->n = 0;
+    d->last = SIZE_MAX;
 }
 
 void meter_dict_close(meter_dict *d)
@@ -84,10 +91,23 @@ int meter_dict_open(meter_dict *d, sqlite3 *db, tg_err *err)
     return 0;
 }
 
-static uint32_t fnv(const char *s, uint32_t h)
+/* A hash of key[0..len), 8 bytes a step (the writer runs it twice per
+ * event; FNV-1a a byte at a time was ~4% of the writer's time). Not
+ * keyed: the texts are ids the gateway issued, not a client's choice. */
+static uint64_t key_hash(const char *key, size_t len)
 {
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
+    uint64_t h = 0x9e3779b97f4a7c15u ^ len;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, key + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, key + i, len - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
+    return h ^ (h >> 29);
 }
 
 /* Looks vals up in SQLite, inserting them when absent. */
@@ -114,23 +134,37 @@ int meter_dict_id(meter_dict *d, const char *const *vals, int64_t *id)
     char key[512];
     size_t len = 0;
     for (int i = 0; i < d->ncols; i++) {
-        len += (size_t)snprintf(key + len, sizeof key - len, "%s%s", i ? "\x1f" : "", vals[i]);
-        if (len >= sizeof key) return db_id(d, vals, id);   /* too long to cache */
+        size_t n = strlen(vals[i]);
+        if (len + n + 1 >= sizeof key) return db_id(d, vals, id);   /* too long to cache */
+        if (i) key[len++] = '\x1f';
+        memcpy(key + len, vals[i], n);
+        len += n;
     }
+    key[len] = '\0';
     if (!d->slots) d->slots = xcalloc(DICT_SLOTS, sizeof *d->slots);
-    size_t i = fnv(key, 2166136261u) % DICT_SLOTS;
+    if (d->last != SIZE_MAX && d->slots[d->last].len == len &&
+        !memcmp(d->slots[d->last].key, key, len)) {
+        *id = d->slots[d->last].id;
+        return 0;
+    }
+    uint64_t h = key_hash(key, len);
+    size_t i = h % DICT_SLOTS;
     for (; d->slots[i].key; i = (i + 1) % DICT_SLOTS)
-        if (!strcmp(d->slots[i].key, key)) {
+        if (d->slots[i].hash == h && d->slots[i].len == len && !memcmp(d->slots[i].key, key, len)) {
             *id = d->slots[i].id;
+            d->last = i;
             return 0;
         }
     if (db_id(d, vals, id)) return -1;
     if (d->n >= DICT_CACHE_MAX) {
         meter_dict_forget(d);
-        i = fnv(key, 2166136261u) % DICT_SLOTS;
+        i = h % DICT_SLOTS;
     }
     d->slots[i].key = xstrdup(key);
+    d->slots[i].len = len;
+    d->slots[i].hash = h;
     d->slots[i].id = *id;
     d->n++;
+    d->last = i;
     return 0;
 }

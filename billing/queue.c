@@ -1,14 +1,25 @@
-/* queue.c - see queue.h: a pool of batch buffers behind one mutex. */
+/* queue.c - see queue.h: a pool of batch buffers behind one mutex.
+ *
+ * The buffers are allocated once (at the defaults, 16 of 4,096 rows of
+ * 424 bytes: 28 MB of address space), but only the ones a burst filled
+ * are resident. Free buffers
+ * beyond HOT_BUFFERS give their pages back to the kernel when returned, so
+ * a burst does not leave its high-water mark in the RSS for good: the
+ * queue holds what the load needs now. */
 #include "billing/queue.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/mem.h"
+
+#define HOT_BUFFERS 4   /* free buffers kept resident, for the next pushes */
 
 struct meter_queue {
     pthread_mutex_t mu;
@@ -122,17 +133,49 @@ meter_batch *meter_queue_take(meter_queue *q, uint64_t deadline_ms, bool *closin
     return list;
 }
 
+/* Gives b's whole pages back to the kernel (the next push into it faults
+ * in zeroed ones). b belongs to the writer, out of every list. */
+static void release_pages(meter_batch *b)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)b->rows + page - 1) & ~(page - 1);
+    uintptr_t hi = (uintptr_t)(b->rows + b->cap) & ~(page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void meter_queue_give_back(meter_queue *q, meter_batch *list)
 {
-    size_t k = 0;
-    pthread_mutex_lock(&q->mu);
+    /* Outside the lock (the list is the writer's): the first ones to make
+     * HOT_BUFFERS free stay resident and go on top (reused first), the
+     * rest are released and go to the bottom. */
+    size_t free_now = meter_queue_free_buffers(q), k = 0;
+    meter_batch *hot = NULL, *hot_tail = NULL, *cold = NULL, *cold_tail = NULL;
     while (list) {
         meter_batch *next = list->next;
         list->n = 0;
-        list->next = q->free_list;
-        q->free_list = list;
+        list->next = NULL;
+        if (free_now + k < HOT_BUFFERS) {
+            if (hot_tail) hot_tail->next = list;
+            else hot = list;
+            hot_tail = list;
+        } else {
+            release_pages(list);
+            if (cold_tail) cold_tail->next = list;
+            else cold = list;
+            cold_tail = list;
+        }
         list = next;
         k++;
+    }
+    pthread_mutex_lock(&q->mu);
+    if (cold) {
+        meter_batch **end = &q->free_list;
+        while (*end) end = &(*end)->next;
+        *end = cold;
+    }
+    if (hot) {
+        hot_tail->next = q->free_list;
+        q->free_list = hot;
     }
     atomic_fetch_add_explicit(&q->nfree, k, memory_order_relaxed);
     pthread_mutex_unlock(&q->mu);

@@ -249,6 +249,9 @@ node tests/bench/use_tokens.mjs "http://127.0.0.1:$TP/get/bench:k" "$TMP/tokens.
 coproc IDLE { node tests/bench/idle_conns.mjs "http://127.0.0.1:$TP/healthz" 1000; }
 read -r -t 60 line <&"${IDLE[0]}" || line=""
 RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$TG_PID/status")
+# BENCH_SMAPS=FILE keeps the gateway's memory map at that moment (where
+# the RSS lives: thread arenas, SQLite caches, connection buffers).
+[ -n "${BENCH_SMAPS:-}" ] && cp "/proc/$TG_PID/smaps" "$BENCH_SMAPS"
 [ "$line" = "ready 1000" ] || say "idle connections did not all answer: '$line'"
 eval "exec ${IDLE[1]}>&-"
 wait "$IDLE_PID" 2>/dev/null
