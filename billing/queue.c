@@ -1,11 +1,11 @@
 /* queue.c - see queue.h: a pool of batch buffers behind one mutex.
  *
  * The buffers are allocated once (at the defaults, 16 of 4,096 rows of
- * 424 bytes: 28 MB of address space), but only the ones a burst filled
- * are resident. Free buffers
- * beyond HOT_BUFFERS give their pages back to the kernel when returned, so
- * a burst does not leave its high-water mark in the RSS for good: the
- * queue holds what the load needs now. */
+ * 424 bytes: 28 MB of address space) and are resident once used. At most
+ * HOT_BUFFERS free ones stay so, on top of the free list (taken first);
+ * more, returned after a burst, give their pages back to the kernel and go
+ * to the bottom: a burst does not leave its high-water mark in the RSS, and
+ * a steady load keeps reusing resident buffers (no page faults). */
 #include "billing/queue.h"
 
 #include <errno.h>
@@ -28,6 +28,7 @@ struct meter_queue {
     meter_batch *ready_head, *ready_tail;
     meter_batch *cur;               /* being filled; NULL until the first push */
     size_t batch_cap, nbuffers;
+    size_t hot_free;                /* resident buffers in free_list */
     _Atomic size_t nfree;
     bool closing;
 };
@@ -50,6 +51,7 @@ meter_queue *meter_queue_new(size_t capacity, size_t batch)
         meter_batch *b = xmalloc(sizeof *b + batch * sizeof b->rows[0]);
         b->n = 0;
         b->cap = batch;
+        b->resident = false;
         b->next = q->free_list;
         q->free_list = b;
     }
@@ -104,6 +106,8 @@ int meter_queue_push(meter_queue *q, const meter_row *row)
         q->free_list = b->next;
         b->next = NULL;
         b->n = 0;
+        if (b->resident) q->hot_free--;
+        b->resident = true;
         atomic_fetch_sub_explicit(&q->nfree, 1, memory_order_relaxed);
     }
     memcpy(&b->rows[b->n++], row, sizeof *row);
@@ -145,27 +149,32 @@ static void release_pages(meter_batch *b)
 
 void meter_queue_give_back(meter_queue *q, meter_batch *list)
 {
-    /* Outside the lock (the list is the writer's): the first ones to make
-     * HOT_BUFFERS free stay resident and go on top (reused first), the
-     * rest are released and go to the bottom. */
-    size_t free_now = meter_queue_free_buffers(q), k = 0;
+    size_t k = 0;
+    for (meter_batch *b = list; b; b = b->next) k++;
+    pthread_mutex_lock(&q->mu);
+    size_t keep = q->hot_free < HOT_BUFFERS ? HOT_BUFFERS - q->hot_free : 0;
+    if (keep > k) keep = k;
+    q->hot_free += keep;
+    pthread_mutex_unlock(&q->mu);
+    /* Outside the lock (the list is the writer's): the first `keep` stay
+     * resident, the others are released. */
     meter_batch *hot = NULL, *hot_tail = NULL, *cold = NULL, *cold_tail = NULL;
-    while (list) {
+    for (size_t i = 0; list; i++) {
         meter_batch *next = list->next;
         list->n = 0;
         list->next = NULL;
-        if (free_now + k < HOT_BUFFERS) {
+        if (i < keep) {
             if (hot_tail) hot_tail->next = list;
             else hot = list;
             hot_tail = list;
         } else {
-            release_pages(list);
+            if (list->resident) release_pages(list);
+            list->resident = false;
             if (cold_tail) cold_tail->next = list;
             else cold = list;
             cold_tail = list;
         }
         list = next;
-        k++;
     }
     pthread_mutex_lock(&q->mu);
     if (cold) {

@@ -44,6 +44,7 @@ typedef struct meter_row {
 typedef struct meter_batch {
     struct meter_batch *next;
     size_t n, cap;
+    bool resident;               /* the queue's: its pages are in memory */
     meter_row rows[];
 } meter_batch;
 
