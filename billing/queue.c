@@ -2,9 +2,9 @@
  *
  * The buffers are allocated once (at the defaults, 16 of 4,096 rows of
  * 424 bytes: 28 MB of address space) and are resident once used. At most
- * HOT_BUFFERS free ones stay so, on top of the free list (taken first);
- * more, returned after a burst, give their pages back to the kernel and go
- * to the bottom: a burst does not leave its high-water mark in the RSS, and
+ * METER_QUEUE_HOT_BUFFERS free ones stay so, on top of the free list
+ * (taken first); more, returned after a burst, give their pages back to
+ * the kernel and go to the bottom: a burst does not leave its high-water mark in the RSS, and
  * a steady load keeps reusing resident buffers (no page faults). */
 #include "billing/queue.h"
 
@@ -18,8 +18,6 @@
 
 #include "common/clock.h"
 #include "common/mem.h"
-
-#define HOT_BUFFERS 4   /* free buffers kept resident, for the next pushes */
 
 struct meter_queue {
     pthread_mutex_t mu;
@@ -152,7 +150,7 @@ void meter_queue_give_back(meter_queue *q, meter_batch *list)
     size_t k = 0;
     for (meter_batch *b = list; b; b = b->next) k++;
     pthread_mutex_lock(&q->mu);
-    size_t keep = q->hot_free < HOT_BUFFERS ? HOT_BUFFERS - q->hot_free : 0;
+    size_t keep = q->hot_free < METER_QUEUE_HOT_BUFFERS ? METER_QUEUE_HOT_BUFFERS - q->hot_free : 0;
     if (keep > k) keep = k;
     q->hot_free += keep;
     pthread_mutex_unlock(&q->mu);

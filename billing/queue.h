@@ -50,6 +50,10 @@ typedef struct meter_batch {
 
 typedef struct meter_queue meter_queue;
 
+/* Free buffers kept resident for the next pushes; the pages of any more
+ * are given back to the kernel when the writer returns them. */
+#define METER_QUEUE_HOT_BUFFERS 2
+
 /* A queue of at least `capacity` rows in buffers of `batch` rows (at least
  * four buffers). Free with meter_queue_free (NULL accepted; the queue must
  * be idle). */

@@ -193,9 +193,9 @@ static size_t resident_pages(const meter_batch *b, size_t *whole)
     return n;
 }
 
-/* A burst fills every buffer; given back, the four reused first stay
- * resident and the others' pages go back to the kernel; the queue works
- * the same afterwards (rows intact). */
+/* A burst fills every buffer; given back, the METER_QUEUE_HOT_BUFFERS
+ * reused first stay resident and the others' pages go back to the kernel;
+ * the queue works the same afterwards (rows intact). */
 TEST(queue_releases_cold_buffers)
 {
     meter_queue *q = meter_queue_new(8 * 1000, 1000);  /* 8 buffers, ~100 pages each */
@@ -218,7 +218,7 @@ TEST(queue_releases_cold_buffers)
         if (res == whole && whole > 50) hots[hot++] = bs[i];
         if (res == 0 && whole > 50) cold++;
     }
-    CHECK(hot == 4 && cold == 4);
+    CHECK(hot == METER_QUEUE_HOT_BUFFERS && cold == 8 - METER_QUEUE_HOT_BUFFERS);
     /* A steady load (one buffer at a time) keeps reusing resident ones:
      * no buffer is released and faulted in again on every cycle. */
     int steady_bad = 0;
