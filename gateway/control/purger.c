@@ -31,7 +31,60 @@ struct purger {
     pthread_t tid;
     sqlite3 *db;
     int tmo_ms;
+    uint64_t rescan_ms;         /* clock_mono_ms of the next rescan; 0: now */
 };
+
+/* Queues database_id due at due_ms unless it is queued (mu held). A
+ * DELETE repeated (again) gives a queued one its tries back; a rescan
+ * leaves it as it is. */
+static void enqueue(purger *p, const char *database_id, uint64_t due_ms, bool again)
+{
+    for (purge *it = p->queue; it; it = it->next)
+        if (!strcmp(it->id, database_id)) {
+            if (again) it->tries = 0;   /* queued once, at its first due time */
+            return;
+        }
+    purge *g = xcalloc(1, sizeof *g);
+    snprintf(g->id, sizeof g->id, "%s", database_id);
+    g->due_ms = due_ms;
+    g->next = p->queue;
+    p->queue = g;
+    p->n++;
+}
+
+/* Every database deleted and not purged, read off the lock (only this
+ * thread uses p->db), then queued, each due STORE_PURGE_DELAY_MS after
+ * its deleted_at. A read that fails is logged; the next rescan tries. */
+static void rescan(purger *p)
+{
+    typedef struct { char id[AUTH_ID_MAX]; uint64_t due_ms; } found;
+    found *f = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(p->db, "SELECT id, deleted_at FROM databases"
+                                " WHERE deleted_at IS NOT NULL AND purged_at IS NULL",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        uint64_t now_mono = clock_mono_ms(), now_wall = clock_wall_ms();
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *id = (const char *)sqlite3_column_text(st, 0);
+            if (!id) continue;
+            uint64_t due = (uint64_t)sqlite3_column_int64(st, 1) * 1000 + STORE_PURGE_DELAY_MS;
+            if (n == cap) f = xrealloc(f, (cap = cap ? cap * 2 : 8) * sizeof *f);
+            snprintf(f[n].id, sizeof f[n].id, "%s", id);
+            f[n++].due_ms = now_mono + (due > now_wall ? due - now_wall : 0);
+        }
+        if (rc == SQLITE_DONE) rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "tollgate: purger: cannot read the deleted databases: %s\n",
+                sqlite3_errmsg(p->db));
+    sqlite3_finalize(st);
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < n; i++) enqueue(p, f[i].id, f[i].due_ms, false);
+    pthread_mutex_unlock(&p->mu);
+    free(f);
+}
 
 /* The earliest purge (mu held), or NULL. */
 static purge *earliest(purger *p, purge ***link)
@@ -56,23 +109,45 @@ static bool run_one(purger *p, purge *g)
     return false;
 }
 
+/* Waits on cv until until_ms (clock_mono_ms), or a signal (mu held). */
+static void wait_until(purger *p, uint64_t until_ms, uint64_t now)
+{
+    struct timespec ts;
+    clock_deadline_in(until_ms > now ? until_ms - now : 0, &ts);
+    pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+}
+
 static void *purger_main(void *arg)
 {
     purger *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
+        uint64_t now = clock_mono_ms();
+        if (!p->stopping && now >= p->rescan_ms) {
+            p->rescan_ms = now + PURGER_RESCAN_MS;
+            pthread_mutex_unlock(&p->mu);
+            rescan(p);
+            pthread_mutex_lock(&p->mu);
+            continue;
+        }
         purge **link = NULL, *g = earliest(p, &link);
         if (!g) {
             if (p->stopping) break;
-            pthread_cond_wait(&p->cv, &p->mu);
+            wait_until(p, p->rescan_ms, now);
             continue;
         }
-        uint64_t now = clock_mono_ms();
+        if (p->stopping && g->due_ms > now + STORE_PURGE_DELAY_MS) {
+            /* Backing off: not worth holding the stop; the next start's
+             * rescan queues it again. */
+            *link = g->next;
+            free(g);
+            p->n--;
+            continue;
+        }
         /* Stopping: a retry goes now (a first try still waits its due). */
         if (g->due_ms > now && !(p->stopping && g->tries)) {
-            struct timespec ts;
-            clock_deadline_in(g->due_ms - now, &ts);
-            pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+            wait_until(p, p->stopping || g->due_ms < p->rescan_ms ? g->due_ms : p->rescan_ms,
+                       now);
             continue;
         }
         *link = g->next;
@@ -80,17 +155,23 @@ static void *purger_main(void *arg)
         g->tries++;
         bool done = run_one(p, g);
         pthread_mutex_lock(&p->mu);
-        if (done || g->tries >= PURGER_TRIES || p->stopping) {
+        if (done || p->stopping) {
             if (!done)
-                fprintf(stderr, "tollgate: database %s: its data stays until a DELETE of it "
-                        "is repeated\n", g->id);
+                fprintf(stderr, "tollgate: database %s: its data stays until the next start "
+                        "tries again\n", g->id);
             free(g);
             p->n--;
-        } else {
-            g->due_ms = clock_mono_ms() + PURGER_RETRY_MS;
-            g->next = p->queue;
-            p->queue = g;
+            continue;
         }
+        bool backoff = g->tries >= PURGER_TRIES;
+        if (backoff) {
+            fprintf(stderr, "tollgate: database %s: data not removed after %d tries; trying "
+                    "again in %d minutes\n", g->id, g->tries, PURGER_BACKOFF_MS / 60000);
+            g->tries = 0;
+        }
+        g->due_ms = clock_mono_ms() + (uint64_t)(backoff ? PURGER_BACKOFF_MS : PURGER_RETRY_MS);
+        g->next = p->queue;
+        p->queue = g;
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -126,19 +207,7 @@ void purger_schedule(purger *p, const char *database_id, int delay_ms)
 {
     uint64_t due = clock_mono_ms() + (uint64_t)(delay_ms > 0 ? delay_ms : 0);
     pthread_mutex_lock(&p->mu);
-    purge *g = NULL;
-    for (purge *it = p->queue; it; it = it->next)
-        if (!strcmp(it->id, database_id)) g = it;
-    if (g) {   /* queued once, at its first due time (the mark came before it) */
-        g->tries = 0;
-    } else {
-        g = xcalloc(1, sizeof *g);
-        snprintf(g->id, sizeof g->id, "%s", database_id);
-        g->due_ms = due;
-        g->next = p->queue;
-        p->queue = g;
-        p->n++;
-    }
+    enqueue(p, database_id, due, true);
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }

@@ -8,9 +8,17 @@
  * that wait would hold up every other control request, so the purger is
  * one thread of its own with its own SQLite connection and a queue of
  * (database, due time). A purge whose backend cannot be reached is tried
- * again PURGER_RETRY_MS later, PURGER_TRIES times in all, then logged (a
- * DELETE of the database schedules it again). purger_stop waits for the
- * purges queued (each at its due time) and runs them once.
+ * again PURGER_RETRY_MS later, PURGER_TRIES times in a row, then every
+ * PURGER_BACKOFF_MS. purger_stop waits for the purges queued (each at its
+ * due time) and runs them once.
+ *
+ * The queue is not the record: the state file is. At start and every
+ * PURGER_RESCAN_MS the purger queues every database marked deleted and
+ * not purged (due STORE_PURGE_DELAY_MS after its deleted_at), so a purge
+ * survives a crash or a restart before it ran, and a DELETE made on
+ * another node, or by an older binary, is purged too. A purge is
+ * idempotent (store_db_purge of a purged database is a 404: done), so
+ * nodes sharing one state file may both try it.
  *
  * Thread-safe: purger_schedule from any thread.
  */
@@ -21,6 +29,8 @@
 
 #define PURGER_RETRY_MS 5000
 #define PURGER_TRIES 3
+#define PURGER_BACKOFF_MS (10 * 60 * 1000)
+#define PURGER_RESCAN_MS (60 * 1000)
 
 typedef struct purger purger;
 

@@ -127,6 +127,21 @@ http DELETE "http://127.0.0.1:$N/v1/admin/databases/$DDB" -H "Authorization: Bea
 expect_match delete-db-again-404 404 'not-found'
 stop_tollgate "$N_PID" clean-shutdown-int-fields "$TG_TMP/tollgate-$N.log"
 
+# ---- A deletion whose purge never ran (the gateway died after the mark, or
+# another node marked it) is found in the state file at the next start and
+# purged; one already purged is left alone.
+CDB=$(node -e 'console.log(JSON.parse(process.argv[1]).id)' \
+  "$(tg db create --tenant "$JT" --name crashdb --db-index 8 --json)")
+redis-cli -p "$RP" -n 8 set left 1 >/dev/null
+q "UPDATE databases SET deleted_at = strftime('%s', 'now') - 5 WHERE id = '$CDB'"
+check crash-delete-data-still-there test "$(redis-cli -p "$RP" -n 8 exists left)" = 1
+start_tollgate N || exit 1
+cgone() { [ "$(redis-cli -p "$RP" -n 8 exists left)" = 0 ]; }
+check crash-delete-purged-at-start wait_for cgone
+cpurged() { [ "$(q "SELECT purged_at IS NOT NULL FROM databases WHERE id = '$CDB'")" = 1 ]; }
+check crash-delete-slot-freed wait_for cpurged
+stop_tollgate "$N_PID" clean-shutdown-after-rescan "$TG_TMP/tollgate-$N.log"
+
 # ---- SIGHUP reaches the control plane: admin_jwt_secret and the JWT keys
 # rotated in the file apply on control_listen (admin and tenant tokens) and
 # to data-plane tokens the API mints.

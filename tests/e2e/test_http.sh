@@ -362,4 +362,4 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MISSING=$("$TG_BIN" help | grep -oE 'TOLLGATE_[A-Z_]+' | sort -u | while read -r v; do
   grep -q "\`$v\`" "$ROOT/README.md" || echo "$v"; done)
 check readme-documents-every-setting test -z "$MISSING"
-[ -n "$MISSING" ] && printf '    missing: %s\n' $MISSING
+if [ -n "$MISSING" ]; then printf '    missing: %s\n' $MISSING; fi
