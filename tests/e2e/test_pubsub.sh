@@ -194,3 +194,33 @@ check metrics-open-streams test "$(metric tollgate_sse_streams)" = 1
 stop_tollgate "$P_PID" clean-shutdown-with-streams "$LOG"
 wait "$T1"
 check sigterm-stream-ended-cleanly test $? -eq 0
+
+# ---- The same over HTTPS: streams run through GnuTLS (libmicrohttpd's TLS
+# connections are pushed to differently), a published message and a
+# monitored command arrive, and SIGTERM ends both streams cleanly.
+if openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
+    -keyout "$TG_TMP/key.pem" -out "$TG_TMP/cert.pem" >/dev/null 2>&1; then
+  start_tollgate TP --sse-heartbeat-s 1 --tls-cert "$TG_TMP/cert.pem" --tls-key "$TG_TMP/key.pem" ||
+    exit 1
+  TU=https://localhost:$TP
+  TLS=(--cacert "$TG_TMP/cert.pem" --resolve "localhost:$TP:127.0.0.1")
+  curl -sN "${TLS[@]}" -H "$(auth "$S_TOKEN")" -o "$TG_TMP/tls-sub" --max-time 20 \
+    "$TU/subscribe/tls-ch" &
+  TS=$!
+  curl -sN "${TLS[@]}" -H "$(auth "$S_TOKEN")" -o "$TG_TMP/tls-mon" --max-time 20 "$TU/monitor" &
+  TM=$!
+  check tls-sse-subscribed wait_for grep -q 'subscribe,tls-ch,1' "$TG_TMP/tls-sub"
+  check tls-monitor-started wait_for grep -q '"OK"' "$TG_TMP/tls-mon"
+  curl -s "${TLS[@]}" -H "$(auth "$S_TOKEN")" "$TU/publish/tls-ch/over-tls" >/dev/null
+  curl -s "${TLS[@]}" -H "$(auth "$S_TOKEN")" "$TU/set/tls-key/tls-value" >/dev/null
+  check tls-sse-message wait_for grep -q 'message,tls-ch,over-tls' "$TG_TMP/tls-sub"
+  check tls-monitor-command wait_for grep -q '\\"set\\" \\"tls-key\\" \\"tls-value\\"' "$TG_TMP/tls-mon"
+  check tls-sse-heartbeat wait_for grep -q '^: keepalive' "$TG_TMP/tls-sub"
+  stop_tollgate "$TP_PID" clean-shutdown-tls-streams "$TG_TMP/tollgate-$TP.log"
+  wait "$TS"
+  check tls-sse-ended-cleanly test $? -eq 0
+  wait "$TM"
+  check tls-monitor-ended-cleanly test $? -eq 0
+else
+  fail tls-sse-subscribed "openssl could not make a certificate"
+fi
