@@ -604,13 +604,65 @@ int tenancy_db_delete(sqlite3 *db, const char *database_id, tg_err *err)
     return n == 0 ? tg_fail(err, 404, "no live database %s", database_id) : 0;
 }
 
+int tenancy_db_purge_claim(sqlite3 *db, const char *database_id, tg_err *err)
+{
+    char now[24], stale[24];
+    long long t = (long long)time(NULL);
+    snprintf(now, sizeof now, "%lld", t);
+    snprintf(stale, sizeof stale, "%lld", t - TENANCY_PURGE_CLAIM_STALE_S);
+    const char *args[] = {now, database_id, stale};
+    int n = exec_bind(db, "UPDATE databases SET purge_claimed_at = ? WHERE id = ?"
+                      " AND deleted_at IS NOT NULL AND purged_at IS NULL"
+                      " AND (purge_claimed_at IS NULL OR purge_claimed_at < ?)", err, 3, args);
+    if (n < 0) return -1;
+    return n == 1 ? 0 : tg_fail(err, 423, "database %s is being purged by another process",
+                                database_id);
+}
+
+void tenancy_db_purge_release(sqlite3 *db, const char *database_id)
+{
+    tg_err ignored;
+    const char *args[] = {database_id};
+    exec_bind(db, "UPDATE databases SET purge_claimed_at = NULL WHERE id = ?"
+              " AND purged_at IS NULL", &ignored, 1, args);
+}
+
+int tenancy_db_slot_holder(sqlite3 *db, const char *database_id, const tenancy_db_row *row,
+                           char *holder, size_t cap, tg_err *err)
+{
+    holder[0] = '\0';
+    if (row->key_prefix[0]) return 0;   /* a prefix purge touches its own keys only */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT id, redis_url, db_index, isolation FROM databases"
+                           " WHERE deleted_at IS NULL AND id <> ?", -1, &st, NULL) != SQLITE_OK)
+        return tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, database_id, -1, SQLITE_STATIC);
+    char key[TENANCY_SERVER_KEY_MAX];
+    tenancy_server_key(row->redis_url, key);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!same_server(key, (const char *)sqlite3_column_text(st, 1))) continue;
+        const char *iso = (const char *)sqlite3_column_text(st, 3);
+        /* FLUSHALL reaches every logical DB; FLUSHDB its own, and a server
+         * database's whole server. */
+        if (row->owns_server || sqlite3_column_int(st, 2) == row->db_index ||
+            (iso && !strcmp(iso, "server"))) {
+            copy_col(st, 0, holder, cap);
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+                                                 : tg_fail(err, 500, "sqlite: %s", sqlite3_errmsg(db));
+}
+
 int tenancy_db_purged(sqlite3 *db, const char *database_id, tg_err *err)
 {
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
     const char *args[] = {now, database_id};
-    return exec_bind(db, "UPDATE databases SET purged_at = ? WHERE id = ?"
-                     " AND deleted_at IS NOT NULL", err, 2, args) == 1 ? 0 :
+    return exec_bind(db, "UPDATE databases SET purged_at = ?, purge_claimed_at = NULL"
+                     " WHERE id = ? AND deleted_at IS NOT NULL", err, 2, args) == 1 ? 0 :
            tg_fail(err, 404, "no deleted database %s", database_id);
 }
 

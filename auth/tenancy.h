@@ -114,6 +114,21 @@ int tenancy_db_get(sqlite3 *db, const char *database_id, tenancy_db_row *out,
  * Until then the slot stays taken, so no database inherits another's keys. */
 int tenancy_db_delete(sqlite3 *db, const char *database_id, tg_err *err);
 int tenancy_db_purged(sqlite3 *db, const char *database_id, tg_err *err);
+/* A purge first claims the database (deleted, not purged, no claim newer
+ * than TENANCY_PURGE_CLAIM_STALE_S): 0, or -1 with err 423 (claimed by
+ * another process) or 500. tenancy_db_purged ends the claim;
+ * tenancy_db_purge_release gives it up (the flush failed). */
+#define TENANCY_PURGE_CLAIM_STALE_S 600
+int tenancy_db_purge_claim(sqlite3 *db, const char *database_id, tg_err *err);
+void tenancy_db_purge_release(sqlite3 *db, const char *database_id);
+/* A live database other than database_id that a flush of row's slot would
+ * reach (same server and logical DB, or the same server when either is in
+ * server isolation), into holder ("" when none; never for a shared
+ * database, whose purge deletes its own keys). Databases deleted before
+ * purging existed gave their slot up at once, so one may be reused. 0, or
+ * -1 with err. */
+int tenancy_db_slot_holder(sqlite3 *db, const char *database_id, const tenancy_db_row *row,
+                           char *holder, size_t cap, tg_err *err);
 /* Records a token row for database_id and fills c (sub, db, jti, scope,
  * iat, exp) ready for signing. */
 int tenancy_token_issue(sqlite3 *db, const char *database_id, auth_scope scope,

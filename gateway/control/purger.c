@@ -20,6 +20,7 @@ typedef struct purge {
     char id[AUTH_ID_MAX];
     uint64_t due_ms;            /* clock_mono_ms */
     int tries;
+    bool backoff;               /* failed PURGER_TRIES times: due much later */
 } purge;
 
 struct purger {
@@ -34,14 +35,21 @@ struct purger {
     uint64_t rescan_ms;         /* clock_mono_ms of the next rescan; 0: now */
 };
 
-/* Queues database_id due at due_ms unless it is queued (mu held). A
- * DELETE repeated (again) gives a queued one its tries back; a rescan
- * leaves it as it is. */
+/* Queues database_id due at due_ms (mu held); one queued already stays
+ * queued once. A DELETE (again) keeps its first due time, so repeating
+ * it does not put the purge off, gives it its tries back and ends a
+ * backoff. A rescan (not again) leaves it alone. (A rescan's due time,
+ * 2 s past the mark's second, is never before this node's own schedule,
+ * 1.3 s past the mark.) */
 static void enqueue(purger *p, const char *database_id, uint64_t due_ms, bool again)
 {
     for (purge *it = p->queue; it; it = it->next)
         if (!strcmp(it->id, database_id)) {
-            if (again) it->tries = 0;   /* queued once, at its first due time */
+            if (again) {
+                if (it->backoff) it->due_ms = due_ms;
+                it->backoff = false;
+                it->tries = 0;
+            }
             return;
         }
     purge *g = xcalloc(1, sizeof *g);
@@ -69,7 +77,11 @@ static void rescan(purger *p)
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             const char *id = (const char *)sqlite3_column_text(st, 0);
             if (!id) continue;
-            uint64_t due = (uint64_t)sqlite3_column_int64(st, 1) * 1000 + STORE_PURGE_DELAY_MS;
+            /* deleted_at is in whole seconds (the mark came up to 1 s
+             * after it), and another node's clock may be ahead by some:
+             * 2 s more than the caches' recheck needs. */
+            uint64_t due = ((uint64_t)sqlite3_column_int64(st, 1) + 2) * 1000 +
+                           STORE_PURGE_DELAY_MS;
             if (n == cap) f = xrealloc(f, (cap = cap ? cap * 2 : 8) * sizeof *f);
             snprintf(f[n].id, sizeof f[n].id, "%s", id);
             f[n++].due_ms = now_mono + (due > now_wall ? due - now_wall : 0);
@@ -103,7 +115,9 @@ static bool run_one(purger *p, purge *g)
 {
     tg_err err;
     if (!store_db_purge(p->db, g->id, p->tmo_ms, &err)) return true;
-    if (err.status == 404 || err.status == 409) return true;   /* purged, or live again */
+    /* Purged, live again, or being purged by another process (whose
+     * claim, if it dies, goes stale and a rescan here takes it over). */
+    if (err.status == 404 || err.status == 409 || err.status == 423) return true;
     fprintf(stderr, "tollgate: database %s: data not removed (try %d of %d): %s\n", g->id,
             g->tries, PURGER_TRIES, err.msg);
     return false;
@@ -136,7 +150,7 @@ static void *purger_main(void *arg)
             wait_until(p, p->rescan_ms, now);
             continue;
         }
-        if (p->stopping && g->due_ms > now + STORE_PURGE_DELAY_MS) {
+        if (p->stopping && g->backoff) {
             /* Backing off: not worth holding the stop; the next start's
              * rescan queues it again. */
             *link = g->next;
@@ -163,13 +177,13 @@ static void *purger_main(void *arg)
             p->n--;
             continue;
         }
-        bool backoff = g->tries >= PURGER_TRIES;
-        if (backoff) {
+        g->backoff = g->tries >= PURGER_TRIES;
+        if (g->backoff) {
             fprintf(stderr, "tollgate: database %s: data not removed after %d tries; trying "
                     "again in %d minutes\n", g->id, g->tries, PURGER_BACKOFF_MS / 60000);
             g->tries = 0;
         }
-        g->due_ms = clock_mono_ms() + (uint64_t)(backoff ? PURGER_BACKOFF_MS : PURGER_RETRY_MS);
+        g->due_ms = clock_mono_ms() + (uint64_t)(g->backoff ? PURGER_BACKOFF_MS : PURGER_RETRY_MS);
         g->next = p->queue;
         p->queue = g;
     }

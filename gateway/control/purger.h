@@ -10,15 +10,16 @@
  * (database, due time). A purge whose backend cannot be reached is tried
  * again PURGER_RETRY_MS later, PURGER_TRIES times in a row, then every
  * PURGER_BACKOFF_MS. purger_stop waits for the purges queued (each at its
- * due time) and runs them once.
+ * due time; a retry at once) and runs them once; one backing off is left
+ * to the next start.
  *
  * The queue is not the record: the state file is. At start and every
  * PURGER_RESCAN_MS the purger queues every database marked deleted and
  * not purged (due STORE_PURGE_DELAY_MS after its deleted_at), so a purge
  * survives a crash or a restart before it ran, and a DELETE made on
- * another node, or by an older binary, is purged too. A purge is
- * idempotent (store_db_purge of a purged database is a 404: done), so
- * nodes sharing one state file may both try it.
+ * another node, or by an older binary, is purged too. Nodes sharing one
+ * state file may both try a purge: store_db_purge claims the database
+ * first (a 423 for the other: done), and a purged one is a 404.
  *
  * Thread-safe: purger_schedule from any thread.
  */

@@ -150,11 +150,25 @@ int store_db_purge(sqlite3 *db, const char *id, int connect_timeout_ms, tg_err *
     tenancy_db_row row;
     if (tenancy_db_get(db, id, &row, err)) return -1;
     if (!row.deleted) return tg_fail(err, 409, "database %s is not deleted", id);
+    /* Claimed first: the slot stays taken (purged_at NULL) until this
+     * purge ends, so nothing else can be placed there while it flushes,
+     * and no other process flushes it after it is freed. */
+    if (tenancy_db_purge_claim(db, id, err)) return -1;
+    char holder[AUTH_ID_MAX];
+    if (tenancy_db_slot_holder(db, id, &row, holder, sizeof holder, err)) {
+        tenancy_db_purge_release(db, id);
+        return -1;
+    }
     int tmo = connect_timeout_ms;
-    if (row.owns_server ? backend_server_purge(row.redis_url, id, tmo, err)
-                        : backend_db_purge(row.redis_url, row.db_index, id, row.key_prefix, tmo,
-                                           err)) {
+    if (holder[0]) {
+        fprintf(stderr, "tollgate: database %s: its data is not removed: live database %s "
+                "holds its slot (it was deleted before purging existed); marked purged\n",
+                id, holder);
+    } else if (row.owns_server ? backend_server_purge(row.redis_url, id, tmo, err)
+                               : backend_db_purge(row.redis_url, row.db_index, id,
+                                                  row.key_prefix, tmo, err)) {
         err->status = 503;
+        tenancy_db_purge_release(db, id);
         return -1;
     }
     return tenancy_db_purged(db, id, err);
@@ -171,7 +185,15 @@ int store_db_delete(sqlite3 *db, const tg_config *cfg, const char *id,
                               STORE_PURGE_DELAY_MS % 1000 * 1000 * 1000L};
         nanosleep(&ts, NULL);
     }
-    return store_db_purge(db, id, (int)cfg->redis_connect_timeout_ms, err);
+    /* A gateway's purger may have claimed it meanwhile: wait for that
+     * purge (a minute at most) rather than report a failure. */
+    for (int i = 0;; i++) {
+        if (!store_db_purge(db, id, (int)cfg->redis_connect_timeout_ms, err)) return 0;
+        if (err->status == 404) return 0;   /* marked above: purged by the other process */
+        if (err->status != 423 || i >= 240) return -1;
+        struct timespec ts = {0, 250 * 1000 * 1000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* ==== Data-plane tokens ==== */
