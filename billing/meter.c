@@ -250,6 +250,8 @@ static void *writer_main(void *arg)
             meter_queue_give_back(M.q, list);
         } else if (closing) {
             break;   /* closing: loop until take finds nothing */
+        } else {
+            meter_queue_trim(M.q, now);   /* quiet: idle buffers' pages go back */
         }
         if (!closing && now >= next_prune)
             next_prune = prune() ? now : now + PRUNE_EVERY_MS;

@@ -1,11 +1,13 @@
 /* queue.c - see queue.h: a pool of batch buffers behind one mutex.
  *
  * The buffers are allocated once (at the defaults, 16 of 4,096 rows of
- * 424 bytes: 28 MB of address space) and are resident once used. At most
- * METER_QUEUE_HOT_BUFFERS free ones stay so, on top of the free list
- * (taken first); more, returned after a burst, give their pages back to
- * the kernel and go to the bottom: a burst does not leave its high-water mark in the RSS, and
- * a steady load keeps reusing resident buffers (no page faults). */
+ * 424 bytes: 28 MB of address space) and are resident once used. Returned
+ * buffers go on top of the free list (taken first), so a steady load
+ * cycles through the same few, which stay resident whatever their number.
+ * Below the top METER_QUEUE_HOT_BUFFERS, a buffer left unused for
+ * METER_QUEUE_IDLE_MS gives its pages back to the kernel: a burst does not
+ * leave its high-water mark in the RSS, and no load pays page faults for
+ * buffers it keeps using. */
 #include "billing/queue.h"
 
 #include <errno.h>
@@ -26,7 +28,6 @@ struct meter_queue {
     meter_batch *ready_head, *ready_tail;
     meter_batch *cur;               /* being filled; NULL until the first push */
     size_t batch_cap, nbuffers;
-    size_t hot_free;                /* resident buffers in free_list */
     _Atomic size_t nfree;
     bool closing;
 };
@@ -104,7 +105,6 @@ int meter_queue_push(meter_queue *q, const meter_row *row)
         q->free_list = b->next;
         b->next = NULL;
         b->n = 0;
-        if (b->resident) q->hot_free--;
         b->resident = true;
         atomic_fetch_sub_explicit(&q->nfree, 1, memory_order_relaxed);
     }
@@ -145,46 +145,43 @@ static void release_pages(meter_batch *b)
     if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
+/* Releases the free buffers below the top METER_QUEUE_HOT_BUFFERS unused
+ * since METER_QUEUE_IDLE_MS before now_ms (mu held: a few madvise calls
+ * after a burst, none in a steady state). */
+static void trim_locked(meter_queue *q, uint64_t now_ms)
+{
+    size_t i = 0;
+    for (meter_batch *b = q->free_list; b; b = b->next, i++)
+        if (i >= METER_QUEUE_HOT_BUFFERS && b->resident &&
+            now_ms >= b->free_since_ms + METER_QUEUE_IDLE_MS) {
+            release_pages(b);
+            b->resident = false;
+        }
+}
+
 void meter_queue_give_back(meter_queue *q, meter_batch *list)
 {
+    uint64_t now = clock_mono_ms();
     size_t k = 0;
-    for (meter_batch *b = list; b; b = b->next) k++;
     pthread_mutex_lock(&q->mu);
-    size_t keep = q->hot_free < METER_QUEUE_HOT_BUFFERS ? METER_QUEUE_HOT_BUFFERS - q->hot_free : 0;
-    if (keep > k) keep = k;
-    q->hot_free += keep;
-    pthread_mutex_unlock(&q->mu);
-    /* Outside the lock (the list is the writer's): the first `keep` stay
-     * resident, the others are released. */
-    meter_batch *hot = NULL, *hot_tail = NULL, *cold = NULL, *cold_tail = NULL;
-    for (size_t i = 0; list; i++) {
+    while (list) {
         meter_batch *next = list->next;
         list->n = 0;
-        list->next = NULL;
-        if (i < keep) {
-            if (hot_tail) hot_tail->next = list;
-            else hot = list;
-            hot_tail = list;
-        } else {
-            if (list->resident) release_pages(list);
-            list->resident = false;
-            if (cold_tail) cold_tail->next = list;
-            else cold = list;
-            cold_tail = list;
-        }
+        list->free_since_ms = now;
+        list->next = q->free_list;
+        q->free_list = list;
         list = next;
-    }
-    pthread_mutex_lock(&q->mu);
-    if (cold) {
-        meter_batch **end = &q->free_list;
-        while (*end) end = &(*end)->next;
-        *end = cold;
-    }
-    if (hot) {
-        hot_tail->next = q->free_list;
-        q->free_list = hot;
+        k++;
     }
     atomic_fetch_add_explicit(&q->nfree, k, memory_order_relaxed);
+    trim_locked(q, now);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void meter_queue_trim(meter_queue *q, uint64_t now_ms)
+{
+    pthread_mutex_lock(&q->mu);
+    trim_locked(q, now_ms);
     pthread_mutex_unlock(&q->mu);
 }
 

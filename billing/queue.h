@@ -45,14 +45,17 @@ typedef struct meter_batch {
     struct meter_batch *next;
     size_t n, cap;
     bool resident;               /* the queue's: its pages are in memory */
+    uint64_t free_since_ms;      /* the queue's: returned at (clock_mono_ms) */
     meter_row rows[];
 } meter_batch;
 
 typedef struct meter_queue meter_queue;
 
-/* Free buffers kept resident for the next pushes; the pages of any more
- * are given back to the kernel when the writer returns them. */
+/* Free buffers kept resident whatever their idleness (the top of the free
+ * list, taken first); a free buffer below them unused for
+ * METER_QUEUE_IDLE_MS gives its pages back to the kernel. */
 #define METER_QUEUE_HOT_BUFFERS 2
+#define METER_QUEUE_IDLE_MS 5000
 
 /* A queue of at least `capacity` rows in buffers of `batch` rows (at least
  * four buffers). Free with meter_queue_free (NULL accepted; the queue must
@@ -70,8 +73,14 @@ int meter_queue_push(meter_queue *q, const meter_row *row);
  * *closing tells whether meter_queue_close() was called. */
 meter_batch *meter_queue_take(meter_queue *q, uint64_t deadline_ms, bool *closing);
 
-/* Returns buffers taken with meter_queue_take (the whole list). */
+/* Returns buffers taken with meter_queue_take (the whole list), and
+ * releases free buffers idle long enough (meter_queue_trim). */
 void meter_queue_give_back(meter_queue *q, meter_batch *list);
+
+/* Releases the pages of free buffers idle for METER_QUEUE_IDLE_MS at
+ * now_ms (beyond the top METER_QUEUE_HOT_BUFFERS). The writer calls it
+ * when it finds nothing to write, so a queue that went quiet shrinks. */
+void meter_queue_trim(meter_queue *q, uint64_t now_ms);
 
 /* Wakes the writer for a final drain. */
 void meter_queue_close(meter_queue *q);
