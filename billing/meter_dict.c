@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/mem.h"
+#include "common/random.h"
 
 #define DICT_COLS_MAX 4
 #define DICT_CACHE_MAX 32768     /* tuples cached; then the cache starts over */
@@ -28,6 +29,7 @@ struct meter_dict {
     size_t n;
     size_t last;                 /* the slot of the last hit: events come in
                                     runs from one principal; SIZE_MAX none */
+    uint64_t seed;               /* key_hash's */
 };
 
 meter_dict *meter_dict_new(const char *table, const char *const *cols, int ncols)
@@ -36,6 +38,7 @@ meter_dict *meter_dict_new(const char *table, const char *const *cols, int ncols
     d->table = table;
     d->ncols = ncols > DICT_COLS_MAX ? DICT_COLS_MAX : ncols;
     d->last = SIZE_MAX;
+    random_bytes(&d->seed, sizeof d->seed);
     for (int i = 0; i < d->ncols; i++) d->cols[i] = cols[i];
     return d;
 }
@@ -92,11 +95,13 @@ int meter_dict_open(meter_dict *d, sqlite3 *db, tg_err *err)
 }
 
 /* A hash of key[0..len), 8 bytes a step (the writer runs it twice per
- * event; FNV-1a a byte at a time was ~4% of the writer's time). Not
- * keyed: the texts are ids the gateway issued, not a client's choice. */
-static uint64_t key_hash(const char *key, size_t len)
+ * event; FNV-1a a byte at a time was ~4% of the writer's time), seeded
+ * per dictionary from the system's random source: a command set's text
+ * ("GET*7 SET") is partly the client's choice, and must not let one
+ * build long probe chains offline. */
+static uint64_t key_hash(uint64_t seed, const char *key, size_t len)
 {
-    uint64_t h = 0x9e3779b97f4a7c15u ^ len;
+    uint64_t h = seed ^ len;
     size_t i = 0;
     for (; i + 8 <= len; i += 8) {
         uint64_t w;
@@ -147,7 +152,7 @@ int meter_dict_id(meter_dict *d, const char *const *vals, int64_t *id)
         *id = d->slots[d->last].id;
         return 0;
     }
-    uint64_t h = key_hash(key, len);
+    uint64_t h = key_hash(d->seed, key, len);
     size_t i = h % DICT_SLOTS;
     for (; d->slots[i].key; i = (i + 1) % DICT_SLOTS)
         if (d->slots[i].hash == h && d->slots[i].len == len && !memcmp(d->slots[i].key, key, len)) {

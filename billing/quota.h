@@ -225,8 +225,9 @@ void quota_data_set(quota *q, const char *database_id, int64_t bytes, int64_t no
 /* The headers for v: RateLimit (the tightest, as the draft asks) into
  * ratelimit, and returns RateLimit-Policy (every policy): the database's
  * cached value when v has one (not copied: it lives until quota_free),
- * else policy, filled. Buffers always terminated; empty when v has no
- * policy; QUOTA_HEADER_MAX bytes is enough. No allocation and no printf:
+ * else policy, filled (terminated). ratelimit is always terminated; both
+ * values are empty when v has no policy; QUOTA_HEADER_MAX bytes is
+ * enough. No allocation and no printf:
  * it runs on every answer. */
 #define QUOTA_HEADER_MAX 512
 const char *quota_headers(const quota_verdict *v, char *policy, size_t pcap, char *ratelimit,

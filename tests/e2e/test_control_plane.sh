@@ -129,7 +129,7 @@ stop_tollgate "$N_PID" clean-shutdown-int-fields "$TG_TMP/tollgate-$N.log"
 
 # ---- A deletion whose purge never ran (the gateway died after the mark, or
 # another node marked it) is found in the state file at the next start and
-# purged; one already purged is left alone.
+# purged.
 CDB=$(node -e 'console.log(JSON.parse(process.argv[1]).id)' \
   "$(tg db create --tenant "$JT" --name crashdb --db-index 8 --json)")
 redis-cli -p "$RP" -n 8 set left 1 >/dev/null

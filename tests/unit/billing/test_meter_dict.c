@@ -41,7 +41,7 @@ TEST(ids_stable_and_distinct)
     CHECK(meter_dict_id(d, x, &a) == 0);
     CHECK(meter_dict_id(d, y, &b) == 0);
     CHECK(meter_dict_id(d, z, &c) == 0);
-    CHECK(meter_dict_id(d, x, &a2) == 0);   /* not the last one: the table */
+    CHECK(meter_dict_id(d, x, &a2) == 0);   /* not the last hit: the hash table */
     CHECK(meter_dict_id(d, x, &a3) == 0);   /* the last one */
     CHECK(a > 0 && b > 0 && c > 0);
     CHECK(a != b && a != c && b != c);
