@@ -528,6 +528,50 @@ static uint64_t new_request_id(uint64_t time_ms)
     return meter_id_next(time_ms);
 }
 
+/* The data plane as the HTTP core sees it: routes and hooks (http.h). */
+static http_app data_plane_app(dp_shared *shared)
+{
+    return (http_app){
+        .ctx = shared, .routes = gw_routes, .nroutes = gw_nroutes,
+        .worker_new = dp_worker_new, .worker_drain = dp_worker_drain,
+        .worker_free = dp_worker_free, .deadline = dp_worker_deadline,
+        .check_timeouts = dp_worker_check_timeouts, .flush = dp_worker_flush,
+        .request_done = accounting_done, .on_headers = dp_headers,
+        .new_request_id = new_request_id,
+    };
+}
+
+/* After the servers stopped: what was served, and what the quota store's
+ * absence let through. */
+static void report_served(const tg_config *cfg)
+{
+    meter_totals mt;
+    meter_snapshot(&mt);
+    fprintf(stderr, "tollgate: served %llu requests, %llu commands\n",
+            (unsigned long long)mt.requests, (unsigned long long)mt.commands);
+    if (cfg->quota_store == CFG_QUOTA_STORE_REDIS && quota_remote_failed_open())
+        fprintf(stderr, "tollgate: quota store unreachable: %llu requests let through "
+                "(quota_fail = open)\n", (unsigned long long)quota_remote_failed_open());
+}
+
+/* The settings in force and every one a reload retired. */
+static void running_free(running *run)
+{
+    auth_keys_free(run->keys);
+    free(run->ctl);
+    while (run->old) {
+        retired *next = run->old->next;
+        auth_keys_free(run->old->keys);
+        free(run->old->ctl);
+        config_free(run->old->cfg);
+        free(run->old->cfg);
+        free(run->old);
+        run->old = next;
+    }
+    config_free(run->cfg);
+    free(run->cfg);
+}
+
 int gateway_serve(const tg_config *start_cfg, const char *user)
 {
     tg_err err;
@@ -577,14 +621,7 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
     shared.ring = &current_ring;
     csh.q = shared.q;
     if (start_control_plane(cfg, &csh, &shared.ctl, &err)) goto out_stop_say;
-    http_app app = {
-        .ctx = &shared, .routes = gw_routes, .nroutes = gw_nroutes,
-        .worker_new = dp_worker_new, .worker_drain = dp_worker_drain,
-        .worker_free = dp_worker_free, .deadline = dp_worker_deadline,
-        .check_timeouts = dp_worker_check_timeouts, .flush = dp_worker_flush,
-        .request_done = accounting_done, .on_headers = dp_headers,
-        .new_request_id = new_request_id,
-    };
+    http_app app = data_plane_app(&shared);
     if (start_ops(cfg, &ready, &ops, &err)) goto out_stop_say;
     sv.data = run.srv;
     if (servers_start(cfg, app, cert, key, &sv, &err)) goto out_stop_say;
@@ -602,13 +639,7 @@ int gateway_serve(const tg_config *start_cfg, const char *user)
     fflush(stderr);
     servers_stop(&sv, (int)run.cfg->shutdown_grace_s * 1000);
     run.srv = run.control = NULL;
-    meter_totals mt;
-    meter_snapshot(&mt);
-    fprintf(stderr, "tollgate: served %llu requests, %llu commands\n",
-            (unsigned long long)mt.requests, (unsigned long long)mt.commands);
-    if (cfg->quota_store == CFG_QUOTA_STORE_REDIS && quota_remote_failed_open())
-        fprintf(stderr, "tollgate: quota store unreachable: %llu requests let through "
-                "(quota_fail = open)\n", (unsigned long long)quota_remote_failed_open());
+    report_served(cfg);
     rc = 0;
     goto out_stop;
 
@@ -636,18 +667,6 @@ out_free:
     metrics_free_all();
     free(cert);
     free(key);
-    auth_keys_free(run.keys);
-    free(run.ctl);
-    while (run.old) {
-        retired *next = run.old->next;
-        auth_keys_free(run.old->keys);
-        free(run.old->ctl);
-        config_free(run.old->cfg);
-        free(run.old->cfg);
-        free(run.old);
-        run.old = next;
-    }
-    config_free(run.cfg);
-    free(run.cfg);
+    running_free(&run);
     return rc;
 }
