@@ -8,7 +8,7 @@
 set -eu
 BIN=$(realpath "$1")
 cd "$(dirname "$0")/.."
-VAR=$PWD/var
+VAR=${TOLLGATE_DEV_DIR:-$PWD/var}   # tests point it elsewhere
 mkdir -p "$VAR/redis"
 export TOLLGATE_SQLITE_PATH=${TOLLGATE_SQLITE_PATH:-$VAR/tollgate.db}
 PORT=${TOLLGATE_PORT:-8080}
@@ -41,7 +41,7 @@ if [ -z "${TOLLGATE_REDIS_URL:-}" ]; then
       --save 60 1 --sanitize-dump-payload yes >/dev/null
     for _ in $(seq 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
     echo "$RPORT" >"$VAR/redis/port"
-    echo "tollgate: started a dev redis-server on port $RPORT (data in var/redis)"
+    echo "tollgate: started a dev redis-server on port $RPORT (data in $VAR/redis)"
   fi
   export TOLLGATE_REDIS_URL=redis://127.0.0.1:$RPORT
 fi
