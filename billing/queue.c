@@ -136,7 +136,7 @@ meter_batch *meter_queue_take(meter_queue *q, uint64_t deadline_ms, bool *closin
 }
 
 /* Gives b's whole pages back to the kernel (the next push into it faults
- * in zeroed ones). b belongs to the writer, out of every list. */
+ * in zeroed ones). b is free: in the free list, mu held. */
 static void release_pages(meter_batch *b)
 {
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
