@@ -93,14 +93,22 @@ free_port() {
   done
 }
 
-# wait_for CMD...: retries for up to 10 s.
+# wait_for CMD...: retries for up to WAIT_S seconds (10 unless set, as
+# in `WAIT_S=30 check name wait_for ...`).
 wait_for() {
   local i
-  for i in $(seq 1 100); do
+  for i in $(seq 1 $((${WAIT_S:-10} * 10))); do
     "$@" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   return 1
+}
+
+# self_signed CN KEY CERT: a throwaway key and self-signed certificate
+# for CN (a day long); fails when openssl cannot make them.
+self_signed() {
+  openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=$1" -days 1 \
+    -keyout "$2" -out "$3" >/dev/null 2>&1
 }
 
 # start_redis VAR: starts redis-server on a free port, sets VAR to the port

@@ -28,19 +28,12 @@ stop_dev_redis() {
   return 0
 }
 trap 'stop_dev_redis; e2e_cleanup' EXIT
-# serving OUT: the banner is there (up to 30 s: the script runs several
-# commands of the sanitizer build before it serves).
-serving() {
-  local i
-  for i in $(seq 1 300); do
-    grep -q '^tollgate: serving http://' "$TG_TMP/$1" && return 0
-    sleep 0.1
-  done
-  return 1
-}
+# The banner may take a while: the script runs several commands of the
+# sanitizer build before it serves.
+export WAIT_S=30
 
 dev_run first.out
-check first-serves serving first.out
+check first-serves wait_for grep -q '^tollgate: serving http://' "$TG_TMP/first.out"
 grep -q '^tollgate: serving' "$TG_TMP/first.out" || sed 's/^/    /' "$TG_TMP/first.out"
 check first-started-private-redis grep -q 'started a dev redis-server on port' "$TG_TMP/first.out"
 CURL=$(grep -m1 '^ *curl -s http' "$TG_TMP/first.out" | sed 's/^ *//')
@@ -69,7 +62,7 @@ check first-stops-cleanly test $? -eq 0
 
 # Again: the same Redis and database, the data still there.
 dev_run second.out
-check second-serves serving second.out
+check second-serves wait_for grep -q '^tollgate: serving http://' "$TG_TMP/second.out"
 check second-reuses-redis grep -q 'reusing the dev redis-server' "$TG_TMP/second.out"
 TOKEN2=$(grep -m1 -A1 'token (read-write' "$TG_TMP/second.out" | tail -1 | tr -d ' ')
 secret "$TOKEN2"

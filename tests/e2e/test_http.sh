@@ -344,8 +344,7 @@ OUT=$(cd / && "$TG_BIN" migrate 2>&1); RC=$?
 check migrate-from-any-directory-idempotent test "$RC" = 0
 
 # ---- TLS ---------------------------------------------------------------
-if openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
-    -keyout "$TG_TMP/key.pem" -out "$TG_TMP/cert.pem" >/dev/null 2>&1; then
+if self_signed localhost "$TG_TMP/key.pem" "$TG_TMP/cert.pem"; then
   start_tollgate P3 --tls-cert "$TG_TMP/cert.pem" --tls-key "$TG_TMP/key.pem" || exit 1
   http GET "https://localhost:$P3/set/tls/yes" "${AUTH[@]}" --cacert "$TG_TMP/cert.pem" --resolve "localhost:$P3:127.0.0.1"
   http GET "https://localhost:$P3/get/tls" "${AUTH[@]}" --cacert "$TG_TMP/cert.pem" --resolve "localhost:$P3:127.0.0.1"

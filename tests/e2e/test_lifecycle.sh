@@ -92,10 +92,7 @@ wait_for redis-cli -p "$RP" ping
 # ---- SIGHUP: key and certificate swapped under continuous HTTPS requests ----
 mkdir -p "$TG_TMP/hup"
 H=$TG_TMP/hup
-for n in 1 2; do
-  openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=tollgate-$n" -days 1 \
-    -keyout "$H/key$n.pem" -out "$H/cert$n.pem" >/dev/null 2>&1
-done
+for n in 1 2; do self_signed "tollgate-$n" "$H/key$n.pem" "$H/cert$n.pem"; done
 fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//'; }
 FP1=$(fp "$H/cert1.pem") FP2=$(fp "$H/cert2.pem")
 cp "$H/cert1.pem" "$H/cert.pem"; cp "$H/key1.pem" "$H/key.pem"

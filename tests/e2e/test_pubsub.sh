@@ -198,8 +198,7 @@ check sigterm-stream-ended-cleanly test $? -eq 0
 # ---- The same over HTTPS: streams run through GnuTLS (libmicrohttpd's TLS
 # connections are pushed to differently), a published message and a
 # monitored command arrive, and SIGTERM ends both streams cleanly.
-if openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
-    -keyout "$TG_TMP/key.pem" -out "$TG_TMP/cert.pem" >/dev/null 2>&1; then
+if self_signed localhost "$TG_TMP/key.pem" "$TG_TMP/cert.pem"; then
   start_tollgate TP --sse-heartbeat-s 1 --tls-cert "$TG_TMP/cert.pem" --tls-key "$TG_TMP/key.pem" ||
     exit 1
   TU=https://localhost:$TP

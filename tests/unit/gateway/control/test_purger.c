@@ -9,45 +9,46 @@
 #include "common/clock.h"
 #include "gateway/control/purger.h"
 #include "gateway/control/store.h"
-#include "migrations/migrate.h"
+#include "tests/unit/fixtures/state.h"
 #include "tests/unit/testhelp.h"
 
-static char dir[] = "/tmp/tg-purger-XXXXXX";
-static char path[128];
+#define DB_ROW "INSERT INTO databases (id, tenant_id, name, redis_url, db_index, created_at"
 
-static sqlite3 *fixture(void)
+static char path[256];
+
+/* A fresh state file (its path in path) with tenant tn_a and its live
+ * database db_live on an unreachable Redis, logical DB 1, then more (SQL;
+ * NULL for none): its open connection. */
+static sqlite3 *fixture(const char *more)
 {
-    tg_err err;
-    snprintf(path, sizeof path, "%s/state.db", dir);
-    sqlite3 *db = migrate_open(path, &err);
-    if (!db || migrate_apply(db, NULL, &err)) fprintf(stderr, "  migrate: %s\n", err.msg);
-    char *msg = NULL;
-    if (sqlite3_exec(db,
-            "INSERT OR IGNORE INTO tenants (id, name, created_at) VALUES ('tn_a','a',0);"
-            "INSERT OR IGNORE INTO databases (id, tenant_id, name, redis_url, db_index,"
-            " created_at) VALUES ('db_live','tn_a','a','redis://127.0.0.1:1',1,0);",
-            NULL, NULL, &msg) != SQLITE_OK)
-        fprintf(stderr, "  setup: %s\n", msg);
-    sqlite3_free(msg);
+    char seed[1024];
+    snprintf(seed, sizeof seed,
+             "INSERT INTO tenants (id, name, created_at) VALUES ('tn_a','a',0);"
+             DB_ROW ") VALUES ('db_live','tn_a','a','redis://127.0.0.1:1',1,0);%s",
+             more ? more : "");
+    sqlite3 *db = fx_state_open(seed);
+    snprintf(path, sizeof path, "%s", fx_path);
     return db;
 }
 
-static int purged(sqlite3 *db, const char *id)
+static void exec(sqlite3 *db, const char *sql)
 {
-    sqlite3_stmt *st;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, "SELECT purged_at IS NOT NULL FROM databases WHERE id = ?", -1,
-                           &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fprintf(stderr, "  %s\n", msg);
+    sqlite3_free(msg);
+}
+
+/* 1 when id's data was purged, 0 when not, -1 when there is no such row. */
+static int purged(const char *id)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT purged_at IS NOT NULL FROM databases WHERE id = '%s'", id);
+    return (int)fx_query_int(path, sql);
 }
 
 TEST(queued_once_waits_then_leaves_a_live_database_alone)
 {
-    sqlite3 *db = fixture();
+    sqlite3 *db = fixture(NULL);
     tg_err err;
     purger *p = purger_start(path, 100, &err);
     CHECK(p != NULL);
@@ -59,12 +60,13 @@ TEST(queued_once_waits_then_leaves_a_live_database_alone)
     usleep(50 * 1000);
     CHECK(purger_pending(p) == 2);             /* not due yet */
     purger_stop(p);                            /* ... but runs them before stopping */
-    CHECK(purged(db, "db_live") == 0);         /* not deleted: untouched */
+    CHECK(purged("db_live") == 0);             /* not deleted: untouched */
     sqlite3_close(db);
 }
 
 TEST(due_purge_of_a_gone_database_is_dropped)
 {
+    sqlite3_close(fixture(NULL));
     tg_err err;
     purger *p = purger_start(path, 100, &err);
     CHECK(p != NULL);
@@ -75,25 +77,15 @@ TEST(due_purge_of_a_gone_database_is_dropped)
     purger_stop(p);
 }
 
-static void exec(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fprintf(stderr, "  %s\n", msg);
-    sqlite3_free(msg);
-}
-
 /* The state file is the record: a database marked deleted and not purged
  * (a crash after the mark, another node's DELETE) is queued at start
  * without any purger_schedule; live and purged ones are not. */
 TEST(start_queues_deleted_unpurged_databases)
 {
-    sqlite3 *db = fixture();
-    exec(db, "INSERT INTO databases (id, tenant_id, name, redis_url, db_index, created_at,"
-             " deleted_at) VALUES ('db_crash','tn_a','c','redis://127.0.0.1:1',2,0,"
-             " strftime('%s','now') - 60);"
-             "INSERT INTO databases (id, tenant_id, name, redis_url, db_index, created_at,"
-             " deleted_at, purged_at) VALUES ('db_done','tn_a','d','redis://127.0.0.1:1',3,0,"
-             " 1, 2);");
+    sqlite3 *db = fixture(DB_ROW ", deleted_at) VALUES ('db_crash','tn_a','c',"
+                          "'redis://127.0.0.1:1',2,0, strftime('%s','now') - 60);"
+                          DB_ROW ", deleted_at, purged_at) VALUES ('db_done','tn_a','d',"
+                          "'redis://127.0.0.1:1',3,0,1,2);");
     tg_err err;
     purger *p = purger_start(path, 100, &err);
     CHECK(p != NULL);
@@ -102,8 +94,7 @@ TEST(start_queues_deleted_unpurged_databases)
     for (int i = 0; i < 2000 && !(n = purger_pending(p)); i++) usleep(1000);
     CHECK(n == 1);      /* db_crash; its backend is unreachable: retried */
     purger_stop(p);     /* the retry runs now, fails, is left to the next start */
-    CHECK(purged(db, "db_crash") == 0);
-    exec(db, "DELETE FROM databases WHERE id IN ('db_crash','db_done')");
+    CHECK(purged("db_crash") == 0);
     sqlite3_close(db);
 }
 
@@ -111,9 +102,8 @@ TEST(start_queues_deleted_unpurged_databases)
  * the first gives it up or its claim goes stale. */
 TEST(purge_claims_exclude_each_other)
 {
-    sqlite3 *db = fixture();
-    exec(db, "INSERT INTO databases (id, tenant_id, name, redis_url, db_index, created_at,"
-             " deleted_at) VALUES ('db_cl','tn_a','cl','redis://127.0.0.1:1',4,0,1)");
+    sqlite3 *db = fixture(DB_ROW ", deleted_at) VALUES ('db_cl','tn_a','cl',"
+                          "'redis://127.0.0.1:1',4,0,1)");
     tg_err err;
     CHECK(tenancy_db_purge_claim(db, "db_cl", &err) == 0);
     CHECK(tenancy_db_purge_claim(db, "db_cl", &err) == -1 && err.status == 423);
@@ -128,7 +118,6 @@ TEST(purge_claims_exclude_each_other)
     tenancy_db_purge_release(db, "db_cl");
     CHECK(store_db_purge(db, "db_cl", 100, &err) == -1 && err.status == 503);
     CHECK(tenancy_db_purge_claim(db, "db_cl", &err) == 0);
-    exec(db, "DELETE FROM databases WHERE id = 'db_cl'");
     sqlite3_close(db);
 }
 
@@ -137,17 +126,14 @@ TEST(purge_claims_exclude_each_other)
  * untouched (it is unreachable here: a flush would have been a 503). */
 TEST(purge_never_flushes_a_live_databases_slot)
 {
-    sqlite3 *db = fixture();
-    exec(db, "INSERT INTO databases (id, tenant_id, name, redis_url, db_index, created_at,"
-             " deleted_at) VALUES ('db_old','tn_a','old','redis://localhost:1/',1,0,1)");
+    sqlite3 *db = fixture(DB_ROW ", deleted_at) VALUES ('db_old','tn_a','old',"
+                          "'redis://localhost:1/',1,0,1)");
     tg_err err;
     CHECK(store_db_purge(db, "db_old", 100, &err) == 0);   /* db_live holds DB 1 */
-    CHECK(purged(db, "db_old") == 1);
-    CHECK(purged(db, "db_live") == 0);
-    exec(db, "INSERT INTO databases (id, tenant_id, name, redis_url, db_index, created_at,"
-             " deleted_at) VALUES ('db_other','tn_a','o','redis://127.0.0.1:1',5,0,1)");
+    CHECK(purged("db_old") == 1);
+    CHECK(purged("db_live") == 0);
+    exec(db, DB_ROW ", deleted_at) VALUES ('db_other','tn_a','o','redis://127.0.0.1:1',5,0,1)");
     CHECK(store_db_purge(db, "db_other", 100, &err) == -1 && err.status == 503);
-    exec(db, "DELETE FROM databases WHERE id IN ('db_old','db_other')");
     sqlite3_close(db);
 }
 
@@ -161,15 +147,13 @@ TEST(start_fails_on_an_unopenable_state_file)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) return 1;
+    if (fx_dir_make("tg-purger")) return 1;
     RUN(queued_once_waits_then_leaves_a_live_database_alone);
     RUN(due_purge_of_a_gone_database_is_dropped);
     RUN(start_queues_deleted_unpurged_databases);
     RUN(purge_claims_exclude_each_other);
     RUN(purge_never_flushes_a_live_databases_slot);
     RUN(start_fails_on_an_unopenable_state_file);
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd)) return 1;
+    if (fx_dir_remove()) return 1;
     TEST_MAIN_END();
 }
